@@ -1,0 +1,48 @@
+//! Typed errors, each carrying the path, line or row it concerns.
+//!
+//! Most input problems are not fatal: the library reports them through a [`Report`]
+//! callback, skips the item and goes on; the binary prints them and exits with code 2.
+
+use std::path::PathBuf;
+
+/// Something that went wrong with one input item.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.as_ref().map_or("<walk>".into(), |p| p.display().to_string()))]
+    Walk {
+        path: Option<PathBuf>,
+        #[source]
+        source: walkdir::Error,
+    },
+    #[error("{}: dangling symbolic link", path.display())]
+    DanglingLink { path: PathBuf },
+    #[error("{}: no such file or directory", path.display())]
+    NotFound { path: PathBuf },
+    #[error("{}: not a regular file, skipped", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("{source_name}, line {line}: blank line in the file list, skipped")]
+    BlankLine { source_name: String, line: u64 },
+    #[error("{source_name}, line {line}: {message}")]
+    BadLine {
+        source_name: String,
+        line: u64,
+        message: String,
+    },
+}
+
+/// Receives the non-fatal errors of a run, from any thread.
+pub trait Report: Sync {
+    fn report(&self, error: Error);
+}
+
+impl<T: Fn(Error) + Sync> Report for T {
+    fn report(&self, error: Error) {
+        self(error)
+    }
+}

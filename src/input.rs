@@ -1,0 +1,267 @@
+//! Where documents come from: paths on the command line, directory walks, and file lists
+//! read from standard input (one path per line, or NUL-separated).
+//!
+//! Problems are reported per item and the item skipped; the rest of the input goes on.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::error::{Error, Report};
+
+/// How input paths are expanded.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WalkOptions {
+    /// Follow symbolic links inside walked directories (`-L`). Paths named on the command
+    /// line or in a list are always followed.
+    pub follow_links: bool,
+    /// File lists on standard input are NUL-separated (`-0`) rather than one per line.
+    pub null_separated: bool,
+}
+
+/// The files to read, in input order: each argument in turn, directories walked
+/// recursively in file-name order, `-` replaced by the list read from `stdin`. A path met
+/// twice is kept once, at its first place; `repeated` counts the others.
+#[derive(Debug, Default)]
+pub struct FileList {
+    pub files: Vec<PathBuf>,
+    pub repeated: usize,
+}
+
+/// Expands `args` into the files to read. Unreadable or missing items are reported and skipped.
+pub fn collect_files(
+    args: &[PathBuf],
+    options: &WalkOptions,
+    stdin: &mut dyn Read,
+    report: &dyn Report,
+) -> FileList {
+    let mut list = FileList::default();
+    let mut seen = HashSet::new();
+    let mut add = |path: PathBuf, list: &mut FileList| {
+        if seen.insert(path.clone()) {
+            list.files.push(path);
+        } else {
+            list.repeated += 1;
+        }
+    };
+    let mut stdin_read = false;
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            if stdin_read {
+                continue;
+            }
+            stdin_read = true;
+            for path in read_list(stdin, options.null_separated, report) {
+                expand(&path, options, report, &mut |p| add(p, &mut list));
+            }
+        } else {
+            expand(arg, options, report, &mut |p| add(p, &mut list));
+        }
+    }
+    list
+}
+
+/// Reads a list of paths: lines (a trailing `\r` is kept, as it may be part of a name) or
+/// NUL-separated entries. Blank entries are reported, except a final empty one.
+fn read_list(stdin: &mut dyn Read, null_separated: bool, report: &dyn Report) -> Vec<PathBuf> {
+    let sep = if null_separated { b'\0' } else { b'\n' };
+    let mut reader = std::io::BufReader::new(stdin);
+    let mut paths = Vec::new();
+    let mut line = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(sep, &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                report.report(Error::Io {
+                    path: PathBuf::from("<stdin>"),
+                    source: e,
+                });
+                break;
+            }
+        }
+        line += 1;
+        if buf.last() == Some(&sep) {
+            buf.pop();
+        }
+        if buf.is_empty() {
+            report.report(Error::BlankLine {
+                source_name: "<stdin>".into(),
+                line,
+            });
+            continue;
+        }
+        paths.push(path_from_bytes(std::mem::take(&mut buf)));
+    }
+    paths
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(OsString::from_vec(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// One named path: a file is taken as given, a directory walked.
+fn expand(path: &Path, options: &WalkOptions, report: &dyn Report, add: &mut dyn FnMut(PathBuf)) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            report.report(match e.kind() {
+                std::io::ErrorKind::NotFound if is_link => Error::DanglingLink {
+                    path: path.to_path_buf(),
+                },
+                std::io::ErrorKind::NotFound => Error::NotFound {
+                    path: path.to_path_buf(),
+                },
+                _ => Error::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                },
+            });
+            return;
+        }
+    };
+    if !meta.is_dir() {
+        // Named explicitly: read it, even if it is a FIFO (process substitution).
+        add(path.to_path_buf());
+        return;
+    }
+    let walk = WalkDir::new(path)
+        .follow_links(options.follow_links)
+        .sort_by_file_name();
+    for entry in walk {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                report.report(Error::Walk {
+                    path: e.path().map(Path::to_path_buf),
+                    source: e,
+                });
+                continue;
+            }
+        };
+        let ft = entry.file_type();
+        if ft.is_file() {
+            add(entry.into_path());
+        } else if ft.is_symlink() {
+            // Not followed (no -L): say so only when the link leads nowhere.
+            if std::fs::metadata(entry.path()).is_err() {
+                report.report(Error::DanglingLink {
+                    path: entry.into_path(),
+                });
+            }
+        } else if !ft.is_dir() {
+            report.report(Error::NotAFile {
+                path: entry.into_path(),
+            });
+        }
+    }
+}
+
+/// A file's contents as text.
+#[derive(Debug)]
+pub enum Contents {
+    /// The text, invalid UTF-8 replaced by U+FFFD.
+    Text(String),
+    /// The file holds a NUL byte: treated as binary and not fingerprinted.
+    Binary,
+}
+
+/// Reads a whole file. Files with a NUL byte are binary unless `allow_binary`.
+pub fn read_text(path: &Path, allow_binary: bool) -> std::io::Result<Contents> {
+    let bytes = std::fs::read(path)?;
+    if !allow_binary && memchr::memchr(0, &bytes).is_some() {
+        return Ok(Contents::Binary);
+    }
+    Ok(Contents::Text(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn collect(args: &[PathBuf], stdin: &str, null: bool) -> (FileList, Vec<String>) {
+        let errors = Mutex::new(Vec::new());
+        let report = |e: Error| errors.lock().unwrap().push(e.to_string());
+        let opts = WalkOptions {
+            follow_links: false,
+            null_separated: null,
+        };
+        let list = collect_files(args, &opts, &mut stdin.as_bytes(), &report);
+        (list, errors.into_inner().unwrap())
+    }
+
+    #[test]
+    fn walks_sorted_and_reads_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.txt", "a.txt", "sub/c.txt"] {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "x").unwrap();
+        }
+        let (list, errors) = collect(&[dir.path().to_path_buf()], "", false);
+        let names: Vec<_> = list
+            .files
+            .iter()
+            .map(|p| {
+                p.strip_prefix(dir.path())
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names, ["a.txt", "b.txt", "sub/c.txt"]);
+        assert!(errors.is_empty());
+
+        let a = dir.path().join("a.txt");
+        let missing = dir.path().join("nope.txt");
+        let stdin = format!(
+            "{}\n\n{}\n{}\n",
+            a.display(),
+            missing.display(),
+            a.display()
+        );
+        let (list, errors) = collect(&[PathBuf::from("-")], &stdin, false);
+        assert_eq!(list.files, [a.clone()]);
+        assert_eq!(list.repeated, 1);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("line 2: blank line"));
+        assert!(errors[1].contains("nope.txt: no such file"));
+
+        let stdin = format!("{}\0{}\0", a.display(), dir.path().join("b.txt").display());
+        let (list, errors) = collect(&[PathBuf::from("-")], &stdin, true);
+        assert_eq!(list.files.len(), 2);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn binary_and_invalid_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::write(&bin, b"ab\0cd").unwrap();
+        assert!(matches!(read_text(&bin, false).unwrap(), Contents::Binary));
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, b"ab\xffcd").unwrap();
+        match read_text(&bad, false).unwrap() {
+            Contents::Text(t) => assert_eq!(t, "ab\u{fffd}cd"),
+            Contents::Binary => panic!("not binary"),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! simdedup: near-duplicate detection with SimHash fingerprints and exact Hamming search.
+//!
+//! The path of a document through the crate reads like the module list: [`input`] finds
+//! the files, [`shingle`] cuts text into features, [`simhash`] turns them into a
+//! [`fingerprint::Fingerprint`], [`corpus`] does that for every file in parallel,
+//! [`search`] finds the pairs within a Hamming distance, [`ops`] turns pairs into results
+//! and [`output`] writes them.
+
+pub mod corpus;
+pub mod error;
+pub mod fingerprint;
+pub mod input;
+pub mod ops;
+pub mod output;
+pub mod progress;
+pub mod search;
+pub mod shingle;
+pub mod simhash;
+
+pub use error::{Error, Report};
+pub use fingerprint::{Bits256, Bits512, Bits1024, Fingerprint, Wide};
+pub use progress::Progress;

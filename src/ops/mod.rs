@@ -1,0 +1,4 @@
+//! What is done with the pairs the search finds: listing them (in the plain or the seed's
+//! order) and, built on that, deduplication.
+
+pub mod pairs;

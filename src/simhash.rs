@@ -1,0 +1,249 @@
+//! SimHash of text: each shingle hashed with CityHash of the fingerprint's width, one
+//! counter per bit (+1 where the hash bit is 1, -1 where it is 0, per occurrence), and the
+//! fingerprint bit set where its counter is above zero.
+//!
+//! The counters are kept as per-bit counts of ones: eight 8-bit lanes per `u64`, filled by
+//! a 256-entry table that spreads each hash byte over eight lanes, so one shingle costs
+//! `BITS / 8` table lookups and additions instead of `BITS` branches.
+
+use std::borrow::Cow;
+
+use crate::fingerprint::Fingerprint;
+use crate::shingle::{Normalization, Shingling, for_each_shingle};
+
+/// A fingerprint type with a CityHash (v1.1) of the same width.
+pub trait CityHash: Fingerprint {
+    /// CityHash32, CityHash64 or CityHash128 (v1.1) of `bytes`. The 128-bit value is
+    /// `high64 << 64 | low64` of Google's `uint128`, as the Python `cityhash` package returns.
+    fn city(bytes: &[u8]) -> Self;
+}
+
+impl CityHash for u32 {
+    #[inline]
+    fn city(bytes: &[u8]) -> Self {
+        cityhasher::hash::<u32>(bytes)
+    }
+}
+
+impl CityHash for u64 {
+    #[inline]
+    fn city(bytes: &[u8]) -> Self {
+        cityhasher::hash::<u64>(bytes)
+    }
+}
+
+impl CityHash for u128 {
+    #[inline]
+    fn city(bytes: &[u8]) -> Self {
+        cityhash_rs::cityhash_110_128(bytes)
+    }
+}
+
+/// `SPREAD[b]` holds bit `i` of byte `b` in byte lane `i` (lane 0 = least significant).
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if b >> i & 1 == 1 {
+                t[b] |= 1 << (8 * i);
+            }
+            i += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Accumulates shingle hashes into per-bit counters of ones. Unit weight per occurrence.
+#[derive(Clone, Debug)]
+pub struct BitCounter {
+    bits: u32,
+    /// Byte lanes: `lanes[j]` lane `i` counts ones of hash bit `8 * j + i` since the last
+    /// flush. A lane overflows after 255 additions, so we flush every 255.
+    lanes: Vec<u64>,
+    pending: u32,
+    ones: Vec<u64>,
+    total: u64,
+}
+
+impl BitCounter {
+    /// Counters for `bits`-wide hashes (a multiple of 8).
+    pub fn new(bits: u32) -> BitCounter {
+        assert!(bits % 8 == 0, "hash width must be a multiple of 8");
+        BitCounter {
+            bits,
+            lanes: vec![0; bits as usize / 8],
+            pending: 0,
+            ones: vec![0; bits as usize],
+            total: 0,
+        }
+    }
+
+    /// Counts the bits of one hash.
+    #[inline]
+    pub fn add<F: Fingerprint>(&mut self, h: &F) {
+        debug_assert_eq!(F::BITS, self.bits);
+        for (j, lane) in self.lanes.iter_mut().enumerate() {
+            *lane += SPREAD[h.extract(8 * j as u32, 8) as usize];
+        }
+        self.total += 1;
+        self.pending += 1;
+        if self.pending == 255 {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        for (j, lane) in self.lanes.iter_mut().enumerate() {
+            for i in 0..8 {
+                self.ones[8 * j + i] += (*lane >> (8 * i)) & 0xff;
+            }
+            *lane = 0;
+        }
+        self.pending = 0;
+    }
+
+    /// Number of hashes added.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The SimHash: bit `i` set where more hashes had bit `i` set than not (ties give 0).
+    /// With `reverse_bits`, counter `i` becomes bit `BITS - 1 - i` (the seed's order).
+    pub fn finish<F: Fingerprint>(&mut self, reverse_bits: bool) -> F {
+        self.flush();
+        let mut fp = F::zero();
+        for (i, &ones) in self.ones.iter().enumerate() {
+            if 2 * ones > self.total {
+                let bit = if reverse_bits {
+                    F::BITS - 1 - i as u32
+                } else {
+                    i as u32
+                };
+                fp.set_bit(bit);
+            }
+        }
+        fp
+    }
+}
+
+/// How text becomes a fingerprint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TextConfig {
+    pub shingling: Shingling,
+    pub normalization: Normalization,
+    /// The seed script's conventions: Python's universal newlines (`\r\n` and `\r` read as
+    /// `\n`) and the reversed output bit order.
+    pub compat: bool,
+}
+
+impl TextConfig {
+    /// The seed script (`dedup.py`): raw character bigrams, reversed bit order.
+    pub fn dedup_py() -> TextConfig {
+        TextConfig {
+            shingling: Shingling {
+                kind: crate::shingle::ShingleKind::Char,
+                n: 2,
+            },
+            normalization: Normalization::default(),
+            compat: true,
+        }
+    }
+}
+
+/// What fingerprinting learned about one text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextSignature<F> {
+    pub fingerprint: F,
+    /// Number of shingle occurrences; 0 means the text was too short to fingerprint.
+    pub shingles: u64,
+    /// Length in characters (Unicode scalar values) of the text as read (after newline
+    /// translation in compat mode, before normalisation).
+    pub chars: u64,
+    /// 128-bit CityHash of the normalised text: equal texts after normalisation have equal
+    /// digests (exact-duplicate detection).
+    pub digest: u128,
+}
+
+/// Fingerprints one text.
+pub fn fingerprint_text<F: CityHash>(text: &str, config: &TextConfig) -> TextSignature<F> {
+    let text: Cow<str> = if config.compat && text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    };
+    let chars = text.chars().count() as u64;
+    let normalized = config.normalization.apply(&text);
+    let mut counter = BitCounter::new(F::BITS);
+    for_each_shingle(&normalized, config.shingling, |s| {
+        counter.add(&F::city(s.as_bytes()));
+    });
+    TextSignature {
+        fingerprint: counter.finish(config.compat),
+        shingles: counter.total(),
+        chars,
+        digest: cityhash_rs::cityhash_110_128(normalized.as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The straightforward definition, for comparison with the lane counter.
+    fn naive<F: CityHash>(shingles: &[&str], reverse: bool) -> F {
+        let mut c = vec![0i64; F::BITS as usize];
+        for s in shingles {
+            let h = F::city(s.as_bytes());
+            for (i, ci) in c.iter_mut().enumerate() {
+                *ci += if h.bit(i as u32) { 1 } else { -1 };
+            }
+        }
+        if reverse {
+            c.reverse();
+        }
+        F::from_counters(&c)
+    }
+
+    #[test]
+    fn lane_counter_equals_naive_counters() {
+        // More than 255 shingles so that the lanes flush.
+        let words: Vec<String> = (0..700).map(|i| format!("w{}", i % 300)).collect();
+        let refs: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+        for reverse in [false, true] {
+            let mut c = BitCounter::new(64);
+            refs.iter().for_each(|s| c.add(&u64::city(s.as_bytes())));
+            assert_eq!(c.finish::<u64>(reverse), naive::<u64>(&refs, reverse));
+            let mut c = BitCounter::new(128);
+            refs.iter().for_each(|s| c.add(&u128::city(s.as_bytes())));
+            assert_eq!(c.finish::<u128>(reverse), naive::<u128>(&refs, reverse));
+            let mut c = BitCounter::new(32);
+            refs.iter().for_each(|s| c.add(&u32::city(s.as_bytes())));
+            assert_eq!(c.finish::<u32>(reverse), naive::<u32>(&refs, reverse));
+        }
+    }
+
+    #[test]
+    fn cityhash_reference_vectors() {
+        // Values printed by the reference `cityhash` Python package (CityHash v1.1).
+        assert_eq!(u32::city(b"hello"), 2039911270);
+        assert_eq!(u64::city("é".as_bytes()), 693143013273849025);
+    }
+
+    #[test]
+    fn short_text_gives_zero() {
+        let sig = fingerprint_text::<u64>("a", &TextConfig::dedup_py());
+        assert_eq!(sig.fingerprint, 0);
+        assert_eq!(sig.shingles, 0);
+        assert_eq!(sig.chars, 1);
+    }
+
+    #[test]
+    fn compat_reads_universal_newlines() {
+        let a = fingerprint_text::<u64>("ab\r\ncd\re", &TextConfig::dedup_py());
+        let b = fingerprint_text::<u64>("ab\ncd\ne", &TextConfig::dedup_py());
+        assert_eq!(a, b);
+    }
+}
