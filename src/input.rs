@@ -239,7 +239,7 @@ mod tests {
             a.display()
         );
         let (list, errors) = collect(&[PathBuf::from("-")], &stdin, false);
-        assert_eq!(list.files, [a.clone()]);
+        assert_eq!(list.files, std::slice::from_ref(&a));
         assert_eq!(list.repeated, 1);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("line 2: blank line"));

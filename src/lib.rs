@@ -9,6 +9,7 @@
 pub mod corpus;
 pub mod error;
 pub mod fingerprint;
+pub mod fpfile;
 pub mod input;
 pub mod ops;
 pub mod output;

@@ -1,1 +1,40 @@
-fn main() {}
+//! The `simdedup` binary: parses arguments, calls the library, maps the outcome to an exit
+//! code (0 all went well, 2 some input could not be used or a fatal error). A closed stdout
+//! (`| head`) ends the run quietly with 0.
+
+mod bars;
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use commands::Ctx;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Ctx::new(cli.quiet);
+    let result = match &cli.command {
+        None => commands::find(&ctx, &cli.find),
+        Some(Command::Fingerprint(args)) => commands::fingerprint(&ctx, args),
+        Some(Command::Pairs(args)) => commands::pairs(&ctx, args),
+    };
+    match result {
+        Ok(()) if ctx.errors() == 0 => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(2),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("simdedup: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

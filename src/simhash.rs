@@ -71,7 +71,7 @@ pub struct BitCounter {
 impl BitCounter {
     /// Counters for `bits`-wide hashes (a multiple of 8).
     pub fn new(bits: u32) -> BitCounter {
-        assert!(bits % 8 == 0, "hash width must be a multiple of 8");
+        assert!(bits.is_multiple_of(8), "hash width must be a multiple of 8");
         BitCounter {
             bits,
             lanes: vec![0; bits as usize / 8],

@@ -1,1 +1,7 @@
+//! End-to-end tests of the `simdedup` binary, in one test binary (one link step).
 
+mod util;
+
+mod cli;
+mod compat_oracle;
+mod golden;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::corpus::Corpus;
 use crate::fingerprint::Fingerprint;
 use crate::progress::Progress;
-use crate::search::{self, Method, SearchOptions, rotate};
+use crate::search::{self, Method, Pair, SearchOptions, rotate};
 
 /// A near-duplicate pair of documents, as indexes into `Corpus::docs`, in output order
 /// (`first` is written first).
@@ -45,41 +45,56 @@ pub fn near_pairs<F: Fingerprint>(
         .collect()
 }
 
-/// The seed script's pairs: rotate passes over every document (short ones included), each
-/// pair written longer document first (in characters), ties by the smaller path; pairs
-/// grouped by their first document, groups in order of first discovery.
+/// The seed script's pairs, in discovery order: every document searched (short ones
+/// included), each pair oriented longer document first (in characters), ties by the
+/// smaller path. With the rotate method (the seed's), discovery order is pass order and
+/// each pair remembers its pass; other methods discover pairs in input order.
+/// [`group_by_first`] gives the order in which the seed writes them.
 pub fn seed_pairs<F: Fingerprint>(
     corpus: &Corpus<F>,
-    max_distance: u32,
-    window: usize,
+    opts: &SearchOptions,
     progress: &dyn Progress,
 ) -> Vec<DocPair> {
-    let found = rotate::search(&corpus.fingerprints, max_distance, window, progress);
+    let found: Vec<(Pair, Option<u32>)> = match opts.method {
+        Method::Rotate { window } => {
+            rotate::search(&corpus.fingerprints, opts.max_distance, window, progress)
+                .into_iter()
+                .map(|f| (f.pair, Some(f.pass)))
+                .collect()
+        }
+        _ => search::find_pairs(&corpus.fingerprints, opts, progress)
+            .into_iter()
+            .map(|p| (p, None))
+            .collect(),
+    };
     let docs = &corpus.docs;
+    let key = |i: usize| (Reverse(docs[i].chars), &docs[i].path);
+    found
+        .into_iter()
+        .map(|(pair, pass)| {
+            let (a, b) = (pair.a as usize, pair.b as usize);
+            let (first, second) = if key(a) <= key(b) { (a, b) } else { (b, a) };
+            DocPair {
+                first,
+                second,
+                distance: pair.distance,
+                pass,
+            }
+        })
+        .collect()
+}
+
+/// Groups pairs by their first document, groups in order of first appearance, keeping the
+/// order within each group: the order in which the seed writes its pairs.
+pub fn group_by_first(pairs: &[DocPair]) -> Vec<DocPair> {
     let mut groups: Vec<Vec<DocPair>> = Vec::new();
     let mut group_of: HashMap<usize, usize> = HashMap::new();
-    for f in found {
-        let (a, b) = (f.pair.a as usize, f.pair.b as usize);
-        let key = |i: usize| (Reverse(docs[i].chars), &docs[i].path);
-        let (first, second) = if key(a) <= key(b) { (a, b) } else { (b, a) };
-        let g = *group_of.entry(first).or_insert_with(|| {
+    for p in pairs {
+        let g = *group_of.entry(p.first).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1
         });
-        groups[g].push(DocPair {
-            first,
-            second,
-            distance: f.pair.distance,
-            pass: Some(f.pass),
-        });
+        groups[g].push(*p);
     }
     groups.into_iter().flatten().collect()
-}
-
-/// The search options of a method name, for callers that pick the method at run time.
-pub fn rotate_options(max_distance: u32, window: usize) -> SearchOptions {
-    SearchOptions {
-        method: Method::Rotate { window },
-        max_distance,
-    }
 }

@@ -73,3 +73,58 @@ pub fn search<F: Fingerprint>(
     found.sort_unstable_by_key(|f| (f.pass, f.position, f.offset));
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::brute;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Rotate never reports a pair beyond the threshold, reports each pair once, and
+        /// only pairs that brute force also finds.
+        #[test]
+        fn rotate_is_sound(
+            fps in proptest::collection::vec(any::<u64>(), 0..120),
+            dups in proptest::collection::vec((any::<prop::sample::Index>(), 0u32..64, 0u32..6), 0..40),
+            k in 0u32..20,
+            window in 1usize..4,
+        ) {
+            let mut fps = fps;
+            // Plant near copies so that there is something to find.
+            for (idx, seed, flips) in dups {
+                if fps.is_empty() { break; }
+                let mut f = fps[idx.index(fps.len())];
+                for t in 0..flips { f ^= 1 << ((seed + 7 * t) % 64); }
+                fps.push(f);
+            }
+            let found = search(&fps, k, window, &());
+            let oracle = brute::search(&fps, k, &());
+            let mut pairs: Vec<Pair> = found.iter().map(|f| f.pair).collect();
+            for p in &pairs {
+                prop_assert!(p.distance <= k);
+                prop_assert_eq!(p.distance, fps[p.a as usize].distance(&fps[p.b as usize]));
+            }
+            pairs.sort_unstable();
+            let n = pairs.len();
+            pairs.dedup();
+            prop_assert_eq!(n, pairs.len(), "a pair reported twice");
+            for p in &pairs {
+                prop_assert!(oracle.binary_search(p).is_ok());
+            }
+            // With a window as large as the input, rotate degenerates to all pairs.
+            let all = search(&fps, k, fps.len().max(1), &());
+            prop_assert_eq!(all.len(), oracle.len());
+        }
+    }
+
+    #[test]
+    fn discovery_order_and_pass() {
+        // 0b0011 and 0b1001 differ in 2 bits; with window 1 they are neighbours at pass 0.
+        let fps: Vec<u32> = vec![0b0011, 0xffff_0000, 0b1001];
+        let found = search(&fps, 2, 1, &());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].pair, Pair::new(0, 2, 2));
+        assert_eq!(found[0].pass, 0);
+    }
+}

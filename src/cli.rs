@@ -1,0 +1,245 @@
+//! Command-line arguments (clap derive). The `///` comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use simdedup::shingle::{Normalization, Shingling};
+use simdedup::simhash::TextConfig;
+
+const EXAMPLES: &str = "\
+Examples:
+  simdedup docs/                          near-duplicate pairs in a tree, as TSV
+  find . -name '*.txt' | simdedup -       files listed on stdin, one per line
+  fd -e md -0 | simdedup -0 - --scores    NUL-separated list; add distance and similarity
+  simdedup --compat dedup-py -v test/     reproduce the seed script dedup.py
+  simdedup fingerprint docs/ > fps.tsv    fingerprints as a file, for pipelines
+  simdedup pairs fps.tsv -k 3             search a fingerprint file
+
+Exit status: 0 when all went well, 2 when some input could not be used (each named on stderr).";
+
+/// Find near-duplicate text files with SimHash fingerprints.
+///
+/// Reads every file under the given paths (directories are walked recursively, in file-name
+/// order), fingerprints each text and prints each near-duplicate pair once as
+/// `path_a<TAB>path_b`. Tabs, newlines, carriage returns and backslashes in paths are
+/// written as \t, \n, \r and \\; bytes that are not UTF-8 as \xHH.
+#[derive(Parser, Debug)]
+#[command(
+    name = "simdedup",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub find: FindArgs,
+
+    /// Hide progress bars and notes (errors are still printed).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print each document's fingerprint: `#bits=N`, then `path<TAB>hex` lines.
+    ///
+    /// The hex has exactly N/4 lowercase digits, most significant first. The file can be
+    /// searched later with `simdedup pairs`; shards can be concatenated.
+    Fingerprint(FingerprintArgs),
+    /// Find near-duplicate pairs in fingerprint files written by `simdedup fingerprint`.
+    Pairs(PairsArgs),
+}
+
+/// The default run: find near-duplicate pairs among files.
+#[derive(Args, Debug)]
+pub struct FindArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub text: TextArgs,
+
+    #[command(flatten)]
+    pub threshold: ThresholdArgs,
+
+    #[command(flatten)]
+    pub search: SearchArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// On stderr: both fingerprints of each pair in binary and their distance ratio, then
+    /// per document `found N duplicate(s) of file: PATH` and a total, as the seed does.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FingerprintArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub text: TextArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PairsArgs {
+    /// Fingerprint files (`#bits=N` line, then `id<TAB>hex` lines); `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub threshold: ThresholdArgs,
+
+    #[command(flatten)]
+    pub search: SearchArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct InputArgs {
+    /// Files and directories to read; `-` reads a list of paths from stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// The list on stdin is NUL-separated (find -print0, fd -0).
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+
+    /// Follow symbolic links inside directories.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
+    /// Also read files that contain NUL bytes (skipped as binary by default).
+    #[arg(long)]
+    pub binary: bool,
+}
+
+/// Seed-compatible modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Compat {
+    /// Reproduce dedup.py bit for bit: raw character bigrams, reversed bit order, 32 bits
+    /// by default, rotate passes with window 1, ratio 0.25, every document searched.
+    #[value(name = "dedup-py")]
+    DedupPy,
+}
+
+/// A normalisation step, for `--normalize`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NormStep {
+    /// Unicode lowercase.
+    Lowercase,
+    /// Punctuation and symbols become spaces.
+    Punctuation,
+    /// Runs of whitespace become one space; ends trimmed.
+    Whitespace,
+    /// No normalisation at all.
+    None,
+}
+
+#[derive(Args, Debug)]
+pub struct TextArgs {
+    /// Reproduce another tool exactly.
+    #[arg(long, value_enum, value_name = "TOOL", conflicts_with_all = ["shingle", "normalize"])]
+    pub compat: Option<Compat>,
+
+    /// Features: character n-grams `char:N` or word n-grams `word:N`.
+    #[arg(long, value_name = "KIND:N", default_value = "word:3")]
+    pub shingle: Shingling,
+
+    /// Normalisation steps applied before shingling (comma-separated), or `none`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STEPS",
+        value_delimiter = ',',
+        default_value = "lowercase,punctuation,whitespace"
+    )]
+    pub normalize: Vec<NormStep>,
+
+    /// Fingerprint width in bits [default: 64, or 32 with --compat].
+    #[arg(short, long, value_name = "BITS", value_parser = ["32", "64", "128"])]
+    pub bits: Option<String>,
+}
+
+impl TextArgs {
+    /// The fingerprint width chosen or implied.
+    pub fn bits(&self) -> u32 {
+        match &self.bits {
+            Some(b) => b.parse().expect("validated by clap"),
+            None if self.compat.is_some() => 32,
+            None => 64,
+        }
+    }
+
+    /// The library's text configuration.
+    pub fn config(&self) -> TextConfig {
+        if self.compat == Some(Compat::DedupPy) {
+            return TextConfig::dedup_py();
+        }
+        let mut normalization = Normalization::default();
+        for step in &self.normalize {
+            match step {
+                NormStep::Lowercase => normalization.lowercase = true,
+                NormStep::Punctuation => normalization.strip_punctuation = true,
+                NormStep::Whitespace => normalization.collapse_whitespace = true,
+                NormStep::None => {}
+            }
+        }
+        TextConfig {
+            shingling: self.shingle,
+            normalization,
+            compat: false,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ThresholdArgs {
+    /// Report a pair when distance / bits < RATIO (strict) [default with --compat: 0.25].
+    #[arg(short, long, value_name = "RATIO", conflicts_with = "max_distance")]
+    pub ratio: Option<f64>,
+
+    /// Report a pair when its Hamming distance is at most K [default: 3].
+    #[arg(short = 'k', long, value_name = "K")]
+    pub max_distance: Option<u32>,
+}
+
+/// Search methods, for `--method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Every pair compared; exact, O(N^2).
+    Brute,
+    /// The seed's rotate-sort-compare passes; fast, may miss pairs.
+    Rotate,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Search method [default: brute; rotate with --compat].
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub method: Option<MethodArg>,
+
+    /// Rotate method: compare each entry with the next W entries of each pass.
+    #[arg(long, value_name = "W", default_value_t = 1)]
+    pub window: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Add the Hamming distance and the estimated similarity as columns.
+    #[arg(long)]
+    pub scores: bool,
+
+    /// Print a header line first.
+    #[arg(long)]
+    pub header: bool,
+}

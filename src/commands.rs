@@ -1,0 +1,349 @@
+//! The subcommands: each turns parsed arguments into library calls and writes the results.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+
+use simdedup::corpus::{Corpus, fingerprint_files};
+use simdedup::fpfile::{self, Records};
+use simdedup::input::{FileList, WalkOptions, collect_files};
+use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
+use simdedup::output::{escape_path, write_path};
+use simdedup::search::{self, Method, SearchOptions, max_distance_for_ratio};
+use simdedup::simhash::CityHash;
+use simdedup::{Error, Fingerprint, Report, Wide};
+
+use crate::bars::Bars;
+use crate::cli::{
+    FindArgs, FingerprintArgs, InputArgs, MethodArg, OutputArgs, PairsArgs, SearchArgs,
+    ThresholdArgs,
+};
+
+/// What every command shares: progress bars, the error count, whether notes are shown.
+pub struct Ctx {
+    pub bars: Bars,
+    pub quiet: bool,
+    errors: AtomicUsize,
+}
+
+impl Ctx {
+    pub fn new(quiet: bool) -> Ctx {
+        Ctx {
+            bars: Bars::new(quiet),
+            quiet,
+            errors: AtomicUsize::new(0),
+        }
+    }
+
+    /// Number of input errors reported so far.
+    pub fn errors(&self) -> usize {
+        self.errors.load(Ordering::Relaxed)
+    }
+
+    /// An informational line on stderr, unless `--quiet`.
+    fn note(&self, message: &str) {
+        if !self.quiet {
+            self.bars.suspend(|| eprintln!("simdedup: {message}"));
+        }
+    }
+}
+
+impl Report for Ctx {
+    fn report(&self, error: Error) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.bars.suspend(|| eprintln!("simdedup: {error}"));
+    }
+}
+
+/// Runs `$body` with the type alias `$F` bound to the fingerprint type of `$bits` bits.
+macro_rules! with_width {
+    ($bits:expr, $F:ident => $body:expr, wide) => {
+        match $bits {
+            32 => {
+                type $F = u32;
+                $body
+            }
+            64 => {
+                type $F = u64;
+                $body
+            }
+            128 => {
+                type $F = u128;
+                $body
+            }
+            256 => {
+                type $F = Wide<4>;
+                $body
+            }
+            512 => {
+                type $F = Wide<8>;
+                $body
+            }
+            1024 => {
+                type $F = Wide<16>;
+                $body
+            }
+            other => {
+                bail!("unsupported fingerprint width {other} (use 32, 64, 128, 256, 512 or 1024)")
+            }
+        }
+    };
+    ($bits:expr, $F:ident => $body:expr) => {
+        match $bits {
+            32 => {
+                type $F = u32;
+                $body
+            }
+            64 => {
+                type $F = u64;
+                $body
+            }
+            128 => {
+                type $F = u128;
+                $body
+            }
+            other => bail!("unsupported text fingerprint width {other} (use 32, 64 or 128)"),
+        }
+    };
+}
+
+fn files(ctx: &Ctx, input: &InputArgs) -> FileList {
+    let options = WalkOptions {
+        follow_links: input.follow,
+        null_separated: input.null,
+    };
+    let mut stdin = io::stdin().lock();
+    let list = collect_files(&input.paths, &options, &mut stdin, ctx);
+    if list.repeated > 0 {
+        ctx.note(&format!("{} repeated path(s) read once", list.repeated));
+    }
+    list
+}
+
+fn fingerprint_corpus<F: CityHash>(
+    ctx: &Ctx,
+    input: &InputArgs,
+    config: &simdedup::simhash::TextConfig,
+) -> Corpus<F> {
+    let list = files(ctx, input);
+    let corpus = fingerprint_files::<F>(list.files, config, input.binary, &ctx.bars, ctx);
+    if corpus.binary_skipped > 0 {
+        ctx.note(&format!(
+            "{} binary file(s) skipped (they contain NUL bytes; --binary reads them)",
+            corpus.binary_skipped
+        ));
+    }
+    corpus
+}
+
+/// The distance bound from `-k`, `-r` or the default.
+fn max_distance(threshold: &ThresholdArgs, bits: u32, compat: bool) -> Result<u32> {
+    if let Some(k) = threshold.max_distance {
+        return Ok(k.min(bits));
+    }
+    let ratio = match threshold.ratio {
+        Some(r) => r,
+        None if compat => 0.25,
+        None => return Ok(3),
+    };
+    max_distance_for_ratio(ratio, bits)
+        .with_context(|| format!("--ratio {ratio} admits no distance (it must be above 0)"))
+}
+
+fn search_options(search: &SearchArgs, max_distance: u32, compat: bool) -> SearchOptions {
+    let method = match search.method {
+        Some(MethodArg::Brute) => Method::Brute,
+        Some(MethodArg::Rotate) => Method::Rotate {
+            window: search.window,
+        },
+        None if compat => Method::Rotate {
+            window: search.window,
+        },
+        None => Method::Brute,
+    };
+    SearchOptions {
+        method,
+        max_distance,
+    }
+}
+
+/// SimHash's estimate of the cosine similarity of the two shingle vectors:
+/// cos(pi * distance / bits) (Charikar: a bit differs with probability angle / pi).
+fn estimated_similarity(distance: u32, bits: u32) -> f64 {
+    (std::f64::consts::PI * distance as f64 / bits as f64).cos()
+}
+
+fn write_header(out: &mut dyn Write, output: &OutputArgs, a: &str, b: &str) -> io::Result<()> {
+    if output.header {
+        if output.scores {
+            writeln!(out, "{a}\t{b}\tdistance\tsimilarity")?;
+        } else {
+            writeln!(out, "{a}\t{b}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_scores(
+    out: &mut dyn Write,
+    output: &OutputArgs,
+    distance: u32,
+    bits: u32,
+) -> io::Result<()> {
+    if output.scores {
+        write!(
+            out,
+            "\t{distance}\t{:.4}",
+            estimated_similarity(distance, bits)
+        )?;
+    }
+    writeln!(out)
+}
+
+/// `simdedup PATH...`: near-duplicate pairs among files.
+pub fn find(ctx: &Ctx, args: &FindArgs) -> Result<()> {
+    with_width!(args.text.bits(), F => find_with::<F>(ctx, args))
+}
+
+fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
+    let compat = args.text.compat.is_some();
+    let config = args.text.config();
+    let corpus = fingerprint_corpus::<F>(ctx, &args.input, &config);
+    let k = max_distance(&args.threshold, F::BITS, compat)?;
+    let opts = search_options(&args.search, k, compat);
+    let pairs = if compat {
+        seed_pairs(&corpus, &opts, &ctx.bars)
+    } else {
+        let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
+        if short > 0 {
+            ctx.note(&format!(
+                "{short} document(s) too short for {} shingles, not compared",
+                config.shingling
+            ));
+        }
+        near_pairs(&corpus, &opts, &ctx.bars)
+    };
+    if args.verbose {
+        ctx.bars.suspend(|| verbose_report(&corpus, &pairs, compat));
+    }
+    let pairs = if compat {
+        group_by_first(&pairs)
+    } else {
+        pairs
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    write_header(&mut out, &args.output, "path_a", "path_b")?;
+    for p in &pairs {
+        write_path(&mut out, &corpus.docs[p.first].path)?;
+        out.write_all(b"\t")?;
+        write_path(&mut out, &corpus.docs[p.second].path)?;
+        write_scores(&mut out, &args.output, p.distance, F::BITS)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The seed's `-v` report on stderr: per pair in discovery order both paths, both
+/// fingerprints in binary (as they stood in the pass that found the pair, padded to 128
+/// digits in compat mode) and the distance ratio; then per first document the number of its
+/// duplicates, and a total.
+fn verbose_report<F: Fingerprint>(corpus: &Corpus<F>, pairs: &[DocPair], compat: bool) {
+    let width = if compat { 128 } else { F::BITS as usize };
+    let mut err = io::stderr().lock();
+    let path = |i: usize| escape_path(&corpus.docs[i].path);
+    let _ = (|| -> io::Result<()> {
+        for p in pairs {
+            let rot = p.pass.unwrap_or(0);
+            let fa = corpus.fingerprints[p.first].rotate_right(rot);
+            let fb = corpus.fingerprints[p.second].rotate_right(rot);
+            writeln!(err, "{}\n{}", path(p.first), path(p.second))?;
+            writeln!(err, "{}\n{}", fa.to_binary(width), fb.to_binary(width))?;
+            writeln!(err, "{}", p.distance as f64 / F::BITS as f64)?;
+        }
+        let grouped = group_by_first(pairs);
+        for run in grouped.chunk_by(|x, y| x.first == y.first) {
+            let n = run.len();
+            writeln!(
+                err,
+                "found {n} duplicate(s) of file: {}",
+                path(run[0].first)
+            )?;
+        }
+        writeln!(err, "found {} duplicate(s) in total", pairs.len())
+    })();
+}
+
+/// `simdedup fingerprint PATH...`: `#bits=N` then `path<TAB>hex` lines.
+pub fn fingerprint(ctx: &Ctx, args: &FingerprintArgs) -> Result<()> {
+    with_width!(args.text.bits(), F => fingerprint_with::<F>(ctx, args))
+}
+
+fn fingerprint_with<F: CityHash>(ctx: &Ctx, args: &FingerprintArgs) -> Result<()> {
+    let corpus = fingerprint_corpus::<F>(ctx, &args.input, &args.text.config());
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    fpfile::write_header(&mut out, F::BITS)?;
+    for (doc, fp) in corpus.docs.iter().zip(&corpus.fingerprints) {
+        fpfile::write_record(&mut out, &escape_path(&doc.path), fp)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn open(path: &PathBuf) -> Result<Box<dyn BufRead>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufReader::new(io::stdin())));
+    }
+    let file = File::open(path).with_context(|| format!("{}", path.display()))?;
+    Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
+}
+
+/// `simdedup pairs FILE...`: search fingerprint files.
+pub fn pairs(ctx: &Ctx, args: &PairsArgs) -> Result<()> {
+    // The width comes from the first file's header.
+    let mut first = open(&args.files[0])?;
+    let mut line = String::new();
+    first
+        .read_line(&mut line)
+        .with_context(|| format!("{}", args.files[0].display()))?;
+    let bits = fpfile::parse_header(&line).with_context(|| {
+        format!(
+            "{}, line 1: expected '#bits=N', found '{}'",
+            args.files[0].display(),
+            line.trim_end()
+        )
+    })?;
+    let header_then_rest = io::Cursor::new(line.into_bytes()).chain(first);
+    let mut readers: Vec<Box<dyn BufRead>> = vec![Box::new(header_then_rest)];
+    for path in &args.files[1..] {
+        readers.push(open(path)?);
+    }
+    with_width!(bits, F => pairs_with::<F>(ctx, args, readers), wide)
+}
+
+fn pairs_with<F: Fingerprint>(
+    ctx: &Ctx,
+    args: &PairsArgs,
+    readers: Vec<Box<dyn BufRead>>,
+) -> Result<()> {
+    let mut records = Records::<F>::default();
+    for (mut reader, path) in readers.into_iter().zip(&args.files) {
+        let name = path.display().to_string();
+        fpfile::read_records(&mut *reader, &name, &mut records, ctx)
+            .with_context(|| name.clone())?;
+    }
+    let k = max_distance(&args.threshold, F::BITS, false)?;
+    let opts = search_options(&args.search, k, false);
+    let found = search::find_pairs(&records.fingerprints, &opts, &ctx.bars);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    write_header(&mut out, &args.output, "id_a", "id_b")?;
+    for p in found {
+        let (a, b) = (&records.ids[p.a as usize], &records.ids[p.b as usize]);
+        write!(out, "{a}\t{b}")?;
+        write_scores(&mut out, &args.output, p.distance, F::BITS)?;
+    }
+    out.flush()?;
+    Ok(())
+}
