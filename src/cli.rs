@@ -208,7 +208,7 @@ pub struct ThresholdArgs {
     #[arg(short, long, value_name = "RATIO", conflicts_with = "max_distance")]
     pub ratio: Option<f64>,
 
-    /// Report a pair when its Hamming distance is at most K [default: 3].
+    /// Report a pair when its Hamming distance is at most K [default: 3/16 of the bits].
     #[arg(short = 'k', long, value_name = "K")]
     pub max_distance: Option<u32>,
 }

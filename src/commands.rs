@@ -147,7 +147,8 @@ fn max_distance(threshold: &ThresholdArgs, bits: u32, compat: bool) -> Result<u3
     let ratio = match threshold.ratio {
         Some(r) => r,
         None if compat => 0.25,
-        None => return Ok(3),
+        // Until verified similarity picks the candidate radius: 3/16 of the bits.
+        None => return Ok(bits * 3 / 16),
     };
     max_distance_for_ratio(ratio, bits)
         .with_context(|| format!("--ratio {ratio} admits no distance (it must be above 0)"))

@@ -83,38 +83,107 @@ impl Normalization {
         if !self.any() {
             return Cow::Borrowed(text);
         }
-        let mut out = String::with_capacity(text.len());
-        // Whether the last pushed character was a collapsed space (or nothing yet).
+        let table = &ASCII_MAP[self.lowercase as usize * 2 + self.strip_punctuation as usize];
+        let collapse = self.collapse_whitespace;
+        // Written branch-free: every byte is stored, but the write position only advances
+        // when the byte is kept (a space right after a collapsed space is overwritten).
+        // Lowercasing grows a character by at most 1.5x, hence the 3x buffer.
+        let mut out = vec![0u8; text.len() * 3 + 4];
+        let mut j = 0usize;
+        // The last byte kept is a collapsed space (or nothing was kept yet).
         let mut at_space = true;
-        let mut push = |c: char, out: &mut String| {
-            if self.collapse_whitespace && c.is_whitespace() {
-                if !at_space {
-                    out.push(' ');
-                    at_space = true;
-                }
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                let o = table[b as usize];
+                let space = collapse & ASCII_SPACE[o as usize];
+                out[j] = if space { b' ' } else { o };
+                j += !(space & at_space) as usize;
+                at_space = space;
+                i += 1;
+                continue;
+            }
+            let c = text[i..].chars().next().expect("char boundary");
+            let len = c.len_utf8();
+            let to_space = (self.strip_punctuation && !c.is_alphanumeric() && !c.is_whitespace())
+                || (collapse && c.is_whitespace());
+            if to_space {
+                let space = collapse;
+                out[j] = b' ';
+                j += !(space & at_space) as usize;
+                at_space = space;
             } else {
-                out.push(c);
+                if self.lowercase && c.is_uppercase() {
+                    for l in c.to_lowercase() {
+                        j += l.encode_utf8(&mut out[j..]).len();
+                    }
+                } else {
+                    out[j..j + len].copy_from_slice(&bytes[i..i + len]);
+                    j += len;
+                }
                 at_space = false;
             }
-        };
-        for c in text.chars() {
-            let c = if self.strip_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
-                ' '
+            i += len;
+        }
+        if collapse && j > 0 && out[j - 1] == b' ' {
+            j -= 1;
+        }
+        out.truncate(j);
+        Cow::Owned(String::from_utf8(out).expect("normalisation keeps UTF-8 valid"))
+    }
+}
+
+/// ASCII whitespace as `char::is_whitespace` defines it (space, \t, \n, \x0b, \x0c, \r).
+const ASCII_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[0x0b] = true;
+    t[0x0c] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
+/// ASCII byte mappings, indexed by `lowercase * 2 + strip_punctuation`: letters lowered
+/// if asked, everything that is neither alphanumeric nor whitespace a space if asked.
+const ASCII_MAP: [[u8; 128]; 4] = {
+    let mut t = [[0u8; 128]; 4];
+    let mut k = 0;
+    while k < 4 {
+        let (lower, strip) = (k / 2 == 1, k % 2 == 1);
+        let mut b = 0u8;
+        while b < 128 {
+            t[k][b as usize] = if strip && !b.is_ascii_alphanumeric() && !ASCII_SPACE[b as usize] {
+                b' '
+            } else if lower {
+                b.to_ascii_lowercase()
             } else {
-                c
+                b
             };
-            if self.lowercase && !c.is_lowercase() && c.is_alphabetic() {
-                for l in c.to_lowercase() {
-                    push(l, &mut out);
-                }
-            } else {
-                push(c, &mut out);
-            }
+            b += 1;
         }
-        if self.collapse_whitespace && out.ends_with(' ') {
-            out.pop();
+        k += 1;
+    }
+    t
+};
+
+/// Whether the character starting at byte `i` of `text` is whitespace (`char::is_whitespace`)
+/// and how long it is in bytes. Only four lead bytes can start non-ASCII whitespace.
+#[inline]
+fn space_at(text: &str, i: usize) -> (bool, usize) {
+    let b = text.as_bytes()[i];
+    match b {
+        0x00..=0x7f => (ASCII_SPACE[b as usize], 1),
+        0xc2 | 0xe1 | 0xe2 | 0xe3 => {
+            let c = text[i..].chars().next().expect("char boundary");
+            (c.is_whitespace(), c.len_utf8())
         }
-        Cow::Owned(out)
+        0xc0..=0xdf => (false, 2),
+        0xe0..=0xef => (false, 3),
+        _ => (false, 4),
     }
 }
 
@@ -152,28 +221,31 @@ fn word_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> usize {
     let mut spans = vec![(0usize, 0usize); n];
     let mut seen = 0usize;
     let mut count = 0usize;
-    let mut word_start: Option<usize> = None;
-    let mut emit = |start: usize, end: usize, seen: &mut usize| {
-        spans[*seen % n] = (start, end);
-        *seen += 1;
-        if *seen >= n {
-            let first = spans[*seen % n].0;
+    let mut emit = |start: usize, end: usize| {
+        spans[seen % n] = (start, end);
+        seen += 1;
+        if seen >= n {
+            let first = spans[seen % n].0;
             f(&text[first..end]);
             count += 1;
         }
     };
-    for (i, c) in text.char_indices() {
-        match (c.is_whitespace(), word_start) {
+    let mut word_start: Option<usize> = None;
+    let mut i = 0;
+    while i < text.len() {
+        let (space, len) = space_at(text, i);
+        match (space, word_start) {
             (true, Some(s)) => {
-                emit(s, i, &mut seen);
+                emit(s, i);
                 word_start = None;
             }
             (false, None) => word_start = Some(i),
             _ => {}
         }
+        i += len;
     }
     if let Some(s) = word_start {
-        emit(s, text.len(), &mut seen);
+        emit(s, text.len());
     }
     count
 }
@@ -220,6 +292,60 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(only_case.apply("ÀB c"), "àb c");
+    }
+
+    /// The definition, one character at a time, for comparison with the fast path.
+    fn reference(n: &Normalization, text: &str) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            let c = if n.strip_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
+                ' '
+            } else {
+                c
+            };
+            let c = if n.collapse_whitespace && c.is_whitespace() {
+                ' '
+            } else {
+                c
+            };
+            if n.collapse_whitespace && c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+                continue;
+            }
+            if n.lowercase && c.is_uppercase() {
+                out.extend(c.to_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        if n.collapse_whitespace && out.ends_with(' ') {
+            out.pop();
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_normalisation_equals_reference(
+            text in "[ a-zA-Z0-9.,;!?'\\-\t\n\r\x0b\x0c\x01\u{a0}\u{2003}\u{3000}\u{85}ÀÉİȺßŉ東京é€·]{0,40}",
+            lowercase: bool, strip_punctuation: bool, collapse_whitespace: bool,
+        ) {
+            let n = Normalization { lowercase, strip_punctuation, collapse_whitespace };
+            proptest::prop_assert_eq!(n.apply(&text).into_owned(), reference(&n, &text));
+        }
+
+        #[test]
+        fn word_shingles_equal_split_whitespace(text in "[ a-c\\t\n\u{a0}\u{2003}é]{0,30}", n in 1usize..4) {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let expected: Vec<String> = words.windows(n).map(|w| {
+                let start = w[0].as_ptr() as usize - text.as_ptr() as usize;
+                let last = w[n - 1];
+                let end = last.as_ptr() as usize - text.as_ptr() as usize + last.len();
+                text[start..end].to_string()
+            }).collect();
+            let mut got = Vec::new();
+            for_each_shingle(&text, Shingling { kind: ShingleKind::Word, n }, |s| got.push(s.to_string()));
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 
     #[test]
