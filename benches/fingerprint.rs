@@ -67,6 +67,7 @@ fn normal(spec: &str) -> TextConfig {
     TextConfig {
         shingling: spec.parse::<Shingling>().unwrap(),
         normalization: Normalization::ALL,
+        weighting: Default::default(),
         compat: false,
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use simdedup::shingle::{Normalization, Shingling};
-use simdedup::simhash::TextConfig;
+use simdedup::simhash::{TextConfig, Weighting};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -72,6 +72,9 @@ pub struct FindArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub dedup: DedupArgs,
 
     /// On stderr: both fingerprints of each pair in binary and their distance ratio, then
     /// per document `found N duplicate(s) of file: PATH` and a total, as the seed does.
@@ -145,6 +148,24 @@ pub enum NormStep {
     None,
 }
 
+/// Shingle weights, for `--weights`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WeightsArg {
+    Raw,
+    Log,
+    Set,
+}
+
+impl From<WeightsArg> for Weighting {
+    fn from(w: WeightsArg) -> Weighting {
+        match w {
+            WeightsArg::Raw => Weighting::Raw,
+            WeightsArg::Log => Weighting::Log,
+            WeightsArg::Set => Weighting::Set,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct TextArgs {
     /// Reproduce another tool exactly.
@@ -164,6 +185,17 @@ pub struct TextArgs {
         default_value = "lowercase,punctuation,whitespace"
     )]
     pub normalize: Vec<NormStep>,
+
+    /// How often-repeated shingles weigh: raw (per occurrence), log (1 + ln count) or set
+    /// (once).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WEIGHTS",
+        default_value = "raw",
+        conflicts_with = "compat"
+    )]
+    pub weights: WeightsArg,
 
     /// Fingerprint width in bits [default: 64, or 32 with --compat].
     #[arg(short, long, value_name = "BITS", value_parser = ["32", "64", "128"])]
@@ -197,6 +229,7 @@ impl TextArgs {
         TextConfig {
             shingling: self.shingle,
             normalization,
+            weighting: self.weights.into(),
             compat: false,
         }
     }
@@ -204,11 +237,13 @@ impl TextArgs {
 
 #[derive(Args, Debug)]
 pub struct ThresholdArgs {
-    /// Report a pair when distance / bits < RATIO (strict) [default with --compat: 0.25].
+    /// Candidate (or, with --compat/--no-verify, reported) pairs: distance / bits < RATIO,
+    /// strict [default with --compat: 0.25].
     #[arg(short, long, value_name = "RATIO", conflicts_with = "max_distance")]
     pub ratio: Option<f64>,
 
-    /// Report a pair when its Hamming distance is at most K [default: 3/16 of the bits].
+    /// Candidate (or, with --compat/--no-verify, reported) pairs: Hamming distance at most K
+    /// [default: from --min-similarity; 3/16 of the bits with --no-verify].
     #[arg(short = 'k', long, value_name = "K")]
     pub max_distance: Option<u32>,
 }
@@ -233,9 +268,70 @@ pub struct SearchArgs {
     pub window: usize,
 }
 
+/// What to print, for `--output`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputKind {
+    /// `path_a<TAB>path_b`: every duplicate pair (with --scores: distance, similarity,
+    /// exact|near).
+    Pairs,
+    /// `cluster<TAB>path<TAB>similarity<TAB>kept|exact|near`: each kept document with
+    /// duplicates, then its duplicates.
+    Clusters,
+    /// The kept documents, one path per line (documents without duplicates included).
+    Keep,
+    /// `path<TAB>duplicate_of<TAB>similarity`: each removed document and the kept one it
+    /// duplicates.
+    Remove,
+}
+
+/// Which document of a duplicate set is kept, for `--keep`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeepArg {
+    First,
+    Longest,
+    Shortest,
+}
+
+#[derive(Args, Debug)]
+pub struct DedupArgs {
+    /// Duplicates are pairs whose shingle sets have Jaccard similarity at least J, verified
+    /// exactly for every Hamming candidate. The candidate radius follows from J unless -k
+    /// or -r is given.
+    #[arg(short = 'j', long, value_name = "J", default_value_t = 0.8, value_parser = parse_unit)]
+    pub min_similarity: f64,
+
+    /// Report Hamming pairs as they are, without verification (similarity column:
+    /// SimHash's estimate).
+    #[arg(long, conflicts_with_all = ["output", "keep", "connected"])]
+    pub no_verify: bool,
+
+    /// What to print.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "pairs")]
+    pub output: OutputKind,
+
+    /// Which document of a duplicate set is kept.
+    #[arg(long, value_enum, value_name = "WHICH", default_value = "first")]
+    pub keep: KeepArg,
+
+    /// Group duplicates by connected components (A~B and B~C put A, B, C together) instead
+    /// of assigning each to a kept document it is itself similar to.
+    #[arg(long)]
+    pub connected: bool,
+}
+
+fn parse_unit(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0 and 1"))
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct OutputArgs {
-    /// Add the Hamming distance and the estimated similarity as columns.
+    /// Add columns: Hamming distance, similarity (verified Jaccard; SimHash's estimate with
+    /// --no-verify or --compat) and exact|near.
     #[arg(long)]
     pub scores: bool,
 

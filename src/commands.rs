@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use simdedup::corpus::{Corpus, fingerprint_files};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
+use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius, dedup};
 use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
 use simdedup::output::{escape_path, write_path};
 use simdedup::search::{self, Method, SearchOptions, max_distance_for_ratio};
@@ -18,9 +19,13 @@ use simdedup::{Error, Fingerprint, Report, Wide};
 
 use crate::bars::Bars;
 use crate::cli::{
-    FindArgs, FingerprintArgs, InputArgs, MethodArg, OutputArgs, PairsArgs, SearchArgs,
-    ThresholdArgs,
+    FindArgs, FingerprintArgs, InputArgs, KeepArg, MethodArg, OutputArgs, OutputKind, PairsArgs,
+    SearchArgs, ThresholdArgs,
 };
+
+/// The candidate recall the automatic Hamming radius aims at, for pairs right at the
+/// similarity bar (pairs above it are caught more often).
+const CANDIDATE_RECALL: f64 = 0.99;
 
 /// What every command shares: progress bars, the error count, whether notes are shown.
 pub struct Ctx {
@@ -206,6 +211,14 @@ fn write_scores(
 
 /// `simdedup PATH...`: near-duplicate pairs among files.
 pub fn find(ctx: &Ctx, args: &FindArgs) -> Result<()> {
+    if args.text.compat.is_some() {
+        let d = &args.dedup;
+        if d.output != OutputKind::Pairs || d.keep != KeepArg::First || d.connected {
+            bail!(
+                "--compat prints pairs as the seed does; --output, --keep and --connected need the normal mode"
+            );
+        }
+    }
     with_width!(args.text.bits(), F => find_with::<F>(ctx, args))
 }
 
@@ -213,22 +226,128 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     let compat = args.text.compat.is_some();
     let config = args.text.config();
     let corpus = fingerprint_corpus::<F>(ctx, &args.input, &config);
+    if compat || args.dedup.no_verify {
+        return hamming_pairs(ctx, args, &corpus, compat);
+    }
+    let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
+    if short > 0 {
+        ctx.note(&format!(
+            "{short} document(s) too short for {} shingles: compared only as exact duplicates",
+            config.shingling
+        ));
+    }
+    let k = match (args.threshold.max_distance, args.threshold.ratio) {
+        (None, None) => candidate_radius(F::BITS, args.dedup.min_similarity, CANDIDATE_RECALL),
+        _ => max_distance(&args.threshold, F::BITS, false)?,
+    };
+    let opts = DedupOptions {
+        search: search_options(&args.search, k, false),
+        min_similarity: args.dedup.min_similarity,
+        keep: match args.dedup.keep {
+            KeepArg::First => KeepOrder::First,
+            KeepArg::Longest => KeepOrder::Longest,
+            KeepArg::Shortest => KeepOrder::Shortest,
+        },
+        grouping: if args.dedup.connected {
+            Grouping::Components
+        } else {
+            Grouping::Greedy
+        },
+    };
+    let result = dedup(&corpus, &config, &opts, &ctx.bars, ctx);
+    let exact = result.pairs.iter().filter(|p| p.exact).count();
+    ctx.note(&format!(
+        "{} documents, {} duplicate pairs ({} exact), {} candidates within distance {k}, {} removed",
+        corpus.docs.len(),
+        result.pairs.len(),
+        exact,
+        result.candidates,
+        result.assignment.removed()
+    ));
+    let path = |i: u32| escape_path(&corpus.docs[i as usize].path);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let kind = |exact: bool| if exact { "exact" } else { "near" };
+    match args.dedup.output {
+        OutputKind::Pairs => {
+            if args.output.header {
+                let scores = if args.output.scores {
+                    "\tdistance\tsimilarity\tkind"
+                } else {
+                    ""
+                };
+                writeln!(out, "path_a\tpath_b{scores}")?;
+            }
+            for p in &result.pairs {
+                write!(out, "{}\t{}", path(p.a), path(p.b))?;
+                if args.output.scores {
+                    write!(out, "\t{}\t{:.4}\t{}", p.distance, p.score, kind(p.exact))?;
+                }
+                writeln!(out)?;
+            }
+        }
+        OutputKind::Remove => {
+            if args.output.header {
+                writeln!(out, "path\tduplicate_of\tsimilarity")?;
+            }
+            for (i, d) in result.assignment.duplicate_of.iter().enumerate() {
+                if let Some(d) = d {
+                    writeln!(out, "{}\t{}\t{:.4}", path(i as u32), path(d.kept), d.score)?;
+                }
+            }
+        }
+        OutputKind::Keep => {
+            if args.output.header {
+                writeln!(out, "path")?;
+            }
+            for (i, d) in result.assignment.duplicate_of.iter().enumerate() {
+                if d.is_none() {
+                    writeln!(out, "{}", path(i as u32))?;
+                }
+            }
+        }
+        OutputKind::Clusters => {
+            if args.output.header {
+                writeln!(out, "cluster\tpath\tsimilarity\trole")?;
+            }
+            let mut members: Vec<Vec<(u32, f64, bool)>> = vec![Vec::new(); corpus.docs.len()];
+            for (i, d) in result.assignment.duplicate_of.iter().enumerate() {
+                if let Some(d) = d {
+                    members[d.kept as usize].push((i as u32, d.score, d.exact));
+                }
+            }
+            let mut cluster = 0;
+            for (kept, dups) in members.iter().enumerate() {
+                if dups.is_empty() {
+                    continue;
+                }
+                cluster += 1;
+                writeln!(out, "{cluster}\t{}\t1.0000\tkept", path(kept as u32))?;
+                for &(i, score, exact) in dups {
+                    writeln!(out, "{cluster}\t{}\t{score:.4}\t{}", path(i), kind(exact))?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Pairs straight from the Hamming search (compat mode and --no-verify).
+fn hamming_pairs<F: Fingerprint>(
+    ctx: &Ctx,
+    args: &FindArgs,
+    corpus: &Corpus<F>,
+    compat: bool,
+) -> Result<()> {
     let k = max_distance(&args.threshold, F::BITS, compat)?;
     let opts = search_options(&args.search, k, compat);
     let pairs = if compat {
-        seed_pairs(&corpus, &opts, &ctx.bars)
+        seed_pairs(corpus, &opts, &ctx.bars)
     } else {
-        let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
-        if short > 0 {
-            ctx.note(&format!(
-                "{short} document(s) too short for {} shingles, not compared",
-                config.shingling
-            ));
-        }
-        near_pairs(&corpus, &opts, &ctx.bars)
+        near_pairs(corpus, &opts, &ctx.bars)
     };
     if args.verbose {
-        ctx.bars.suspend(|| verbose_report(&corpus, &pairs, compat));
+        ctx.bars.suspend(|| verbose_report(corpus, &pairs, compat));
     }
     let pairs = if compat {
         group_by_first(&pairs)

@@ -83,3 +83,22 @@ pub fn fingerprint_files<F: CityHash>(
         unreadable: unreadable.into_inner(),
     }
 }
+
+/// Files are read again for verification. A file that turned binary counts as changed.
+impl<F: Sync> crate::verify::TextSource for Corpus<F> {
+    fn text(&self, i: usize) -> Result<String, Error> {
+        let path = &self.docs[i].path;
+        match read_text(path, true) {
+            Ok(Contents::Text(text)) => Ok(text),
+            Ok(Contents::Binary) => unreachable!("binary files are read as text here"),
+            Err(source) => Err(Error::Io {
+                path: path.clone(),
+                source,
+            }),
+        }
+    }
+
+    fn name(&self, i: usize) -> String {
+        self.docs[i].path.display().to_string()
+    }
+}

@@ -26,6 +26,8 @@ pub enum Error {
     NotFound { path: PathBuf },
     #[error("{}: not a regular file, skipped", path.display())]
     NotAFile { path: PathBuf },
+    #[error("{name}: changed since it was fingerprinted; its pairs are left out")]
+    Changed { name: String },
     #[error("{source_name}, line {line}: blank line in the file list, skipped")]
     BlankLine { source_name: String, line: u64 },
     #[error("{source_name}, line {line}: {message}")]

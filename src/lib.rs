@@ -17,6 +17,7 @@ pub mod progress;
 pub mod search;
 pub mod shingle;
 pub mod simhash;
+pub mod verify;
 
 pub use error::{Error, Report};
 pub use fingerprint::{Bits256, Bits512, Bits1024, Fingerprint, Wide};

@@ -129,11 +129,24 @@ impl BitCounter {
     }
 }
 
+/// How much each distinct shingle counts in the fingerprint, by its number of occurrences c.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Weighting {
+    /// c: every occurrence counts (the seed's way).
+    #[default]
+    Raw,
+    /// 1 + ln(c): repetition counts, but less.
+    Log,
+    /// 1: the shingle set, as Jaccard similarity sees it.
+    Set,
+}
+
 /// How text becomes a fingerprint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TextConfig {
     pub shingling: Shingling,
     pub normalization: Normalization,
+    pub weighting: Weighting,
     /// The seed script's conventions: Python's universal newlines (`\r\n` and `\r` read as
     /// `\n`) and the reversed output bit order.
     pub compat: bool,
@@ -148,6 +161,7 @@ impl TextConfig {
                 n: 2,
             },
             normalization: Normalization::default(),
+            weighting: Weighting::Raw,
             compat: true,
         }
     }
@@ -176,16 +190,56 @@ pub fn fingerprint_text<F: CityHash>(text: &str, config: &TextConfig) -> TextSig
     };
     let chars = text.chars().count() as u64;
     let normalized = config.normalization.apply(&text);
-    let mut counter = BitCounter::new(F::BITS);
-    for_each_shingle(&normalized, config.shingling, |s| {
-        counter.add(&F::city(s.as_bytes()));
-    });
+    let (fingerprint, shingles) = match config.weighting {
+        Weighting::Raw => {
+            let mut counter = BitCounter::new(F::BITS);
+            for_each_shingle(&normalized, config.shingling, |s| {
+                counter.add(&F::city(s.as_bytes()));
+            });
+            (counter.finish(config.compat), counter.total())
+        }
+        weighting => {
+            let mut hashes: Vec<F> = Vec::new();
+            for_each_shingle(&normalized, config.shingling, |s| {
+                hashes.push(F::city(s.as_bytes()));
+            });
+            (
+                weighted(&mut hashes, weighting, config.compat),
+                hashes.len() as u64,
+            )
+        }
+    };
     TextSignature {
-        fingerprint: counter.finish(config.compat),
-        shingles: counter.total(),
+        fingerprint,
+        shingles,
         chars,
         digest: cityhash_rs::cityhash_110_128(normalized.as_bytes()),
     }
+}
+
+/// SimHash of shingle hashes where a distinct hash occurring c times weighs `Log` or `Set`.
+fn weighted<F: Fingerprint>(hashes: &mut [F], weighting: Weighting, reverse_bits: bool) -> F {
+    hashes.sort_unstable();
+    let mut counters = vec![0f64; F::BITS as usize];
+    for run in hashes.chunk_by(|a, b| a == b) {
+        let w = match weighting {
+            Weighting::Log => 1.0 + (run.len() as f64).ln(),
+            _ => 1.0,
+        };
+        for (i, c) in counters.iter_mut().enumerate() {
+            *c += if run[0].bit(i as u32) { w } else { -w };
+        }
+    }
+    if reverse_bits {
+        counters.reverse();
+    }
+    let mut fp = F::zero();
+    for (i, &c) in counters.iter().enumerate() {
+        if c > 0.0 {
+            fp.set_bit(i as u32);
+        }
+    }
+    fp
 }
 
 #[cfg(test)]
@@ -230,6 +284,31 @@ mod tests {
         // Values printed by the reference `cityhash` Python package (CityHash v1.1).
         assert_eq!(u32::city(b"hello"), 2039911270);
         assert_eq!(u64::city("é".as_bytes()), 693143013273849025);
+    }
+
+    #[test]
+    fn weightings() {
+        let mut config = TextConfig::dedup_py();
+        config.compat = false;
+        config.shingling = "word:1".parse().unwrap();
+        let once = "alpha beta gamma delta epsilon";
+        let repeated = "alpha beta gamma delta epsilon alpha alpha alpha alpha alpha alpha";
+        config.weighting = Weighting::Set;
+        let a = fingerprint_text::<u64>(once, &config);
+        let b = fingerprint_text::<u64>(repeated, &config);
+        assert_eq!(a.fingerprint, b.fingerprint, "a set ignores repetition");
+        assert_eq!(b.shingles, 11);
+        // Raw and unit weights agree when every shingle occurs once.
+        config.weighting = Weighting::Raw;
+        assert_eq!(
+            fingerprint_text::<u64>(once, &config).fingerprint,
+            a.fingerprint
+        );
+        config.weighting = Weighting::Log;
+        assert_eq!(
+            fingerprint_text::<u64>(once, &config).fingerprint,
+            a.fingerprint
+        );
     }
 
     #[test]

@@ -30,7 +30,20 @@ fn tree_gives_pairs_in_input_order() {
 #[test]
 fn scores_and_header() {
     let env = near_copies();
-    let run = env.run(&["-k", "10", "--scores", "--header", "a.txt", "d.txt"]);
+    let run = env.run(&["--scores", "--header", "a.txt", "d.txt"]);
+    assert_eq!(
+        run.stdout,
+        "path_a\tpath_b\tdistance\tsimilarity\tkind\na.txt\td.txt\t0\t1.0000\texact\n"
+    );
+    let run = env.run(&[
+        "--no-verify",
+        "-k",
+        "10",
+        "--scores",
+        "--header",
+        "a.txt",
+        "d.txt",
+    ]);
     assert_eq!(
         run.stdout,
         "path_a\tpath_b\tdistance\tsimilarity\na.txt\td.txt\t0\t1.0000\n"
@@ -167,7 +180,7 @@ fn output_is_identical_for_one_and_two_threads() {
 #[test]
 fn fingerprint_file_round_trip() {
     let env = generated(120);
-    let direct = env.run(&["-k", "12", "--scores", "g"]);
+    let direct = env.run(&["--no-verify", "-k", "12", "--scores", "g"]);
     let fps = env.run(&["fingerprint", "g"]);
     assert!(fps.stdout.starts_with("#bits=64\n"));
     assert_eq!(fps.stdout.lines().count(), 121);
@@ -223,7 +236,7 @@ fn closed_stdout_ends_quietly() {
         );
     }
     let mut child = Command::new(crate::util::bin())
-        .args(["-k", "0", "same"])
+        .args(["-q", "same"])
         .current_dir(env.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -259,4 +272,81 @@ fn help_has_examples_and_conflicts_are_refused() {
     assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
     let run = env.run(&["--compat", "dedup-py", "--shingle", "word:2", "."]);
     assert_eq!(run.code, 2);
+}
+
+fn cluster_tree() -> TestEnv {
+    let env = TestEnv::new();
+    let base = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen \
+                fifteen sixteen seventeen eighteen nineteen twenty twentyone twentytwo";
+    env.file("1.txt", base)
+        .file("2.txt", base.replace("eleven", "ELEVEN!")) // exact after normalisation
+        .file(
+            "3.txt",
+            base.replace("twenty twentyone", "twentyone twenty")
+                .to_string()
+                + " extra words here",
+        )
+        .file(
+            "4.txt",
+            "an unrelated document with words of its own that match nothing else here at all",
+        );
+    env
+}
+
+#[test]
+fn outputs_clusters_keep_remove() {
+    let env = cluster_tree();
+    let run = env.run(&["-j", "0.5", "--scores", "."]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(lines[0].starts_with("./1.txt\t./2.txt\t0\t1.0000\texact"));
+    assert!(lines[1].starts_with("./1.txt\t./3.txt\t") && lines[1].ends_with("near"));
+
+    let run = env.run(&["-j", "0.5", "--output", "remove", "."]);
+    let removed: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(removed, ["./2.txt", "./3.txt"]);
+    assert!(run.stdout.starts_with("./2.txt\t./1.txt\t1.0000\n"));
+
+    let run = env.run(&["-j", "0.5", "--output", "keep", "."]);
+    assert_eq!(run.stdout, "./1.txt\n./4.txt\n");
+
+    let run = env.run(&["-j", "0.5", "--output", "keep", "--keep", "longest", "."]);
+    assert_eq!(run.stdout, "./3.txt\n./4.txt\n");
+
+    let run = env.run(&["-j", "0.5", "--output", "clusters", "--header", "."]);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "cluster\tpath\tsimilarity\trole");
+    assert_eq!(lines[1], "1\t./1.txt\t1.0000\tkept");
+    assert_eq!(lines[2], "1\t./2.txt\t1.0000\texact");
+    assert!(lines[3].starts_with("1\t./3.txt\t") && lines[3].ends_with("near"));
+    assert_eq!(lines.len(), 4);
+}
+
+#[test]
+fn chaining_needs_connected() {
+    // a~b and b~c, but a and c share too little: greedy keeps c, --connected joins it.
+    let env = TestEnv::new();
+    let words: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+    let a = words[..30].join(" ");
+    let b = words[5..35].join(" ");
+    let c = words[10..40].join(" ");
+    env.file("a.txt", &a).file("b.txt", &b).file("c.txt", &c);
+    let run = env.run(&["-j", "0.55", "-k", "64", "--output", "keep", "."]);
+    assert_eq!(run.stdout, "./a.txt\n./c.txt\n", "{}", run.stderr);
+    let run = env.run(&[
+        "-j",
+        "0.55",
+        "-k",
+        "64",
+        "--output",
+        "keep",
+        "--connected",
+        ".",
+    ]);
+    assert_eq!(run.stdout, "./a.txt\n");
 }

@@ -5,3 +5,4 @@ mod util;
 mod cli;
 mod compat_oracle;
 mod golden;
+mod quality;

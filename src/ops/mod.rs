@@ -1,4 +1,6 @@
 //! What is done with the pairs the search finds: listing them (in the plain or the seed's
 //! order) and, built on that, deduplication.
 
+pub mod cluster;
+pub mod dedup;
 pub mod pairs;

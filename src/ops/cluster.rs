@@ -1,0 +1,186 @@
+//! From verified pairs to decisions: which record is kept and which duplicates which.
+//!
+//! The default is greedy assignment in keep order (SemHash's semantics): a record is a
+//! duplicate when it is similar enough to a record already *kept*; it then names the most
+//! similar kept record. A record similar only to a removed record is kept, so A~B and B~C
+//! never put an unrelated A and C together. Connected components are available on request.
+
+/// A verified pair: records `a` and `b` (indexes) with similarity `score` (Jaccard or
+/// cosine), `exact` when their normalised contents are identical.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoredPair {
+    pub a: u32,
+    pub b: u32,
+    /// Hamming distance of the two fingerprints.
+    pub distance: u32,
+    pub score: f64,
+    pub exact: bool,
+}
+
+/// The fate of every record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    /// `duplicate_of[i]` is `None` for a kept record, or the kept record it duplicates with
+    /// the score and whether the two are exact duplicates.
+    pub duplicate_of: Vec<Option<Duplicate>>,
+}
+
+/// A removed record's link to the kept record it duplicates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Duplicate {
+    pub kept: u32,
+    pub score: f64,
+    pub exact: bool,
+}
+
+impl Assignment {
+    /// Number of removed records.
+    pub fn removed(&self) -> usize {
+        self.duplicate_of.iter().filter(|d| d.is_some()).count()
+    }
+
+    /// Whether record `i` is kept.
+    pub fn is_kept(&self, i: usize) -> bool {
+        self.duplicate_of[i].is_none()
+    }
+}
+
+/// Adjacency lists of `pairs` over `n` records, each list sorted by neighbour index.
+fn adjacency(n: usize, pairs: &[ScoredPair]) -> Vec<Vec<(u32, f64, bool)>> {
+    let mut adj: Vec<Vec<(u32, f64, bool)>> = vec![Vec::new(); n];
+    for p in pairs {
+        adj[p.a as usize].push((p.b, p.score, p.exact));
+        adj[p.b as usize].push((p.a, p.score, p.exact));
+    }
+    for list in &mut adj {
+        list.sort_unstable_by_key(|x| x.0);
+    }
+    adj
+}
+
+/// Greedy assignment: records are visited in `order` (a permutation of `0..n`, the keep
+/// priority); a record with a pair to an already kept record is removed as a duplicate of
+/// the kept record with the highest score (an exact duplicate first; ties go to the record
+/// visited first), otherwise it is kept.
+pub fn greedy(n: usize, order: &[u32], pairs: &[ScoredPair]) -> Assignment {
+    assert_eq!(order.len(), n, "order must be a permutation of the records");
+    let adj = adjacency(n, pairs);
+    let mut rank = vec![u32::MAX; n];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    let mut duplicate_of: Vec<Option<Duplicate>> = vec![None; n];
+    let mut visited = vec![false; n];
+    for &i in order {
+        let i = i as usize;
+        let best = adj[i]
+            .iter()
+            .filter(|(j, _, _)| visited[*j as usize] && duplicate_of[*j as usize].is_none())
+            .max_by(|x, y| {
+                (x.2, x.1)
+                    .partial_cmp(&(y.2, y.1))
+                    .expect("scores are not NaN")
+                    .then(rank[y.0 as usize].cmp(&rank[x.0 as usize]))
+            });
+        duplicate_of[i] = best.map(|&(kept, score, exact)| Duplicate { kept, score, exact });
+        visited[i] = true;
+    }
+    Assignment { duplicate_of }
+}
+
+/// Connected components of the pair graph: in each component the record first in `order`
+/// is kept and every other member names it, with the score of their direct pair if they
+/// have one, else the lowest score on the path that joined them (a lower bound in spirit,
+/// to flag chained members).
+pub fn components(n: usize, order: &[u32], pairs: &[ScoredPair]) -> Assignment {
+    let adj = adjacency(n, pairs);
+    let mut duplicate_of: Vec<Option<Duplicate>> = vec![None; n];
+    let mut seen = vec![false; n];
+    for &root in order {
+        let root = root as usize;
+        if seen[root] {
+            continue;
+        }
+        seen[root] = true;
+        // Breadth-first from the root, carrying the weakest link on the path.
+        let mut queue = std::collections::VecDeque::from([(root, f64::INFINITY, true)]);
+        while let Some((i, weakest, all_exact)) = queue.pop_front() {
+            for &(j, score, exact) in &adj[i] {
+                let j = j as usize;
+                if seen[j] {
+                    continue;
+                }
+                seen[j] = true;
+                let (w, e) = (weakest.min(score), all_exact && exact);
+                let direct = adj[j].iter().find(|x| x.0 as usize == root);
+                duplicate_of[j] = Some(match direct {
+                    Some(&(_, s, ex)) => Duplicate {
+                        kept: root as u32,
+                        score: s,
+                        exact: ex,
+                    },
+                    None => Duplicate {
+                        kept: root as u32,
+                        score: w,
+                        exact: e,
+                    },
+                });
+                queue.push_back((j, w, e));
+            }
+        }
+    }
+    Assignment { duplicate_of }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: u32, b: u32, score: f64) -> ScoredPair {
+        ScoredPair {
+            a,
+            b,
+            distance: 0,
+            score,
+            exact: false,
+        }
+    }
+
+    #[test]
+    fn greedy_does_not_chain() {
+        // 0~1 and 1~2, but 0 and 2 are unrelated: 1 goes, 2 stays.
+        let pairs = [p(0, 1, 0.9), p(1, 2, 0.9)];
+        let a = greedy(3, &[0, 1, 2], &pairs);
+        assert_eq!(a.duplicate_of[0], None);
+        assert_eq!(a.duplicate_of[1].unwrap().kept, 0);
+        assert_eq!(a.duplicate_of[2], None);
+        // Connected components put all three together.
+        let c = components(3, &[0, 1, 2], &pairs);
+        assert_eq!(c.duplicate_of[2].unwrap().kept, 0);
+        assert_eq!(c.duplicate_of[2].unwrap().score, 0.9);
+        assert_eq!(c.removed(), 2);
+    }
+
+    #[test]
+    fn greedy_picks_the_most_similar_kept_record_and_respects_order() {
+        let pairs = [p(0, 2, 0.85), p(1, 2, 0.95)];
+        let a = greedy(3, &[0, 1, 2], &pairs);
+        assert_eq!(a.duplicate_of[2].unwrap().kept, 1);
+        assert_eq!(a.removed(), 1);
+        // Keeping 2 first (say it is the longest) removes both others.
+        let a = greedy(3, &[2, 0, 1], &pairs);
+        assert!(a.is_kept(2));
+        assert_eq!(a.duplicate_of[0].unwrap().kept, 2);
+        assert_eq!(a.duplicate_of[1].unwrap().kept, 2);
+    }
+
+    #[test]
+    fn exact_duplicates_win() {
+        let mut exact = p(0, 2, 1.0);
+        exact.exact = true;
+        let pairs = [p(1, 2, 1.0), exact];
+        let a = greedy(3, &[0, 1, 2], &pairs);
+        assert_eq!(a.duplicate_of[2].unwrap().kept, 0);
+        assert!(a.duplicate_of[2].unwrap().exact);
+    }
+}

@@ -1,0 +1,271 @@
+//! Text deduplication: exact duplicates first, then Hamming candidates verified by exact
+//! Jaccard similarity, then keep/remove decisions.
+//!
+//! 1. Documents are grouped by the digest of their normalised text: each group is a set of
+//!    exact duplicates (similarity 1), and only one member of each group is searched.
+//! 2. The searched members' fingerprints give candidate pairs within a Hamming radius,
+//!    chosen from the similarity bar unless given ([`candidate_radius`]).
+//! 3. Every candidate is verified: exact Jaccard of the two shingle sets ([`crate::verify`]).
+//! 4. Decisions: exact duplicates name the group's first member (in keep order); the
+//!    remaining members are assigned greedily ([`crate::ops::cluster`]).
+
+use std::collections::HashMap;
+
+use crate::corpus::Corpus;
+use crate::error::Report;
+use crate::fingerprint::Fingerprint;
+use crate::ops::cluster::{self, Assignment, Duplicate, ScoredPair};
+use crate::progress::Progress;
+use crate::search::{self, Pair, SearchOptions};
+use crate::simhash::TextConfig;
+use crate::verify::{TextSource, verify_pairs};
+
+/// Which member of a set of duplicates is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum KeepOrder {
+    /// The first in input order.
+    #[default]
+    First,
+    /// The longest (in characters); ties by input order.
+    Longest,
+    /// The shortest (in characters); ties by input order.
+    Shortest,
+}
+
+/// How duplicates are grouped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Grouping {
+    /// A record is a duplicate only of a record that is kept: no chaining.
+    #[default]
+    Greedy,
+    /// Connected components of the pair graph: A~B and B~C put A, B and C together.
+    Components,
+}
+
+/// Settings of a text deduplication.
+#[derive(Clone, Copy, Debug)]
+pub struct DedupOptions {
+    /// The Hamming search; its `max_distance` is the candidate radius.
+    pub search: SearchOptions,
+    /// Pairs with verified Jaccard similarity at or above this are duplicates.
+    pub min_similarity: f64,
+    pub keep: KeepOrder,
+    pub grouping: Grouping,
+}
+
+/// The result: every duplicate pair, and the decisions.
+#[derive(Debug)]
+pub struct Dedup {
+    /// Every pair of documents at or above the bar, sorted by (a, b), `a < b`: exact
+    /// duplicates (score 1, `exact`) and verified near-duplicates.
+    pub pairs: Vec<ScoredPair>,
+    /// Which documents are kept, and what each removed one duplicates.
+    pub assignment: Assignment,
+    /// Number of candidate pairs the Hamming search proposed (before verification).
+    pub candidates: usize,
+}
+
+/// The Hamming radius that catches a pair of Jaccard similarity `j` with probability at
+/// least `recall`, under SimHash's model: two sets with Jaccard j (and equal sizes) have
+/// cosine c = 2j / (1 + j); each of the `bits` bits differs independently with probability
+/// arccos(c) / pi; the radius is the `recall` quantile of that binomial distribution.
+pub fn candidate_radius(bits: u32, j: f64, recall: f64) -> u32 {
+    let j = j.clamp(0.0, 1.0);
+    let cosine = 2.0 * j / (1.0 + j);
+    let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
+    // Binomial CDF by direct summation of the probability mass (bits <= 1024).
+    let n = bits as i64;
+    let mut cdf = 0.0;
+    for k in 0..=n {
+        cdf += binomial_pmf(n, k, p);
+        if cdf >= recall {
+            return k as u32;
+        }
+    }
+    bits
+}
+
+fn binomial_pmf(n: i64, k: i64, p: f64) -> f64 {
+    if p <= 0.0 {
+        return if k == 0 { 1.0 } else { 0.0 };
+    }
+    if p >= 1.0 {
+        return if k == n { 1.0 } else { 0.0 };
+    }
+    let ln_choose = ln_gamma(n + 1) - ln_gamma(k + 1) - ln_gamma(n - k + 1);
+    (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
+}
+
+/// ln((m - 1)!) for integer m >= 1, by summation (m <= 1025 here).
+fn ln_gamma(m: i64) -> f64 {
+    (2..m).map(|i| (i as f64).ln()).sum()
+}
+
+/// The visiting order of [`KeepOrder`]: a permutation of `0..lengths.len()`.
+pub fn keep_order(lengths: &[u64], keep: KeepOrder) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..lengths.len() as u32).collect();
+    match keep {
+        KeepOrder::First => {}
+        KeepOrder::Longest => order.sort_by_key(|&i| std::cmp::Reverse(lengths[i as usize])),
+        KeepOrder::Shortest => order.sort_by_key(|&i| lengths[i as usize]),
+    }
+    order
+}
+
+/// Deduplicates a fingerprinted corpus (see the module docs). Documents without shingles
+/// take part only as exact duplicates.
+pub fn dedup<F: Fingerprint>(
+    corpus: &Corpus<F>,
+    config: &TextConfig,
+    opts: &DedupOptions,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Dedup
+where
+    Corpus<F>: TextSource,
+{
+    let n = corpus.docs.len();
+    let lengths: Vec<u64> = corpus.docs.iter().map(|d| d.chars).collect();
+    let order = keep_order(&lengths, opts.keep);
+
+    // 1. Exact duplicates, grouped by digest; groups listed by their first member in keep
+    //    order, which represents the group from here on.
+    let mut group_of_digest: HashMap<u128, usize> = HashMap::new();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for &i in &order {
+        let g = *group_of_digest
+            .entry(corpus.docs[i as usize].digest)
+            .or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+        groups[g].push(i);
+    }
+
+    // 2. Candidates among the representatives that have shingles.
+    let reps: Vec<u32> = groups
+        .iter()
+        .map(|g| g[0])
+        .filter(|&r| corpus.docs[r as usize].shingles > 0)
+        .collect();
+    let rep_fps: Vec<F> = reps
+        .iter()
+        .map(|&r| corpus.fingerprints[r as usize])
+        .collect();
+    let found = search::find_pairs(&rep_fps, &opts.search, progress);
+    let candidates: Vec<Pair> = found
+        .iter()
+        .map(|p| Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance))
+        .collect();
+
+    // 3. Verification.
+    let digests: Vec<u128> = corpus.docs.iter().map(|d| d.digest).collect();
+    let near = verify_pairs(
+        &candidates,
+        corpus,
+        config,
+        &digests,
+        opts.min_similarity,
+        progress,
+        report,
+    );
+
+    // 4. Decisions among representatives, then exact members follow their representative.
+    let group_of_rep: HashMap<u32, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(g, members)| (members[0], g))
+        .collect();
+    let rep_order: Vec<u32> = groups.iter().map(|g| g[0]).collect();
+    let rep_index: HashMap<u32, u32> = rep_order
+        .iter()
+        .enumerate()
+        .map(|(k, &r)| (r, k as u32))
+        .collect();
+    let rep_pairs: Vec<ScoredPair> = near
+        .iter()
+        .map(|p| ScoredPair {
+            a: rep_index[&p.a],
+            b: rep_index[&p.b],
+            ..*p
+        })
+        .collect();
+    let identity: Vec<u32> = (0..rep_order.len() as u32).collect();
+    let rep_assignment = match opts.grouping {
+        Grouping::Greedy => cluster::greedy(rep_order.len(), &identity, &rep_pairs),
+        Grouping::Components => cluster::components(rep_order.len(), &identity, &rep_pairs),
+    };
+    let mut duplicate_of: Vec<Option<Duplicate>> = vec![None; n];
+    for (k, members) in groups.iter().enumerate() {
+        let rep = members[0];
+        duplicate_of[rep as usize] = rep_assignment.duplicate_of[k].map(|d| Duplicate {
+            kept: rep_order[d.kept as usize],
+            ..d
+        });
+        for &m in &members[1..] {
+            duplicate_of[m as usize] = Some(Duplicate {
+                kept: rep,
+                score: 1.0,
+                exact: true,
+            });
+        }
+    }
+
+    // Every pair: exact pairs inside groups, near pairs expanded over both groups.
+    let mut pairs = Vec::new();
+    for members in &groups {
+        for (x, &a) in members.iter().enumerate() {
+            for &b in &members[x + 1..] {
+                pairs.push(ScoredPair {
+                    a: a.min(b),
+                    b: a.max(b),
+                    distance: 0,
+                    score: 1.0,
+                    exact: true,
+                });
+            }
+        }
+    }
+    for p in &near {
+        for &a in &groups[group_of_rep[&p.a]] {
+            for &b in &groups[group_of_rep[&p.b]] {
+                pairs.push(ScoredPair {
+                    a: a.min(b),
+                    b: a.max(b),
+                    ..*p
+                });
+            }
+        }
+    }
+    pairs.sort_unstable_by_key(|p| (p.a, p.b));
+    Dedup {
+        pairs,
+        assignment: Assignment { duplicate_of },
+        candidates: candidates.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radius_grows_with_dissimilarity_and_bits() {
+        assert_eq!(candidate_radius(64, 1.0, 0.99), 0);
+        let r80 = candidate_radius(64, 0.8, 0.99);
+        let r50 = candidate_radius(64, 0.5, 0.99);
+        assert!(r80 < r50, "{r80} {r50}");
+        assert!((14..=19).contains(&r80), "{r80}");
+        assert!(candidate_radius(128, 0.8, 0.99) > r80);
+        // The binomial quantile: at J = 0.8, p = 0.151; mean 9.7 of 64 bits.
+        assert!(candidate_radius(64, 0.8, 0.5) >= 9);
+    }
+
+    #[test]
+    fn keep_orders() {
+        let lengths = [5, 9, 5, 1];
+        assert_eq!(keep_order(&lengths, KeepOrder::First), [0, 1, 2, 3]);
+        assert_eq!(keep_order(&lengths, KeepOrder::Longest), [1, 0, 2, 3]);
+        assert_eq!(keep_order(&lengths, KeepOrder::Shortest), [3, 0, 2, 1]);
+    }
+}
