@@ -197,7 +197,7 @@ pub struct TextArgs {
     )]
     pub weights: WeightsArg,
 
-    /// Fingerprint width in bits [default: 64, or 32 with --compat].
+    /// Fingerprint width in bits [default: 128, or 32 with --compat].
     #[arg(short, long, value_name = "BITS", value_parser = ["32", "64", "128"])]
     pub bits: Option<String>,
 }
@@ -208,7 +208,7 @@ impl TextArgs {
         match &self.bits {
             Some(b) => b.parse().expect("validated by clap"),
             None if self.compat.is_some() => 32,
-            None => 64,
+            None => 128,
         }
     }
 
@@ -297,7 +297,7 @@ pub struct DedupArgs {
     /// Duplicates are pairs whose shingle sets have Jaccard similarity at least J, verified
     /// exactly for every Hamming candidate. The candidate radius follows from J unless -k
     /// or -r is given.
-    #[arg(short = 'j', long, value_name = "J", default_value_t = 0.8, value_parser = parse_unit)]
+    #[arg(short = 'j', long, value_name = "J", default_value_t = 0.5, value_parser = parse_unit)]
     pub min_similarity: f64,
 
     /// Report Hamming pairs as they are, without verification (similarity column:

@@ -108,6 +108,11 @@ pub fn verify_pairs(
         .filter_map(|p| {
             let sa = sets[slot[&p.a]].as_deref()?;
             let sb = sets[slot[&p.b]].as_deref()?;
+            // |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|): skip hopeless merges.
+            let (small, large) = (sa.len().min(sb.len()), sa.len().max(sb.len()));
+            if (small as f64) < min_similarity * large as f64 {
+                return None;
+            }
             let score = jaccard(sa, sb);
             (score >= min_similarity).then_some(ScoredPair {
                 a: p.a.min(p.b),

@@ -19,7 +19,7 @@ fn near_copies() -> TestEnv {
 #[test]
 fn tree_gives_pairs_in_input_order() {
     let env = near_copies();
-    let run = env.run(&["-k", "10", "."]);
+    let run = env.run(&["."]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -53,9 +53,9 @@ fn scores_and_header() {
 #[test]
 fn stdin_lists_lines_and_nul() {
     let env = near_copies();
-    let run = env.run_stdin(&["-k", "10", "-"], b"a.txt\nd.txt\n");
+    let run = env.run_stdin(&["-"], b"a.txt\nd.txt\n");
     assert_eq!(run.stdout, "a.txt\td.txt\n");
-    let run = env.run_stdin(&["-k", "10", "-0", "-"], b"a.txt\0d.txt\0");
+    let run = env.run_stdin(&["-0", "-"], b"a.txt\0d.txt\0");
     assert_eq!(run.stdout, "a.txt\td.txt\n");
     assert_eq!(run.code, 0);
 }
@@ -63,7 +63,7 @@ fn stdin_lists_lines_and_nul() {
 #[test]
 fn bad_inputs_are_named_and_the_rest_is_processed() {
     let env = near_copies();
-    let run = env.run_stdin(&["-k", "10", "-"], b"a.txt\n\nmissing.txt\nd.txt\n");
+    let run = env.run_stdin(&["-"], b"a.txt\n\nmissing.txt\nd.txt\n");
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "a.txt\td.txt\n");
     assert!(
@@ -77,7 +77,7 @@ fn bad_inputs_are_named_and_the_rest_is_processed() {
         run.stderr
     );
 
-    let run = env.run(&["-k", "10", "a.txt", "nope/", "d.txt"]);
+    let run = env.run(&["a.txt", "nope/", "d.txt"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "a.txt\td.txt\n");
     assert!(run.stderr.contains("nope/: no such file"));
@@ -88,7 +88,7 @@ fn bad_inputs_are_named_and_the_rest_is_processed() {
 fn dangling_links_and_unreadable_files() {
     let env = near_copies();
     std::os::unix::fs::symlink("does-not-exist", env.path().join("sub/link")).unwrap();
-    let run = env.run(&["-k", "10", "sub", "a.txt"]);
+    let run = env.run(&["sub", "a.txt"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains("sub/link: dangling symbolic link"),
@@ -102,7 +102,7 @@ fn dangling_links_and_unreadable_files() {
 fn binary_files_are_skipped_with_a_count() {
     let env = near_copies();
     env.file("bin.dat", b"the quick\0brown".as_slice());
-    let run = env.run(&["-k", "10", "a.txt", "bin.dat", "d.txt"]);
+    let run = env.run(&["a.txt", "bin.dat", "d.txt"]);
     assert_eq!(run.code, 0);
     assert!(
         run.stderr.contains("1 binary file(s) skipped"),
@@ -180,8 +180,8 @@ fn output_is_identical_for_one_and_two_threads() {
 #[test]
 fn fingerprint_file_round_trip() {
     let env = generated(120);
-    let direct = env.run(&["--no-verify", "-k", "12", "--scores", "g"]);
-    let fps = env.run(&["fingerprint", "g"]);
+    let direct = env.run(&["--no-verify", "-b", "64", "-k", "12", "--scores", "g"]);
+    let fps = env.run(&["fingerprint", "-b", "64", "g"]);
     assert!(fps.stdout.starts_with("#bits=64\n"));
     assert_eq!(fps.stdout.lines().count(), 121);
     env.file("fps.tsv", &fps.stdout);
