@@ -138,6 +138,8 @@ pub enum Compat {
 /// A normalisation step, for `--normalize`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum NormStep {
+    /// Unicode compatibility normalisation (NFKC) of non-ASCII text.
+    Nfkc,
     /// Unicode lowercase.
     Lowercase,
     /// Punctuation and symbols become spaces.
@@ -182,7 +184,7 @@ pub struct TextArgs {
         value_enum,
         value_name = "STEPS",
         value_delimiter = ',',
-        default_value = "lowercase,punctuation,whitespace"
+        default_value = "nfkc,lowercase,punctuation,whitespace"
     )]
     pub normalize: Vec<NormStep>,
 
@@ -220,6 +222,7 @@ impl TextArgs {
         let mut normalization = Normalization::default();
         for step in &self.normalize {
             match step {
+                NormStep::Nfkc => normalization.nfkc = true,
                 NormStep::Lowercase => normalization.lowercase = true,
                 NormStep::Punctuation => normalization.strip_punctuation = true,
                 NormStep::Whitespace => normalization.collapse_whitespace = true,

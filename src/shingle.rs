@@ -8,6 +8,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
+use unicode_normalization::UnicodeNormalization;
+
 /// Character n-grams (Unicode scalar values) or word n-grams (whitespace-separated words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ShingleKind {
@@ -57,6 +59,9 @@ impl FromStr for Shingling {
 /// Text normalisation applied before shingling. All off reproduces the raw text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Normalization {
+    /// Unicode compatibility normalisation (NFKC): ligatures, full-width forms, composed
+    /// and decomposed accents all become one spelling. Pure ASCII text is left as it is.
+    pub nfkc: bool,
     /// Unicode lowercase (`char::to_lowercase`, full mappings).
     pub lowercase: bool,
     /// Replace every character that is neither alphanumeric nor whitespace with a space.
@@ -68,6 +73,7 @@ pub struct Normalization {
 impl Normalization {
     /// Every switch on: the default of the normal (non-compat) mode.
     pub const ALL: Normalization = Normalization {
+        nfkc: true,
         lowercase: true,
         strip_punctuation: true,
         collapse_whitespace: true,
@@ -75,7 +81,7 @@ impl Normalization {
 
     /// Whether any switch is on.
     pub fn any(&self) -> bool {
-        self.lowercase || self.strip_punctuation || self.collapse_whitespace
+        self.nfkc || self.lowercase || self.strip_punctuation || self.collapse_whitespace
     }
 
     /// The normalised text (borrowed unchanged when every switch is off).
@@ -83,6 +89,13 @@ impl Normalization {
         if !self.any() {
             return Cow::Borrowed(text);
         }
+        let composed: String;
+        let text = if self.nfkc && !text.is_ascii() {
+            composed = text.nfkc().collect();
+            composed.as_str()
+        } else {
+            text
+        };
         let table = &ASCII_MAP[self.lowercase as usize * 2 + self.strip_punctuation as usize];
         let collapse = self.collapse_whitespace;
         // Written branch-free: every byte is stored, but the write position only advances
@@ -286,6 +299,8 @@ mod tests {
         let n = Normalization::ALL;
         assert_eq!(n.apply("  Hello,   WORLD!\n\nÉté "), "hello world été");
         assert_eq!(n.apply("don't-stop"), "don t stop");
+        // NFKC: a ligature, full-width letters and a decomposed accent.
+        assert_eq!(n.apply("ﬁne ＡＢ cafe\u{301}"), "fine ab café");
         assert_eq!(Normalization::default().apply(" A,B "), " A,B ");
         let only_case = Normalization {
             lowercase: true,
@@ -296,6 +311,12 @@ mod tests {
 
     /// The definition, one character at a time, for comparison with the fast path.
     fn reference(n: &Normalization, text: &str) -> String {
+        let nfkc: String = if n.nfkc {
+            text.nfkc().collect()
+        } else {
+            text.to_string()
+        };
+        let text = nfkc.as_str();
         let mut out = String::new();
         for c in text.chars() {
             let c = if n.strip_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
@@ -326,10 +347,10 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn fast_normalisation_equals_reference(
-            text in "[ a-zA-Z0-9.,;!?'\\-\t\n\r\x0b\x0c\x01\u{a0}\u{2003}\u{3000}\u{85}ÀÉİȺßŉ東京é€·]{0,40}",
-            lowercase: bool, strip_punctuation: bool, collapse_whitespace: bool,
+            text in "[ a-zA-Z0-9.,;!?'\\-\t\n\r\x0b\x0c\x01\u{a0}\u{2003}\u{3000}\u{85}ÀÉİȺßŉ東京é€·ﬁＡ\\u{301}]{0,40}",
+            lowercase: bool, strip_punctuation: bool, collapse_whitespace: bool, nfkc: bool,
         ) {
-            let n = Normalization { lowercase, strip_punctuation, collapse_whitespace };
+            let n = Normalization { nfkc, lowercase, strip_punctuation, collapse_whitespace };
             proptest::prop_assert_eq!(n.apply(&text).into_owned(), reference(&n, &text));
         }
 
