@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// Character n-grams (Unicode scalar values) or word n-grams (whitespace-separated words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -90,7 +90,10 @@ impl Normalization {
             return Cow::Borrowed(text);
         }
         let composed: String;
-        let text = if self.nfkc && !text.is_ascii() {
+        let text = if self.nfkc
+            && !text.is_ascii()
+            && unicode_normalization::is_nfkc_quick(text.chars()) != IsNormalized::Yes
+        {
             composed = text.nfkc().collect();
             composed.as_str()
         } else {

@@ -6,8 +6,6 @@
 //! document whose normalised text changed in between is reported and left out. Shingles are
 //! compared by 64-bit CityHash: exact up to hash collisions (about n^2 / 2^65 for n shingles).
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 
 use crate::error::{Error, Report};
@@ -16,6 +14,51 @@ use crate::progress::Progress;
 use crate::search::Pair;
 use crate::shingle::for_each_shingle;
 use crate::simhash::TextConfig;
+
+/// The chance that the sketch prefilter drops a pair exactly at the similarity bar (pairs
+/// above the bar are dropped less often). Reported similarities are always exact.
+pub const PREFILTER_MISS: f64 = 1e-5;
+
+/// A one-permutation MinHash sketch of a shingle set: the set's hashes fall into 32 bins by
+/// their top 5 bits, and each bin keeps its smallest value. Two sets agree on a non-empty
+/// bin with probability close to their Jaccard similarity, so a candidate with too few
+/// agreeing bins can be dropped before the exact merge ([`PREFILTER_MISS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sketch([u32; 32]);
+
+impl Sketch {
+    /// Sketch of a set of 64-bit hashes.
+    pub fn of(set: &[u64]) -> Sketch {
+        let mut bins = [u32::MAX; 32];
+        for &h in set {
+            let (bin, value) = ((h >> 59) as usize, (h & 0xffff_fffe) as u32);
+            bins[bin] = bins[bin].min(value);
+        }
+        Sketch(bins)
+    }
+
+    /// Number of bins, non-empty in both, holding the same value.
+    pub fn matches(&self, other: &Sketch) -> u32 {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .map(|(a, b)| (a == b && *a != u32::MAX) as u32)
+            .sum()
+    }
+
+    /// The fewest agreeing bins a pair of similarity `j` shows, except with probability at
+    /// most `miss` (binomial model: 32 bins, each agreeing with probability `j`).
+    pub fn min_matches(j: f64, miss: f64) -> u32 {
+        let mut cdf = 0.0;
+        for m in 0..=32u32 {
+            cdf += crate::ops::dedup::binomial_pmf(32, m as i64, j);
+            if cdf > miss {
+                return m;
+            }
+        }
+        32
+    }
+}
 
 /// Documents that can be read again by index, for verification.
 pub trait TextSource: Sync {
@@ -102,15 +145,28 @@ pub fn verify_pairs(
         })
         .collect();
     progress.finish();
-    let slot: HashMap<u32, usize> = involved.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    let sketches: Vec<Option<Sketch>> = sets
+        .par_iter()
+        .map(|set| set.as_deref().map(Sketch::of))
+        .collect();
+    let min_matches = Sketch::min_matches(min_similarity, PREFILTER_MISS);
+    let max_doc = involved.last().map_or(0, |&i| i as usize + 1);
+    let mut slot = vec![u32::MAX; max_doc];
+    for (k, &i) in involved.iter().enumerate() {
+        slot[i as usize] = k as u32;
+    }
     let mut scored: Vec<ScoredPair> = candidates
         .par_iter()
         .filter_map(|p| {
-            let sa = sets[slot[&p.a]].as_deref()?;
-            let sb = sets[slot[&p.b]].as_deref()?;
+            let (ka, kb) = (slot[p.a as usize] as usize, slot[p.b as usize] as usize);
+            let (sa, sb) = (sets[ka].as_deref()?, sets[kb].as_deref()?);
             // |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|): skip hopeless merges.
             let (small, large) = (sa.len().min(sb.len()), sa.len().max(sb.len()));
             if (small as f64) < min_similarity * large as f64 {
+                return None;
+            }
+            let (ska, skb) = (sketches[ka].as_ref()?, sketches[kb].as_ref()?);
+            if ska.matches(skb) < min_matches {
                 return None;
             }
             let score = jaccard(sa, sb);
@@ -130,6 +186,25 @@ pub fn verify_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sketch_prefilter() {
+        let a: Vec<u64> = (0..400u64)
+            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        let s = Sketch::of(&sorted);
+        assert_eq!(s.matches(&s), 32);
+        let other: Vec<u64> = (1000..1400u64)
+            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        assert!(s.matches(&Sketch::of(&other)) <= 2);
+        assert_eq!(Sketch::min_matches(0.0, 1e-5), 0);
+        let m = Sketch::min_matches(0.5, 1e-5);
+        assert!((3..=7).contains(&m), "{m}");
+        assert!(Sketch::min_matches(0.9, 1e-5) > m);
+    }
 
     #[test]
     fn jaccard_of_sets() {

@@ -85,7 +85,8 @@ pub fn candidate_radius(bits: u32, j: f64, recall: f64) -> u32 {
     bits
 }
 
-fn binomial_pmf(n: i64, k: i64, p: f64) -> f64 {
+/// P(X = k) for X ~ Binomial(n, p).
+pub fn binomial_pmf(n: i64, k: i64, p: f64) -> f64 {
     if p <= 0.0 {
         return if k == 0 { 1.0 } else { 0.0 };
     }
