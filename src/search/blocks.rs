@@ -18,8 +18,11 @@ use crate::progress::Progress;
 /// (key and index in one `u64`) and cost N^2 / 2^33 spurious candidates per table.
 const KEY_BITS_MAX: u32 = 32;
 
+/// Most bits sorted per radix pass: 256 buckets keep the scattered writes cache-friendly.
+const RADIX_BITS: u32 = 8;
+
 /// Runs up to this length are compared pairwise without asking the cost model.
-const SMALL_RUN: usize = 16;
+const SMALL_RUN: usize = 48;
 
 /// Largest block count: table sets are `u64` bit masks.
 const MAX_BLOCKS: u32 = 64;
@@ -27,17 +30,18 @@ const MAX_BLOCKS: u32 = 64;
 /// Most tables the cost model considers for one split.
 const MAX_TABLES: f64 = 1e6;
 
-/// Cost model constants, in nanoseconds on one core, measured with
-/// `examples/search_bench.rs` (see [`plan`]).
+/// Cost model constants, in nanoseconds on one core of the 2-core development machine
+/// (under load from other jobs), fitted to `examples/search_bench.rs` runs with forced
+/// block counts: 1M 64-bit fingerprints, k = 8, b = 10, 11 and 12 (see [`plan`]).
 mod cost {
-    /// One distance between two fingerprints in a brute-force row, per 64-bit word.
-    pub const PAIR: f64 = 0.35;
-    /// Fetching the fingerprint of an entry in an equal-key run (a random access).
-    pub const FETCH: f64 = 3.0;
+    /// One distance between two fingerprints (brute force or in a run), per 64-bit word.
+    pub const PAIR: f64 = 1.0;
+    /// Copying the fingerprint of an entry in an equal-key run out of the table.
+    pub const FETCH: f64 = 2.0;
     /// Building one key piece for one entry.
-    pub const PIECE: f64 = 1.0;
-    /// One radix pass over one entry.
-    pub const PASS: f64 = 1.2;
+    pub const PIECE: f64 = 4.0;
+    /// One radix pass over one entry, per 16 bytes of entry (the pass is memory-bound).
+    pub const PASS: f64 = 15.0;
     /// Fixed cost of a table (allocation, histograms).
     pub const TABLE: f64 = 3_000.0;
 }
@@ -111,10 +115,12 @@ fn blocks_cost(n: f64, pairs: f64, free_bits: u32, k: u32, b: u32, words: f64) -
     let small = free_bits / b;
     let key_bits = (m * small).min(KEY_BITS_MAX);
     let pieces = f64::from(m) * (1.0 + f64::from(small / 64));
-    let passes = f64::from(key_bits.div_ceil(11).max(1));
+    let passes = f64::from(key_bits.div_ceil(RADIX_BITS).max(1));
+    // Entries are the key and index (8 bytes) and the fingerprint.
+    let entry = (8.0 + 8.0 * words) / 16.0;
     let candidates = pairs * (-f64::from(key_bits)).exp2();
     let per_table = cost::TABLE
-        + n * (cost::PIECE * pieces + cost::PASS * passes)
+        + n * (cost::PIECE * pieces + cost::PASS * entry * passes)
         + candidates * cost::PAIR * words
         + n.min(2.0 * candidates) * cost::FETCH;
     Some(tables * per_table)
@@ -263,25 +269,30 @@ fn key<F: Fingerprint>(fp: &F, pieces: &[Seg], hashed: bool) -> u32 {
     }
 }
 
-/// Sorts entries `key << 32 | index` by key, keeping the input order among equal keys
-/// (LSD radix sort on the `key_bits` low bits of the key). With ascending indexes in, the
-/// result is sorted by `(key, index)`.
-fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>, key_bits: u32) {
+/// A table entry: `key << 32 | index`, and the fingerprint itself, so that comparing the
+/// entries of a run reads the table sequentially instead of fetching fingerprints at random.
+type Entry<F> = (u64, F);
+
+/// Sorts entries by key, keeping the input order among equal keys (LSD radix sort on the
+/// `key_bits` low bits of the key, at most [`RADIX_BITS`] bits per pass). With ascending indexes in,
+/// the result is sorted by `(key, index)`.
+fn radix_sort<F: Copy>(v: &mut Vec<Entry<F>>, scratch: &mut Vec<Entry<F>>, key_bits: u32) {
     if v.len() < 256 {
-        v.sort_unstable();
+        v.sort_unstable_by_key(|e| e.0);
         return;
     }
-    let passes = key_bits.div_ceil(11).max(1);
+    let passes = key_bits.div_ceil(RADIX_BITS).max(1);
     let digit = key_bits.div_ceil(passes);
     let mask = (1u64 << digit) - 1;
     let mut counts = vec![0usize; (passes as usize) << digit];
-    for &e in v.iter() {
+    for e in v.iter() {
         for p in 0..passes {
-            let d = (e >> (32 + p * digit) & mask) as usize;
+            let d = (e.0 >> (32 + p * digit) & mask) as usize;
             counts[((p as usize) << digit) + d] += 1;
         }
     }
-    scratch.resize(v.len(), 0);
+    scratch.clear();
+    scratch.extend_from_slice(v);
     for p in 0..passes {
         let hist = &mut counts[(p as usize) << digit..((p as usize) + 1) << digit];
         let mut sum = 0;
@@ -291,13 +302,148 @@ fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>, key_bits: u32) {
             sum += n;
         }
         let shift = 32 + p * digit;
-        for &e in v.iter() {
-            let d = (e >> shift & mask) as usize;
-            scratch[hist[d]] = e;
+        for e in v.iter() {
+            let d = (e.0 >> shift & mask) as usize;
+            scratch[hist[d]] = *e;
             hist[d] += 1;
         }
         std::mem::swap(v, scratch);
     }
+}
+
+/// Whether a pair of colours (see [`Searcher::colors`]) joins a query and a reference.
+#[inline(always)]
+fn joins(cu: u8, cv: u8) -> bool {
+    (cu & (cv >> 1) | (cu >> 1) & cv) & 1 == 1
+}
+
+/// Compares `a` with every value of `rest`, pushing `(at, at + 1 + j, d)` for `d <= k`.
+/// With colours (`ca` for `a`, `crest` for `rest`), only query-reference pairs. Returns the
+/// number of distances computed.
+#[inline(always)]
+fn compare_row_portable<F: Fingerprint>(
+    a: &F,
+    rest: &[F],
+    colors: Option<(u8, &[u8])>,
+    k: u32,
+    at: u32,
+    hits: &mut Vec<(u32, u32, u32)>,
+) -> u64 {
+    match colors {
+        None => {
+            for (j, b) in rest.iter().enumerate() {
+                let d = a.distance(b);
+                if d <= k {
+                    hits.push((at, at + 1 + j as u32, d));
+                }
+            }
+            rest.len() as u64
+        }
+        Some((ca, crest)) => {
+            let mut n = 0;
+            for (j, (b, &cb)) in rest.iter().zip(crest).enumerate() {
+                if joins(ca, cb) {
+                    n += 1;
+                    let d = a.distance(b);
+                    if d <= k {
+                        hits.push((at, at + 1 + j as u32, d));
+                    }
+                }
+            }
+            n
+        }
+    }
+}
+
+/// [`compare_row_portable`] for every row of `vals`: all pairs `x < y` of positions.
+#[inline(always)]
+fn compare_all_portable<F: Fingerprint>(
+    vals: &[F],
+    colors: Option<&[u8]>,
+    k: u32,
+    hits: &mut Vec<(u32, u32, u32)>,
+) -> u64 {
+    let mut n = 0;
+    for (x, a) in vals.iter().enumerate() {
+        let c = colors.map(|c| (c[x], &c[x + 1..]));
+        n += compare_row_portable(a, &vals[x + 1..], c, k, x as u32, hits);
+    }
+    n
+}
+
+/// The comparison loops compiled with the popcount instruction, which the baseline x86-64
+/// target lacks (`count_ones` is otherwise a dozen instructions per word).
+#[cfg(target_arch = "x86_64")]
+mod popcnt {
+    use super::*;
+
+    #[target_feature(enable = "popcnt")]
+    pub fn compare_all<F: Fingerprint>(
+        vals: &[F],
+        colors: Option<&[u8]>,
+        k: u32,
+        hits: &mut Vec<(u32, u32, u32)>,
+    ) -> u64 {
+        compare_all_portable(vals, colors, k, hits)
+    }
+
+    #[target_feature(enable = "popcnt")]
+    pub fn compare_row<F: Fingerprint>(
+        a: &F,
+        rest: &[F],
+        colors: Option<(u8, &[u8])>,
+        k: u32,
+        at: u32,
+        hits: &mut Vec<(u32, u32, u32)>,
+    ) -> u64 {
+        compare_row_portable(a, rest, colors, k, at, hits)
+    }
+}
+
+/// Whether the CPU has the popcount instruction (checked once, then cached by std).
+#[inline]
+fn has_popcnt() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("popcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Every pair of positions `x < y` of `vals` within `k` into `hits` (see
+/// [`compare_row_portable`]); returns the distances computed.
+fn compare_all<F: Fingerprint>(
+    vals: &[F],
+    colors: Option<&[u8]>,
+    k: u32,
+    hits: &mut Vec<(u32, u32, u32)>,
+) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if has_popcnt() {
+        // SAFETY: the CPU supports popcnt.
+        return unsafe { popcnt::compare_all(vals, colors, k, hits) };
+    }
+    compare_all_portable(vals, colors, k, hits)
+}
+
+/// One brute-force row: `a` (at position `at`) against the values after it.
+fn compare_row<F: Fingerprint>(
+    a: &F,
+    rest: &[F],
+    colors: Option<(u8, &[u8])>,
+    k: u32,
+    at: u32,
+    hits: &mut Vec<(u32, u32, u32)>,
+) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if has_popcnt() {
+        // SAFETY: the CPU supports popcnt.
+        return unsafe { popcnt::compare_row(a, rest, colors, k, at, hits) };
+    }
+    compare_row_portable(a, rest, colors, k, at, hits)
 }
 
 /// The search over distinct values: finds pairs `(u, v)`, `u < v`, of value indexes.
@@ -311,25 +457,28 @@ struct Searcher<'a, F> {
     always_split: bool,
 }
 
-/// Reusable table memory of one worker.
-#[derive(Default)]
-struct Buffers {
-    entries: Vec<u64>,
-    scratch: Vec<u64>,
+/// Reusable memory of one worker: the table being searched and the run being compared.
+struct Buffers<F> {
+    entries: Vec<Entry<F>>,
+    scratch: Vec<Entry<F>>,
+    vals: Vec<F>,
+    colors: Vec<u8>,
+    hits: Vec<(u32, u32, u32)>,
+}
+
+impl<F> Default for Buffers<F> {
+    fn default() -> Self {
+        Buffers {
+            entries: Vec::new(),
+            scratch: Vec::new(),
+            vals: Vec::new(),
+            colors: Vec::new(),
+            hits: Vec::new(),
+        }
+    }
 }
 
 impl<F: Fingerprint> Searcher<'_, F> {
-    #[inline]
-    fn compatible(&self, u: u32, v: u32) -> bool {
-        match self.colors {
-            None => true,
-            Some(c) => {
-                let (cu, cv) = (c[u as usize], c[v as usize]);
-                (cu & (cv >> 1) | (cu >> 1) & cv) & 1 == 1
-            }
-        }
-    }
-
     /// Wanted pairs among `items` (for the cost model).
     fn wanted(&self, items: &[u32]) -> f64 {
         match self.colors {
@@ -368,30 +517,31 @@ impl<F: Fingerprint> Searcher<'_, F> {
         out
     }
 
-    /// Every pair of `items` within distance, if `accept` agrees.
+    /// Every pair of `items` (ascending) within distance, if `accept` agrees, comparing the
+    /// values in `buf.vals` (`buf.vals[x]` is the value of `items[x]`).
     fn brute(
         &self,
         items: &[u32],
+        buf: &mut Buffers<F>,
         stats: &mut SearchStats,
         out: &mut Vec<Pair>,
         accept: impl Fn(&F, &F) -> bool,
     ) {
-        for (x, &u) in items.iter().enumerate() {
-            let fu = &self.fps[u as usize];
-            for &v in &items[x + 1..] {
-                if !self.compatible(u, v) {
-                    continue;
-                }
-                stats.candidates += 1;
-                let fv = &self.fps[v as usize];
-                let d = fu.distance(fv);
-                if d <= self.k && accept(fu, fv) {
-                    out.push(Pair {
-                        a: u,
-                        b: v,
-                        distance: d,
-                    });
-                }
+        let colors = self.colors.map(|c| {
+            buf.colors.clear();
+            buf.colors.extend(items.iter().map(|&u| c[u as usize]));
+            &buf.colors[..]
+        });
+        buf.hits.clear();
+        stats.candidates += compare_all(&buf.vals, colors, self.k, &mut buf.hits);
+        for &(x, y, distance) in &buf.hits {
+            let (x, y) = (x as usize, y as usize);
+            if accept(&buf.vals[x], &buf.vals[y]) {
+                out.push(Pair {
+                    a: items[x],
+                    b: items[y],
+                    distance,
+                });
             }
         }
     }
@@ -405,13 +555,16 @@ impl<F: Fingerprint> Searcher<'_, F> {
         let free_bits = free.iter().map(|s| s.1).sum();
         let wanted = self.wanted(items);
         let brute = !self.always_split;
+        let mut buf = Buffers::default();
         match plan_with(items.len(), wanted, free_bits, self.k, F::BITS, brute) {
-            Plan::Brute => self.brute(items, stats, out, |_, _| true),
+            Plan::Brute => {
+                buf.vals.extend(items.iter().map(|&u| self.fps[u as usize]));
+                self.brute(items, &mut buf, stats, out, |_, _| true);
+            }
             Plan::Blocks(b) => {
                 let layout = Layout {
                     blocks: split(&free, b),
                 };
-                let mut buf = Buffers::default();
                 for sel in combinations(b, b - self.k) {
                     stats.subtables += 1;
                     self.table(items, &layout, sel, &mut buf, stats, out);
@@ -427,7 +580,7 @@ impl<F: Fingerprint> Searcher<'_, F> {
         items: &[u32],
         layout: &Layout,
         sel: u64,
-        buf: &mut Buffers,
+        buf: &mut Buffers<F>,
         stats: &mut SearchStats,
         out: &mut Vec<Pair>,
     ) {
@@ -436,35 +589,42 @@ impl<F: Fingerprint> Searcher<'_, F> {
         let key_bits: u32 = pieces.iter().map(|s| s.1).sum();
         let hashed = key_bits > KEY_BITS_MAX;
         let key_bits = key_bits.min(KEY_BITS_MAX);
-        let entries = &mut buf.entries;
+        let mut entries = std::mem::take(&mut buf.entries);
         entries.clear();
-        entries.extend(
-            items.iter().map(|&u| {
-                u64::from(key(&self.fps[u as usize], &pieces, hashed)) << 32 | u64::from(u)
-            }),
-        );
-        radix_sort(entries, &mut buf.scratch, key_bits);
+        entries.extend(items.iter().map(|&u| {
+            let fp = self.fps[u as usize];
+            (
+                u64::from(key(&fp, &pieces, hashed)) << 32 | u64::from(u),
+                fp,
+            )
+        }));
+        radix_sort(&mut entries, &mut buf.scratch, key_bits);
 
         let accept = |a: &F, b: &F| Layout::first_agreeing(sel, layout.agreement(a, b));
         let mut run: Vec<u32> = Vec::new();
         let mut sub: Vec<Pair> = Vec::new();
         let mut start = 0;
         while start < entries.len() {
-            let k = entries[start] >> 32;
+            let k = entries[start].0 >> 32;
             let mut end = start + 1;
-            while end < entries.len() && entries[end] >> 32 == k {
+            while end < entries.len() && entries[end].0 >> 32 == k {
                 end += 1;
             }
             if end - start >= 2 {
+                let entries = &entries[start..end];
                 run.clear();
-                run.extend(entries[start..end].iter().map(|&e| e as u32));
+                run.extend(entries.iter().map(|e| e.0 as u32));
                 let rest = if run.len() > SMALL_RUN {
                     Some(layout.rest(sel))
                 } else {
                     None
                 };
                 match rest {
-                    None => self.brute(&run, stats, out, accept),
+                    None => {
+                        buf.vals.clear();
+                        buf.vals.extend(entries.iter().map(|e| e.1));
+                        self.brute(&run, buf, stats, out, accept);
+                    }
                     Some(rest) => {
                         // A heavy run: search it on the remaining blocks, then keep what
                         // this table reports.
@@ -480,6 +640,7 @@ impl<F: Fingerprint> Searcher<'_, F> {
             }
             start = end;
         }
+        buf.entries = entries;
     }
 }
 
@@ -508,18 +669,13 @@ fn value_pairs<F: Fingerprint>(
                 .with_max_len(64)
                 .map(|x| {
                     let mut st = SearchStats::default();
-                    let mut out = Vec::new();
-                    let fu = &fps[x];
-                    for (y, fv) in fps.iter().enumerate().skip(x + 1) {
-                        if !searcher.compatible(x as u32, y as u32) {
-                            continue;
-                        }
-                        st.candidates += 1;
-                        let d = fu.distance(fv);
-                        if d <= k {
-                            out.push(Pair::new(x as u32, y as u32, d));
-                        }
-                    }
+                    let mut hits = Vec::new();
+                    let colors = searcher.colors.map(|c| (c[x], &c[x + 1..]));
+                    st.candidates = compare_row(&fps[x], &fps[x + 1..], colors, k, 0, &mut hits);
+                    let out: Vec<Pair> = hits
+                        .iter()
+                        .map(|&(_, y, d)| Pair::new(x as u32, x as u32 + y, d))
+                        .collect();
                     progress.inc(1);
                     (out, st)
                 })
@@ -891,12 +1047,12 @@ pub(crate) mod tests {
     #[test]
     fn radix_sort_is_stable_by_key() {
         let mut x = 0x1234_5678_u64;
-        let mut v: Vec<u64> = (0..5000u64)
+        let mut v: Vec<Entry<u8>> = (0..5000u64)
             .map(|i| {
                 x = x
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                (x >> 50) << 32 | i
+                ((x >> 50) << 32 | i, i as u8)
             })
             .collect();
         let mut expect = v.clone();

@@ -1,0 +1,151 @@
+//! Whole-run benchmark of the pair search on synthetic fingerprints with planted pairs.
+//!
+//! `cargo run --release --example search_bench -- --n 1000000 --bits 64 -k 3` generates N
+//! uniform fingerprints, gives 1% of them a partner at a random distance in `0..=k`, runs
+//! the search and prints time, work counters and recall against the planted pairs. Up to
+//! `--brute-max` items (100k) the result is also compared with brute force; above, a random
+//! sample of items is checked against a brute-force scan.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use clap::Parser;
+use rayon::prelude::*;
+use simdedup::search::synth::{self, SplitMix64};
+use simdedup::search::{Method, Pair, SearchOptions, brute, find_pairs_with_stats};
+use simdedup::{Bits256, Bits512, Bits1024, Fingerprint};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Number of fingerprints.
+    #[arg(long, default_value_t = 1_000_000)]
+    n: usize,
+    /// Fingerprint width: 32, 64, 128, 256, 512 or 1024.
+    #[arg(long, default_value_t = 64)]
+    bits: u32,
+    /// Maximum Hamming distance.
+    #[arg(short, default_value_t = 3)]
+    k: u32,
+    /// Fraction of items given a planted partner.
+    #[arg(long, default_value_t = 0.01)]
+    rate: f64,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// exact, brute or rotate.
+    #[arg(long, default_value = "exact")]
+    method: String,
+    /// Force the number of blocks (exact only).
+    #[arg(long)]
+    blocks: Option<u32>,
+    /// Run brute force as the reference up to this many items.
+    #[arg(long, default_value_t = 100_000)]
+    brute_max: usize,
+    /// Items checked against a brute-force scan when N is above `--brute-max`.
+    #[arg(long, default_value_t = 500)]
+    sample: usize,
+}
+
+fn main() {
+    let args = Args::parse();
+    match args.bits {
+        32 => run::<u32>(&args),
+        64 => run::<u64>(&args),
+        128 => run::<u128>(&args),
+        256 => run::<Bits256>(&args),
+        512 => run::<Bits512>(&args),
+        1024 => run::<Bits1024>(&args),
+        b => panic!("unsupported width {b}"),
+    }
+}
+
+fn run<F: Fingerprint>(args: &Args) {
+    let t = Instant::now();
+    let (fps, planted) = synth::planted::<F>(args.n, args.k, args.rate, args.seed);
+    eprintln!(
+        "generated {} fingerprints in {:.2?}",
+        fps.len(),
+        t.elapsed()
+    );
+    let method = match args.method.as_str() {
+        "exact" => Method::Exact {
+            blocks: args.blocks,
+        },
+        "brute" => Method::Brute,
+        "rotate" => Method::Rotate { window: 4 },
+        m => panic!("unknown method {m}"),
+    };
+    let opts = SearchOptions {
+        method,
+        max_distance: args.k,
+    };
+    let t = Instant::now();
+    let (pairs, stats) = find_pairs_with_stats(&fps, &opts, &());
+    let secs = t.elapsed().as_secs_f64();
+
+    let found: HashSet<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+    let hit = planted
+        .iter()
+        .filter(|&&(a, b, _)| found.contains(&(a, b)))
+        .count();
+    let recall = hit as f64 / planted.len().max(1) as f64;
+    println!(
+        "n={} bits={} k={} method={} threads={} time={secs:.3}s candidates={} tables={} \
+         subtables={} blocks={} unique={} pairs={} planted={} recall={recall:.4}",
+        args.n,
+        F::BITS,
+        args.k,
+        args.method,
+        rayon::current_num_threads(),
+        stats.candidates,
+        stats.tables,
+        stats.subtables,
+        stats.blocks,
+        stats.unique,
+        pairs.len(),
+        planted.len(),
+    );
+    if args.n <= args.brute_max {
+        let t = Instant::now();
+        let want = brute::search(&fps, args.k, &());
+        let same = want == pairs;
+        println!(
+            "brute force: {} pairs in {:.3}s, identical: {same}",
+            want.len(),
+            t.elapsed().as_secs_f64()
+        );
+    } else {
+        sample_check(&fps, &pairs, args);
+    }
+}
+
+/// Compares the pairs of a random sample of items with a brute-force scan of all items.
+fn sample_check<F: Fingerprint>(fps: &[F], pairs: &[Pair], args: &Args) {
+    let mut rng = SplitMix64::new(args.seed ^ 0x5eed);
+    let sample: HashSet<u32> = (0..args.sample)
+        .map(|_| rng.below(fps.len() as u64) as u32)
+        .collect();
+    let mut got: Vec<(u32, u32)> = pairs
+        .iter()
+        .flat_map(|p| [(p.a, p.b), (p.b, p.a)])
+        .filter(|(a, _)| sample.contains(a))
+        .collect();
+    got.sort_unstable();
+    let mut want: Vec<(u32, u32)> = sample
+        .par_iter()
+        .flat_map_iter(|&i| {
+            let fi = fps[i as usize];
+            fps.iter()
+                .enumerate()
+                .filter(move |&(j, f)| j as u32 != i && fi.distance(f) <= args.k)
+                .map(move |(j, _)| (i, j as u32))
+        })
+        .collect();
+    want.sort_unstable();
+    println!(
+        "sample check: {} items, {} pairs, identical to brute force: {}",
+        sample.len(),
+        want.len(),
+        got == want
+    );
+}
