@@ -83,6 +83,12 @@ fn run<F: Fingerprint>(args: &Args) {
     let (pairs, stats) = find_pairs_with_stats(&fps, &opts, &());
     let secs = t.elapsed().as_secs_f64();
 
+    // A digest of the output, to compare runs with different thread counts.
+    let digest = pairs.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, p| {
+        [p.a, p.b, p.distance]
+            .iter()
+            .fold(h, |h, &x| (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3))
+    });
     let found: HashSet<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
     let hit = planted
         .iter()
@@ -91,7 +97,8 @@ fn run<F: Fingerprint>(args: &Args) {
     let recall = hit as f64 / planted.len().max(1) as f64;
     println!(
         "n={} bits={} k={} method={} threads={} time={secs:.3}s candidates={} tables={} \
-         subtables={} blocks={} unique={} pairs={} planted={} recall={recall:.4}",
+         subtables={} blocks={} unique={} pairs={} planted={} recall={recall:.4} \
+         digest={digest:016x}",
         args.n,
         F::BITS,
         args.k,

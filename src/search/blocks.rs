@@ -207,6 +207,11 @@ impl Layout {
         sel & !agree == 0 && agree & below & !sel == 0
     }
 
+    /// Number of bits in all blocks.
+    fn width(&self) -> u32 {
+        self.blocks.iter().flatten().map(|s| s.1).sum()
+    }
+
     /// The segments of the blocks in `sel`, in block order.
     fn pieces(&self, sel: u64) -> Vec<Seg> {
         self.select(sel, true)
@@ -600,6 +605,7 @@ impl<F: Fingerprint> Searcher<'_, F> {
         }));
         radix_sort(&mut entries, &mut buf.scratch, key_bits);
 
+        let rest_bits = layout.width() - pieces.iter().map(|s| s.1).sum::<u32>();
         let accept = |a: &F, b: &F| Layout::first_agreeing(sel, layout.agreement(a, b));
         let mut run: Vec<u32> = Vec::new();
         let mut sub: Vec<Pair> = Vec::new();
@@ -614,11 +620,13 @@ impl<F: Fingerprint> Searcher<'_, F> {
                 let entries = &entries[start..end];
                 run.clear();
                 run.extend(entries.iter().map(|e| e.0 as u32));
-                let rest = if run.len() > SMALL_RUN {
-                    Some(layout.rest(sel))
-                } else {
-                    None
-                };
+                // A heavy run is split on the remaining blocks when the cost model says
+                // so; otherwise its entries are compared where they lie.
+                let rest = (run.len() > SMALL_RUN
+                    && (self.always_split
+                        || plan(run.len(), self.wanted(&run), rest_bits, self.k, F::BITS)
+                            != Plan::Brute))
+                    .then(|| layout.rest(sel));
                 match rest {
                     None => {
                         buf.vals.clear();
@@ -726,9 +734,11 @@ fn value_pairs<F: Fingerprint>(
 /// pair of inputs behind a found pair of values (or behind one value) is reported.
 /// `blocks` forces the top-level block count (`<= k` forces brute force).
 ///
-/// Memory beyond the input: the grouping (`BITS / 8 + 16` bytes per fingerprint while it is
-/// built, `BITS / 8 + 8` after), 16 bytes per distinct value per worker thread for the table
-/// being searched, and the output.
+/// Memory beyond the input, per fingerprint: the grouping (a sorted `(value, index)` copy,
+/// `BITS / 8 + 8` bytes rounded up to the alignment, while it is built; then `BITS / 8 + 8`),
+/// a 4-byte index list, and per worker thread one table and its radix scratch, `2 * (8 +
+/// BITS / 8)` bytes per distinct value (rounded up to the alignment); plus the output. For
+/// 64-bit fingerprints and two threads: 84 bytes per fingerprint at the peak.
 pub fn search<F: Fingerprint>(
     fps: &[F],
     k: u32,
@@ -987,6 +997,23 @@ pub(crate) mod tests {
         // Spot-check against brute force on a slice of the input.
         let part = &fps[9_000..11_000];
         assert_eq!(search(part, k, None, &()).0, brute::search(part, k, &()));
+    }
+
+    #[test]
+    fn same_output_for_any_thread_count() {
+        let fps: Vec<u64> = dataset(9, 800, 5);
+        let with = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let (pairs, stats) = search(&fps, 5, Some(7), &());
+                let (cross, _) = cross_search(&fps[..500], &fps[500..], 5, None, &());
+                (pairs, stats, cross)
+            })
+        };
+        assert_eq!(with(1), with(2));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Three methods behind one entry point, [`find_pairs`]: `brute` (all pairs, the oracle),
 //! `rotate` (the seed script's rotate-sort-compare passes, approximate) and `exact`
 //! (permuted block tables, every pair guaranteed). Results are [`Pair`]s of indexes into
-//! the input slice, sorted, so output never depends on the thread count.
+//! the input slice, sorted, so output never depends on the thread count. The exact search
+//! also answers query-against-reference pairs ([`find_cross_pairs`]) and [`knn`].
 
 pub mod blocks;
 pub mod brute;
