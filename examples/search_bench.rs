@@ -12,7 +12,7 @@ use std::time::Instant;
 use clap::Parser;
 use rayon::prelude::*;
 use simdedup::search::synth::{self, SplitMix64};
-use simdedup::search::{Method, Pair, SearchOptions, brute, find_pairs_with_stats};
+use simdedup::search::{Method, Neighbor, Pair, SearchOptions, brute, find_pairs_with_stats, knn};
 use simdedup::{Bits256, Bits512, Bits1024, Fingerprint};
 
 #[derive(Parser, Debug)]
@@ -41,6 +41,10 @@ struct Args {
     /// Run brute force as the reference up to this many items.
     #[arg(long, default_value_t = 100_000)]
     brute_max: usize,
+    /// Instead of pairs: the K nearest neighbours of every item, a sample checked against
+    /// brute force.
+    #[arg(long, value_name = "K")]
+    knn: Option<usize>,
     /// Items checked against a brute-force scan when N is above `--brute-max`.
     #[arg(long, default_value_t = 500)]
     sample: usize,
@@ -67,6 +71,9 @@ fn run<F: Fingerprint>(args: &Args) {
         fps.len(),
         t.elapsed()
     );
+    if let Some(kk) = args.knn {
+        return run_knn(&fps, kk, args);
+    }
     let method = match args.method.as_str() {
         "exact" => Method::Exact {
             blocks: args.blocks,
@@ -154,5 +161,37 @@ fn sample_check<F: Fingerprint>(fps: &[F], pairs: &[Pair], args: &Args) {
         sample.len(),
         want.len(),
         got == want
+    );
+}
+
+/// Times the nearest-neighbour search and checks a sample of items against brute force.
+fn run_knn<F: Fingerprint>(fps: &[F], kk: usize, args: &Args) {
+    let t = Instant::now();
+    let result = knn(fps, kk, &());
+    let secs = t.elapsed().as_secs_f64();
+    let mut rng = SplitMix64::new(args.seed ^ 0x5eed);
+    let sample: Vec<usize> = (0..args.sample)
+        .map(|_| rng.below(fps.len() as u64) as usize)
+        .collect();
+    let exact = sample.par_iter().all(|&i| {
+        let mut all: Vec<Neighbor> = fps
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(j, g)| Neighbor {
+                distance: fps[i].distance(g),
+                index: j as u32,
+            })
+            .collect();
+        all.sort_unstable();
+        all.truncate(result.per_item());
+        result.neighbors(i) == &all[..]
+    });
+    println!(
+        "n={} bits={} knn={kk} threads={} time={secs:.3}s sample={} identical to brute force: {exact}",
+        fps.len(),
+        F::BITS,
+        rayon::current_num_threads(),
+        sample.len(),
     );
 }

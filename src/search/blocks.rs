@@ -393,6 +393,11 @@ mod popcnt {
     }
 
     #[target_feature(enable = "popcnt")]
+    pub fn distances<F: Fingerprint>(a: &F, all: &[F], out: &mut [u32]) {
+        distances_portable(a, all, out);
+    }
+
+    #[target_feature(enable = "popcnt")]
     pub fn compare_row<F: Fingerprint>(
         a: &F,
         rest: &[F],
@@ -403,6 +408,25 @@ mod popcnt {
     ) -> u64 {
         compare_row_portable(a, rest, colors, k, at, hits)
     }
+}
+
+/// `out[j] = a.distance(&all[j])`.
+#[inline(always)]
+fn distances_portable<F: Fingerprint>(a: &F, all: &[F], out: &mut [u32]) {
+    for (o, b) in out.iter_mut().zip(all) {
+        *o = a.distance(b);
+    }
+}
+
+/// The distances from `a` to every value of `all` into `out` (same length), with the
+/// popcount instruction when the CPU has it.
+pub(crate) fn distances<F: Fingerprint>(a: &F, all: &[F], out: &mut [u32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_popcnt() {
+        // SAFETY: the CPU supports popcnt.
+        return unsafe { popcnt::distances(a, all, out) };
+    }
+    distances_portable(a, all, out);
 }
 
 /// Whether the CPU has the popcount instruction (checked once, then cached by std).

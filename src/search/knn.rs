@@ -41,15 +41,39 @@ impl Knn {
     }
 }
 
-/// The first search radius: a fraction of the width, where near duplicates live.
-fn first_radius(bits: u32) -> u32 {
-    (bits / 32).max(1)
+/// Items sampled to choose the search radii.
+const SAMPLE: usize = 64;
+
+/// The radii of the first two rounds: the median and the largest distance to the `k`-th
+/// neighbour over a sample of items (found by brute force, `SAMPLE * N` distances). The
+/// first round then settles about half the items; data without near neighbours goes
+/// straight to brute force, because the cost model rejects block tables at wide radii.
+fn sampled_radii<F: Fingerprint>(fps: &[F], per_item: usize) -> (u32, u32) {
+    let n = fps.len();
+    let step = n.div_ceil(SAMPLE);
+    let mut kth: Vec<u32> = (0..n)
+        .step_by(step)
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|&i| {
+            let mut d: Vec<u32> = fps
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, g)| fps[i].distance(g))
+                .collect();
+            *d.select_nth_unstable(per_item - 1).1
+        })
+        .collect();
+    kth.sort_unstable();
+    (kth[kth.len() / 2], kth[kth.len() - 1])
 }
 
 /// The `k` nearest neighbours of every fingerprint, exactly (equal to brute force).
 ///
 /// Each round searches the unsettled items against all items within radius `r` and settles
-/// those with at least `k` others inside it; `r` doubles (plus one) per round. When block
+/// those with at least `k` others inside it. The first two radii come from a sample of
+/// items ([`sampled_radii`]); after them `r` doubles (plus one) per round. When block
 /// tables would cost more than brute force at the current radius, the remaining items are
 /// settled by brute force (N distances each, a bounded heap of `k`). Memory per round: the
 /// pairs within `r` of the unsettled items, which is large for items in dense clusters.
@@ -65,7 +89,8 @@ pub fn knn<F: Fingerprint>(fps: &[F], k: usize, progress: &dyn Progress) -> Knn 
         return out;
     }
     let mut open: Vec<u32> = (0..n as u32).collect();
-    let mut radius = first_radius(F::BITS);
+    let (first, second) = sampled_radii(fps, per_item);
+    let mut radius = first;
     while !open.is_empty() {
         let wanted = open.len() as f64 * n as f64;
         let too_wide = radius >= F::BITS
@@ -101,7 +126,11 @@ pub fn knn<F: Fingerprint>(fps: &[F], k: usize, progress: &dyn Progress) -> Knn 
             }
         }
         open = still_open;
-        radius = radius.saturating_mul(2).saturating_add(1);
+        radius = if radius < second {
+            second
+        } else {
+            radius.saturating_mul(2).saturating_add(1)
+        };
     }
     out
 }
@@ -116,23 +145,27 @@ fn settle_brute<F: Fingerprint>(fps: &[F], items: &[u32], out: &mut Knn, progres
     );
     let rows: Vec<Vec<Neighbor>> = items
         .par_iter()
-        .map(|&item| {
-            let f = &fps[item as usize];
-            // A max-heap of the best so far: its top is the one to beat.
+        .map_init(Vec::new, |dist, &item| {
+            dist.resize(fps.len(), 0);
+            blocks::distances(&fps[item as usize], fps, dist);
+            // A max-heap of the best so far: its top is the one to beat. Indexes grow
+            // during the scan, so a later item must be strictly nearer to win a tie.
             let mut heap: BinaryHeap<Neighbor> = BinaryHeap::with_capacity(per_item + 1);
-            for (j, g) in fps.iter().enumerate() {
+            for (j, &distance) in dist.iter().enumerate() {
                 if j == item as usize {
                     continue;
                 }
-                let cand = Neighbor {
-                    distance: f.distance(g),
-                    index: j as u32,
-                };
                 if heap.len() < per_item {
-                    heap.push(cand);
-                } else if cand < *heap.peek().expect("heap is full") {
+                    heap.push(Neighbor {
+                        distance,
+                        index: j as u32,
+                    });
+                } else if distance < heap.peek().expect("heap is full").distance {
                     heap.pop();
-                    heap.push(cand);
+                    heap.push(Neighbor {
+                        distance,
+                        index: j as u32,
+                    });
                 }
             }
             progress.inc(1);
