@@ -4,7 +4,9 @@
 //! Split the bits into `b > k` blocks: two fingerprints within distance `k` agree exactly on
 //! at least `b - k` blocks, so one table per choice of `b - k` blocks, sorted on those blocks,
 //! brings every such pair together in an equal-key run. Each pair is reported by one table
-//! only (see [`Layout::first_agreeing`]), so no hash set is needed to remove repeats.
+//! only (see `Layout::first_agreeing`), so no hash set is needed to remove repeats.
+//! Identical inputs are grouped first; a long run is searched again on its remaining blocks
+//! (its constant bits left out) when a cost model (`plan`) says that beats comparing it.
 
 use rayon::prelude::*;
 

@@ -73,7 +73,7 @@ fn sampled_radii<F: Fingerprint>(fps: &[F], per_item: usize) -> (u32, u32) {
 ///
 /// Each round searches the unsettled items against all items within radius `r` and settles
 /// those with at least `k` others inside it. The first two radii come from a sample of
-/// items ([`sampled_radii`]); after them `r` doubles (plus one) per round. When block
+/// items (`sampled_radii`); after them `r` doubles (plus one) per round. When block
 /// tables would cost more than brute force at the current radius, the remaining items are
 /// settled by brute force (N distances each, a bounded heap of `k`). Memory per round: the
 /// pairs within `r` of the unsettled items, which is large for items in dense clusters.

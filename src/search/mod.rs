@@ -62,7 +62,9 @@ impl Default for Method {
 /// ([`find_cross_pairs`]): indexes into the two slices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CrossPair {
+    /// Index into the query slice.
     pub query: u32,
+    /// Index into the reference slice.
     pub reference: u32,
     /// Hamming distance between the two fingerprints.
     pub distance: u32,
