@@ -4,7 +4,7 @@
 //! `rotate` (the seed script's rotate-sort-compare passes, approximate) and `exact`
 //! (permuted block tables, every pair guaranteed). Results are [`Pair`]s of indexes into
 //! the input slice, sorted, so output never depends on the thread count. The exact search
-//! also answers query-against-reference pairs ([`find_cross_pairs`]) and [`knn`].
+//! also answers query-against-reference pairs ([`find_cross_pairs`]) and [`knn()`].
 
 pub mod blocks;
 pub mod brute;
