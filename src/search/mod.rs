@@ -3,10 +3,18 @@
 //! Three methods behind one entry point, [`find_pairs`]: `brute` (all pairs, the oracle),
 //! `rotate` (the seed script's rotate-sort-compare passes, approximate) and `exact`
 //! (permuted block tables, every pair guaranteed). Results are [`Pair`]s of indexes into
-//! the input slice, sorted, so output never depends on the thread count.
+//! the input slice, sorted, so output never depends on the thread count. The exact search
+//! also answers query-against-reference pairs ([`find_cross_pairs`]) and [`knn()`].
 
+pub mod blocks;
 pub mod brute;
+mod groups;
+pub mod knn;
 pub mod rotate;
+pub mod synth;
+
+pub use blocks::SearchStats;
+pub use knn::{Knn, Neighbor, knn};
 
 use crate::fingerprint::Fingerprint;
 use crate::progress::Progress;
@@ -36,6 +44,30 @@ pub enum Method {
     /// The seed's passes: for each of `BITS` rotations, sort and compare each item with the
     /// next `window` items. Fast but without a recall guarantee.
     Rotate { window: usize },
+    /// Permuted block tables ([`blocks`]): every pair within the distance, each once.
+    /// `blocks` forces the number of blocks the bits are split into (`None`: chosen by a
+    /// cost model; a value `<= max_distance` means brute force).
+    Exact { blocks: Option<u32> },
+}
+
+/// The exact method with the block count chosen by the cost model: the default outside
+/// the seed-compatible mode.
+impl Default for Method {
+    fn default() -> Method {
+        Method::Exact { blocks: None }
+    }
+}
+
+/// A query fingerprint within the distance of a reference fingerprint
+/// ([`find_cross_pairs`]): indexes into the two slices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CrossPair {
+    /// Index into the query slice.
+    pub query: u32,
+    /// Index into the reference slice.
+    pub reference: u32,
+    /// Hamming distance between the two fingerprints.
+    pub distance: u32,
 }
 
 /// What to search for and how.
@@ -46,27 +78,79 @@ pub struct SearchOptions {
     pub max_distance: u32,
 }
 
+impl SearchOptions {
+    /// The exact search with an automatic block count.
+    pub fn exact(max_distance: u32) -> SearchOptions {
+        SearchOptions {
+            method: Method::default(),
+            max_distance,
+        }
+    }
+}
+
 /// Every pair the method finds within `opts.max_distance`, sorted by `(a, b)`, each once.
+/// The same for any thread count.
 pub fn find_pairs<F: Fingerprint>(
     fps: &[F],
     opts: &SearchOptions,
     progress: &dyn Progress,
 ) -> Vec<Pair> {
+    find_pairs_with_stats(fps, opts, progress).0
+}
+
+/// [`find_pairs`], plus what the search did (for benchmarks). Only the exact method fills
+/// in tables and blocks; brute force counts its candidates.
+pub fn find_pairs_with_stats<F: Fingerprint>(
+    fps: &[F],
+    opts: &SearchOptions,
+    progress: &dyn Progress,
+) -> (Vec<Pair>, SearchStats) {
     assert!(
-        fps.len() <= u32::MAX as usize,
-        "at most 2^32 - 1 fingerprints per search"
+        fps.len() < u32::MAX as usize,
+        "at most 2^32 - 2 fingerprints per search"
     );
-    match opts.method {
-        Method::Brute => brute::search(fps, opts.max_distance, progress),
+    let k = opts.max_distance;
+    let pairs = match opts.method {
+        Method::Exact { blocks } => return blocks::search(fps, k, blocks, progress),
+        Method::Brute => brute::search(fps, k, progress),
         Method::Rotate { window } => {
-            let mut pairs: Vec<Pair> = rotate::search(fps, opts.max_distance, window, progress)
+            let mut pairs: Vec<Pair> = rotate::search(fps, k, window, progress)
                 .into_iter()
                 .map(|f| f.pair)
                 .collect();
             pairs.sort_unstable();
             pairs
         }
-    }
+    };
+    let n = fps.len() as u64;
+    let stats = SearchStats {
+        fingerprints: n,
+        candidates: if opts.method == Method::Brute {
+            n * n.saturating_sub(1) / 2
+        } else {
+            0
+        },
+        pairs: pairs.len() as u64,
+        ..SearchStats::default()
+    };
+    (pairs, stats)
+}
+
+/// Every pair of a query and a reference fingerprint within `max_distance`, sorted by
+/// `(query, reference)`, each once: for instance a test set checked against a training set.
+/// Exact; `blocks` as in [`Method::Exact`].
+pub fn find_cross_pairs<F: Fingerprint>(
+    queries: &[F],
+    reference: &[F],
+    max_distance: u32,
+    blocks: Option<u32>,
+    progress: &dyn Progress,
+) -> (Vec<CrossPair>, SearchStats) {
+    assert!(
+        queries.len() + reference.len() < u32::MAX as usize,
+        "at most 2^32 - 2 fingerprints per search"
+    );
+    blocks::cross_search(queries, reference, max_distance, blocks, progress)
 }
 
 /// The largest distance `d` with `d / bits < ratio`: the seed's strict ratio rule as a
