@@ -254,6 +254,9 @@ pub struct ThresholdArgs {
 /// Search methods, for `--method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
+    /// Permuted block tables: every pair within the distance, guaranteed; falls back to
+    /// brute force when the cost model says that is cheaper.
+    Exact,
     /// Every pair compared; exact, O(N^2).
     Brute,
     /// The seed's rotate-sort-compare passes; fast, may miss pairs.
@@ -262,13 +265,17 @@ pub enum MethodArg {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Search method [default: brute; rotate with --compat].
+    /// Search method [default: exact; rotate with --compat].
     #[arg(long, value_enum, value_name = "METHOD")]
     pub method: Option<MethodArg>,
 
     /// Rotate method: compare each entry with the next W entries of each pass.
     #[arg(long, value_name = "W", default_value_t = 1)]
     pub window: usize,
+
+    /// Exact method: split the bits into B blocks instead of the cost model's choice.
+    #[arg(long, value_name = "B")]
+    pub blocks: Option<u32>,
 }
 
 /// What to print, for `--output`.

@@ -160,15 +160,19 @@ fn max_distance(threshold: &ThresholdArgs, bits: u32, compat: bool) -> Result<u3
 }
 
 fn search_options(search: &SearchArgs, max_distance: u32, compat: bool) -> SearchOptions {
+    let rotate = Method::Rotate {
+        window: search.window,
+    };
     let method = match search.method {
+        Some(MethodArg::Exact) => Method::Exact {
+            blocks: search.blocks,
+        },
         Some(MethodArg::Brute) => Method::Brute,
-        Some(MethodArg::Rotate) => Method::Rotate {
-            window: search.window,
+        Some(MethodArg::Rotate) => rotate,
+        None if compat => rotate,
+        None => Method::Exact {
+            blocks: search.blocks,
         },
-        None if compat => Method::Rotate {
-            window: search.window,
-        },
-        None => Method::Brute,
     };
     SearchOptions {
         method,
