@@ -10,6 +10,7 @@ pub mod corpus;
 pub mod error;
 pub mod fingerprint;
 pub mod fpfile;
+pub mod hyperplane;
 pub mod input;
 pub mod ops;
 pub mod output;
@@ -17,6 +18,7 @@ pub mod progress;
 pub mod search;
 pub mod shingle;
 pub mod simhash;
+pub mod vectors;
 pub mod verify;
 
 pub use error::{Error, Report};

@@ -71,34 +71,7 @@ pub struct Dedup {
 /// arccos(c) / pi; the radius is the `recall` quantile of that binomial distribution.
 pub fn candidate_radius(bits: u32, j: f64, recall: f64) -> u32 {
     let j = j.clamp(0.0, 1.0);
-    let cosine = 2.0 * j / (1.0 + j);
-    let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
-    // Binomial CDF by direct summation of the probability mass (bits <= 1024).
-    let n = bits as i64;
-    let mut cdf = 0.0;
-    for k in 0..=n {
-        cdf += binomial_pmf(n, k, p);
-        if cdf >= recall {
-            return k as u32;
-        }
-    }
-    bits
-}
-
-fn binomial_pmf(n: i64, k: i64, p: f64) -> f64 {
-    if p <= 0.0 {
-        return if k == 0 { 1.0 } else { 0.0 };
-    }
-    if p >= 1.0 {
-        return if k == n { 1.0 } else { 0.0 };
-    }
-    let ln_choose = ln_gamma(n + 1) - ln_gamma(k + 1) - ln_gamma(n - k + 1);
-    (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
-}
-
-/// ln((m - 1)!) for integer m >= 1, by summation (m <= 1025 here).
-fn ln_gamma(m: i64) -> f64 {
-    (2..m).map(|i| (i as f64).ln()).sum()
+    crate::hyperplane::cosine_radius(bits, 2.0 * j / (1.0 + j), recall)
 }
 
 /// The visiting order of [`KeepOrder`]: a permutation of `0..lengths.len()`.
