@@ -144,27 +144,42 @@ where
     );
 
     // 4. Decisions among representatives, then exact members follow their representative.
+    let (pairs, assignment) = assign_groups(n, &groups, &near, opts.grouping);
+    Dedup {
+        pairs,
+        assignment,
+        candidates: candidates.len(),
+    }
+}
+
+/// Decisions from exact-duplicate `groups` (each listed in keep order, the groups ordered
+/// by their first member, which represents the group) and the verified `near` pairs
+/// between representatives (record indexes): representatives are assigned by `grouping`
+/// in group order, every other member names its representative as an exact duplicate.
+/// Returns every pair at or above the bar (exact pairs inside groups, near pairs expanded
+/// over both groups), sorted by (a, b), and the assignment of all `n` records.
+pub fn assign_groups(
+    n: usize,
+    groups: &[Vec<u32>],
+    near: &[ScoredPair],
+    grouping: Grouping,
+) -> (Vec<ScoredPair>, Assignment) {
     let group_of_rep: HashMap<u32, usize> = groups
         .iter()
         .enumerate()
         .map(|(g, members)| (members[0], g))
         .collect();
     let rep_order: Vec<u32> = groups.iter().map(|g| g[0]).collect();
-    let rep_index: HashMap<u32, u32> = rep_order
-        .iter()
-        .enumerate()
-        .map(|(k, &r)| (r, k as u32))
-        .collect();
     let rep_pairs: Vec<ScoredPair> = near
         .iter()
         .map(|p| ScoredPair {
-            a: rep_index[&p.a],
-            b: rep_index[&p.b],
+            a: group_of_rep[&p.a] as u32,
+            b: group_of_rep[&p.b] as u32,
             ..*p
         })
         .collect();
     let identity: Vec<u32> = (0..rep_order.len() as u32).collect();
-    let rep_assignment = match opts.grouping {
+    let rep_assignment = match grouping {
         Grouping::Greedy => cluster::greedy(rep_order.len(), &identity, &rep_pairs),
         Grouping::Components => cluster::components(rep_order.len(), &identity, &rep_pairs),
     };
@@ -186,7 +201,7 @@ where
 
     // Every pair: exact pairs inside groups, near pairs expanded over both groups.
     let mut pairs = Vec::new();
-    for members in &groups {
+    for members in groups {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
                 pairs.push(ScoredPair {
@@ -199,7 +214,7 @@ where
             }
         }
     }
-    for p in &near {
+    for p in near {
         for &a in &groups[group_of_rep[&p.a]] {
             for &b in &groups[group_of_rep[&p.b]] {
                 pairs.push(ScoredPair {
@@ -211,11 +226,7 @@ where
         }
     }
     pairs.sort_unstable_by_key(|p| (p.a, p.b));
-    Dedup {
-        pairs,
-        assignment: Assignment { duplicate_of },
-        candidates: candidates.len(),
-    }
+    (pairs, Assignment { duplicate_of })
 }
 
 #[cfg(test)]
