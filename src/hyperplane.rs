@@ -141,7 +141,7 @@ impl Projector {
         &self,
         v: &Vectors,
         rows: &[u32],
-        norms: &[f32],
+        norms: &[f64],
         progress: &dyn Progress,
     ) -> Vec<F> {
         assert_eq!(
@@ -179,7 +179,7 @@ impl Projector {
                     }
                     let fps: Vec<F> = (0..n)
                         .map(|k| {
-                            let scale = norms[block[k] as usize];
+                            let scale = norms[block[k] as usize] as f32;
                             let mut fp = F::zero();
                             for b in 0..bits {
                                 if acc[k * bits + b] > scale * self.offset[b] {
@@ -200,7 +200,7 @@ impl Projector {
 }
 
 /// The mean of the unit-length `rows` of `v` (norms in `norms`, non-zero), in f64.
-pub fn unit_mean(sources: &[(&Vectors, &[u32], &[f32])]) -> Vec<f64> {
+pub fn unit_mean(sources: &[(&Vectors, &[u32], &[f64])]) -> Vec<f64> {
     let dim = sources[0].0.dim();
     let mut total = vec![0f64; dim];
     let mut count = 0usize;
@@ -211,7 +211,7 @@ pub fn unit_mean(sources: &[(&Vectors, &[u32], &[f32])]) -> Vec<f64> {
                 || (vec![0f64; dim], vec![0f32; dim]),
                 |(mut s, mut buf), &r| {
                     let row = v.row(r as usize, &mut buf);
-                    let inv = 1.0 / norms[r as usize] as f64;
+                    let inv = 1.0 / norms[r as usize];
                     for (a, &x) in s.iter_mut().zip(row) {
                         *a += x as f64 * inv;
                     }
@@ -243,7 +243,7 @@ pub const LOW_NORM_QUANTILE: f64 = 0.01;
 /// centred norms |x/|x| - mean| of the rows. Returns (bar, r).
 pub fn centred_threshold(
     t: f64,
-    sources: &[(&Vectors, &[u32], &[f32])],
+    sources: &[(&Vectors, &[u32], &[f64])],
     mean: &[f64],
 ) -> (f64, f64) {
     let mm: f64 = mean.iter().map(|x| x * x).sum();
@@ -256,7 +256,7 @@ pub fn centred_threshold(
                 || vec![0f32; v.dim()],
                 |buf, &i| {
                     let row = v.row(i as usize, buf);
-                    let xm = dot(row, &mean32) / norms[i as usize] as f64;
+                    let xm = dot(row, &mean32) / norms[i as usize];
                     (1.0 - 2.0 * xm + mm).max(0.0).sqrt()
                 },
             )

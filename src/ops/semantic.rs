@@ -28,14 +28,14 @@ pub trait Similarity: Sync {
 /// Cosine between rows of one or two memory-mapped files: record `i < split` is row `i` of
 /// `first`, record `i >= split` is row `i - split` of `second` (for a reference set).
 pub struct Cosine<'a> {
-    first: (&'a Vectors, &'a [f32]),
-    second: Option<(&'a Vectors, &'a [f32])>,
+    first: (&'a Vectors, &'a [f64]),
+    second: Option<(&'a Vectors, &'a [f64])>,
     split: u32,
 }
 
 impl<'a> Cosine<'a> {
     /// Cosine between the rows of `v` (`norms` from [`Vectors::scan`]).
-    pub fn new(v: &'a Vectors, norms: &'a [f32]) -> Cosine<'a> {
+    pub fn new(v: &'a Vectors, norms: &'a [f64]) -> Cosine<'a> {
         Cosine {
             first: (v, norms),
             second: None,
@@ -44,7 +44,7 @@ impl<'a> Cosine<'a> {
     }
 
     /// Cosine over `first`'s rows followed by `second`'s.
-    pub fn pair(first: (&'a Vectors, &'a [f32]), second: (&'a Vectors, &'a [f32])) -> Self {
+    pub fn pair(first: (&'a Vectors, &'a [f64]), second: (&'a Vectors, &'a [f64])) -> Self {
         Cosine {
             first,
             second: Some(second),
@@ -52,7 +52,7 @@ impl<'a> Cosine<'a> {
         }
     }
 
-    fn locate(&self, i: u32) -> (&'a Vectors, &'a [f32], usize) {
+    fn locate(&self, i: u32) -> (&'a Vectors, &'a [f64], usize) {
         match self.second {
             Some((v, n)) if i >= self.split => (v, n, (i - self.split) as usize),
             _ => (self.first.0, self.first.1, i as usize),
@@ -65,7 +65,7 @@ impl Similarity for Cosine<'_> {
     fn similarity(&self, a: u32, b: u32) -> f64 {
         let (va, na, ra) = self.locate(a);
         let (vb, nb, rb) = self.locate(b);
-        let (norm_a, norm_b) = (na[ra] as f64, nb[rb] as f64);
+        let (norm_a, norm_b) = (na[ra], nb[rb]);
         if norm_a == 0.0 || norm_b == 0.0 {
             return 0.0;
         }
@@ -123,7 +123,7 @@ pub fn report_non_finite(v: &Vectors, scan: &Scan, ids: &[String], report: &dyn 
 /// Fingerprints of `rows` of each source, all with the same planes (and centring on the
 /// mean of all of them), and the plan: the radius for the threshold.
 pub fn embed<F: Fingerprint>(
-    sources: &[(&Vectors, &[u32], &[f32])],
+    sources: &[(&Vectors, &[u32], &[f64])],
     opts: &VectorOptions,
     progress: &dyn Progress,
 ) -> (Vec<Vec<F>>, Plan) {
