@@ -126,18 +126,25 @@ impl Vectors {
         &self.map.as_deref().unwrap_or(&[])[start..start + width]
     }
 
-    /// Row `i` as f32: borrowed from the map for aligned little-endian float32, otherwise
-    /// converted into `buf` (which must hold `dim` values).
-    pub fn row<'a>(&'a self, i: usize, buf: &'a mut [f32]) -> &'a [f32] {
-        let raw = self.raw_row(i);
-        if self.dtype == Dtype::F32 && !self.big_endian && cfg!(target_endian = "little") {
-            // SAFETY: f32 has no invalid bit patterns; align_to only returns a middle part
-            // that is correctly aligned.
-            let (head, mid, tail) = unsafe { raw.align_to::<f32>() };
-            if head.is_empty() && tail.is_empty() {
-                return mid;
-            }
+    /// Row `i` borrowed from the map, when the file holds aligned little-endian float32
+    /// (numpy aligns the data to 16 or 64 bytes); `None` when it must be converted.
+    pub fn borrowed_row(&self, i: usize) -> Option<&[f32]> {
+        if self.dtype != Dtype::F32 || self.big_endian || cfg!(target_endian = "big") {
+            return None;
         }
+        // SAFETY: f32 has no invalid bit patterns; align_to only returns a middle part
+        // that is correctly aligned.
+        let (head, mid, tail) = unsafe { self.raw_row(i).align_to::<f32>() };
+        (head.is_empty() && tail.is_empty()).then_some(mid)
+    }
+
+    /// Row `i` as f32: borrowed from the map when possible ([`Vectors::borrowed_row`]),
+    /// otherwise converted into `buf` (which must hold `dim` values).
+    pub fn row<'a>(&'a self, i: usize, buf: &'a mut [f32]) -> &'a [f32] {
+        if let Some(row) = self.borrowed_row(i) {
+            return row;
+        }
+        let raw = self.raw_row(i);
         let buf = &mut buf[..self.dim];
         let size = self.dtype.size();
         for (out, chunk) in buf.iter_mut().zip(raw.chunks_exact(size)) {

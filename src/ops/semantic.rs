@@ -69,10 +69,14 @@ impl Similarity for Cosine<'_> {
         if norm_a == 0.0 || norm_b == 0.0 {
             return 0.0;
         }
-        let (mut ba, mut bb) = (vec![0f32; va.dim()], vec![0f32; vb.dim()]);
-        let x = va.row(ra, &mut ba);
-        let y = vb.row(rb, &mut bb);
-        (dot(x, y) / (norm_a * norm_b)).clamp(-1.0, 1.0)
+        let d = match (va.borrowed_row(ra), vb.borrowed_row(rb)) {
+            (Some(x), Some(y)) => dot(x, y),
+            _ => {
+                let (mut ba, mut bb) = (vec![0f32; va.dim()], vec![0f32; vb.dim()]);
+                dot(va.row(ra, &mut ba), vb.row(rb, &mut bb))
+            }
+        };
+        (d / (norm_a * norm_b)).clamp(-1.0, 1.0)
     }
 }
 
