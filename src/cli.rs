@@ -394,7 +394,7 @@ pub struct SemanticInput {
     #[arg(long, value_name = "FILE", requires = "vectors")]
     pub ids: Option<PathBuf>,
 
-    /// Fingerprint width: 64, 128, 256, 512 or 1024 for vectors [default: 256]; 32, 64 or
+    /// Fingerprint width: 64, 128, 256, 512 or 1024 for vectors [default: 128]; 32, 64 or
     /// 128 for text [default: 64].
     #[arg(short, long, value_name = "BITS", value_parser = ["32", "64", "128", "256", "512", "1024"])]
     pub bits: Option<String>,
@@ -427,7 +427,7 @@ impl SemanticInput {
     pub fn bits(&self) -> u32 {
         match &self.bits {
             Some(b) => b.parse().expect("validated by clap"),
-            None if self.vectors.is_some() => 256,
+            None if self.vectors.is_some() => 128,
             None => 64,
         }
     }
