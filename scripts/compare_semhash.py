@@ -82,7 +82,7 @@ def main():
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--binary", default="target/release/simdedup")
     ap.add_argument("--skip-basic", action="store_true", help="skip the exact SemHash backend")
-    ap.add_argument("--bits", default="256")
+    ap.add_argument("--bits", default="128")
     args = ap.parse_args()
 
     x = make_vectors(args.rows, args.dim)

@@ -4,7 +4,9 @@
 //! the files, [`shingle`] cuts text into features, [`simhash`] turns them into a
 //! [`fingerprint::Fingerprint`], [`corpus`] does that for every file in parallel,
 //! [`search`] finds the pairs within a Hamming distance, [`ops`] turns pairs into results
-//! and [`output`] writes them.
+//! and [`output`] writes them. Dense vectors take a parallel path into the same search:
+//! [`vectors`] maps `.npy` files and [`hyperplane`] turns rows into fingerprints; the
+//! semantic operations (leakage, outliers, representatives) live in [`ops::semantic`].
 
 pub mod corpus;
 pub mod error;
