@@ -15,8 +15,11 @@ use crate::error::Error;
 /// Element type of a `.npy` file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dtype {
+    /// IEEE half precision (`<f2`), converted exactly.
     F16,
+    /// Single precision (`<f4`), used in place when little-endian and aligned.
     F32,
+    /// Double precision (`<f8`), rounded to f32.
     F64,
 }
 

@@ -22,6 +22,7 @@ pub const CANDIDATE_RECALL: f64 = 0.99;
 
 /// An exact similarity between two records, by index (cosine, Jaccard, ...).
 pub trait Similarity: Sync {
+    /// Similarity of records `a` and `b`, symmetric, at most 1.
     fn similarity(&self, a: u32, b: u32) -> f64;
 }
 
@@ -81,8 +82,9 @@ impl Similarity for Cosine<'_> {
 }
 
 /// How the fingerprints and the candidate radius were chosen, for the summary.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Plan {
+    /// Fingerprint width.
     pub bits: u32,
     /// Candidate pairs are fingerprints within this Hamming distance.
     pub radius: u32,
@@ -242,9 +244,11 @@ pub fn dedup_vectors<F: Fingerprint>(
 /// A query record that duplicates a reference record.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Leak {
+    /// Index of the query record.
     pub query: u32,
     /// The most similar reference record (ties: the lowest index).
     pub reference: u32,
+    /// Exact similarity of the two records.
     pub score: f64,
 }
 
@@ -478,6 +482,7 @@ impl Similarity for ShingleSets {
 pub struct SavedResult {
     /// "cosine" or "jaccard".
     pub similarity: String,
+    /// The threshold of the run: pairs below it were not kept.
     pub threshold: f64,
     /// Record ids, in input (keep) order.
     pub ids: Vec<String>,
