@@ -14,10 +14,10 @@ use simdedup::ops::semantic::{
     self, CANDIDATE_RECALL, Cosine, Plan, SavedResult, ShingleSets, VectorOptions,
 };
 use simdedup::output::escape_path;
-use simdedup::search::{Method, Pair, SearchOptions};
+use simdedup::search::{Method, SearchOptions};
 use simdedup::simhash::{CityHash, TextConfig};
 use simdedup::vectors::{Scan, Vectors, read_ids};
-use simdedup::verify::{TextSource, shingle_set, verify_pairs};
+use simdedup::verify::{TextSource, shingle_set};
 use simdedup::{Fingerprint, Wide};
 
 use crate::cli::{
@@ -234,37 +234,14 @@ fn against_text<F: CityHash>(
     ref_input.paths = args.against.clone();
     let list = files(ctx, &ref_input);
     let reference = fingerprint_files::<F>(list.files, config, ref_input.binary, &ctx.bars, ctx);
-    let nq = queries.docs.len() as u32;
     let q_ids: Vec<String> = queries.docs.iter().map(|d| escape_path(&d.path)).collect();
     let r_ids: Vec<String> = reference
         .docs
         .iter()
         .map(|d| escape_path(&d.path))
         .collect();
-    let cross = semantic::cross_pairs(&queries.fingerprints, &reference.fingerprints, k);
-    let candidates: Vec<Pair> = cross
-        .iter()
-        .map(|&(q, r, d)| Pair::new(q, nq + r, d))
-        .collect();
-    let mut combined = queries;
-    combined.docs.extend(reference.docs);
-    combined.fingerprints.extend(reference.fingerprints);
-    let digests: Vec<u128> = combined.docs.iter().map(|d| d.digest).collect();
-    let verified = verify_pairs(
-        &candidates,
-        &combined,
-        config,
-        &digests,
-        threshold,
-        &ctx.bars,
-        ctx,
-    );
-    let scored: Vec<(u32, u32, u32)> = verified.iter().map(|p| (p.a, p.b - nq, 0)).collect();
-    let score_of: std::collections::HashMap<(u32, u32), f64> = verified
-        .iter()
-        .map(|p| ((p.a, p.b - nq), p.score))
-        .collect();
-    let leaks = semantic::best_matches(&scored, |q, r| score_of[&(q, r)], threshold);
+    let (leaks, candidates) =
+        semantic::against_corpus(queries, reference, config, threshold, k, &ctx.bars, ctx);
     let leaks: Vec<(u32, u32, f64)> = leaks
         .iter()
         .map(|l| (l.query, l.reference, l.score))
@@ -273,7 +250,7 @@ fn against_text<F: CityHash>(
         "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
          exact Jaccard",
         F::BITS,
-        candidates.len()
+        candidates
     ));
     write_leaks(ctx, args, &q_ids, &r_ids, &leaks, &[])
 }

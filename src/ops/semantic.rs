@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::corpus::Corpus;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::hyperplane::{self, Projector};
@@ -15,7 +16,9 @@ use crate::ops::cluster::ScoredPair;
 use crate::ops::dedup::{Dedup, Grouping, assign_groups};
 use crate::progress::Progress;
 use crate::search::{self, Method, Pair, SearchOptions};
+use crate::simhash::TextConfig;
 use crate::vectors::{Scan, Vectors, dot};
+use crate::verify::verify_pairs;
 
 /// The candidate recall the automatic radius guarantees for pairs right at the threshold.
 pub const CANDIDATE_RECALL: f64 = 0.99;
@@ -319,10 +322,52 @@ pub fn against_vectors<F: Fingerprint>(
     (leaks, plan, candidates.len())
 }
 
+/// Text leakage: every query document whose shingle-set Jaccard similarity to some
+/// reference document reaches `threshold`, naming the most similar. Candidates are the
+/// cross pairs within Hamming distance `k`; both corpora must use `config`. The reference
+/// documents are indexed from 0 in the result. Also returns the number of candidates.
+pub fn against_corpus<F: Fingerprint>(
+    queries: Corpus<F>,
+    reference: Corpus<F>,
+    config: &TextConfig,
+    threshold: f64,
+    k: u32,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> (Vec<Leak>, usize) {
+    let nq = queries.docs.len() as u32;
+    let cross = cross_pairs(&queries.fingerprints, &reference.fingerprints, k);
+    let candidates: Vec<Pair> = cross
+        .iter()
+        .map(|&(q, r, d)| Pair::new(q, nq + r, d))
+        .collect();
+    // One corpus, queries first, so the verifier reads both sets alike.
+    let mut combined = queries;
+    combined.docs.extend(reference.docs);
+    combined.fingerprints.extend(reference.fingerprints);
+    let digests: Vec<u128> = combined.docs.iter().map(|d| d.digest).collect();
+    let verified = verify_pairs(
+        &candidates,
+        &combined,
+        config,
+        &digests,
+        threshold,
+        progress,
+        report,
+    );
+    let score_of: HashMap<(u32, u32), f64> = verified
+        .iter()
+        .map(|p| ((p.a, p.b - nq), p.score))
+        .collect();
+    let scored: Vec<(u32, u32, u32)> = score_of.keys().map(|&(q, r)| (q, r, 0)).collect();
+    let leaks = best_matches(&scored, |q, r| score_of[&(q, r)], threshold);
+    (leaks, candidates.len())
+}
+
 // TODO(merge): use search::find_cross_pairs
-/// Every (query, reference, distance) with Hamming distance at most `k`, sorted; brute
-/// force until the search module's cross-pair search is merged.
-pub fn cross_pairs<F: Fingerprint>(queries: &[F], reference: &[F], k: u32) -> Vec<(u32, u32, u32)> {
+/// Every (query, reference, distance) with Hamming distance at most `k`; brute force
+/// until the search module's cross-pair search is merged.
+fn cross_pairs<F: Fingerprint>(queries: &[F], reference: &[F], k: u32) -> Vec<(u32, u32, u32)> {
     queries
         .par_iter()
         .enumerate()
@@ -338,7 +383,7 @@ pub fn cross_pairs<F: Fingerprint>(queries: &[F], reference: &[F], k: u32) -> Ve
 // TODO(merge): use search::knn
 /// The `k` nearest fingerprints of every item by Hamming distance (self excluded; ties by
 /// index), as (index, distance); brute force until the search module's kNN is merged.
-pub fn knn<F: Fingerprint>(fps: &[F], k: usize) -> Vec<Vec<(u32, u32)>> {
+fn knn<F: Fingerprint>(fps: &[F], k: usize) -> Vec<Vec<(u32, u32)>> {
     fps.par_iter()
         .enumerate()
         .map(|(i, f)| {
