@@ -53,6 +53,18 @@ pub enum Command {
     Fingerprint(FingerprintArgs),
     /// Find near-duplicate pairs in fingerprint files written by `simdedup fingerprint`.
     Pairs(PairsArgs),
+    /// Deduplicate text files or dense vectors (SemHash's semantics), or find the records
+    /// of a query set that leak from a reference set (--against).
+    #[command(after_help = SEMANTIC_EXAMPLES)]
+    Dedup(SemDedupArgs),
+    /// The records least like their neighbours: lowest mean similarity to their K nearest.
+    #[command(after_help = SEMANTIC_EXAMPLES)]
+    Outliers(OutliersArgs),
+    /// Representative records: dense ones, chosen for diversity (maximal marginal relevance).
+    #[command(after_help = SEMANTIC_EXAMPLES)]
+    Represent(RepresentArgs),
+    /// Re-filter a result saved by `simdedup dedup --save` at a stricter threshold.
+    Rethreshold(RethresholdArgs),
 }
 
 /// The default run: find near-duplicate pairs among files.
@@ -348,4 +360,204 @@ pub struct OutputArgs {
     /// Print a header line first.
     #[arg(long)]
     pub header: bool,
+}
+
+const SEMANTIC_EXAMPLES: &str = "\
+Examples:
+  simdedup dedup --vectors emb.npy --ids ids.txt            removed rows: id, duplicate_of, cosine
+  simdedup dedup --vectors test.npy --against train.npy     test rows that leak from train
+  simdedup dedup docs/ --output keep                        text: kept files (Jaccard-verified)
+  simdedup dedup --vectors emb.npy --save run.json          keep every pair for rethreshold
+  simdedup rethreshold run.json --threshold 0.95            stricter, without recomputing
+  simdedup outliers --vectors emb.npy --percent 5           the 5% least typical rows
+  simdedup represent docs/ --count 20                       20 representative files";
+
+/// Inputs of the semantic subcommands: text files, or a `.npy` file of vectors.
+#[derive(Args, Debug)]
+pub struct SemanticInput {
+    /// Text files and directories to read; `-` reads a list of paths from stdin.
+    #[arg(
+        value_name = "PATH",
+        required_unless_present = "vectors",
+        conflicts_with = "vectors"
+    )]
+    pub paths: Vec<PathBuf>,
+
+    /// The list on stdin is NUL-separated (find -print0, fd -0).
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+
+    /// Follow symbolic links inside directories.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
+    /// Also read files that contain NUL bytes (skipped as binary by default).
+    #[arg(long)]
+    pub binary: bool,
+
+    /// Dense vectors instead of text: a 2-D .npy file of float16, float32 or float64 rows,
+    /// in C order (memory-mapped).
+    #[arg(long, value_name = "FILE.npy")]
+    pub vectors: Option<PathBuf>,
+
+    /// One id per line for the rows of --vectors [default: row numbers from 0].
+    #[arg(long, value_name = "FILE", requires = "vectors")]
+    pub ids: Option<PathBuf>,
+
+    /// Fingerprint width: 64, 128, 256, 512 or 1024 for vectors [default: 128]; 32, 64 or
+    /// 128 for text [default: 64].
+    #[arg(short, long, value_name = "BITS", value_parser = ["32", "64", "128", "256", "512", "1024"])]
+    pub bits: Option<String>,
+
+    /// Seed of the random hyperplanes (vectors).
+    #[arg(long, value_name = "N", default_value_t = simdedup::hyperplane::DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// Hash the vectors as they are, without subtracting the mean of the unit rows first.
+    #[arg(long)]
+    pub no_center: bool,
+
+    /// Text features: character n-grams `char:N` or word n-grams `word:N`.
+    #[arg(long, value_name = "KIND:N", default_value = "word:3")]
+    pub shingle: Shingling,
+
+    /// Text normalisation steps applied before shingling (comma-separated), or `none`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STEPS",
+        value_delimiter = ',',
+        default_value = "lowercase,punctuation,whitespace"
+    )]
+    pub normalize: Vec<NormStep>,
+}
+
+impl SemanticInput {
+    /// The fingerprint width chosen or implied.
+    pub fn bits(&self) -> u32 {
+        match &self.bits {
+            Some(b) => b.parse().expect("validated by clap"),
+            None if self.vectors.is_some() => 128,
+            None => 64,
+        }
+    }
+
+    /// The text configuration (word weights raw, as in the plain run).
+    pub fn text_config(&self) -> TextConfig {
+        TextArgs {
+            compat: None,
+            shingle: self.shingle,
+            normalize: self.normalize.clone(),
+            weights: WeightsArg::Raw,
+            bits: None,
+        }
+        .config()
+    }
+
+    /// The path arguments as the plain run's input options.
+    pub fn input_args(&self) -> InputArgs {
+        InputArgs {
+            paths: self.paths.clone(),
+            null: self.null,
+            follow: self.follow,
+            binary: self.binary,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SemDedupArgs {
+    #[command(flatten)]
+    pub input: SemanticInput,
+
+    /// Duplicates have similarity at or above T: cosine of the vectors [default: 0.9], or
+    /// Jaccard of the shingle sets for text [default: 0.5]. Always verified exactly.
+    #[arg(short, long, value_name = "T", value_parser = parse_unit)]
+    pub threshold: Option<f64>,
+
+    /// Candidate Hamming radius [default: from the threshold, for 99% candidate recall at
+    /// the threshold].
+    #[arg(short = 'k', long, value_name = "K")]
+    pub max_distance: Option<u32>,
+
+    /// Reference set: flag the inputs that duplicate one of its records (a .npy file with
+    /// --vectors, else text paths; repeatable).
+    #[arg(long, value_name = "REF")]
+    pub against: Vec<PathBuf>,
+
+    /// Ids of the --against rows, one per line [default: row numbers].
+    #[arg(long, value_name = "FILE", requires = "against")]
+    pub against_ids: Option<PathBuf>,
+
+    /// What to print: removed records `id<TAB>duplicate_of<TAB>score`, kept ids, pairs or
+    /// clusters.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "remove")]
+    pub output: OutputKind,
+
+    /// Group duplicates by connected components instead of SemHash's greedy assignment.
+    #[arg(long, conflicts_with = "against")]
+    pub connected: bool,
+
+    /// On stderr: the N duplicate pairs closest to the threshold, for tuning.
+    #[arg(long, value_name = "N")]
+    pub least_similar: Option<usize>,
+
+    /// Save every verified pair as JSON, for `simdedup rethreshold`.
+    #[arg(long, value_name = "RESULT.json", conflicts_with = "against")]
+    pub save: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct OutliersArgs {
+    #[command(flatten)]
+    pub input: SemanticInput,
+
+    /// Neighbours per record for the density score (self excluded).
+    #[arg(short = 'K', long, value_name = "K", default_value_t = 100)]
+    pub neighbours: usize,
+
+    /// The lowest P percent of records by density are outliers.
+    #[arg(long, value_name = "P", default_value_t = 10.0)]
+    pub percent: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct RepresentArgs {
+    #[command(flatten)]
+    pub input: SemanticInput,
+
+    /// Neighbours per record for the density score (self excluded).
+    #[arg(short = 'K', long, value_name = "K", default_value_t = 100)]
+    pub neighbours: usize,
+
+    /// How many representatives to choose.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 10)]
+    pub count: usize,
+
+    /// Trade-off between density (0) and diversity (1).
+    #[arg(long, value_name = "D", default_value_t = 0.5, value_parser = parse_unit)]
+    pub diversity: f64,
+
+    /// Candidates for the diversity step [default: 10% of the records, 100 to 1000].
+    #[arg(long, value_name = "N")]
+    pub candidates: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct RethresholdArgs {
+    /// A result saved by `simdedup dedup --save`.
+    #[arg(value_name = "RESULT.json")]
+    pub result: PathBuf,
+
+    /// The new threshold, at least the saved one.
+    #[arg(short, long, value_name = "T", value_parser = parse_unit)]
+    pub threshold: f64,
+
+    /// What to print.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "remove")]
+    pub output: OutputKind,
+
+    /// Group duplicates by connected components.
+    #[arg(long)]
+    pub connected: bool,
 }

@@ -49,7 +49,7 @@ impl Ctx {
     }
 
     /// An informational line on stderr, unless `--quiet`.
-    fn note(&self, message: &str) {
+    pub(crate) fn note(&self, message: &str) {
         if !self.quiet {
             self.bars.suspend(|| eprintln!("simdedup: {message}"));
         }
@@ -115,7 +115,7 @@ macro_rules! with_width {
     };
 }
 
-fn files(ctx: &Ctx, input: &InputArgs) -> FileList {
+pub(crate) fn files(ctx: &Ctx, input: &InputArgs) -> FileList {
     let options = WalkOptions {
         follow_links: input.follow,
         null_separated: input.null,

@@ -36,6 +36,35 @@ pub enum Error {
         line: u64,
         message: String,
     },
+    #[error("{}: not a .npy file: {message}", path.display())]
+    NpyHeader { path: PathBuf, message: String },
+    #[error("{}: dtype '{descr}' is not supported (use float16, float32 or float64)", path.display())]
+    NpyDtype { path: PathBuf, descr: String },
+    #[error("{}: Fortran-order array; save it in C order (numpy.ascontiguousarray)", path.display())]
+    NpyFortran { path: PathBuf },
+    #[error("{}: shape {shape} is not 2-D (rows, dimensions)", path.display())]
+    NpyShape { path: PathBuf, shape: String },
+    #[error("{}: truncated: the header promises {expected} bytes of data, the file holds {found}", path.display())]
+    NpyTruncated {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+    },
+    #[error("{}: {ids} ids for {rows} rows", path.display())]
+    IdCount {
+        path: PathBuf,
+        ids: usize,
+        rows: usize,
+    },
+    #[error("{}, row {row} ({id}): {what}, row skipped", path.display())]
+    BadRow {
+        path: PathBuf,
+        row: usize,
+        id: String,
+        what: &'static str,
+    },
+    #[error("{}: {message}", path.display())]
+    Incompatible { path: PathBuf, message: String },
 }
 
 /// Receives the non-fatal errors of a run, from any thread.

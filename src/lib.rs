@@ -4,12 +4,15 @@
 //! the files, [`shingle`] cuts text into features, [`simhash`] turns them into a
 //! [`fingerprint::Fingerprint`], [`corpus`] does that for every file in parallel,
 //! [`search`] finds the pairs within a Hamming distance, [`ops`] turns pairs into results
-//! and [`output`] writes them.
+//! and [`output`] writes them. Dense vectors take a parallel path into the same search:
+//! [`vectors`] maps `.npy` files and [`hyperplane`] turns rows into fingerprints; the
+//! semantic operations (leakage, outliers, representatives) live in [`ops::semantic`].
 
 pub mod corpus;
 pub mod error;
 pub mod fingerprint;
 pub mod fpfile;
+pub mod hyperplane;
 pub mod input;
 pub mod ops;
 pub mod output;
@@ -17,6 +20,7 @@ pub mod progress;
 pub mod search;
 pub mod shingle;
 pub mod simhash;
+pub mod vectors;
 pub mod verify;
 
 pub use error::{Error, Report};

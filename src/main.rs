@@ -5,6 +5,7 @@
 mod bars;
 mod cli;
 mod commands;
+mod semantic_cmd;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,10 @@ fn main() -> ExitCode {
         None => commands::find(&ctx, &cli.find),
         Some(Command::Fingerprint(args)) => commands::fingerprint(&ctx, args),
         Some(Command::Pairs(args)) => commands::pairs(&ctx, args),
+        Some(Command::Dedup(args)) => semantic_cmd::dedup(&ctx, args),
+        Some(Command::Outliers(args)) => semantic_cmd::outliers(&ctx, args),
+        Some(Command::Represent(args)) => semantic_cmd::represent(&ctx, args),
+        Some(Command::Rethreshold(args)) => semantic_cmd::rethreshold(&ctx, args),
     };
     match result {
         Ok(()) if ctx.errors() == 0 => ExitCode::SUCCESS,

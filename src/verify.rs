@@ -51,7 +51,7 @@ impl Sketch {
     pub fn min_matches(j: f64, miss: f64) -> u32 {
         let mut cdf = 0.0;
         for m in 0..=32u32 {
-            cdf += crate::ops::dedup::binomial_pmf(32, m as i64, j);
+            cdf += crate::hyperplane::binomial_pmf(32, m as i64, j);
             if cdf > miss {
                 return m;
             }

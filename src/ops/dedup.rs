@@ -71,35 +71,7 @@ pub struct Dedup {
 /// arccos(c) / pi; the radius is the `recall` quantile of that binomial distribution.
 pub fn candidate_radius(bits: u32, j: f64, recall: f64) -> u32 {
     let j = j.clamp(0.0, 1.0);
-    let cosine = 2.0 * j / (1.0 + j);
-    let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
-    // Binomial CDF by direct summation of the probability mass (bits <= 1024).
-    let n = bits as i64;
-    let mut cdf = 0.0;
-    for k in 0..=n {
-        cdf += binomial_pmf(n, k, p);
-        if cdf >= recall {
-            return k as u32;
-        }
-    }
-    bits
-}
-
-/// P(X = k) for X ~ Binomial(n, p).
-pub fn binomial_pmf(n: i64, k: i64, p: f64) -> f64 {
-    if p <= 0.0 {
-        return if k == 0 { 1.0 } else { 0.0 };
-    }
-    if p >= 1.0 {
-        return if k == n { 1.0 } else { 0.0 };
-    }
-    let ln_choose = ln_gamma(n + 1) - ln_gamma(k + 1) - ln_gamma(n - k + 1);
-    (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
-}
-
-/// ln((m - 1)!) for integer m >= 1, by summation (m <= 1025 here).
-fn ln_gamma(m: i64) -> f64 {
-    (2..m).map(|i| (i as f64).ln()).sum()
+    crate::hyperplane::cosine_radius(bits, 2.0 * j / (1.0 + j), recall)
 }
 
 /// The visiting order of [`KeepOrder`]: a permutation of `0..lengths.len()`.
@@ -172,27 +144,42 @@ where
     );
 
     // 4. Decisions among representatives, then exact members follow their representative.
+    let (pairs, assignment) = assign_groups(n, &groups, &near, opts.grouping);
+    Dedup {
+        pairs,
+        assignment,
+        candidates: candidates.len(),
+    }
+}
+
+/// Decisions from exact-duplicate `groups` (each listed in keep order, the groups ordered
+/// by their first member, which represents the group) and the verified `near` pairs
+/// between representatives (record indexes): representatives are assigned by `grouping`
+/// in group order, every other member names its representative as an exact duplicate.
+/// Returns every pair at or above the bar (exact pairs inside groups, near pairs expanded
+/// over both groups), sorted by (a, b), and the assignment of all `n` records.
+pub fn assign_groups(
+    n: usize,
+    groups: &[Vec<u32>],
+    near: &[ScoredPair],
+    grouping: Grouping,
+) -> (Vec<ScoredPair>, Assignment) {
     let group_of_rep: HashMap<u32, usize> = groups
         .iter()
         .enumerate()
         .map(|(g, members)| (members[0], g))
         .collect();
     let rep_order: Vec<u32> = groups.iter().map(|g| g[0]).collect();
-    let rep_index: HashMap<u32, u32> = rep_order
-        .iter()
-        .enumerate()
-        .map(|(k, &r)| (r, k as u32))
-        .collect();
     let rep_pairs: Vec<ScoredPair> = near
         .iter()
         .map(|p| ScoredPair {
-            a: rep_index[&p.a],
-            b: rep_index[&p.b],
+            a: group_of_rep[&p.a] as u32,
+            b: group_of_rep[&p.b] as u32,
             ..*p
         })
         .collect();
     let identity: Vec<u32> = (0..rep_order.len() as u32).collect();
-    let rep_assignment = match opts.grouping {
+    let rep_assignment = match grouping {
         Grouping::Greedy => cluster::greedy(rep_order.len(), &identity, &rep_pairs),
         Grouping::Components => cluster::components(rep_order.len(), &identity, &rep_pairs),
     };
@@ -214,7 +201,7 @@ where
 
     // Every pair: exact pairs inside groups, near pairs expanded over both groups.
     let mut pairs = Vec::new();
-    for members in &groups {
+    for members in groups {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
                 pairs.push(ScoredPair {
@@ -227,7 +214,7 @@ where
             }
         }
     }
-    for p in &near {
+    for p in near {
         for &a in &groups[group_of_rep[&p.a]] {
             for &b in &groups[group_of_rep[&p.b]] {
                 pairs.push(ScoredPair {
@@ -239,11 +226,7 @@ where
         }
     }
     pairs.sort_unstable_by_key(|p| (p.a, p.b));
-    Dedup {
-        pairs,
-        assignment: Assignment { duplicate_of },
-        candidates: candidates.len(),
-    }
+    (pairs, Assignment { duplicate_of })
 }
 
 #[cfg(test)]

@@ -1,0 +1,382 @@
+//! Random-hyperplane SimHash for dense vectors (Charikar): bit `b` of a row's fingerprint is
+//! the sign of its dot product with Gaussian plane `b`, so two rows at angle θ differ in
+//! each bit with probability θ/π. Planes come from our own PRNG and Gaussian sampler, built
+//! from IEEE-754 `+ - * / sqrt` only, so a seed gives the same planes on every platform.
+//! Also here: the binomial rule that turns a cosine bar into a Hamming candidate radius.
+
+use rayon::prelude::*;
+
+use crate::fingerprint::Fingerprint;
+use crate::progress::Progress;
+use crate::vectors::{Vectors, dot};
+
+/// The default `--seed` of the planes.
+pub const DEFAULT_SEED: u64 = 0x5eed_da7a_0000_0001;
+
+/// xoshiro256** (Blackman and Vigna, 2018), state seeded by four splitmix64 outputs.
+/// Integer arithmetic only: identical sequences everywhere.
+#[derive(Clone, Debug)]
+pub struct Rng {
+    s: [u64; 4],
+}
+
+impl Rng {
+    /// A generator whose state is four consecutive splitmix64 outputs from `seed`.
+    pub fn new(seed: u64) -> Rng {
+        let mut x = seed;
+        let mut splitmix = || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        Rng {
+            s: [splitmix(), splitmix(), splitmix(), splitmix()],
+        }
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let s = &mut self.s;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// Uniform in [-1, 1), a multiple of 2^-52.
+    fn symmetric(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 52) as f64) - 1.0
+    }
+
+    /// A standard normal deviate by Marsaglia's polar method: draw (u, v) uniform in the
+    /// square until 0 < s = u² + v² < 1, return u·sqrt(-2 ln s / s). The second deviate of
+    /// each accepted pair is discarded, so the stream has no hidden state. `ln` is
+    /// [`portable_ln`], so the value is the same on every platform.
+    pub fn gaussian(&mut self) -> f64 {
+        loop {
+            let u = self.symmetric();
+            let v = self.symmetric();
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                return u * (-2.0 * portable_ln(s) / s).sqrt();
+            }
+        }
+    }
+}
+
+/// Natural logarithm of a positive normal `x` from `+ - * /` only (no platform libm):
+/// x = m·2^e with m in [√½, √2), ln m = 2·atanh((m-1)/(m+1)) by its series to the 23rd
+/// power (error below 1e-18 relative), plus e·ln 2.
+pub fn portable_ln(x: f64) -> f64 {
+    debug_assert!(x.is_normal() && x > 0.0);
+    let bits = x.to_bits();
+    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    if m > std::f64::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let mut term = s;
+    let mut sum = 0.0;
+    for k in 0..12 {
+        sum += term / (2 * k + 1) as f64;
+        term *= s2;
+    }
+    2.0 * sum + e as f64 * std::f64::consts::LN_2
+}
+
+/// `bits` Gaussian hyperplanes in `dim` dimensions, optionally offset for mean-centring.
+#[derive(Clone, Debug)]
+pub struct Projector {
+    bits: usize,
+    dim: usize,
+    /// Plane components, dimension-major: `planes[d * bits + b]` is component `d` of plane
+    /// `b`, so one row update touches a contiguous run of `bits` values.
+    planes: Vec<f32>,
+    /// `offset[b]` = plane b · mean; zero without centring.
+    offset: Vec<f32>,
+}
+
+impl Projector {
+    /// The planes of `seed`: plane b's components are the Gaussian deviates number
+    /// `b·dim .. (b+1)·dim` of the stream, so fewer bits are a prefix of more bits.
+    pub fn new(dim: usize, bits: usize, seed: u64) -> Projector {
+        let mut rng = Rng::new(seed);
+        let mut planes = vec![0f32; dim * bits];
+        for b in 0..bits {
+            for d in 0..dim {
+                planes[d * bits + b] = rng.gaussian() as f32;
+            }
+        }
+        Projector {
+            bits,
+            dim,
+            planes,
+            offset: vec![0.0; bits],
+        }
+    }
+
+    /// Centres on `mean` (of the unit-length rows): a row x then hashes as x/|x| - mean.
+    pub fn center(&mut self, mean: &[f64]) {
+        assert_eq!(mean.len(), self.dim);
+        for b in 0..self.bits {
+            self.offset[b] = (0..self.dim)
+                .map(|d| self.planes[d * self.bits + b] as f64 * mean[d])
+                .sum::<f64>() as f32;
+        }
+    }
+
+    /// Fingerprints of `rows` of `v` (whose norms are `norms[row]`, non-zero), in parallel
+    /// over blocks of rows: a blocked dense product, each plane row loaded once per block.
+    pub fn fingerprints<F: Fingerprint>(
+        &self,
+        v: &Vectors,
+        rows: &[u32],
+        norms: &[f64],
+        progress: &dyn Progress,
+    ) -> Vec<F> {
+        assert_eq!(
+            F::BITS as usize,
+            self.bits,
+            "fingerprint width and planes differ"
+        );
+        assert_eq!(v.dim(), self.dim, "vector dimension and planes differ");
+        const BLOCK: usize = 16;
+        let (bits, dim) = (self.bits, self.dim);
+        progress.start("projecting", rows.len() as u64, "rows");
+        let out: Vec<Vec<F>> = rows
+            .par_chunks(BLOCK)
+            .map_init(
+                || {
+                    let xs = vec![0f32; BLOCK * dim];
+                    (xs, vec![0f32; BLOCK * bits], vec![0f32; dim])
+                },
+                |(xs, acc, tmp), block| {
+                    let n = block.len();
+                    for (k, &r) in block.iter().enumerate() {
+                        let row = v.row(r as usize, tmp);
+                        xs[k * dim..(k + 1) * dim].copy_from_slice(row);
+                    }
+                    acc[..n * bits].fill(0.0);
+                    for d in 0..dim {
+                        let plane = &self.planes[d * bits..(d + 1) * bits];
+                        for k in 0..n {
+                            let x = xs[k * dim + d];
+                            let a = &mut acc[k * bits..(k + 1) * bits];
+                            for (y, p) in a.iter_mut().zip(plane) {
+                                *y += x * p;
+                            }
+                        }
+                    }
+                    let fps: Vec<F> = (0..n)
+                        .map(|k| {
+                            let scale = norms[block[k] as usize] as f32;
+                            let mut fp = F::zero();
+                            for b in 0..bits {
+                                if acc[k * bits + b] > scale * self.offset[b] {
+                                    fp.set_bit(b as u32);
+                                }
+                            }
+                            fp
+                        })
+                        .collect();
+                    progress.inc(n as u64);
+                    fps
+                },
+            )
+            .collect();
+        progress.finish();
+        out.into_iter().flatten().collect()
+    }
+}
+
+/// The mean of the unit-length `rows` of `v` (norms in `norms`, non-zero), in f64.
+pub fn unit_mean(sources: &[(&Vectors, &[u32], &[f64])]) -> Vec<f64> {
+    let dim = sources[0].0.dim();
+    let mut total = vec![0f64; dim];
+    let mut count = 0usize;
+    for &(v, rows, norms) in sources {
+        let sum = rows
+            .par_iter()
+            .fold(
+                || (vec![0f64; dim], vec![0f32; dim]),
+                |(mut s, mut buf), &r| {
+                    let row = v.row(r as usize, &mut buf);
+                    let inv = 1.0 / norms[r as usize];
+                    for (a, &x) in s.iter_mut().zip(row) {
+                        *a += x as f64 * inv;
+                    }
+                    (s, buf)
+                },
+            )
+            .map(|(s, _)| s)
+            .reduce(
+                || vec![0f64; dim],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        total.iter_mut().zip(&sum).for_each(|(x, y)| *x += y);
+        count += rows.len();
+    }
+    let n = count.max(1) as f64;
+    total.iter().map(|x| x / n).collect()
+}
+
+/// The fraction of rows whose centred norm may fall below the bound used by
+/// [`centred_threshold`]: pairs involving them have a weaker recall guarantee.
+pub const LOW_NORM_QUANTILE: f64 = 0.01;
+
+/// The cosine bar in centred space that every pair at raw cosine `t` clears when both rows
+/// have centred norm at least r: 1 - (1 - t)/r² (the chord between unit rows, at most
+/// √(2 - 2t), is unchanged by centring). r is the [`LOW_NORM_QUANTILE`] quantile of the
+/// centred norms |x/|x| - mean| of the rows. Returns (bar, r).
+pub fn centred_threshold(
+    t: f64,
+    sources: &[(&Vectors, &[u32], &[f64])],
+    mean: &[f64],
+) -> (f64, f64) {
+    let mm: f64 = mean.iter().map(|x| x * x).sum();
+    let mean32: Vec<f32> = mean.iter().map(|&x| x as f32).collect();
+    let mut r: Vec<f64> = Vec::new();
+    for &(v, rows, norms) in sources {
+        let part: Vec<f64> = rows
+            .par_iter()
+            .map_init(
+                || vec![0f32; v.dim()],
+                |buf, &i| {
+                    let row = v.row(i as usize, buf);
+                    let xm = dot(row, &mean32) / norms[i as usize];
+                    (1.0 - 2.0 * xm + mm).max(0.0).sqrt()
+                },
+            )
+            .collect();
+        r.extend(part);
+    }
+    if r.is_empty() {
+        return (t, 1.0);
+    }
+    r.sort_unstable_by(|a, b| a.total_cmp(b));
+    let q = r[((r.len() - 1) as f64 * LOW_NORM_QUANTILE) as usize].max(1e-9);
+    ((1.0 - (1.0 - t) / (q * q)).max(-1.0), q)
+}
+
+/// The Hamming radius within which two fingerprints of `bits` hyperplane bits whose
+/// vectors have cosine `cosine` fall with probability at least `recall`: each bit differs
+/// independently with probability p = arccos(cosine)/π, so the radius is the `recall`
+/// quantile of Binomial(bits, p). Pairs more similar than `cosine` are caught more often.
+pub fn cosine_radius(bits: u32, cosine: f64, recall: f64) -> u32 {
+    let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
+    let n = bits as i64;
+    let mut cdf = 0.0;
+    for k in 0..=n {
+        cdf += binomial_pmf(n, k, p);
+        if cdf >= recall {
+            return k as u32;
+        }
+    }
+    bits
+}
+
+/// P(X = k) for X ~ Binomial(n, p).
+pub fn binomial_pmf(n: i64, k: i64, p: f64) -> f64 {
+    if p <= 0.0 {
+        return if k == 0 { 1.0 } else { 0.0 };
+    }
+    if p >= 1.0 {
+        return if k == n { 1.0 } else { 0.0 };
+    }
+    let ln_choose = ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k);
+    (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
+}
+
+/// ln(m!) by summation (m <= 1024 here).
+fn ln_factorial(m: i64) -> f64 {
+    (2..=m).map(|i| (i as f64).ln()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prng_and_gaussian_golden_values() {
+        // Fixed here so that any change to the generator or the sampler (which would change
+        // every user's fingerprints) fails this test.
+        let mut rng = Rng::new(1);
+        let words: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
+        assert_eq!(words, GOLDEN_U64);
+        let mut rng = Rng::new(DEFAULT_SEED);
+        let g: Vec<f64> = (0..4).map(|_| rng.gaussian()).collect();
+        assert_eq!(g, GOLDEN_GAUSS);
+    }
+
+    // Cross-checked with an independent Python implementation (integer xoshiro256**, the
+    // polar method with math.log): the Gaussians agree within one ulp (libm log vs ours).
+    const GOLDEN_U64: [u64; 3] = [
+        12966619160104079557,
+        9600361134598540522,
+        10590380919521690900,
+    ];
+    const GOLDEN_GAUSS: [f64; 4] = [
+        1.5878106795193647,
+        0.6734029179376355,
+        0.22561947466423873,
+        0.7494094820304144,
+    ];
+
+    #[test]
+    fn gaussian_moments() {
+        let mut rng = Rng::new(7);
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| rng.gaussian()).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        let tail = xs.iter().filter(|x| x.abs() > 1.96).count() as f64 / n as f64;
+        assert!(mean.abs() < 0.01, "{mean}");
+        assert!((var - 1.0).abs() < 0.01, "{var}");
+        assert!((tail - 0.05).abs() < 0.003, "{tail}");
+    }
+
+    #[test]
+    fn portable_ln_matches_libm() {
+        for &x in &[
+            1e-300, 1e-10, 0.1, 0.5, 0.75, 0.99999, 1.0, 1.41, 1.5, 2.0, 1e10,
+        ] {
+            let (a, b) = (portable_ln(x), x.ln());
+            assert!(
+                (a - b).abs() <= 4.0 * f64::EPSILON * b.abs().max(1.0),
+                "{x}: {a} {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn radius_is_monotone() {
+        assert_eq!(cosine_radius(256, 1.0, 0.99), 0);
+        let mut last = 0;
+        for t in [0.99, 0.95, 0.9, 0.8, 0.5, 0.0] {
+            let r = cosine_radius(256, t, 0.99);
+            assert!(r >= last, "{t}: {r} < {last}");
+            last = r;
+        }
+        for bits in [64, 128, 256, 512, 1024] {
+            let r = cosine_radius(bits, 0.9, 0.99);
+            // Mean bits·0.1436 plus about 2.33 standard deviations.
+            let p = 0.9f64.acos() / std::f64::consts::PI;
+            let (mu, sd) = (bits as f64 * p, (bits as f64 * p * (1.0 - p)).sqrt());
+            assert!((r as f64 - mu - 2.33 * sd).abs() < 2.0, "{bits}: {r}");
+            assert!(cosine_radius(bits, 0.9, 0.5) < r);
+        }
+    }
+}

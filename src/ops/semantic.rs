@@ -1,0 +1,724 @@
+//! The semantic operations (SemHash's): self-deduplication, deduplication against a
+//! reference set, outliers and representatives. Fingerprints propose candidates (Hamming
+//! radius or Hamming nearest neighbours); an exact similarity decides: cosine of the
+//! original vectors, or, for text, Jaccard of the shingle sets ([`Similarity`]).
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::Corpus;
+use crate::error::{Error, Report};
+use crate::fingerprint::Fingerprint;
+use crate::hyperplane::{self, Projector};
+use crate::ops::cluster::ScoredPair;
+use crate::ops::dedup::{Dedup, Grouping, assign_groups};
+use crate::progress::Progress;
+use crate::search::{self, Method, Pair, SearchOptions};
+use crate::simhash::TextConfig;
+use crate::vectors::{Scan, Vectors, dot};
+use crate::verify::verify_pairs;
+
+/// The candidate recall the automatic radius guarantees for pairs right at the threshold.
+pub const CANDIDATE_RECALL: f64 = 0.99;
+
+/// An exact similarity between two records, by index (cosine, Jaccard, ...).
+pub trait Similarity: Sync {
+    /// Similarity of records `a` and `b`, symmetric, at most 1.
+    fn similarity(&self, a: u32, b: u32) -> f64;
+}
+
+/// Cosine between rows of one or two memory-mapped files: record `i < split` is row `i` of
+/// `first`, record `i >= split` is row `i - split` of `second` (for a reference set).
+pub struct Cosine<'a> {
+    first: (&'a Vectors, &'a [f64]),
+    second: Option<(&'a Vectors, &'a [f64])>,
+    split: u32,
+}
+
+impl<'a> Cosine<'a> {
+    /// Cosine between the rows of `v` (`norms` from [`Vectors::scan`]).
+    pub fn new(v: &'a Vectors, norms: &'a [f64]) -> Cosine<'a> {
+        Cosine {
+            first: (v, norms),
+            second: None,
+            split: u32::MAX,
+        }
+    }
+
+    /// Cosine over `first`'s rows followed by `second`'s.
+    pub fn pair(first: (&'a Vectors, &'a [f64]), second: (&'a Vectors, &'a [f64])) -> Self {
+        Cosine {
+            first,
+            second: Some(second),
+            split: first.0.rows() as u32,
+        }
+    }
+
+    fn locate(&self, i: u32) -> (&'a Vectors, &'a [f64], usize) {
+        match self.second {
+            Some((v, n)) if i >= self.split => (v, n, (i - self.split) as usize),
+            _ => (self.first.0, self.first.1, i as usize),
+        }
+    }
+}
+
+impl Similarity for Cosine<'_> {
+    /// Exact cosine of the two rows; 0 when either is a zero vector.
+    fn similarity(&self, a: u32, b: u32) -> f64 {
+        let (va, na, ra) = self.locate(a);
+        let (vb, nb, rb) = self.locate(b);
+        let (norm_a, norm_b) = (na[ra], nb[rb]);
+        if norm_a == 0.0 || norm_b == 0.0 {
+            return 0.0;
+        }
+        let d = match (va.borrowed_row(ra), vb.borrowed_row(rb)) {
+            (Some(x), Some(y)) => dot(x, y),
+            _ => {
+                let (mut ba, mut bb) = (vec![0f32; va.dim()], vec![0f32; vb.dim()]);
+                dot(va.row(ra, &mut ba), vb.row(rb, &mut bb))
+            }
+        };
+        (d / (norm_a * norm_b)).clamp(-1.0, 1.0)
+    }
+}
+
+/// How the fingerprints and the candidate radius were chosen, for the summary.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Plan {
+    /// Fingerprint width.
+    pub bits: u32,
+    /// Candidate pairs are fingerprints within this Hamming distance.
+    pub radius: u32,
+    /// The cosine bar (in centred space if centred) the radius is computed for.
+    pub hashed_bar: f64,
+    /// The low quantile of centred norms used for `hashed_bar` (1 without centring).
+    pub low_norm: f64,
+}
+
+/// Settings of the vector operations.
+#[derive(Clone, Copy, Debug)]
+pub struct VectorOptions {
+    /// Plane seed.
+    pub seed: u64,
+    /// Mean-centre the unit rows before hashing.
+    pub center: bool,
+    /// Cosine bar of a duplicate.
+    pub threshold: f64,
+    /// Candidate radius; `None` = from the binomial model at [`CANDIDATE_RECALL`].
+    pub max_distance: Option<u32>,
+}
+
+/// The rows of a file that can be hashed and compared: finite and not all zero.
+pub fn usable_rows(scan: &Scan) -> Vec<u32> {
+    (0..scan.norms.len() as u32)
+        .filter(|&i| scan.norms[i as usize] > 0.0)
+        .collect()
+}
+
+/// Reports every non-finite row of a file (they are skipped) through `report`.
+pub fn report_non_finite(v: &Vectors, scan: &Scan, ids: &[String], report: &dyn Report) {
+    for &(row, what) in &scan.non_finite {
+        report.report(Error::BadRow {
+            path: v.path().to_path_buf(),
+            row,
+            id: ids[row].clone(),
+            what,
+        });
+    }
+}
+
+/// Fingerprints of `rows` of each source, all with the same planes (and centring on the
+/// mean of all of them), and the plan: the radius for the threshold.
+pub fn embed<F: Fingerprint>(
+    sources: &[(&Vectors, &[u32], &[f64])],
+    opts: &VectorOptions,
+    progress: &dyn Progress,
+) -> (Vec<Vec<F>>, Plan) {
+    let dim = sources[0].0.dim();
+    let mut projector = Projector::new(dim, F::BITS as usize, opts.seed);
+    let (bar, low_norm) = if opts.center {
+        let mean = hyperplane::unit_mean(sources);
+        projector.center(&mean);
+        hyperplane::centred_threshold(opts.threshold, sources, &mean)
+    } else {
+        (opts.threshold, 1.0)
+    };
+    let radius = opts
+        .max_distance
+        .unwrap_or_else(|| hyperplane::cosine_radius(F::BITS, bar, CANDIDATE_RECALL))
+        .min(F::BITS);
+    let fps = sources
+        .iter()
+        .map(|&(v, rows, norms)| projector.fingerprints(v, rows, norms, progress))
+        .collect();
+    let plan = Plan {
+        bits: F::BITS,
+        radius,
+        hashed_bar: bar,
+        low_norm,
+    };
+    (fps, plan)
+}
+
+/// Rows grouped by identical bytes, in input order; each group listed by first member.
+/// Non-finite rows (norm 0 and listed in `scan.non_finite`) are left out.
+pub fn exact_groups(v: &Vectors, scan: &Scan) -> Vec<Vec<u32>> {
+    let skip: std::collections::HashSet<usize> = scan.non_finite.iter().map(|x| x.0).collect();
+    let digests: Vec<u128> = (0..v.rows())
+        .into_par_iter()
+        .map(|i| cityhash_rs::cityhash_110_128(v.raw_row(i)))
+        .collect();
+    let mut group_of: HashMap<u128, usize> = HashMap::new();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for (i, d) in digests.iter().enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
+        let g = *group_of.entry(*d).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i as u32);
+    }
+    groups
+}
+
+/// Verifies candidate pairs (record indexes) with the exact similarity, keeping those at or
+/// above `threshold`, sorted by (a, b).
+pub fn verify<S: Similarity>(candidates: &[Pair], sim: &S, threshold: f64) -> Vec<ScoredPair> {
+    let mut out: Vec<ScoredPair> = candidates
+        .par_iter()
+        .filter_map(|p| {
+            let score = sim.similarity(p.a, p.b);
+            (score >= threshold).then_some(ScoredPair {
+                a: p.a,
+                b: p.b,
+                distance: p.distance,
+                score,
+                exact: false,
+            })
+        })
+        .collect();
+    out.sort_unstable_by_key(|p| (p.a, p.b));
+    out
+}
+
+/// Self-deduplication of a vector file with SemHash's semantics: exact duplicate rows
+/// first; then, in input order, a row is removed when its cosine to an already kept row is
+/// at or above the threshold, naming the most similar kept row. Non-finite rows take no
+/// part (they are kept in the assignment; callers leave them out of the output); zero rows
+/// match only exact copies of themselves.
+pub fn dedup_vectors<F: Fingerprint>(
+    v: &Vectors,
+    scan: &Scan,
+    opts: &VectorOptions,
+    grouping: Grouping,
+    progress: &dyn Progress,
+) -> (Dedup, Plan) {
+    let groups = exact_groups(v, scan);
+    let reps: Vec<u32> = groups
+        .iter()
+        .map(|g| g[0])
+        .filter(|&r| scan.norms[r as usize] > 0.0)
+        .collect();
+    let (fps, plan) = embed::<F>(&[(v, &reps, &scan.norms)], opts, progress);
+    // TODO(merge): offer Method::Exact { blocks } once the search module's block tables land.
+    let search = SearchOptions {
+        method: Method::Brute,
+        max_distance: plan.radius,
+    };
+    let found = search::find_pairs(&fps[0], &search, progress);
+    let candidates: Vec<Pair> = found
+        .iter()
+        .map(|p| Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance))
+        .collect();
+    let near = verify(&candidates, &Cosine::new(v, &scan.norms), opts.threshold);
+    let (pairs, assignment) = assign_groups(v.rows(), &groups, &near, grouping);
+    let dedup = Dedup {
+        pairs,
+        assignment,
+        candidates: candidates.len(),
+    };
+    (dedup, plan)
+}
+
+/// A query record that duplicates a reference record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Leak {
+    /// Index of the query record.
+    pub query: u32,
+    /// The most similar reference record (ties: the lowest index).
+    pub reference: u32,
+    /// Exact similarity of the two records.
+    pub score: f64,
+}
+
+/// For each query, the most similar reference record among the `candidates` (query index,
+/// reference index) with similarity at or above `threshold`; sorted by query.
+pub fn best_matches(
+    candidates: &[(u32, u32, u32)],
+    score: impl Fn(u32, u32) -> f64 + Sync,
+    threshold: f64,
+) -> Vec<Leak> {
+    let scored: Vec<Leak> = candidates
+        .par_iter()
+        .filter_map(|&(q, r, _)| {
+            let s = score(q, r);
+            (s >= threshold).then_some(Leak {
+                query: q,
+                reference: r,
+                score: s,
+            })
+        })
+        .collect();
+    let mut best: HashMap<u32, Leak> = HashMap::new();
+    for l in scored {
+        best.entry(l.query)
+            .and_modify(|b| {
+                if l.score > b.score || (l.score == b.score && l.reference < b.reference) {
+                    *b = l;
+                }
+            })
+            .or_insert(l);
+    }
+    let mut out: Vec<Leak> = best.into_values().collect();
+    out.sort_unstable_by_key(|l| l.query);
+    out
+}
+
+/// Deduplicates the rows of `queries` against `reference` (test-vs-train leakage): every
+/// query row with cosine at or above the threshold to some reference row, naming the
+/// closest. Planes and centring are shared by both files. Also returns the plan and the
+/// number of candidate pairs verified.
+pub fn against_vectors<F: Fingerprint>(
+    queries: (&Vectors, &Scan),
+    reference: (&Vectors, &Scan),
+    opts: &VectorOptions,
+    progress: &dyn Progress,
+) -> (Vec<Leak>, Plan, usize) {
+    let (q, qs) = queries;
+    let (r, rs) = reference;
+    let q_rows = usable_rows(qs);
+    let r_rows = usable_rows(rs);
+    let (fps, plan) = embed::<F>(
+        &[(q, &q_rows, &qs.norms), (r, &r_rows, &rs.norms)],
+        opts,
+        progress,
+    );
+    let cross = cross_pairs(&fps[0], &fps[1], plan.radius);
+    let candidates: Vec<(u32, u32, u32)> = cross
+        .into_iter()
+        .map(|(a, b, d)| (q_rows[a as usize], r_rows[b as usize], d))
+        .collect();
+    let sim = Cosine::pair((q, &qs.norms), (r, &rs.norms));
+    let split = q.rows() as u32;
+    let leaks = best_matches(
+        &candidates,
+        |a, b| sim.similarity(a, split + b),
+        opts.threshold,
+    );
+    (leaks, plan, candidates.len())
+}
+
+/// Text leakage: every query document whose shingle-set Jaccard similarity to some
+/// reference document reaches `threshold`, naming the most similar. Candidates are the
+/// cross pairs within Hamming distance `k`; both corpora must use `config`. The reference
+/// documents are indexed from 0 in the result. Also returns the number of candidates.
+pub fn against_corpus<F: Fingerprint>(
+    queries: Corpus<F>,
+    reference: Corpus<F>,
+    config: &TextConfig,
+    threshold: f64,
+    k: u32,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> (Vec<Leak>, usize) {
+    let nq = queries.docs.len() as u32;
+    let cross = cross_pairs(&queries.fingerprints, &reference.fingerprints, k);
+    let candidates: Vec<Pair> = cross
+        .iter()
+        .map(|&(q, r, d)| Pair::new(q, nq + r, d))
+        .collect();
+    // One corpus, queries first, so the verifier reads both sets alike.
+    let mut combined = queries;
+    combined.docs.extend(reference.docs);
+    combined.fingerprints.extend(reference.fingerprints);
+    let digests: Vec<u128> = combined.docs.iter().map(|d| d.digest).collect();
+    let verified = verify_pairs(
+        &candidates,
+        &combined,
+        config,
+        &digests,
+        threshold,
+        progress,
+        report,
+    );
+    let score_of: HashMap<(u32, u32), f64> = verified
+        .iter()
+        .map(|p| ((p.a, p.b - nq), p.score))
+        .collect();
+    let scored: Vec<(u32, u32, u32)> = score_of.keys().map(|&(q, r)| (q, r, 0)).collect();
+    let leaks = best_matches(&scored, |q, r| score_of[&(q, r)], threshold);
+    (leaks, candidates.len())
+}
+
+// TODO(merge): use search::find_cross_pairs
+/// Every (query, reference, distance) with Hamming distance at most `k`; brute force
+/// until the search module's cross-pair search is merged.
+fn cross_pairs<F: Fingerprint>(queries: &[F], reference: &[F], k: u32) -> Vec<(u32, u32, u32)> {
+    queries
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, q)| {
+            reference.iter().enumerate().filter_map(move |(j, r)| {
+                let d = q.distance(r);
+                (d <= k).then_some((i as u32, j as u32, d))
+            })
+        })
+        .collect()
+}
+
+// TODO(merge): use search::knn
+/// The `k` nearest fingerprints of every item by Hamming distance (self excluded; ties by
+/// index), as (index, distance); brute force until the search module's kNN is merged.
+fn knn<F: Fingerprint>(fps: &[F], k: usize) -> Vec<Vec<(u32, u32)>> {
+    fps.par_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut all: Vec<(u32, u32)> = fps
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(j, g)| (f.distance(g), j as u32))
+                .collect();
+            let k = k.min(all.len());
+            if k < all.len() {
+                all.select_nth_unstable(k);
+                all.truncate(k);
+            }
+            all.sort_unstable();
+            all.into_iter().map(|(d, j)| (j, d)).collect()
+        })
+        .collect()
+}
+
+/// Density scores: for every item, the mean exact similarity to its `k` nearest
+/// neighbours (self excluded). Neighbours are found in Hamming space: the `2k` nearest
+/// fingerprints are scored exactly and the `k` most similar kept, so a score is exact for
+/// the neighbours found and close to the true k-NN mean (it can only be lower).
+/// `items[i]` is the record index of fingerprint `i`.
+pub fn density<F: Fingerprint, S: Similarity>(
+    fps: &[F],
+    items: &[u32],
+    sim: &S,
+    k: usize,
+    progress: &dyn Progress,
+) -> Vec<f64> {
+    let neighbours = knn(fps, 2 * k);
+    progress.start("scoring neighbours", fps.len() as u64, "records");
+    let scores = neighbours
+        .par_iter()
+        .enumerate()
+        .map(|(i, list)| {
+            let mut s: Vec<f64> = list
+                .iter()
+                .map(|&(j, _)| sim.similarity(items[i], items[j as usize]))
+                .collect();
+            s.sort_unstable_by(|a, b| b.total_cmp(a));
+            s.truncate(k);
+            progress.inc(1);
+            if s.is_empty() {
+                0.0
+            } else {
+                s.iter().sum::<f64>() / s.len() as f64
+            }
+        })
+        .collect();
+    progress.finish();
+    scores
+}
+
+/// The lowest `fraction` of `scores` (rounded up, as SemHash does), as (index, score),
+/// lowest first; ties by index.
+pub fn outliers(scores: &[f64], fraction: f64) -> Vec<(u32, f64)> {
+    let mut ranked: Vec<(u32, f64)> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (i as u32, s))
+        .collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    let count = ((scores.len() as f64) * fraction.clamp(0.0, 1.0)).ceil() as usize;
+    ranked.truncate(count);
+    ranked
+}
+
+/// SemHash's automatic candidate limit for representatives: 10% of the records, at least
+/// the selection size and 100, at most 1000 and the record count.
+pub fn candidate_limit(total: usize, count: usize) -> usize {
+    (total / 10).max(count).clamp(100, 1000).min(total)
+}
+
+/// Representatives: the `limit` densest items are candidates; `count` of them are chosen by
+/// maximal marginal relevance, each time the candidate maximising
+/// (1 - diversity)·density - diversity·(max similarity to those chosen). Returns (index,
+/// density) in selection order. `items[i]` is the record index of score `i`.
+pub fn representatives<S: Similarity>(
+    scores: &[f64],
+    items: &[u32],
+    sim: &S,
+    count: usize,
+    diversity: f64,
+    limit: usize,
+) -> Vec<(u32, f64)> {
+    let mut ranked: Vec<u32> = (0..scores.len() as u32).collect();
+    ranked.sort_by(|&a, &b| {
+        scores[b as usize]
+            .total_cmp(&scores[a as usize])
+            .then(a.cmp(&b))
+    });
+    ranked.truncate(limit);
+    let mut closest = vec![f64::NEG_INFINITY; ranked.len()];
+    let mut taken = vec![false; ranked.len()];
+    let mut chosen = Vec::new();
+    while chosen.len() < count.min(ranked.len()) {
+        let mut best: Option<(usize, f64)> = None;
+        for (c, &i) in ranked.iter().enumerate() {
+            if taken[c] {
+                continue;
+            }
+            let penalty = if chosen.is_empty() { 0.0 } else { closest[c] };
+            let mmr = (1.0 - diversity) * scores[i as usize] - diversity * penalty;
+            if best.is_none_or(|(_, b)| mmr > b) {
+                best = Some((c, mmr));
+            }
+        }
+        let (c, _) = best.expect("a candidate is left");
+        taken[c] = true;
+        let pick = ranked[c];
+        chosen.push((pick, scores[pick as usize]));
+        let updates: Vec<(usize, f64)> = ranked
+            .par_iter()
+            .enumerate()
+            .filter(|&(x, _)| !taken[x])
+            .map(|(x, &j)| (x, sim.similarity(items[pick as usize], items[j as usize])))
+            .collect();
+        for (x, s) in updates {
+            closest[x] = closest[x].max(s);
+        }
+    }
+    chosen
+}
+
+/// Jaccard similarity of texts' shingle sets, held in memory (for outliers and
+/// representatives over text, where every record is compared with its neighbours).
+pub struct ShingleSets(pub Vec<Vec<u64>>);
+
+impl Similarity for ShingleSets {
+    fn similarity(&self, a: u32, b: u32) -> f64 {
+        crate::verify::jaccard(&self.0[a as usize], &self.0[b as usize])
+    }
+}
+
+/// A saved dedup result, re-filtered by `rethreshold` at a stricter threshold without
+/// recomputing: every pair at or above the original threshold, with its score.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedResult {
+    /// "cosine" or "jaccard".
+    pub similarity: String,
+    /// The threshold of the run: pairs below it were not kept.
+    pub threshold: f64,
+    /// Record ids, in input (keep) order.
+    pub ids: Vec<String>,
+    /// Records that took no part (non-finite rows).
+    pub skipped: Vec<u32>,
+    /// (a, b, score, exact) for every pair at or above `threshold`.
+    pub pairs: Vec<(u32, u32, f64, bool)>,
+}
+
+impl SavedResult {
+    /// The decisions at `threshold` (at least the saved one): pairs below it are dropped,
+    /// exact-duplicate groups rebuilt from the exact pairs, then assigned as in the run.
+    pub fn rethreshold(&self, threshold: f64, grouping: Grouping) -> Dedup {
+        let n = self.ids.len();
+        // Exact pairs form cliques: each record's group is led by its smallest member.
+        let mut leader: Vec<u32> = (0..n as u32).collect();
+        for &(a, b, _, exact) in &self.pairs {
+            if exact {
+                leader[b as usize] = leader[b as usize].min(a);
+            }
+        }
+        let skipped: std::collections::HashSet<u32> = self.skipped.iter().copied().collect();
+        let mut index: HashMap<u32, usize> = HashMap::new();
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        for i in 0..n as u32 {
+            if skipped.contains(&i) {
+                continue;
+            }
+            let g = *index.entry(leader[i as usize]).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i);
+        }
+        let near: Vec<ScoredPair> = self
+            .pairs
+            .iter()
+            .filter(|p| !p.3 && p.2 >= threshold)
+            .filter(|p| leader[p.0 as usize] == p.0 && leader[p.1 as usize] == p.1)
+            .map(|&(a, b, score, exact)| ScoredPair {
+                a,
+                b,
+                distance: 0,
+                score,
+                exact,
+            })
+            .collect();
+        let (pairs, assignment) = assign_groups(n, &groups, &near, grouping);
+        Dedup {
+            pairs,
+            assignment,
+            candidates: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Table(Vec<Vec<f64>>);
+    impl Similarity for Table {
+        fn similarity(&self, a: u32, b: u32) -> f64 {
+            self.0[a as usize][b as usize]
+        }
+    }
+
+    /// Writes `rows` (each `dim` long) as a float32 `.npy` file.
+    fn write_npy(path: &std::path::Path, rows: &[Vec<f32>], dim: usize) {
+        let mut header = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {dim}), }}",
+            rows.len()
+        );
+        while !(11 + header.len()).is_multiple_of(64) {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        for r in rows {
+            out.extend(r.iter().flat_map(|x| x.to_le_bytes()));
+        }
+        std::fs::write(path, out).unwrap();
+    }
+
+    fn unit(v: Vec<f64>) -> Vec<f64> {
+        let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn measured_candidate_recall_at_the_threshold_is_at_least_the_stated_one() {
+        // Anisotropic unit vectors (a shared offset), each with a partner at cosine exactly
+        // 0.9: the automatic radius must catch at least ~99% of these pairs, centred or not.
+        let (dim, n, t) = (48, 1500, 0.9);
+        let mut rng = hyperplane::Rng::new(42);
+        let offset: Vec<f64> = (0..dim).map(|_| rng.gaussian() * 0.25).collect();
+        let mut rows = Vec::new();
+        for _ in 0..n {
+            let x = unit(
+                (0..dim)
+                    .map(|d| rng.gaussian() * 0.15 + offset[d])
+                    .collect(),
+            );
+            let r: Vec<f64> = (0..dim).map(|_| rng.gaussian()).collect();
+            let along: f64 = r.iter().zip(&x).map(|(a, b)| a * b).sum();
+            let r = unit(r.iter().zip(&x).map(|(a, b)| a - along * b).collect());
+            let y: Vec<f64> = (0..dim)
+                .map(|d| t * x[d] + (1.0f64 - t * t).sqrt() * r[d])
+                .collect();
+            rows.push(x.iter().map(|&v| v as f32).collect::<Vec<f32>>());
+            rows.push(y.iter().map(|&v| v as f32).collect::<Vec<f32>>());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pairs.npy");
+        write_npy(&path, &rows, dim);
+        let v = Vectors::open(&path).unwrap();
+        let scan = v.scan();
+        let all = usable_rows(&scan);
+        for center in [true, false] {
+            let opts = VectorOptions {
+                seed: 3,
+                center,
+                threshold: t,
+                max_distance: None,
+            };
+            let (fps, plan) = embed::<u128>(&[(&v, &all, &scan.norms)], &opts, &());
+            let caught = (0..n)
+                .filter(|&i| fps[0][2 * i].distance(&fps[0][2 * i + 1]) <= plan.radius)
+                .count();
+            let recall = caught as f64 / n as f64;
+            assert!(
+                recall >= 0.985,
+                "center={center}: recall {recall}, {plan:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn outliers_round_up_and_rank_lowest_first() {
+        let scores = [0.9, 0.1, 0.5, 0.1, 0.8];
+        assert_eq!(outliers(&scores, 0.3), [(1, 0.1), (3, 0.1)]);
+        assert_eq!(outliers(&scores, 0.0), []);
+    }
+
+    #[test]
+    fn mmr_trades_density_for_diversity() {
+        // 0 and 1 are near copies, both dense; 2 is less dense but different.
+        let sim = Table(vec![
+            vec![1.0, 0.99, 0.1],
+            vec![0.99, 1.0, 0.1],
+            vec![0.1, 0.1, 1.0],
+        ]);
+        let scores = [0.9, 0.89, 0.6];
+        let items = [0, 1, 2];
+        let pure = representatives(&scores, &items, &sim, 2, 0.0, 3);
+        assert_eq!(pure.iter().map(|x| x.0).collect::<Vec<_>>(), [0, 1]);
+        let diverse = representatives(&scores, &items, &sim, 2, 0.5, 3);
+        assert_eq!(diverse.iter().map(|x| x.0).collect::<Vec<_>>(), [0, 2]);
+    }
+
+    #[test]
+    fn candidate_limit_follows_semhash() {
+        assert_eq!(candidate_limit(50, 10), 50);
+        assert_eq!(candidate_limit(5000, 10), 500);
+        assert_eq!(candidate_limit(100_000, 10), 1000);
+        assert_eq!(candidate_limit(500, 300), 300);
+    }
+
+    #[test]
+    fn knn_excludes_self_and_orders_by_distance() {
+        let fps: [u64; 4] = [0b0000, 0b0001, 0b0111, 0b1111];
+        let nn = knn(&fps, 2);
+        assert_eq!(nn[0], [(1, 1), (2, 3)]);
+        assert_eq!(nn[3], [(2, 1), (1, 3)]);
+    }
+
+    #[test]
+    fn rethreshold_drops_weaker_pairs_and_keeps_exact_groups() {
+        let saved = SavedResult {
+            similarity: "cosine".into(),
+            threshold: 0.9,
+            ids: (0..4).map(|i| i.to_string()).collect(),
+            skipped: vec![],
+            pairs: vec![(0, 1, 1.0, true), (0, 2, 0.95, false), (1, 2, 0.95, false)],
+        };
+        let at_90 = saved.rethreshold(0.9, Grouping::Greedy);
+        assert_eq!(at_90.assignment.removed(), 2);
+        let at_97 = saved.rethreshold(0.97, Grouping::Greedy);
+        assert_eq!(at_97.assignment.removed(), 1);
+        assert!(at_97.assignment.duplicate_of[1].unwrap().exact);
+    }
+}

@@ -1,0 +1,581 @@
+//! The semantic subcommands (`dedup`, `outliers`, `represent`, `rethreshold`): each reads
+//! text files or a `.npy` file, calls [`simdedup::ops::semantic`] and prints TSV on stdout,
+//! with a summary on stderr.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use simdedup::corpus::{Corpus, fingerprint_files};
+use simdedup::ops::cluster::Assignment;
+use simdedup::ops::dedup::{self, Dedup, DedupOptions, Grouping, KeepOrder, candidate_radius};
+use simdedup::ops::semantic::{
+    self, CANDIDATE_RECALL, Cosine, Plan, SavedResult, ShingleSets, VectorOptions,
+};
+use simdedup::output::escape_path;
+use simdedup::search::{Method, SearchOptions};
+use simdedup::simhash::{CityHash, TextConfig};
+use simdedup::vectors::{Scan, Vectors, read_ids};
+use simdedup::verify::{TextSource, shingle_set};
+use simdedup::{Fingerprint, Wide};
+
+use crate::cli::{
+    OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SemDedupArgs, SemanticInput,
+};
+use crate::commands::{Ctx, files};
+
+/// Runs `$body` with `$F` bound to the fingerprint type of `$bits` bits (vectors: 64 to
+/// 1024; text: 32 to 128).
+macro_rules! with_bits {
+    ($bits:expr, $F:ident => $body:expr) => {
+        match $bits {
+            32 => {
+                type $F = u32;
+                $body
+            }
+            64 => {
+                type $F = u64;
+                $body
+            }
+            128 => {
+                type $F = u128;
+                $body
+            }
+            256 => {
+                type $F = Wide<4>;
+                $body
+            }
+            512 => {
+                type $F = Wide<8>;
+                $body
+            }
+            1024 => {
+                type $F = Wide<16>;
+                $body
+            }
+            other => bail!("unsupported fingerprint width {other}"),
+        }
+    };
+}
+
+/// A vector file with its ids and row scan; non-finite rows reported, zero rows noted.
+struct Loaded {
+    v: Vectors,
+    ids: Vec<String>,
+    scan: Scan,
+}
+
+fn load(ctx: &Ctx, path: &Path, ids: Option<&Path>) -> Result<Loaded> {
+    let v = Vectors::open(path)?;
+    let ids = read_ids(ids, v.rows())?;
+    let scan = v.scan();
+    semantic::report_non_finite(&v, &scan, &ids, ctx);
+    if !scan.zero.is_empty() {
+        let names: Vec<&str> = scan.zero.iter().take(5).map(|&i| ids[i].as_str()).collect();
+        ctx.note(&format!(
+            "{}: {} zero vector(s) ({}{}): cosine is undefined, they match only exact copies",
+            path.display(),
+            scan.zero.len(),
+            names.join(", "),
+            if scan.zero.len() > 5 { ", ..." } else { "" }
+        ));
+    }
+    Ok(Loaded { v, ids, scan })
+}
+
+fn vector_options(input: &SemanticInput, threshold: f64, k: Option<u32>) -> VectorOptions {
+    VectorOptions {
+        seed: input.seed,
+        center: !input.no_center,
+        threshold,
+        max_distance: k,
+    }
+}
+
+fn check_vector_bits(bits: u32) -> Result<()> {
+    if bits < 64 {
+        bail!("--bits {bits} is for text; vectors use 64, 128, 256, 512 or 1024");
+    }
+    Ok(())
+}
+
+fn check_text_bits(bits: u32) -> Result<()> {
+    if bits > 128 {
+        bail!("--bits {bits} is for vectors; text uses 32, 64 or 128");
+    }
+    Ok(())
+}
+
+fn plan_note(ctx: &Ctx, plan: &Plan, threshold: f64, candidates: usize) {
+    ctx.note(&format!(
+        "{} bits, candidates within Hamming distance {} ({} candidate pairs; radius for {:.0}% \
+         recall at centred cosine {:.4}, the image of cosine {threshold} for rows of centred \
+         norm >= {:.3})",
+        plan.bits,
+        plan.radius,
+        candidates,
+        CANDIDATE_RECALL * 100.0,
+        plan.hashed_bar,
+        plan.low_norm
+    ));
+}
+
+/// Text documents fingerprinted from the paths of `input`.
+fn text_corpus<F: CityHash>(ctx: &Ctx, input: &SemanticInput, config: &TextConfig) -> Corpus<F> {
+    let args = input.input_args();
+    let list = files(ctx, &args);
+    fingerprint_files::<F>(list.files, config, args.binary, &ctx.bars, ctx)
+}
+
+/// `simdedup dedup`: self-deduplication or leakage against a reference.
+pub fn dedup(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
+    let bits = args.input.bits();
+    match &args.input.vectors {
+        Some(path) => {
+            check_vector_bits(bits)?;
+            with_bits!(bits, F => dedup_vectors::<F>(ctx, args, path))
+        }
+        None => {
+            check_text_bits(bits)?;
+            match bits {
+                32 => dedup_text::<u32>(ctx, args),
+                64 => dedup_text::<u64>(ctx, args),
+                _ => dedup_text::<u128>(ctx, args),
+            }
+        }
+    }
+}
+
+fn grouping(connected: bool) -> Grouping {
+    if connected {
+        Grouping::Components
+    } else {
+        Grouping::Greedy
+    }
+}
+
+fn dedup_vectors<F: Fingerprint>(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
+    let threshold = args.threshold.unwrap_or(0.9);
+    let opts = vector_options(&args.input, threshold, args.max_distance);
+    let q = load(ctx, path, args.input.ids.as_deref())?;
+    if !args.against.is_empty() {
+        if args.against.len() != 1 {
+            bail!("with --vectors, --against takes one .npy file");
+        }
+        let r = load(ctx, &args.against[0], args.against_ids.as_deref())?;
+        if r.v.dim() != q.v.dim() {
+            bail!(
+                "{} has {} dimensions, {} has {}",
+                path.display(),
+                q.v.dim(),
+                args.against[0].display(),
+                r.v.dim()
+            );
+        }
+        let (leaks, plan, candidates) =
+            semantic::against_vectors::<F>((&q.v, &q.scan), (&r.v, &r.scan), &opts, &ctx.bars);
+        plan_note(ctx, &plan, threshold, candidates);
+        let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
+        let leaks: Vec<(u32, u32, f64)> = leaks
+            .iter()
+            .map(|l| (l.query, l.reference, l.score))
+            .collect();
+        return write_leaks(ctx, args, &q.ids, &r.ids, &leaks, &skipped);
+    }
+    let (result, plan) =
+        semantic::dedup_vectors::<F>(&q.v, &q.scan, &opts, grouping(args.connected), &ctx.bars);
+    plan_note(ctx, &plan, threshold, result.candidates);
+    let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
+    finish_dedup(ctx, args, &q.ids, &result, &skipped, "cosine", threshold)
+}
+
+fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
+    let threshold = args.threshold.unwrap_or(0.5);
+    let config = args.input.text_config();
+    let corpus = text_corpus::<F>(ctx, &args.input, &config);
+    let k = args
+        .max_distance
+        .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
+    let ids: Vec<String> = corpus.docs.iter().map(|d| escape_path(&d.path)).collect();
+    if !args.against.is_empty() {
+        return against_text::<F>(ctx, args, corpus, &config, threshold, k);
+    }
+    let opts = DedupOptions {
+        search: SearchOptions {
+            method: Method::Brute,
+            max_distance: k,
+        },
+        min_similarity: threshold,
+        keep: KeepOrder::First,
+        grouping: grouping(args.connected),
+    };
+    let result = dedup::dedup(&corpus, &config, &opts, &ctx.bars, ctx);
+    ctx.note(&format!(
+        "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
+         exact Jaccard",
+        F::BITS,
+        result.candidates
+    ));
+    finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold)
+}
+
+/// Text leakage: queries and reference fingerprinted alike, cross candidates verified by
+/// exact Jaccard on one combined corpus (queries first).
+fn against_text<F: CityHash>(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    queries: Corpus<F>,
+    config: &TextConfig,
+    threshold: f64,
+    k: u32,
+) -> Result<()> {
+    let mut ref_input = args.input.input_args();
+    ref_input.paths = args.against.clone();
+    let list = files(ctx, &ref_input);
+    let reference = fingerprint_files::<F>(list.files, config, ref_input.binary, &ctx.bars, ctx);
+    let q_ids: Vec<String> = queries.docs.iter().map(|d| escape_path(&d.path)).collect();
+    let r_ids: Vec<String> = reference
+        .docs
+        .iter()
+        .map(|d| escape_path(&d.path))
+        .collect();
+    let (leaks, candidates) =
+        semantic::against_corpus(queries, reference, config, threshold, k, &ctx.bars, ctx);
+    let leaks: Vec<(u32, u32, f64)> = leaks
+        .iter()
+        .map(|l| (l.query, l.reference, l.score))
+        .collect();
+    ctx.note(&format!(
+        "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
+         exact Jaccard",
+        F::BITS,
+        candidates
+    ));
+    write_leaks(ctx, args, &q_ids, &r_ids, &leaks, &[])
+}
+
+/// Prints leakage results: `remove` lists each flagged query, its closest reference record
+/// and the score; `keep` the other queries; `pairs` and `clusters` are the same as `remove`.
+fn write_leaks(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    q_ids: &[String],
+    r_ids: &[String],
+    leaks: &[(u32, u32, f64)],
+    skipped: &[u32],
+) -> Result<()> {
+    let n = q_ids.len() - skipped.len();
+    ctx.note(&format!(
+        "{n} records, {} found in the reference ({:.4} of the records)",
+        leaks.len(),
+        leaks.len() as f64 / n.max(1) as f64
+    ));
+    if let Some(count) = args.least_similar {
+        let mut sorted = leaks.to_vec();
+        sorted.sort_by(|a, b| a.2.total_cmp(&b.2));
+        for &(q, r, s) in sorted.iter().take(count) {
+            ctx.note(&format!(
+                "least similar: {}\t{}\t{s:.4}",
+                q_ids[q as usize], r_ids[r as usize]
+            ));
+        }
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if args.output == OutputKind::Keep {
+        let flagged: std::collections::HashSet<u32> = leaks.iter().map(|l| l.0).collect();
+        for (i, id) in q_ids.iter().enumerate() {
+            if !flagged.contains(&(i as u32)) && !skipped.contains(&(i as u32)) {
+                writeln!(out, "{id}")?;
+            }
+        }
+    } else {
+        for &(q, r, s) in leaks {
+            writeln!(out, "{}\t{}\t{s:.4}", q_ids[q as usize], r_ids[r as usize])?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Summary, least-similar pairs, the saved result and the chosen output.
+fn finish_dedup(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    ids: &[String],
+    result: &Dedup,
+    skipped: &[u32],
+    similarity: &str,
+    threshold: f64,
+) -> Result<()> {
+    summary(ctx, &result.assignment, skipped);
+    if let Some(count) = args.least_similar {
+        least_similar(ctx, ids, &result.assignment, count);
+    }
+    if let Some(path) = &args.save {
+        let saved = SavedResult {
+            similarity: similarity.to_string(),
+            threshold,
+            ids: ids.to_vec(),
+            skipped: skipped.to_vec(),
+            pairs: result
+                .pairs
+                .iter()
+                .map(|p| (p.a, p.b, p.score, p.exact))
+                .collect(),
+        };
+        let file = std::fs::File::create(path).with_context(|| path.display().to_string())?;
+        serde_json::to_writer(io::BufWriter::new(file), &saved)
+            .with_context(|| path.display().to_string())?;
+    }
+    write_assignment(ids, result, skipped, args.output)
+}
+
+/// SemHash's inspection figures on stderr.
+fn summary(ctx: &Ctx, a: &Assignment, skipped: &[u32]) {
+    let n = a.duplicate_of.len() - skipped.len();
+    let removed = a.removed();
+    let exact = a.duplicate_of.iter().flatten().filter(|d| d.exact).count();
+    ctx.note(&format!(
+        "{n} records, {removed} duplicates (duplicate ratio {:.4}, exact-duplicate ratio {:.4})",
+        removed as f64 / n.max(1) as f64,
+        exact as f64 / n.max(1) as f64
+    ));
+}
+
+/// The `count` removed records whose score is lowest (closest to the threshold).
+fn least_similar(ctx: &Ctx, ids: &[String], a: &Assignment, count: usize) {
+    let mut dups: Vec<(usize, u32, f64)> = a
+        .duplicate_of
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (i, d.kept, d.score)))
+        .collect();
+    dups.sort_by(|x, y| x.2.total_cmp(&y.2).then(x.0.cmp(&y.0)));
+    for &(i, kept, score) in dups.iter().take(count) {
+        ctx.note(&format!(
+            "least similar: {}\t{}\t{score:.4}",
+            ids[i], ids[kept as usize]
+        ));
+    }
+}
+
+fn write_assignment(
+    ids: &[String],
+    result: &Dedup,
+    skipped: &[u32],
+    kind: OutputKind,
+) -> Result<()> {
+    let skip: std::collections::HashSet<u32> = skipped.iter().copied().collect();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let dup = &result.assignment.duplicate_of;
+    let role = |exact: bool| if exact { "exact" } else { "near" };
+    match kind {
+        OutputKind::Remove => {
+            for (i, d) in dup.iter().enumerate() {
+                if let Some(d) = d {
+                    writeln!(out, "{}\t{}\t{:.4}", ids[i], ids[d.kept as usize], d.score)?;
+                }
+            }
+        }
+        OutputKind::Keep => {
+            for (i, d) in dup.iter().enumerate() {
+                if d.is_none() && !skip.contains(&(i as u32)) {
+                    writeln!(out, "{}", ids[i])?;
+                }
+            }
+        }
+        OutputKind::Pairs => {
+            for p in &result.pairs {
+                writeln!(
+                    out,
+                    "{}\t{}\t{:.4}\t{}",
+                    ids[p.a as usize],
+                    ids[p.b as usize],
+                    p.score,
+                    role(p.exact)
+                )?;
+            }
+        }
+        OutputKind::Clusters => {
+            let mut members: Vec<Vec<(usize, f64, bool)>> = vec![Vec::new(); dup.len()];
+            for (i, d) in dup.iter().enumerate() {
+                if let Some(d) = d {
+                    members[d.kept as usize].push((i, d.score, d.exact));
+                }
+            }
+            let mut cluster = 0;
+            for (kept, list) in members.iter().enumerate() {
+                if list.is_empty() {
+                    continue;
+                }
+                cluster += 1;
+                writeln!(out, "{cluster}\t{}\t1.0000\tkept", ids[kept])?;
+                for &(i, score, exact) in list {
+                    writeln!(out, "{cluster}\t{}\t{score:.4}\t{}", ids[i], role(exact))?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `simdedup rethreshold RESULT --threshold T`.
+pub fn rethreshold(ctx: &Ctx, args: &RethresholdArgs) -> Result<()> {
+    let file =
+        std::fs::File::open(&args.result).with_context(|| args.result.display().to_string())?;
+    let saved: SavedResult = serde_json::from_reader(io::BufReader::new(file))
+        .with_context(|| format!("{}: not a saved result", args.result.display()))?;
+    if args.threshold < saved.threshold {
+        bail!(
+            "{}: saved at threshold {}; it holds no pairs below it, so {} cannot be applied \
+             (rerun simdedup dedup)",
+            args.result.display(),
+            saved.threshold,
+            args.threshold
+        );
+    }
+    let result = saved.rethreshold(args.threshold, grouping(args.connected));
+    summary(ctx, &result.assignment, &saved.skipped);
+    write_assignment(&saved.ids, &result, &saved.skipped, args.output)
+}
+
+/// Density scores for either input, with the similarity used and the record ids.
+fn densities(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
+    let bits = input.bits();
+    match &input.vectors {
+        Some(path) => {
+            check_vector_bits(bits)?;
+            let l = load(ctx, path, input.ids.as_deref())?;
+            with_bits!(bits, F => vector_densities::<F>(ctx, input, l, k))
+        }
+        None => {
+            check_text_bits(bits)?;
+            match bits {
+                32 => text_densities::<u32>(ctx, input, k),
+                64 => text_densities::<u64>(ctx, input, k),
+                _ => text_densities::<u128>(ctx, input, k),
+            }
+        }
+    }
+}
+
+/// Scores of the records that could be scored, their ids, and a similarity over them.
+struct Densities {
+    scores: Vec<f64>,
+    /// `ids[i]` names score `i`.
+    ids: Vec<String>,
+    sim: Box<dyn Fn(u32, u32) -> f64 + Sync>,
+}
+
+struct Boxed<'a>(&'a (dyn Fn(u32, u32) -> f64 + Sync));
+
+impl semantic::Similarity for Boxed<'_> {
+    fn similarity(&self, a: u32, b: u32) -> f64 {
+        (self.0)(a, b)
+    }
+}
+
+fn vector_densities<F: Fingerprint>(
+    ctx: &Ctx,
+    input: &SemanticInput,
+    l: Loaded,
+    k: usize,
+) -> Result<Densities> {
+    let rows = semantic::usable_rows(&l.scan);
+    let opts = vector_options(input, 0.9, None);
+    let (fps, _) = semantic::embed::<F>(&[(&l.v, &rows, &l.scan.norms)], &opts, &ctx.bars);
+    let scores = {
+        let sim = Cosine::new(&l.v, &l.scan.norms);
+        semantic::density(&fps[0], &rows, &sim, k, &ctx.bars)
+    };
+    let ids = rows.iter().map(|&r| l.ids[r as usize].clone()).collect();
+    let Loaded { v, scan, .. } = l;
+    let sim = move |a: u32, b: u32| {
+        semantic::Similarity::similarity(
+            &Cosine::new(&v, &scan.norms),
+            rows[a as usize],
+            rows[b as usize],
+        )
+    };
+    Ok(Densities {
+        scores,
+        ids,
+        sim: Box::new(sim),
+    })
+}
+
+fn text_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
+    let config = input.text_config();
+    let corpus = text_corpus::<F>(ctx, input, &config);
+    let sets: Vec<Vec<u64>> = {
+        use rayon::prelude::*;
+        (0..corpus.docs.len())
+            .into_par_iter()
+            .map(|i| match corpus.text(i) {
+                Ok(text) => shingle_set(&text, &config).0,
+                Err(e) => {
+                    simdedup::Report::report(ctx, e);
+                    Vec::new()
+                }
+            })
+            .collect()
+    };
+    let sets = ShingleSets(sets);
+    let items: Vec<u32> = (0..corpus.docs.len() as u32).collect();
+    let scores = semantic::density(&corpus.fingerprints, &items, &sets, k, &ctx.bars);
+    let ids = corpus.docs.iter().map(|d| escape_path(&d.path)).collect();
+    let sim = move |a: u32, b: u32| semantic::Similarity::similarity(&sets, a, b);
+    Ok(Densities {
+        scores,
+        ids,
+        sim: Box::new(sim),
+    })
+}
+
+/// `simdedup outliers`: `id<TAB>score`, lowest density first.
+pub fn outliers(ctx: &Ctx, args: &OutliersArgs) -> Result<()> {
+    if !(0.0..=100.0).contains(&args.percent) {
+        bail!("--percent {} is not between 0 and 100", args.percent);
+    }
+    let d = densities(ctx, &args.input, args.neighbours)?;
+    let list = semantic::outliers(&d.scores, args.percent / 100.0);
+    ctx.note(&format!(
+        "{} records, {} outliers (mean similarity to {} nearest neighbours)",
+        d.scores.len(),
+        list.len(),
+        args.neighbours
+    ));
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for (i, s) in list {
+        writeln!(out, "{}\t{s:.4}", d.ids[i as usize])?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `simdedup represent`: `id<TAB>density`, in selection order.
+pub fn represent(ctx: &Ctx, args: &RepresentArgs) -> Result<()> {
+    let d = densities(ctx, &args.input, args.neighbours)?;
+    let n = d.scores.len();
+    let limit = args
+        .candidates
+        .unwrap_or_else(|| semantic::candidate_limit(n, args.count))
+        .min(n);
+    let items: Vec<u32> = (0..n as u32).collect();
+    let chosen = semantic::representatives(
+        &d.scores,
+        &items,
+        &Boxed(&*d.sim),
+        args.count,
+        args.diversity,
+        limit,
+    );
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for (i, s) in chosen {
+        writeln!(out, "{}\t{s:.4}", d.ids[i as usize])?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! The semantic subcommands on the small `.npy` files of testdata/vectors/, checked against
+//! an exact all-pairs cosine oracle computed here (f64, straight from the rows).
+
+use std::collections::BTreeMap;
+
+use simdedup::vectors::Vectors;
+
+use crate::util::{TestEnv, run_in, testdata};
+
+fn dir() -> std::path::PathBuf {
+    testdata().join("vectors")
+}
+
+fn run(args: &[&str]) -> crate::util::Run {
+    run_in(&dir(), args, b"", &[])
+}
+
+/// The rows of a file as f64; `None` for rows holding NaN or infinity.
+fn rows(name: &str) -> Vec<Option<Vec<f64>>> {
+    let v = Vectors::open(&dir().join(name)).unwrap();
+    let mut buf = vec![0f32; v.dim()];
+    (0..v.rows())
+        .map(|i| {
+            let r: Vec<f64> = v.row(i, &mut buf).iter().map(|&x| x as f64).collect();
+            r.iter().all(|x| x.is_finite()).then_some(r)
+        })
+        .collect()
+}
+
+fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// SemHash's self-deduplication, written plainly: identical rows are exact duplicates of
+/// the first; then, in input order, a row goes when its cosine to a kept row reaches the
+/// threshold, naming the most similar kept row. Returns removed row -> (kept row, score).
+fn oracle_dedup(rows: &[Option<Vec<f64>>], t: f64) -> BTreeMap<usize, (usize, f64)> {
+    let mut removed = BTreeMap::new();
+    let mut kept: Vec<usize> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let Some(r) = r else { continue };
+        if let Some(&k) = kept.iter().find(|&&k| rows[k].as_ref() == Some(r)) {
+            removed.insert(i, (k, 1.0));
+            continue;
+        }
+        let best = kept
+            .iter()
+            .map(|&k| (k, cosine(r, rows[k].as_ref().unwrap())))
+            .filter(|&(_, s)| s >= t)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        match best {
+            Some(b) => {
+                removed.insert(i, b);
+            }
+            None => kept.push(i),
+        }
+    }
+    removed
+}
+
+/// `id<TAB>duplicate_of<TAB>score` lines as a map (ids are row numbers here).
+fn parse_remove(stdout: &str) -> BTreeMap<usize, (usize, f64)> {
+    stdout
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                f[0].parse().unwrap(),
+                (f[1].parse().unwrap(), f[2].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn assert_same(got: &BTreeMap<usize, (usize, f64)>, want: &BTreeMap<usize, (usize, f64)>) {
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (i, (k, s)) in got {
+        assert_eq!(*k, want[i].0, "row {i}");
+        assert!(
+            (s - want[i].1).abs() < 6e-5,
+            "row {i}: {s} vs {}",
+            want[i].1
+        );
+    }
+}
+
+#[test]
+fn dedup_at_full_radius_equals_the_oracle() {
+    let oracle = oracle_dedup(&rows("planted.npy"), 0.9);
+    for t in ["0.9", "0.95"] {
+        let want = oracle_dedup(&rows("planted.npy"), t.parse().unwrap());
+        let r = run(&["dedup", "--vectors", "planted.npy", "-t", t, "-k", "256"]);
+        assert_eq!(r.code, 2, "the NaN row makes it exit 2: {}", r.stderr);
+        assert_same(&parse_remove(&r.stdout), &want);
+    }
+    // The planted copies at 0.99 .. 0.905, two exact copies and the chained copy of row 41
+    // (which names row 1: row 41 itself was removed).
+    assert_eq!(oracle.len(), 9);
+    assert_eq!(oracle[&52].0, 1);
+}
+
+#[test]
+fn dedup_with_the_automatic_radius_reports_only_true_duplicates() {
+    let rows = rows("planted.npy");
+    let r = run(&["dedup", "--vectors", "planted.npy", "--output", "pairs"]);
+    assert!(
+        r.stderr.contains("candidates within Hamming distance"),
+        "{}",
+        r.stderr
+    );
+    let mut n = 0;
+    for line in r.stdout.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (a, b): (usize, usize) = (f[0].parse().unwrap(), f[1].parse().unwrap());
+        let c = cosine(rows[a].as_ref().unwrap(), rows[b].as_ref().unwrap());
+        assert!(c >= 0.9, "{line}: cosine {c}");
+        n += 1;
+    }
+    // On this small set the automatic radius also finds every pair.
+    let removed = parse_remove(&run(&["dedup", "--vectors", "planted.npy"]).stdout);
+    assert_same(&removed, &oracle_dedup(&rows, 0.9));
+    assert!(n >= removed.len());
+}
+
+#[test]
+fn float16_and_float64_files_agree_with_float32() {
+    let f32_out = run(&["dedup", "--vectors", "planted.npy"]).stdout;
+    assert_eq!(
+        run(&["dedup", "--vectors", "planted-f64.npy"]).stdout,
+        f32_out
+    );
+    let f16 = parse_remove(&run(&["dedup", "--vectors", "planted-f16.npy"]).stdout);
+    assert_eq!(
+        f16.keys().collect::<Vec<_>>(),
+        parse_remove(&f32_out).keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count_and_fixed_by_the_seed() {
+    let args = [
+        "dedup",
+        "--vectors",
+        "planted.npy",
+        "--output",
+        "pairs",
+        "-b",
+        "64",
+    ];
+    let one = run_in(&dir(), &args, b"", &[("RAYON_NUM_THREADS", "1")]);
+    let many = run_in(&dir(), &args, b"", &[("RAYON_NUM_THREADS", "4")]);
+    assert_eq!(one.stdout, many.stdout);
+    assert_eq!(one.stderr, many.stderr);
+}
+
+#[test]
+fn ids_name_the_rows_and_bad_rows_are_named() {
+    let r = run(&["dedup", "--vectors", "planted.npy", "--ids", "planted.ids"]);
+    assert!(
+        r.stdout.starts_with("doc-040\tdoc-000\t0.9900\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("planted.npy, row 54 (doc-054): NaN, row skipped")
+    );
+    assert!(r.stderr.contains("1 zero vector(s) (doc-053)"));
+    assert!(
+        r.stderr
+            .contains("54 records, 9 duplicates (duplicate ratio 0.1667")
+    );
+    let keep = run(&["dedup", "--vectors", "planted.npy", "--output", "keep"]);
+    let kept: Vec<&str> = keep.stdout.lines().collect();
+    assert_eq!(kept.len(), 54 - 9);
+    assert!(!kept.contains(&"54") && kept.contains(&"53"));
+}
+
+#[test]
+fn broken_files_are_clear_errors() {
+    for (file, message) in [
+        ("fortran.npy", "fortran.npy: Fortran-order array"),
+        ("int32.npy", "int32.npy: dtype '<i4' is not supported"),
+        ("one-d.npy", "one-d.npy: shape (5,) is not 2-D"),
+        ("truncated.npy", "truncated.npy: truncated"),
+        ("planted.ids", "planted.ids: not a .npy file"),
+    ] {
+        let r = run(&["dedup", "--vectors", file]);
+        assert_eq!(r.code, 2);
+        assert!(r.stderr.contains(message), "{file}: {}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+    let r = run(&["dedup", "--vectors", "queries.npy", "--ids", "planted.ids"]);
+    assert!(
+        r.stderr.contains("planted.ids: 55 ids for 15 rows"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn against_names_the_closest_reference_row() {
+    let q = rows("queries.npy");
+    let refs = rows("reference.npy");
+    let mut want = Vec::new();
+    for (i, x) in q.iter().enumerate() {
+        let x = x.as_ref().unwrap();
+        let best = (0..refs.len())
+            .map(|j| (j, cosine(x, refs[j].as_ref().unwrap())))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        if best.1 >= 0.9 {
+            want.push(format!("{i}\t{}\t{:.4}", best.0, best.1));
+        }
+    }
+    assert_eq!(want.len(), 4, "queries 0, 1, 2 and 4 leak");
+    let r = run(&[
+        "dedup",
+        "--vectors",
+        "queries.npy",
+        "--against",
+        "reference.npy",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want);
+    let keep = run(&[
+        "dedup",
+        "--vectors",
+        "queries.npy",
+        "--against",
+        "reference.npy",
+        "--output",
+        "keep",
+    ]);
+    assert_eq!(keep.stdout.lines().count(), 15 - 4);
+}
+
+#[test]
+fn outliers_are_the_lone_rows() {
+    let r = run(&[
+        "outliers",
+        "--vectors",
+        "clusters.npy",
+        "-K",
+        "10",
+        "--percent",
+        "5",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut ids: Vec<u32> = r
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().parse().unwrap())
+        .collect();
+    let scores: Vec<f64> = r
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]), "lowest first");
+    ids.sort();
+    assert_eq!(ids, [90, 91, 92, 93, 94]);
+}
+
+#[test]
+fn representatives_cover_the_clusters() {
+    let r = run(&[
+        "represent",
+        "--vectors",
+        "clusters.npy",
+        "-K",
+        "10",
+        "-n",
+        "3",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut clusters: Vec<u32> = r
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().parse::<u32>().unwrap() / 30)
+        .collect();
+    clusters.sort();
+    assert_eq!(clusters, [0, 1, 2]);
+}
+
+#[test]
+fn rethreshold_equals_a_fresh_run() {
+    let env = TestEnv::new();
+    let saved = env.path().join("run.json");
+    let saved = saved.to_str().unwrap();
+    let first = run(&["dedup", "--vectors", "planted.npy", "--save", saved]);
+    let again = run_in(env.path(), &["rethreshold", saved, "-t", "0.95"], b"", &[]);
+    let fresh = run(&["dedup", "--vectors", "planted.npy", "-t", "0.95"]);
+    assert_eq!(again.stdout, fresh.stdout);
+    assert_ne!(first.stdout, fresh.stdout);
+    let looser = run_in(env.path(), &["rethreshold", saved, "-t", "0.8"], b"", &[]);
+    assert_eq!(looser.code, 2);
+    assert!(
+        looser.stderr.contains("saved at threshold 0.9"),
+        "{}",
+        looser.stderr
+    );
+}
+
+#[test]
+fn text_inputs_get_the_same_operations() {
+    let ex = testdata().join("example");
+    let plain = run_in(&ex, &["--output", "remove", "notes", "mirror"], b"", &[]);
+    let sem = run_in(
+        &ex,
+        &["dedup", "notes", "mirror", "--threshold", "0.5"],
+        b"",
+        &[],
+    );
+    assert_eq!(sem.code, 0, "{}", sem.stderr);
+    assert_eq!(sem.stdout, plain.stdout);
+    assert!(!sem.stdout.is_empty());
+    let leak = run_in(&ex, &["dedup", "mirror", "--against", "notes"], b"", &[]);
+    assert_eq!(leak.stdout.lines().count(), plain.stdout.lines().count());
+    assert!(leak.stdout.lines().all(|l| l.starts_with("mirror/")));
+    let out = run_in(
+        &ex,
+        &["outliers", "notes", "mirror", "-K", "2", "--percent", "25"],
+        b"",
+        &[],
+    );
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stderr);
+    let rep = run_in(
+        &ex,
+        &["represent", "notes", "mirror", "-K", "2", "-n", "3"],
+        b"",
+        &[],
+    );
+    assert_eq!(rep.stdout.lines().count(), 3, "{}", rep.stderr);
+}
