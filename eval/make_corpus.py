@@ -13,12 +13,13 @@ Output: OUT/corpus/SSS/NNNNNN.txt   one document per file (SSS = NNNNNN // 1000)
                                     rate, words, boilerplate ids
         OUT/meta.json               counts, seed, source, bar, parameters, timings
 
-Documents are built from short runs of consecutive sentences (2-6 sentences,
+Documents are built from short runs of consecutive sentences (1-3 sentences,
 a "passage") taken from random places in the source, joined into paragraphs,
 until a target length drawn from a log-normal (median 150 words, sigma 0.8,
-clipped to 50..2000 words) is reached.  Built this way, unrelated documents
-share little text even though the 2.3 M-word source is reused ~10x at 100k
-documents; whatever they do share is counted by the exact ground truth anyway.
+clipped to 50..2000 words) is reached.  Passages are short so that unrelated
+documents share little text even though the 2.3 M-word source is reused ~11x
+at 100k documents; whatever they do share is counted by the exact ground
+truth anyway (a few percent of truth pairs are such accidental overlaps).
 
 Near-duplicates: 20% of base documents get 1..8 variants (P(k) ~ k^-1.5).  A
 variant is made from the base (70%) or from an earlier variant of the same
@@ -103,7 +104,7 @@ def load_source(path):
 def passage(rng, sents, lens):
     n = len(sents)
     i = rng.randrange(n)
-    k = rng.randint(2, 6)
+    k = rng.randint(1, 3)
     out = sents[i:i + k]
     return out, sum(lens[i:i + k])
 
