@@ -22,7 +22,8 @@ Peer configurations (all on the same word 3-shingle sets of shingles.py):
               num_bands=25, band_size=5) fed our shingles as tokens; its query
               already keeps only candidates with estimated Jaccard >= bar.
   simhash     Simhash(shingles, f=64) + SimhashIndex(k=K): pairs within
-              Hamming distance K (default K=--simhash-k, 10; see README).
+              Hamming distance K (--simhash-k, default 14: best F1 at 2k; see README).
+  floor       reference row: read + shingle only, no search (Python share of peer times).
   seed        seed_baseline.py (char bigrams, CityHash128, 128 rotations,
               neighbours only, distance ratio < 0.25).
   simdedup    PATH CORPUS_OUT/corpus ARGS; stdout lines path_a<TAB>path_b[...].
@@ -41,7 +42,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-ALL_TOOLS = ["simdedup", "datasketch", "rensa", "gaoya", "simhash", "seed"]
+ALL_TOOLS = ["simdedup", "datasketch", "rensa", "gaoya", "simhash", "seed", "floor"]
 BANDS, ROWS = 25, 5
 
 
@@ -141,7 +142,17 @@ def run_seed(corpus, bar, opts):
     return paths, set(found), "char bigrams, CityHash128, rotate-sort-adjacent, ratio<0.25"
 
 
-PEERS = dict(datasketch=run_datasketch, rensa=run_rensa, gaoya=run_gaoya,
+def run_floor(corpus, bar, opts):
+    """Reference only: read every file and build its shingle set, find nothing.
+    The part of every Python peer's time that is not the peer's own work."""
+    from shingles import shingles
+    paths, texts = read_all(corpus)
+    for t in texts:
+        shingles(t)
+    return paths, set(), "read + shingle sets only (reports no pairs)"
+
+
+PEERS = dict(floor=run_floor, datasketch=run_datasketch, rensa=run_rensa, gaoya=run_gaoya,
              simhash=run_simhash, seed=run_seed)
 
 
@@ -238,10 +249,11 @@ def main():
     ap.add_argument("--simdedup-args", default="", help="extra arguments, one shell-quoted string")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per run")
-    ap.add_argument("--simhash-k", type=int, default=10)
+    ap.add_argument("--simhash-k", type=int, default=14)
     ap.add_argument("--bar", type=float, help="override meta.json bar (not recommended)")
     ap.add_argument("--json", help="results file (default eval/results/<corpus>-<time>.json)")
     ap.add_argument("--label", default="", help="free text stored in the JSON")
+    ap.add_argument("--dump", help="directory for per-tool missed (FN) and false (FP) pairs")
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     ap.add_argument("--_out", help=argparse.SUPPRESS)
     opts = ap.parse_args()
@@ -301,6 +313,14 @@ def main():
                                         (round(rb[k] / hist[k], 4) if hist[k] else None)
                                         for k in range(len(hist))})
         results.append(r)
+        if opts.dump and times:
+            os.makedirs(opts.dump, exist_ok=True)
+            with open(os.path.join(opts.dump, f"{tool}-fn.tsv"), "w") as f:
+                for p in sorted(set(truth) - pairs):
+                    f.write(f"{p[0]}\t{p[1]}\t{truth[p]:.6f}\n")
+            with open(os.path.join(opts.dump, f"{tool}-fp.tsv"), "w") as f:
+                for p in sorted(pairs - set(truth)):
+                    f.write(f"{p[0]}\t{p[1]}\n")
         print(f"  {tool}: {status} " + (f"P={r['precision']:.4f} R={r['recall']:.4f} "
                                         f"F1={r['f1']:.4f} {r['seconds']:.2f}s" if times else ""),
               file=sys.stderr)
