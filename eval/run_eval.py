@@ -22,9 +22,9 @@ Peer configurations (all on the same word 3-shingle sets of shingles.py):
               num_bands=25, band_size=5) fed our shingles as tokens; its query
               already keeps only candidates with estimated Jaccard >= bar.
   simhash     Simhash(shingles, f=64) + SimhashIndex(k=K): pairs within
-              Hamming distance K (--simhash-k, default 14: best F1 at 2k; see README).
+              Hamming distance K (--simhash-k, default 16: best F1 of a sweep at 2k; see README).
   floor       reference row: read + shingle only, no search (Python share of peer times).
-  seed        seed_baseline.py (char bigrams, CityHash128, 128 rotations,
+  seed        seed_baseline.py (char bigrams, CityHash of --seed-bits (32), one pass per bit,
               neighbours only, distance ratio < 0.25).
   simdedup    PATH CORPUS_OUT/corpus ARGS; stdout lines path_a<TAB>path_b[...].
 """
@@ -138,8 +138,9 @@ def run_simhash(corpus, bar, opts):
 def run_seed(corpus, bar, opts):
     from seed_baseline import seed_pairs
     paths, texts = read_all(corpus)
-    found = seed_pairs(corpus, paths, 128, 0.25, texts=texts)
-    return paths, set(found), "char bigrams, CityHash128, rotate-sort-adjacent, ratio<0.25"
+    b = opts.seed_bits
+    found = seed_pairs(corpus, paths, b, 0.25, texts=texts)
+    return paths, set(found), f"char bigrams, CityHash{b}, {b} bits, rotate-sort-adjacent, ratio<0.25"
 
 
 def run_floor(corpus, bar, opts):
@@ -199,7 +200,7 @@ def run_once(tool, corpus, bar, opts):
         out = tf.name
     try:
         cmd = [sys.executable, os.path.abspath(__file__), "--_worker", tool, "--_out", out,
-               "--simhash-k", str(opts.simhash_k), "--bar", str(bar), os.path.dirname(corpus)]
+               "--simhash-k", str(opts.simhash_k), "--seed-bits", str(opts.seed_bits), "--bar", str(bar), os.path.dirname(corpus)]
         p = subprocess.run(cmd, timeout=opts.timeout, stderr=subprocess.PIPE)
         if p.returncode != 0:
             raise RuntimeError(f"{tool} worker exited {p.returncode}: {p.stderr.decode()[-2000:]}")
@@ -249,7 +250,9 @@ def main():
     ap.add_argument("--simdedup-args", default="", help="extra arguments, one shell-quoted string")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per run")
-    ap.add_argument("--simhash-k", type=int, default=14)
+    ap.add_argument("--simhash-k", type=int, default=16)
+    ap.add_argument("--seed-bits", type=int, default=32, choices=(32, 64, 128),
+                    help="seed baseline fingerprint width (the seed's default is 32)")
     ap.add_argument("--bar", type=float, help="override meta.json bar (not recommended)")
     ap.add_argument("--json", help="results file (default eval/results/<corpus>-<time>.json)")
     ap.add_argument("--label", default="", help="free text stored in the JSON")

@@ -2,11 +2,11 @@
 """Reconstruction of simdedup's seed script, adapted to a corpus directory.
 
 Fingerprint: SimHash over the CityHash of every character bigram of the raw
-text (no normalisation), BITS bits (default 128).  Search: for each of the
+text (no normalisation), BITS bits (default 32, as the seed).  Search: for each of the
 BITS rotations of the fingerprints, sort them and compare only neighbours in
 sorted order; a pair is reported when Hamming distance / BITS < RATIO (0.25).
 
-Usage: seed_baseline.py CORPUSDIR [--bits 128] [--ratio 0.25]
+Usage: seed_baseline.py CORPUSDIR [--bits 32] [--ratio 0.25]
 Prints path_a<TAB>path_b<TAB>distance_ratio, paths relative to CORPUSDIR.
 """
 import argparse
@@ -72,7 +72,7 @@ def seed_pairs(corpus, paths, bits=128, ratio=0.25, texts=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("corpus")
-    ap.add_argument("--bits", type=int, default=128, choices=(32, 64, 128))
+    ap.add_argument("--bits", type=int, default=32, choices=(32, 64, 128))
     ap.add_argument("--ratio", type=float, default=0.25)
     a = ap.parse_args()
     paths = list_files(a.corpus)
