@@ -224,9 +224,8 @@ pub fn dedup_vectors<F: Fingerprint>(
         .filter(|&r| scan.norms[r as usize] > 0.0)
         .collect();
     let (fps, plan) = embed::<F>(&[(v, &reps, &scan.norms)], opts, progress);
-    // TODO(merge): offer Method::Exact { blocks } once the search module's block tables land.
     let search = SearchOptions {
-        method: Method::Brute,
+        method: Method::Exact { blocks: None },
         max_distance: plan.radius,
     };
     let found = search::find_pairs(&fps[0], &search, progress);
@@ -364,42 +363,26 @@ pub fn against_corpus<F: Fingerprint>(
     (leaks, candidates.len())
 }
 
-// TODO(merge): use search::find_cross_pairs
-/// Every (query, reference, distance) with Hamming distance at most `k`; brute force
-/// until the search module's cross-pair search is merged.
+/// Every (query, reference, distance) with Hamming distance at most `k`, sorted.
 fn cross_pairs<F: Fingerprint>(queries: &[F], reference: &[F], k: u32) -> Vec<(u32, u32, u32)> {
-    queries
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, q)| {
-            reference.iter().enumerate().filter_map(move |(j, r)| {
-                let d = q.distance(r);
-                (d <= k).then_some((i as u32, j as u32, d))
-            })
-        })
+    search::find_cross_pairs(queries, reference, k, None, &())
+        .0
+        .into_iter()
+        .map(|p| (p.query, p.reference, p.distance))
         .collect()
 }
 
-// TODO(merge): use search::knn
 /// The `k` nearest fingerprints of every item by Hamming distance (self excluded; ties by
-/// index), as (index, distance); brute force until the search module's kNN is merged.
+/// index), as (index, distance).
 fn knn<F: Fingerprint>(fps: &[F], k: usize) -> Vec<Vec<(u32, u32)>> {
-    fps.par_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let mut all: Vec<(u32, u32)> = fps
+    let found = search::knn::knn(fps, k, &());
+    (0..fps.len())
+        .map(|i| {
+            found
+                .neighbors(i)
                 .iter()
-                .enumerate()
-                .filter(|&(j, _)| j != i)
-                .map(|(j, g)| (f.distance(g), j as u32))
-                .collect();
-            let k = k.min(all.len());
-            if k < all.len() {
-                all.select_nth_unstable(k);
-                all.truncate(k);
-            }
-            all.sort_unstable();
-            all.into_iter().map(|(d, j)| (j, d)).collect()
+                .map(|n| (n.index, n.distance))
+                .collect()
         })
         .collect()
 }
