@@ -14,6 +14,7 @@ pub mod input;
 pub mod ops;
 pub mod output;
 pub mod progress;
+pub mod records;
 pub mod search;
 pub mod shingle;
 pub mod simhash;
