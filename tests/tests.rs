@@ -6,3 +6,4 @@ mod cli;
 mod compat_oracle;
 mod golden;
 mod quality;
+mod records;

@@ -3,13 +3,17 @@
 //! the chosen text columns of each row become one fingerprint, and only the fingerprints,
 //! a few counts and each row's location are kept, never the texts.
 //!
-//! Columns are combined as one text with [`FIELD_SEPARATOR`] between the fields, shingled
-//! field by field ([`fingerprint_fields`]): one SimHash over the union of the fields'
-//! shingles, and one exact Jaccard over the same union, so the Hamming search and the
-//! verification measure the same thing and no shingle spans two fields. Rows are read again
-//! for verification by their location: byte offset and length in the file for JSONL and
-//! CSV, and in a temporary spill file for gzip-compressed JSONL (the decompressed stream)
-//! and Parquet (the combined texts), whose rows cannot be reached at random.
+//! Columns are combined as one text with [`FIELD_SEPARATOR`] between the fields: each field
+//! is normalised and shingled on its own and its shingles tagged with the field
+//! ([`fingerprint_fields`]), so no shingle spans two fields. The verified score is the
+//! smallest per-field Jaccard ([`crate::verify::field_jaccard`]): rows are duplicates when
+//! every column is similar, and a long shared context cannot hide different questions. The
+//! one SimHash over all tagged shingles is a sound candidate filter for that rule, since
+//! every field at Jaccard >= J puts the union at >= J.
+//!
+//! Rows are read again for verification by their location: a byte range of the file for
+//! JSONL and CSV, and of a temporary spill file for gzip-compressed JSONL (the decompressed
+//! stream) and Parquet (the combined texts), whose rows cannot be reached at random.
 
 mod csv_file;
 mod jsonl;

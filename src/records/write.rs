@@ -278,7 +278,10 @@ fn write_text<F>(
         ) {
             (None, Some(out), _) => (|| {
                 out.write_all(whole)?;
-                if !whole.ends_with(b"\n") {
+                // A record cut before the `\n` of its `\r\n`, or the file's last line.
+                if whole.ends_with(b"\r") {
+                    out.write_all(b"\n")?;
+                } else if !whole.ends_with(b"\n") {
                     out.write_all(ending)?;
                 }
                 Ok(())
