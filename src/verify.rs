@@ -279,6 +279,28 @@ mod tests {
         assert_eq!(field_jaccard(&x, &y), 0.0);
     }
 
+    proptest::proptest! {
+        /// The smallest per-field similarity never exceeds the whole sets' similarity, so
+        /// the whole-set filters (size ratio, sketch, Hamming radius) never drop a pair the
+        /// per-field rule would keep.
+        #[test]
+        fn field_jaccard_is_at_most_jaccard(
+            a in proptest::collection::btree_set(0u64..40, 0..30),
+            b in proptest::collection::btree_set(0u64..40, 0..30),
+        ) {
+            // Values 0..40 become hashes of 10 shingles in each of 4 fields.
+            let tag = |s: &std::collections::BTreeSet<u64>| {
+                let mut v: Vec<u64> = s.iter().map(|&x| ((x % 10) << 8) | (x / 10)).collect();
+                v.sort_unstable();
+                v
+            };
+            let (a, b) = (tag(&a), tag(&b));
+            let (f, j) = (field_jaccard(&a, &b), jaccard(&a, &b));
+            proptest::prop_assert!(f <= j + 1e-12, "{} > {}", f, j);
+            proptest::prop_assert!((0.0..=1.0).contains(&f));
+        }
+    }
+
     #[test]
     fn jaccard_of_sets() {
         assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
