@@ -437,3 +437,34 @@ fn no_half_written_outputs() {
         .collect();
     assert_eq!(left, ["rows.jsonl"], "no output, no temporary file");
 }
+
+/// Rows are read again for verification; a row whose text changed is named and left out.
+#[test]
+fn a_changed_row_is_named() {
+    let env = TestEnv::new();
+    let input = env.path().join("rows.jsonl");
+    std::fs::copy(data("questions.jsonl"), &input).unwrap();
+    let set = read(&input, &qc()).unwrap();
+    let text = std::fs::read_to_string(&input).unwrap();
+    std::fs::write(&input, text.replace("old railway", "new railway")).unwrap();
+    let reported = Mutex::new(Vec::new());
+    let report = |e: Error| reported.lock().unwrap().push(e.to_string());
+    let result = dedup(
+        &set.fingerprints,
+        &set.rows,
+        &set,
+        &config(),
+        &options(),
+        &(),
+        &report,
+    );
+    let reported = reported.into_inner().unwrap();
+    assert_eq!(
+        reported,
+        [format!(
+            "{}, line 4: changed since it was fingerprinted; its pairs are left out",
+            input.display()
+        )]
+    );
+    assert_eq!(result.assignment.removed(), 2);
+}

@@ -265,6 +265,19 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_name() {
+        let (rows, columns, header_end) = read_all(
+            "\u{feff}id,q\n1,a\n".as_bytes(),
+            &RecordOptions::new(["id"]),
+        );
+        assert_eq!(header_end, 8);
+        let Content::Csv(record) = &rows[0].content else {
+            panic!()
+        };
+        assert_eq!(columns.extract(record).unwrap().text, "1");
+    }
+
+    #[test]
     fn missing_columns() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
