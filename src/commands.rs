@@ -258,7 +258,15 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
             Grouping::Greedy
         },
     };
-    let result = dedup(&corpus, &config, &opts, &ctx.bars, ctx);
+    let result = dedup(
+        &corpus.fingerprints,
+        &corpus.docs,
+        &corpus,
+        &config,
+        &opts,
+        &ctx.bars,
+        ctx,
+    );
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
         "{} documents, {} duplicate pairs ({} exact), {} candidates within distance {k}, {} removed",

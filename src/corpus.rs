@@ -23,6 +23,18 @@ pub struct Document {
     pub digest: u128,
 }
 
+impl crate::ops::dedup::DocStats for Document {
+    fn chars(&self) -> u64 {
+        self.chars
+    }
+    fn shingles(&self) -> u64 {
+        self.shingles
+    }
+    fn digest(&self) -> u128 {
+        self.digest
+    }
+}
+
 /// Fingerprinted documents in input order, `docs[i]` with `fingerprints[i]`.
 #[derive(Debug)]
 pub struct Corpus<F> {

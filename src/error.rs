@@ -65,6 +65,16 @@ pub enum Error {
     },
     #[error("{}: {message}", path.display())]
     Incompatible { path: PathBuf, message: String },
+    /// A row of a columnar file (Parquet) that cannot be used; `row` counts from 0.
+    #[error("{}, row {row}: {message}", path.display())]
+    BadRecord {
+        path: PathBuf,
+        row: u64,
+        message: String,
+    },
+    /// A problem with a whole dataset file: its format, header or schema.
+    #[error("{}: {message}", path.display())]
+    BadFile { path: PathBuf, message: String },
 }
 
 /// Receives the non-fatal errors of a run, from any thread.

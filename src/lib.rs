@@ -2,7 +2,8 @@
 //!
 //! The path of a document through the crate reads like the module list: [`input`] finds
 //! the files, [`shingle`] cuts text into features, [`simhash`] turns them into a
-//! [`fingerprint::Fingerprint`], [`corpus`] does that for every file in parallel,
+//! [`fingerprint::Fingerprint`], [`corpus`] does that for every file in parallel and
+//! [`records`] for every row of a dataset (JSONL, CSV/TSV, Parquet) in one streaming pass,
 //! [`search`] finds the pairs within a Hamming distance, [`ops`] turns pairs into results
 //! and [`output`] writes them. Dense vectors take a parallel path into the same search:
 //! [`vectors`] maps `.npy` files and [`hyperplane`] turns rows into fingerprints; the
@@ -17,6 +18,7 @@ pub mod input;
 pub mod ops;
 pub mod output;
 pub mod progress;
+pub mod records;
 pub mod search;
 pub mod shingle;
 pub mod simhash;

@@ -210,7 +210,15 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         keep: KeepOrder::First,
         grouping: grouping(args.connected),
     };
-    let result = dedup::dedup(&corpus, &config, &opts, &ctx.bars, ctx);
+    let result = dedup::dedup(
+        &corpus.fingerprints,
+        &corpus.docs,
+        &corpus,
+        &config,
+        &opts,
+        &ctx.bars,
+        ctx,
+    );
     ctx.note(&format!(
         "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
          exact Jaccard",
@@ -514,7 +522,7 @@ fn text_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> Re
         (0..corpus.docs.len())
             .into_par_iter()
             .map(|i| match corpus.text(i) {
-                Ok(text) => shingle_set(&text, &config).0,
+                Ok(text) => shingle_set(&text, None, &config).0,
                 Err(e) => {
                     simdedup::Report::report(ctx, e);
                     Vec::new()

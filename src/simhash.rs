@@ -181,27 +181,110 @@ pub struct TextSignature<F> {
     pub digest: u128,
 }
 
+/// Separates the fields of a record joined into one text (ASCII Record Separator). The
+/// `*_fields` functions normalise and shingle each field on its own, so no shingle spans
+/// two fields; the separator itself never reaches a shingle or the digest's fields.
+pub const FIELD_SEPARATOR: char = '\u{1e}';
+
 /// Fingerprints one text.
 pub fn fingerprint_text<F: CityHash>(text: &str, config: &TextConfig) -> TextSignature<F> {
+    fingerprint_parts(text, None, config)
+}
+
+/// Fingerprints a record: the fields of `text` split at [`FIELD_SEPARATOR`] are normalised
+/// and shingled one by one ([`for_each_field_shingle`]), and all their shingles feed one
+/// SimHash, each tagged with its field (so a shingle never spans two fields, and equal words
+/// in different columns are different features). `chars` counts the fields' characters; the
+/// digest covers the normalised fields and their boundaries. A text without a separator
+/// gives exactly [`fingerprint_text`]'s result.
+pub fn fingerprint_fields<F: CityHash>(text: &str, config: &TextConfig) -> TextSignature<F> {
+    fingerprint_parts(text, Some(FIELD_SEPARATOR), config)
+}
+
+/// Calls `f(k, shingle)` for every shingle of every part `k`. With several parts (the
+/// fields of a record), a non-empty part too short to have a shingle is one shingle as a
+/// whole, so that two records differing only in a short field do differ.
+pub fn for_each_field_shingle<S: AsRef<str>>(
+    parts: &[S],
+    shingling: crate::shingle::Shingling,
+    mut f: impl FnMut(usize, &str),
+) {
+    for (k, part) in parts.iter().enumerate() {
+        let part = part.as_ref();
+        let n = for_each_shingle(part, shingling, |s| f(k, s));
+        if n == 0 && parts.len() > 1 && !part.is_empty() {
+            f(k, part);
+        }
+    }
+}
+
+/// Hashes shingles tagged with their field: field 0 as the shingle alone (so one field is
+/// hashed as plain text), field k > 0 with the bytes `0x1e, k` in front.
+struct TaggedHasher(Vec<u8>);
+
+impl TaggedHasher {
+    fn hash<F: CityHash>(&mut self, k: usize, s: &str) -> F {
+        if k == 0 {
+            return F::city(s.as_bytes());
+        }
+        self.0.clear();
+        self.0.extend_from_slice(&[0x1e, k as u8]);
+        self.0.extend_from_slice(s.as_bytes());
+        F::city(&self.0)
+    }
+}
+
+/// The normalised parts of `text` (the whole text, or its fields split at `separator`)
+/// and the 128-bit digest of the normalised text (fields joined by the separator).
+pub fn normalized_parts<'a>(
+    text: &'a str,
+    separator: Option<char>,
+    config: &TextConfig,
+) -> (Vec<Cow<'a, str>>, u128) {
+    let parts: Vec<Cow<str>> = match separator {
+        Some(sep) if text.contains(sep) => text
+            .split(sep)
+            .map(|part| config.normalization.apply(part))
+            .collect(),
+        _ => vec![config.normalization.apply(text)],
+    };
+    let digest = match (&parts[..], separator) {
+        ([one], _) => cityhash_rs::cityhash_110_128(one.as_bytes()),
+        (_, sep) => {
+            let sep = sep
+                .expect("several parts come from a separator")
+                .to_string();
+            cityhash_rs::cityhash_110_128(parts.join(sep.as_str()).as_bytes())
+        }
+    };
+    (parts, digest)
+}
+
+fn fingerprint_parts<F: CityHash>(
+    text: &str,
+    separator: Option<char>,
+    config: &TextConfig,
+) -> TextSignature<F> {
     let text: Cow<str> = if config.compat && text.contains('\r') {
         Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
         Cow::Borrowed(text)
     };
-    let chars = text.chars().count() as u64;
-    let normalized = config.normalization.apply(&text);
+    let (parts, digest) = normalized_parts(&text, separator, config);
+    let chars = text.chars().count() as u64 + 1 - parts.len() as u64;
+    let mut tagged = TaggedHasher(Vec::new());
     let (fingerprint, shingles) = match config.weighting {
         Weighting::Raw => {
             let mut counter = BitCounter::new(F::BITS);
-            for_each_shingle(&normalized, config.shingling, |s| {
-                counter.add(&F::city(s.as_bytes()));
+            for_each_field_shingle(&parts, config.shingling, |k, s| {
+                counter.add(&tagged.hash::<F>(k, s));
             });
             (counter.finish(config.compat), counter.total())
         }
         weighting => {
             let mut hashes: Vec<F> = Vec::new();
-            for_each_shingle(&normalized, config.shingling, |s| {
-                hashes.push(F::city(s.as_bytes()));
+            for_each_field_shingle(&parts, config.shingling, |k, s| {
+                hashes.push(tagged.hash::<F>(k, s));
             });
             (
                 weighted(&mut hashes, weighting, config.compat),
@@ -213,7 +296,7 @@ pub fn fingerprint_text<F: CityHash>(text: &str, config: &TextConfig) -> TextSig
         fingerprint,
         shingles,
         chars,
-        digest: cityhash_rs::cityhash_110_128(normalized.as_bytes()),
+        digest,
     }
 }
 
@@ -309,6 +392,39 @@ mod tests {
             fingerprint_text::<u64>(once, &config).fingerprint,
             a.fingerprint
         );
+    }
+
+    #[test]
+    fn fields_never_share_a_shingle() {
+        let mut config = TextConfig::dedup_py();
+        config.compat = false;
+        config.normalization = Normalization::ALL;
+        config.shingling = "word:2".parse().unwrap();
+        let one = fingerprint_fields::<u64>("Alpha beta gamma", &config);
+        assert_eq!(one, fingerprint_text::<u64>("Alpha beta gamma", &config));
+        // "beta gamma" spans the boundary in the joined text but not in the record.
+        let two = fingerprint_fields::<u64>("alpha beta\u{1e}gamma delta", &config);
+        assert_eq!(two.shingles, 2);
+        assert_eq!(two.chars, 21);
+        // A short field counts as one shingle; an empty one as none.
+        assert_eq!(
+            fingerprint_fields::<u64>("alpha beta\u{1e}gamma", &config).shingles,
+            2
+        );
+        assert_eq!(
+            fingerprint_fields::<u64>("alpha beta\u{1e}", &config).shingles,
+            1
+        );
+        // The same words in another field are another feature.
+        let a = fingerprint_fields::<u64>("x y\u{1e}alpha beta gamma delta", &config);
+        let b = fingerprint_fields::<u64>("alpha beta gamma delta\u{1e}x y", &config);
+        assert_ne!(a.fingerprint, b.fingerprint);
+        let joined = fingerprint_text::<u64>("alpha beta gamma delta", &config);
+        assert_eq!(joined.shingles, 3);
+        // Field boundaries are part of the exact-duplicate key.
+        let moved = fingerprint_fields::<u64>("alpha\u{1e}beta gamma delta", &config);
+        assert_ne!(moved.digest, two.digest);
+        assert_ne!(joined.digest, two.digest);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::ops::cluster::ScoredPair;
 use crate::progress::Progress;
 use crate::search::Pair;
 use crate::shingle::for_each_shingle;
-use crate::simhash::TextConfig;
+use crate::simhash::{TextConfig, for_each_field_shingle, normalized_parts};
 
 /// The chance that the sketch prefilter drops a pair exactly at the similarity bar (pairs
 /// above the bar are dropped less often). Reported similarities are always exact.
@@ -66,19 +66,35 @@ pub trait TextSource: Sync {
     fn text(&self, i: usize) -> Result<String, Error>;
     /// How to name document `i` in a message (its path, or its row).
     fn name(&self, i: usize) -> String;
+    /// The character that separates fields in the texts, for records of several fields
+    /// (see [`crate::simhash::fingerprint_fields`]); `None` for plain documents.
+    fn separator(&self) -> Option<char> {
+        None
+    }
 }
 
 /// The distinct shingles of a text (after the configured normalisation), as sorted 64-bit
-/// hashes, and the digest of its normalised text.
-pub fn shingle_set(text: &str, config: &TextConfig) -> (Vec<u64>, u128) {
-    let normalized = config.normalization.apply(text);
+/// hashes, and the digest of its normalised text. With a `separator`, the text is a record
+/// whose fields are shingled one by one, as [`crate::simhash::fingerprint_fields`] does,
+/// and each hash carries its field's index in its low byte (see [`field_jaccard`]).
+pub fn shingle_set(text: &str, separator: Option<char>, config: &TextConfig) -> (Vec<u64>, u128) {
+    let (parts, digest) = normalized_parts(text, separator, config);
     let mut set = Vec::new();
-    for_each_shingle(&normalized, config.shingling, |s| {
-        set.push(cityhasher::hash::<u64>(s.as_bytes()));
-    });
+    match separator {
+        None => for_each_shingle(&parts[0], config.shingling, |s| {
+            set.push(cityhasher::hash::<u64>(s.as_bytes()));
+        }),
+        Some(_) => {
+            for_each_field_shingle(&parts, config.shingling, |k, s| {
+                let h = cityhasher::hash::<u64>(s.as_bytes());
+                set.push(h & !0xff | k as u64);
+            });
+            0
+        }
+    };
     set.sort_unstable();
     set.dedup();
-    (set, cityhash_rs::cityhash_110_128(normalized.as_bytes()))
+    (set, digest)
 }
 
 /// Jaccard similarity |A ∩ B| / |A ∪ B| of two sorted, duplicate-free sets (1 when both
@@ -102,6 +118,34 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     common as f64 / (a.len() + b.len() - common) as f64
 }
 
+/// The smallest per-field Jaccard similarity of two records' shingle sets (as
+/// [`shingle_set`] builds them with a separator: the field in each hash's low byte). Fields
+/// empty in both records are left out; with no field at all the similarity is 1. This is
+/// at most the Jaccard similarity of the whole sets (a mediant of the per-field ratios), so
+/// filters that reject pairs by the whole sets stay valid.
+pub fn field_jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let (mut size, mut common) = ([0u32; 256], [0u32; 256]);
+    for &h in a.iter().chain(b) {
+        size[(h & 0xff) as usize] += 1;
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common[(a[i] & 0xff) as usize] += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    (0..256)
+        .filter(|&k| size[k] > 0)
+        .map(|k| common[k] as f64 / (size[k] - common[k]) as f64)
+        .fold(1.0, f64::min)
+}
+
 /// Scores every candidate pair (document indexes `a`, `b`) with the exact Jaccard similarity of the two
 /// documents' shingle sets and keeps those at or above `min_similarity`. `digests[i]` is
 /// the digest recorded at fingerprinting; a document whose text no longer matches it, or
@@ -118,6 +162,7 @@ pub fn verify_pairs(
     let mut involved: Vec<u32> = candidates.iter().flat_map(|p| [p.a, p.b]).collect();
     involved.sort_unstable();
     involved.dedup();
+    let fields = source.separator().is_some();
     progress.start("verifying", involved.len() as u64, "documents");
     let sets: Vec<Option<Vec<u64>>> = involved
         .par_iter()
@@ -125,7 +170,7 @@ pub fn verify_pairs(
             let i = i as usize;
             let set = match source.text(i) {
                 Ok(text) => {
-                    let (set, digest) = shingle_set(&text, config);
+                    let (set, digest) = shingle_set(&text, source.separator(), config);
                     if digest == digests[i] {
                         Some(set)
                     } else {
@@ -169,7 +214,11 @@ pub fn verify_pairs(
             if ska.matches(skb) < min_matches {
                 return None;
             }
-            let score = jaccard(sa, sb);
+            let score = if fields {
+                field_jaccard(sa, sb)
+            } else {
+                jaccard(sa, sb)
+            };
             (score >= min_similarity).then_some(ScoredPair {
                 a: p.a.min(p.b),
                 b: p.a.max(p.b),
@@ -207,6 +256,52 @@ mod tests {
     }
 
     #[test]
+    fn per_field_similarity_is_the_smallest() {
+        // Field 0: {1, 2} vs {1, 2} (1.0); field 1: {1, 2, 3} vs {1} (1/3).
+        let t = |h: u64, k: u64| h << 8 | k;
+        let mut a = vec![t(1, 0), t(2, 0), t(1, 1), t(2, 1), t(3, 1)];
+        let mut b = vec![t(1, 0), t(2, 0), t(1, 1)];
+        a.sort_unstable();
+        b.sort_unstable();
+        assert!((field_jaccard(&a, &b) - 1.0 / 3.0).abs() < 1e-12);
+        assert!(jaccard(&a, &b) > field_jaccard(&a, &b));
+        assert_eq!(field_jaccard(&[], &[]), 1.0);
+        let config = TextConfig {
+            shingling: "word:2".parse().unwrap(),
+            normalization: crate::shingle::Normalization::ALL,
+            weighting: Default::default(),
+            compat: false,
+        };
+        let sep = Some(crate::simhash::FIELD_SEPARATOR);
+        let (x, _) = shingle_set("Why?\u{1e}the long shared context here", sep, &config);
+        let (y, _) = shingle_set("How?\u{1e}the long shared context here", sep, &config);
+        assert!(jaccard(&x, &y) > 0.6);
+        assert_eq!(field_jaccard(&x, &y), 0.0);
+    }
+
+    proptest::proptest! {
+        /// The smallest per-field similarity never exceeds the whole sets' similarity, so
+        /// the whole-set filters (size ratio, sketch, Hamming radius) never drop a pair the
+        /// per-field rule would keep.
+        #[test]
+        fn field_jaccard_is_at_most_jaccard(
+            a in proptest::collection::btree_set(0u64..40, 0..30),
+            b in proptest::collection::btree_set(0u64..40, 0..30),
+        ) {
+            // Values 0..40 become hashes of 10 shingles in each of 4 fields.
+            let tag = |s: &std::collections::BTreeSet<u64>| {
+                let mut v: Vec<u64> = s.iter().map(|&x| ((x % 10) << 8) | (x / 10)).collect();
+                v.sort_unstable();
+                v
+            };
+            let (a, b) = (tag(&a), tag(&b));
+            let (f, j) = (field_jaccard(&a, &b), jaccard(&a, &b));
+            proptest::prop_assert!(f <= j + 1e-12, "{} > {}", f, j);
+            proptest::prop_assert!((0.0..=1.0).contains(&f));
+        }
+    }
+
+    #[test]
     fn jaccard_of_sets() {
         assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
         assert_eq!(jaccard(&[], &[]), 1.0);
@@ -222,8 +317,8 @@ mod tests {
             weighting: Default::default(),
             compat: false,
         };
-        let (a, da) = shingle_set("The cat, the CAT.", &config);
-        let (b, db) = shingle_set("the cat the cat", &config);
+        let (a, da) = shingle_set("The cat, the CAT.", None, &config);
+        let (b, db) = shingle_set("the cat the cat", None, &config);
         assert_eq!(a.len(), 2);
         assert_eq!((a, da), (b, db));
     }

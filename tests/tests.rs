@@ -6,4 +6,5 @@ mod cli;
 mod compat_oracle;
 mod golden;
 mod quality;
+mod records;
 mod semantic;

@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 
-use crate::corpus::Corpus;
 use crate::error::Report;
 use crate::fingerprint::Fingerprint;
 use crate::ops::cluster::{self, Assignment, Duplicate, ScoredPair};
@@ -85,20 +84,36 @@ pub fn keep_order(lengths: &[u64], keep: KeepOrder) -> Vec<u32> {
     order
 }
 
-/// Deduplicates a fingerprinted corpus (see the module docs). Documents without shingles
-/// take part only as exact duplicates.
-pub fn dedup<F: Fingerprint>(
-    corpus: &Corpus<F>,
+/// What deduplication needs to know of a fingerprinted document besides its fingerprint:
+/// files ([`crate::corpus::Document`]) and records ([`crate::records::Row`]) alike.
+pub trait DocStats: Sync {
+    /// Characters in the text as read (for [`KeepOrder`]).
+    fn chars(&self) -> u64;
+    /// Shingle occurrences; 0 = too short to fingerprint (compared as exact duplicate only).
+    fn shingles(&self) -> u64;
+    /// Digest of the normalised text: equal digests are exact duplicates.
+    fn digest(&self) -> u128;
+}
+
+/// Deduplicates fingerprinted documents (see the module docs): `fingerprints[i]` and
+/// `docs[i]` describe document `i`, which `source` reads again for verification. Documents
+/// without shingles take part only as exact duplicates.
+pub fn dedup<F: Fingerprint, D: DocStats>(
+    fingerprints: &[F],
+    docs: &[D],
+    source: &dyn TextSource,
     config: &TextConfig,
     opts: &DedupOptions,
     progress: &dyn Progress,
     report: &dyn Report,
-) -> Dedup
-where
-    Corpus<F>: TextSource,
-{
-    let n = corpus.docs.len();
-    let lengths: Vec<u64> = corpus.docs.iter().map(|d| d.chars).collect();
+) -> Dedup {
+    assert_eq!(
+        fingerprints.len(),
+        docs.len(),
+        "one fingerprint per document"
+    );
+    let n = docs.len();
+    let lengths: Vec<u64> = docs.iter().map(|d| d.chars()).collect();
     let order = keep_order(&lengths, opts.keep);
 
     // 1. Exact duplicates, grouped by digest; groups listed by their first member in keep
@@ -107,7 +122,7 @@ where
     let mut groups: Vec<Vec<u32>> = Vec::new();
     for &i in &order {
         let g = *group_of_digest
-            .entry(corpus.docs[i as usize].digest)
+            .entry(docs[i as usize].digest())
             .or_insert_with(|| {
                 groups.push(Vec::new());
                 groups.len() - 1
@@ -119,12 +134,9 @@ where
     let reps: Vec<u32> = groups
         .iter()
         .map(|g| g[0])
-        .filter(|&r| corpus.docs[r as usize].shingles > 0)
+        .filter(|&r| docs[r as usize].shingles() > 0)
         .collect();
-    let rep_fps: Vec<F> = reps
-        .iter()
-        .map(|&r| corpus.fingerprints[r as usize])
-        .collect();
+    let rep_fps: Vec<F> = reps.iter().map(|&r| fingerprints[r as usize]).collect();
     let found = search::find_pairs(&rep_fps, &opts.search, progress);
     let candidates: Vec<Pair> = found
         .iter()
@@ -132,10 +144,10 @@ where
         .collect();
 
     // 3. Verification.
-    let digests: Vec<u128> = corpus.docs.iter().map(|d| d.digest).collect();
+    let digests: Vec<u128> = docs.iter().map(|d| d.digest()).collect();
     let near = verify_pairs(
         &candidates,
-        corpus,
+        source,
         config,
         &digests,
         opts.min_similarity,

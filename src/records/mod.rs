@@ -1,0 +1,592 @@
+//! Datasets of records (rows with named columns): JSON Lines, optionally gzip-compressed,
+//! CSV and TSV with a header, and Parquet. A [`RecordSet`] is built in one streaming pass:
+//! the chosen text columns of each row become one fingerprint, and only the fingerprints,
+//! a few counts and each row's location are kept, never the texts.
+//!
+//! Columns are combined as one text with [`FIELD_SEPARATOR`] between the fields: each field
+//! is normalised and shingled on its own and its shingles tagged with the field
+//! ([`fingerprint_fields`]), so no shingle spans two fields. The verified score is the
+//! smallest per-field Jaccard ([`crate::verify::field_jaccard`]): rows are duplicates when
+//! every column is similar, and a long shared context cannot hide different questions. The
+//! one SimHash over all tagged shingles is a sound candidate filter for that rule, since
+//! every field at Jaccard >= J puts the union at >= J.
+//!
+//! Rows are read again for verification by their location: a byte range of the file for
+//! JSONL and CSV, and of a temporary spill file for gzip-compressed JSONL (the decompressed
+//! stream) and Parquet (the combined texts), whose rows cannot be reached at random.
+
+mod csv_file;
+mod jsonl;
+mod parquet_file;
+pub mod write;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Report};
+use crate::progress::Progress;
+use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields};
+
+pub use write::{WriteStats, write_records};
+
+/// The kind of a dataset file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// One JSON object per line (`.jsonl`, `.ndjson`).
+    Jsonl,
+    /// JSON Lines compressed with gzip (`.jsonl.gz`, `.ndjson.gz`).
+    JsonlGz,
+    /// Comma-separated values with a header line (RFC 4180 quoting).
+    Csv,
+    /// Tab-separated values with a header line (same quoting as CSV).
+    Tsv,
+    /// Apache Parquet (any of snappy, zstd, gzip, lz4 or no compression).
+    Parquet,
+}
+
+impl Format {
+    /// The format a file name announces, by its extension (case-insensitive).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_lowercase();
+        let formats = [
+            (".jsonl.gz", Format::JsonlGz),
+            (".ndjson.gz", Format::JsonlGz),
+            (".jsonl", Format::Jsonl),
+            (".ndjson", Format::Jsonl),
+            (".csv", Format::Csv),
+            (".tsv", Format::Tsv),
+            (".parquet", Format::Parquet),
+        ];
+        formats
+            .iter()
+            .find(|(ext, _)| name.ends_with(ext))
+            .map(|&(_, f)| f)
+    }
+
+    /// Whether this is one of the JSON Lines formats.
+    pub fn is_jsonl(self) -> bool {
+        matches!(self, Format::Jsonl | Format::JsonlGz)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Jsonl => "jsonl",
+            Format::JsonlGz => "jsonl.gz",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Parquet => "parquet",
+        })
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    /// `jsonl`, `jsonl.gz`, `csv`, `tsv` or `parquet` (the `--format` values).
+    fn from_str(s: &str) -> Result<Format, String> {
+        Format::from_path(Path::new(&format!("x.{s}"))).ok_or_else(|| {
+            format!("unknown format '{s}' (use jsonl, jsonl.gz, csv, tsv or parquet)")
+        })
+    }
+}
+
+/// What to read from a dataset.
+#[derive(Clone, Debug, Default)]
+pub struct RecordOptions {
+    /// The text columns, combined in this order (at least one).
+    pub columns: Vec<String>,
+    /// A column holding a vector per row (a list of numbers; in CSV a JSON array).
+    pub embedding_column: Option<String>,
+    /// A column naming each row in the outputs; without it rows are named by index.
+    pub id_column: Option<String>,
+    /// Skip (report and count) rows that are malformed or lack a column, instead of failing.
+    pub skip_bad_rows: bool,
+    /// The format, when the file name does not tell it.
+    pub format: Option<Format>,
+}
+
+impl RecordOptions {
+    /// Options reading the text columns `columns`, everything else at its default.
+    pub fn new<S: Into<String>>(columns: impl IntoIterator<Item = S>) -> RecordOptions {
+        RecordOptions {
+            columns: columns.into_iter().map(Into::into).collect(),
+            ..RecordOptions::default()
+        }
+    }
+}
+
+/// One fingerprinted row (its fingerprint lives in [`RecordSet::fingerprints`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Index of the row in the file, from 0, counting skipped rows (not blank lines).
+    pub row: u64,
+    /// The line the row starts on, from 1 (JSONL, CSV); the row index again for Parquet.
+    pub line: u64,
+    /// Where the row is read again: its bytes in the file (JSONL, CSV), in the decompressed
+    /// stream (gzip) or in the spill file of combined texts (Parquet).
+    pub offset: u64,
+    /// Length in bytes at `offset` (a JSONL line or CSV record with its line ending).
+    pub len: u32,
+    /// Characters in the chosen fields.
+    pub chars: u64,
+    /// Shingle occurrences; 0 = too short to fingerprint.
+    pub shingles: u64,
+    /// Digest of the normalised fields, the exact-duplicate key.
+    pub digest: u128,
+}
+
+impl crate::ops::dedup::DocStats for Row {
+    fn chars(&self) -> u64 {
+        self.chars
+    }
+    fn shingles(&self) -> u64 {
+        self.shingles
+    }
+    fn digest(&self) -> u128 {
+        self.digest
+    }
+}
+
+/// The vectors of the embedding column, row by row: `values[i * dim..(i + 1) * dim]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Embeddings {
+    pub dim: usize,
+    pub values: Vec<f32>,
+}
+
+impl Embeddings {
+    /// The vector of row `i` (an index into [`RecordSet::rows`]).
+    pub fn get(&self, i: usize) -> &[f32] {
+        &self.values[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// A fingerprinted dataset, rows in file order, `rows[i]` with `fingerprints[i]`. Skipped
+/// rows are absent: `rows[i].row` says which row of the file each one is.
+#[derive(Debug)]
+pub struct RecordSet<F> {
+    pub path: PathBuf,
+    pub format: Format,
+    pub rows: Vec<Row>,
+    pub fingerprints: Vec<F>,
+    /// The `id_column` value of each row (as JSON text for JSONL, the field for CSV).
+    pub ids: Option<Vec<String>>,
+    pub embeddings: Option<Embeddings>,
+    /// Rows read from the file, skipped ones included.
+    pub rows_read: u64,
+    /// Bad rows skipped (each reported), with `skip_bad_rows`.
+    pub skipped: usize,
+    /// Rows whose text was not valid UTF-8, decoded with U+FFFD replacements.
+    pub lossy: usize,
+    reread: Reread,
+}
+
+/// How rows are read again.
+#[derive(Debug)]
+struct Reread {
+    /// The input file, or the spill file for gzip and Parquet.
+    file: File,
+    extractor: Extractor,
+    /// End of the CSV header record (its bytes are `0..header_end`).
+    header_end: u64,
+}
+
+/// Turns a row's raw content into its fields.
+#[derive(Debug)]
+enum Extractor {
+    Json(jsonl::Columns),
+    Csv(csv_file::Columns),
+    /// The content is the combined text itself (the Parquet spill).
+    Text,
+}
+
+/// A row's fields as read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Fields {
+    /// The text columns joined by [`FIELD_SEPARATOR`].
+    pub text: String,
+    pub embedding: Option<Vec<f32>>,
+    pub id: Option<String>,
+    /// Some text was not valid UTF-8.
+    pub lossy: bool,
+}
+
+/// A row as a reader hands it over, before its fields are extracted.
+pub(crate) struct RawRow {
+    pub row: u64,
+    pub line: u64,
+    pub offset: u64,
+    pub len: u64,
+    pub content: Content,
+}
+
+pub(crate) enum Content {
+    Json(Vec<u8>),
+    Csv(::csv::ByteRecord),
+    /// Already extracted (Parquet), or the reason the row is bad.
+    Fields(Result<Fields, String>),
+}
+
+/// A streaming source of rows.
+pub(crate) trait RowReader: Send {
+    /// The next rows (at most about `max`); empty at the end of the file.
+    fn next_batch(&mut self, max: usize) -> Result<Vec<RawRow>, Error>;
+}
+
+impl Extractor {
+    fn extract(&self, content: Content) -> Result<Fields, String> {
+        match (self, content) {
+            (_, Content::Fields(fields)) => fields,
+            (Extractor::Json(columns), Content::Json(bytes)) => columns.extract(&bytes),
+            (Extractor::Csv(columns), Content::Csv(record)) => columns.extract(&record),
+            (Extractor::Text, Content::Json(bytes)) => Ok(Fields {
+                text: String::from_utf8(bytes).map_err(|_| "spilled text is not UTF-8")?,
+                ..Fields::default()
+            }),
+            _ => unreachable!("each reader goes with its extractor"),
+        }
+    }
+}
+
+/// Decodes text, replacing invalid UTF-8 with U+FFFD; the flag says whether it had to.
+pub(crate) fn decode(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (Cow::Borrowed(s), false),
+        Err(_) => (String::from_utf8_lossy(bytes), true),
+    }
+}
+
+/// Appends one field to a combined text. A separator inside the field would split it, so
+/// it becomes a space (normalisation treats it as punctuation anyway).
+pub(crate) fn push_field(text: &mut String, field: &str, first: bool) {
+    if !first {
+        text.push(FIELD_SEPARATOR);
+    }
+    if field.contains(FIELD_SEPARATOR) {
+        text.push_str(&field.replace(FIELD_SEPARATOR, " "));
+    } else {
+        text.push_str(field);
+    }
+}
+
+/// Rows handed to the workers at a time.
+const BATCH_ROWS: usize = 4096;
+
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads and fingerprints the dataset at `path` in one streaming pass: the reader fills
+/// the next batch while the workers fingerprint the current one. A bad row fails the read
+/// with an error naming its line (or row), unless `skip_bad_rows`, which reports it and
+/// goes on. Memory: the fingerprints and [`Row`]s (plus ids and vectors when asked for).
+pub fn read_records<F: CityHash>(
+    path: &Path,
+    opts: &RecordOptions,
+    config: &TextConfig,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Result<RecordSet<F>, Error> {
+    let format = opts
+        .format
+        .or_else(|| Format::from_path(path))
+        .ok_or_else(|| Error::BadFile {
+            path: path.to_path_buf(),
+            message: "unknown dataset format (name it: jsonl, jsonl.gz, csv, tsv or parquet)"
+                .into(),
+        })?;
+    if opts.columns.is_empty() {
+        return Err(Error::BadFile {
+            path: path.to_path_buf(),
+            message: "no text column chosen".into(),
+        });
+    }
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let spill = match format {
+        Format::JsonlGz | Format::Parquet => {
+            Some(tempfile::tempfile().map_err(|e| io_error(Path::new("<spill file>"), e))?)
+        }
+        _ => None,
+    };
+    let (mut reader, extractor, header_end, total): (Box<dyn RowReader>, _, _, _) = match format {
+        Format::Jsonl => (
+            Box::new(jsonl::Reader::plain(file, path.display().to_string())),
+            Extractor::Json(jsonl::Columns::new(opts)),
+            0,
+            0,
+        ),
+        Format::JsonlGz => {
+            let copy = spill.as_ref().expect("spill").try_clone();
+            let copy = copy.map_err(|e| io_error(path, e))?;
+            (
+                Box::new(jsonl::Reader::gzip(file, copy, path.display().to_string())),
+                Extractor::Json(jsonl::Columns::new(opts)),
+                0,
+                0,
+            )
+        }
+        Format::Csv | Format::Tsv => {
+            let delimiter = if format == Format::Csv { b',' } else { b'\t' };
+            let (reader, columns, header_end) = csv_file::open(path, file, delimiter, opts)?;
+            (Box::new(reader), Extractor::Csv(columns), header_end, 0)
+        }
+        Format::Parquet => {
+            let (reader, total) = parquet_file::Reader::open(path, file, opts)?;
+            (Box::new(reader), Extractor::Text, 0, total)
+        }
+    };
+    progress.start("fingerprinting", total, "rows");
+    let mut spill_out = match (format, &spill) {
+        (Format::Parquet, Some(f)) => Some(std::io::BufWriter::with_capacity(
+            1 << 20,
+            f.try_clone().map_err(|e| io_error(path, e))?,
+        )),
+        _ => None,
+    };
+    let mut spill_pos = 0u64;
+    let reread_extractor = match &extractor {
+        Extractor::Json(c) => Extractor::Json(c.clone()),
+        Extractor::Csv(c) => Extractor::Csv(c.clone()),
+        Extractor::Text => Extractor::Text,
+    };
+    let mut set = RecordSet {
+        path: path.to_path_buf(),
+        format,
+        rows: Vec::new(),
+        fingerprints: Vec::new(),
+        ids: opts.id_column.as_ref().map(|_| Vec::new()),
+        embeddings: opts
+            .embedding_column
+            .as_ref()
+            .map(|_| Embeddings::default()),
+        rows_read: 0,
+        skipped: 0,
+        lossy: 0,
+        reread: Reread {
+            file: match spill {
+                Some(f) => f,
+                None => File::open(path).map_err(|e| io_error(path, e))?,
+            },
+            extractor: reread_extractor,
+            header_end,
+        },
+    };
+    let mut batch = reader.next_batch(BATCH_ROWS)?;
+    while !batch.is_empty() {
+        let work = std::mem::take(&mut batch);
+        let (next, done) = rayon::join(
+            || reader.next_batch(BATCH_ROWS),
+            || {
+                work.into_par_iter()
+                    .map(|raw| {
+                        let fields = extractor.extract(raw.content);
+                        let sig = fields
+                            .as_ref()
+                            .ok()
+                            .map(|f| fingerprint_fields::<F>(&f.text, config));
+                        (raw.row, raw.line, raw.offset, raw.len, fields, sig)
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
+        progress.inc(done.len() as u64);
+        for (row, line, mut offset, mut len, fields, sig) in done {
+            set.rows_read += 1;
+            let fields = match fields.and_then(|f| set.check_embedding(f)) {
+                Ok(f) => f,
+                Err(message) => {
+                    let error = set.row_error(row, line, message);
+                    if !opts.skip_bad_rows {
+                        return Err(error);
+                    }
+                    report.report(error);
+                    set.skipped += 1;
+                    continue;
+                }
+            };
+            let sig = sig.expect("fields were read");
+            if let Some(out) = spill_out.as_mut() {
+                out.write_all(fields.text.as_bytes())
+                    .map_err(|e| io_error(Path::new("<spill file>"), e))?;
+                (offset, len) = (spill_pos, fields.text.len() as u64);
+                spill_pos += len;
+            }
+            let len = u32::try_from(len).map_err(|_| Error::BadLine {
+                source_name: path.display().to_string(),
+                line,
+                message: "row longer than 4 GiB".into(),
+            })?;
+            set.lossy += fields.lossy as usize;
+            if let (Some(ids), Some(id)) = (set.ids.as_mut(), fields.id) {
+                ids.push(id);
+            }
+            if let (Some(emb), Some(v)) = (set.embeddings.as_mut(), fields.embedding) {
+                emb.values.extend_from_slice(&v);
+            }
+            set.rows.push(Row {
+                row,
+                line,
+                offset,
+                len,
+                chars: sig.chars,
+                shingles: sig.shingles,
+                digest: sig.digest,
+            });
+            set.fingerprints.push(sig.fingerprint);
+        }
+        batch = next?;
+    }
+    if let Some(mut out) = spill_out {
+        out.flush()
+            .map_err(|e| io_error(Path::new("<spill file>"), e))?;
+    }
+    progress.finish();
+    Ok(set)
+}
+
+impl<F> RecordSet<F> {
+    /// Number of rows kept in the set (read minus skipped).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no row was read.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// How row `row` (line `line`) is named in messages.
+    fn row_error(&self, row: u64, line: u64, message: String) -> Error {
+        match self.format {
+            Format::Parquet => Error::BadRecord {
+                path: self.path.clone(),
+                row,
+                message,
+            },
+            _ => Error::BadLine {
+                source_name: self.path.display().to_string(),
+                line,
+                message,
+            },
+        }
+    }
+
+    /// All vectors must have the first one's length.
+    fn check_embedding(&mut self, fields: Fields) -> Result<Fields, String> {
+        if let (Some(emb), Some(v)) = (self.embeddings.as_mut(), fields.embedding.as_ref()) {
+            if emb.dim == 0 && self.rows.is_empty() {
+                emb.dim = v.len();
+            }
+            if v.len() != emb.dim || v.is_empty() {
+                return Err(format!(
+                    "the embedding has {} values, the first row's has {}",
+                    v.len(),
+                    emb.dim
+                ));
+            }
+        }
+        Ok(fields)
+    }
+
+    /// The raw bytes of row `i` at its location.
+    fn raw(&self, i: usize) -> std::io::Result<Vec<u8>> {
+        let row = &self.rows[i];
+        let mut buf = vec![0; row.len as usize];
+        read_exact_at(&self.reread.file, &mut buf, row.offset)?;
+        Ok(buf)
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rows are read again at their location; the verification's digest check catches a file
+/// that changed in between.
+impl<F: Sync> crate::verify::TextSource for RecordSet<F> {
+    fn text(&self, i: usize) -> Result<String, Error> {
+        let bytes = self.raw(i).map_err(|e| io_error(&self.path, e))?;
+        let content = match &self.reread.extractor {
+            Extractor::Csv(columns) => Content::Csv(columns.parse_one(&bytes)),
+            _ => Content::Json(bytes),
+        };
+        let row = &self.rows[i];
+        self.reread
+            .extractor
+            .extract(content)
+            .map(|f| f.text)
+            .map_err(|message| self.row_error(row.row, row.line, message))
+    }
+
+    fn name(&self, i: usize) -> String {
+        let row = &self.rows[i];
+        match self.format {
+            Format::Parquet => format!("{}, row {}", self.path.display(), row.row),
+            _ => format!("{}, line {}", self.path.display(), row.line),
+        }
+    }
+
+    fn separator(&self) -> Option<char> {
+        Some(FIELD_SEPARATOR)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_names() {
+        let f = |s: &str| Format::from_path(Path::new(s));
+        assert_eq!(f("a/data.jsonl"), Some(Format::Jsonl));
+        assert_eq!(f("DATA.JSONL.GZ"), Some(Format::JsonlGz));
+        assert_eq!(f("x.ndjson"), Some(Format::Jsonl));
+        assert_eq!(f("x.csv"), Some(Format::Csv));
+        assert_eq!(f("x.tsv"), Some(Format::Tsv));
+        assert_eq!(f("x.parquet"), Some(Format::Parquet));
+        assert_eq!(f("x.gz"), None);
+        assert_eq!(f("x.txt"), None);
+        assert_eq!("jsonl.gz".parse::<Format>(), Ok(Format::JsonlGz));
+        assert!("xml".parse::<Format>().is_err());
+        for format in [Format::Jsonl, Format::JsonlGz, Format::Csv, Format::Parquet] {
+            assert_eq!(format.to_string().parse::<Format>(), Ok(format));
+        }
+    }
+
+    #[test]
+    fn fields_keep_their_boundaries() {
+        let mut text = String::new();
+        push_field(&mut text, "a b", true);
+        push_field(&mut text, "c\u{1e}d", false);
+        assert_eq!(text, "a b\u{1e}c d");
+        assert!(decode(b"caf\xe9").1);
+        assert_eq!(decode("café".as_bytes()), (Cow::Borrowed("café"), false));
+    }
+}
