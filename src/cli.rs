@@ -404,8 +404,8 @@ pub struct SemanticInput {
     #[arg(long, value_name = "FILE", requires = "vectors")]
     pub ids: Option<PathBuf>,
 
-    /// Fingerprint width: 64, 128, 256, 512 or 1024 for vectors [default: 128]; 32, 64 or
-    /// 128 for text [default: 64].
+    /// Fingerprint width: 64, 128, 256, 512 or 1024 for vectors; 32, 64 or 128 for text
+    /// [default: 128].
     #[arg(short, long, value_name = "BITS", value_parser = ["32", "64", "128", "256", "512", "1024"])]
     pub bits: Option<String>,
 
@@ -427,7 +427,7 @@ pub struct SemanticInput {
         value_enum,
         value_name = "STEPS",
         value_delimiter = ',',
-        default_value = "lowercase,punctuation,whitespace"
+        default_value = "nfkc,lowercase,punctuation,whitespace"
     )]
     pub normalize: Vec<NormStep>,
 }
@@ -437,8 +437,7 @@ impl SemanticInput {
     pub fn bits(&self) -> u32 {
         match &self.bits {
             Some(b) => b.parse().expect("validated by clap"),
-            None if self.vectors.is_some() => 128,
-            None => 64,
+            None => 128,
         }
     }
 
@@ -505,6 +504,40 @@ pub struct SemDedupArgs {
     /// Save every verified pair as JSON, for `simdedup rethreshold`.
     #[arg(long, value_name = "RESULT.json", conflicts_with = "against")]
     pub save: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub records: RecordArgs,
+}
+
+/// A dataset file (JSONL, JSONL.gz, CSV, TSV, Parquet) as input: one record per row.
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    /// Treat the one PATH as a dataset and deduplicate its rows on these text columns
+    /// (comma-separated; exact duplicates need all of them equal, near duplicates every one
+    /// similar).
+    #[arg(long, value_name = "COLS", value_delimiter = ',', conflicts_with_all = ["vectors", "against"])]
+    pub columns: Vec<String>,
+
+    /// Dataset format [default: from the extension: .jsonl, .jsonl.gz, .csv, .tsv, .parquet].
+    #[arg(long, value_name = "FORMAT", requires = "columns")]
+    pub format: Option<simdedup::records::Format>,
+
+    /// Report and skip rows that are malformed or lack a column, instead of stopping.
+    #[arg(long, requires = "columns")]
+    pub skip_bad_rows: bool,
+
+    /// Name rows by this column's value (in outputs and `duplicate_of`) [default: row index
+    /// from 0].
+    #[arg(long, value_name = "COL", requires = "columns")]
+    pub id_column: Option<String>,
+
+    /// Write the kept rows here, every field unchanged, in input order (same format).
+    #[arg(short = 'o', long = "out", value_name = "FILE", requires = "columns")]
+    pub out: Option<PathBuf>,
+
+    /// Write the removed rows here, each with `duplicate_of` and `score` added.
+    #[arg(long, value_name = "FILE", requires = "columns")]
+    pub removed: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

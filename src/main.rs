@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(2),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("simdedup: {e:#}");
+            eprintln!("simdedup: {}", message(&e));
             ExitCode::from(2)
         }
     }
@@ -42,4 +42,20 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The error and its causes, joined by ": ", leaving out a cause whose text the message
+/// already ends with (typed errors print their source themselves).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.ends_with(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
 }

@@ -18,6 +18,13 @@ pub fn escape_path(path: &Path) -> String {
     String::from_utf8(v).expect("escaped output is UTF-8")
 }
 
+/// `text` as one TSV field, in a `String`.
+pub fn escape_field(text: &str) -> String {
+    let mut v = Vec::new();
+    write_escaped(&mut v, text.as_bytes()).expect("writing to a Vec cannot fail");
+    String::from_utf8(v).expect("escaped output is UTF-8")
+}
+
 #[cfg(unix)]
 fn path_bytes(path: &Path) -> &[u8] {
     use std::os::unix::ffi::OsStrExt;

@@ -14,6 +14,7 @@ use simdedup::ops::semantic::{
     self, CANDIDATE_RECALL, Cosine, Plan, SavedResult, ShingleSets, VectorOptions,
 };
 use simdedup::output::escape_path;
+use simdedup::records::{RecordOptions, read_records, write_records};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::simhash::{CityHash, TextConfig};
 use simdedup::vectors::{Scan, Vectors, read_ids};
@@ -136,6 +137,14 @@ pub fn dedup(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
             check_vector_bits(bits)?;
             with_bits!(bits, F => dedup_vectors::<F>(ctx, args, path))
         }
+        None if !args.records.columns.is_empty() => {
+            check_text_bits(bits)?;
+            match bits {
+                32 => dedup_records::<u32>(ctx, args),
+                64 => dedup_records::<u64>(ctx, args),
+                _ => dedup_records::<u128>(ctx, args),
+            }
+        }
         None => {
             check_text_bits(bits)?;
             match bits {
@@ -203,7 +212,7 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     }
     let opts = DedupOptions {
         search: SearchOptions {
-            method: Method::Brute,
+            method: Method::Exact { blocks: None },
             max_distance: k,
         },
         min_similarity: threshold,
@@ -225,6 +234,82 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         F::BITS,
         result.candidates
     ));
+    finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold)
+}
+
+/// A dataset file: rows read once (fingerprints and locations kept, not texts), verified
+/// by re-reading, kept and removed rows written through temporary files.
+fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
+    let [path] = args.input.paths.as_slice() else {
+        bail!("--columns reads one dataset file; give exactly one PATH");
+    };
+    let threshold = args.threshold.unwrap_or(0.5);
+    let config = args.input.text_config();
+    let r = &args.records;
+    let opts = RecordOptions {
+        columns: r.columns.clone(),
+        embedding_column: None,
+        id_column: r.id_column.clone(),
+        skip_bad_rows: r.skip_bad_rows,
+        format: r.format,
+    };
+    let set = read_records::<F>(path, &opts, &config, &ctx.bars, ctx)?;
+    if set.lossy > 0 {
+        ctx.note(&format!(
+            "{} row(s) with text that is not UTF-8, read with replacement characters",
+            set.lossy
+        ));
+    }
+    let k = args
+        .max_distance
+        .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
+    let dedup_opts = DedupOptions {
+        search: SearchOptions {
+            method: Method::Exact { blocks: None },
+            max_distance: k,
+        },
+        min_similarity: threshold,
+        keep: KeepOrder::First,
+        grouping: grouping(args.connected),
+    };
+    let result = dedup::dedup(
+        &set.fingerprints,
+        &set.rows,
+        &set,
+        &config,
+        &dedup_opts,
+        &ctx.bars,
+        ctx,
+    );
+    ctx.note(&format!(
+        "{} rows read, {} skipped, {} bits, candidates within Hamming distance {k} ({} \
+         candidate pairs), verified by exact Jaccard of every column",
+        set.rows_read,
+        set.skipped,
+        F::BITS,
+        result.candidates
+    ));
+    if r.out.is_some() || r.removed.is_some() {
+        let stats = write_records(
+            &set,
+            &result.assignment,
+            r.out.as_deref(),
+            r.removed.as_deref(),
+        )?;
+        ctx.note(&format!(
+            "{} rows kept, {} removed",
+            stats.kept, stats.removed
+        ));
+    }
+    let ids: Vec<String> = match &set.ids {
+        // JSONL ids are kept as JSON text; a string id is printed as the string itself.
+        Some(ids) => ids
+            .iter()
+            .map(|id| serde_json::from_str::<String>(id).unwrap_or_else(|_| id.clone()))
+            .map(|id| simdedup::output::escape_field(&id))
+            .collect(),
+        None => set.rows.iter().map(|row| row.row.to_string()).collect(),
+    };
     finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold)
 }
 

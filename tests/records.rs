@@ -468,3 +468,109 @@ fn a_changed_row_is_named() {
     );
     assert_eq!(result.assignment.removed(), 2);
 }
+
+/// The command a user types: `simdedup dedup DATA --columns ... -o clean --removed removed`.
+#[test]
+fn cli_dedups_every_format_and_writes_both_files() {
+    let env = TestEnv::new();
+    let mut expected: Option<String> = None;
+    for name in [
+        "questions.jsonl",
+        "questions.jsonl.gz",
+        "questions.csv",
+        "questions.tsv",
+        "questions.parquet",
+    ] {
+        let src = data(name);
+        let out = env.path().join(format!("clean-{name}"));
+        let removed = env.path().join(format!("removed-{name}"));
+        let run = env.run(&[
+            "dedup",
+            src.to_str().unwrap(),
+            "--columns",
+            "question,context",
+            "--id-column",
+            "id",
+            "-o",
+            out.to_str().unwrap(),
+            "--removed",
+            removed.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        assert!(
+            run.stdout.starts_with("q1\tq0\t1.0000\n"),
+            "{name}: {}",
+            run.stdout
+        );
+        match &expected {
+            None => expected = Some(run.stdout.clone()),
+            Some(e) => assert_eq!(&run.stdout, e, "{name} decides differently"),
+        }
+        assert!(out.exists() && removed.exists(), "{name}: outputs written");
+        assert!(run.stderr.contains("rows kept"), "{}", run.stderr);
+    }
+    // The kept JSONL lines are the original lines, byte for byte.
+    let original = std::fs::read_to_string(data("questions.jsonl")).unwrap();
+    let clean = std::fs::read_to_string(env.path().join("clean-questions.jsonl")).unwrap();
+    for line in clean.lines() {
+        assert!(original.lines().any(|l| l == line), "changed line: {line}");
+    }
+    let removed = std::fs::read_to_string(env.path().join("removed-questions.jsonl")).unwrap();
+    assert_eq!(
+        clean.lines().count() + removed.lines().count(),
+        original.lines().count()
+    );
+    assert!(removed.contains("\"duplicate_of\""), "{removed}");
+}
+
+#[test]
+fn cli_names_bad_lines_and_skips_them_on_request() {
+    let env = TestEnv::new();
+    let src = data("malformed.jsonl");
+    let out = env.path().join("clean.jsonl");
+    let run = env.run(&[
+        "dedup",
+        src.to_str().unwrap(),
+        "--columns",
+        "question,context",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("malformed.jsonl, line 3: invalid JSON"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists(), "no output after a fatal error");
+    let run = env.run(&[
+        "dedup",
+        src.to_str().unwrap(),
+        "--columns",
+        "question,context",
+        "--skip-bad-rows",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "skipped rows are input errors");
+    assert!(
+        run.stderr.contains("line 5: no column 'context'"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("line 6: column 'context' is a number"),
+        "{}",
+        run.stderr
+    );
+    assert!(out.exists(), "the rest is written");
+    let run = env.run(&[
+        "dedup",
+        src.to_str().unwrap(),
+        data("questions.csv").to_str().unwrap(),
+        "--columns",
+        "q",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("exactly one PATH"), "{}", run.stderr);
+}
