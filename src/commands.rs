@@ -114,6 +114,7 @@ macro_rules! with_width {
         }
     };
 }
+pub(crate) use with_width;
 
 pub(crate) fn files(ctx: &Ctx, input: &InputArgs) -> FileList {
     let options = WalkOptions {

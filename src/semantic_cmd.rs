@@ -24,41 +24,7 @@ use simdedup::{Fingerprint, Wide};
 use crate::cli::{
     OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SemDedupArgs, SemanticInput,
 };
-use crate::commands::{Ctx, files};
-
-/// Runs `$body` with `$F` bound to the fingerprint type of `$bits` bits (vectors: 64 to
-/// 1024; text: 32 to 128).
-macro_rules! with_bits {
-    ($bits:expr, $F:ident => $body:expr) => {
-        match $bits {
-            32 => {
-                type $F = u32;
-                $body
-            }
-            64 => {
-                type $F = u64;
-                $body
-            }
-            128 => {
-                type $F = u128;
-                $body
-            }
-            256 => {
-                type $F = Wide<4>;
-                $body
-            }
-            512 => {
-                type $F = Wide<8>;
-                $body
-            }
-            1024 => {
-                type $F = Wide<16>;
-                $body
-            }
-            other => bail!("unsupported fingerprint width {other}"),
-        }
-    };
-}
+use crate::commands::{Ctx, files, with_width};
 
 /// A vector file with its ids and row scan; non-finite rows reported, zero rows noted.
 struct Loaded {
@@ -135,7 +101,7 @@ pub fn dedup(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     match &args.input.vectors {
         Some(path) => {
             check_vector_bits(bits)?;
-            with_bits!(bits, F => dedup_vectors::<F>(ctx, args, path))
+            with_width!(bits, F => dedup_vectors::<F>(ctx, args, path), wide)
         }
         None if !args.records.columns.is_empty() => {
             check_text_bits(bits)?;
@@ -541,7 +507,7 @@ fn densities(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
         Some(path) => {
             check_vector_bits(bits)?;
             let l = load(ctx, path, input.ids.as_deref())?;
-            with_bits!(bits, F => vector_densities::<F>(ctx, input, l, k))
+            with_width!(bits, F => vector_densities::<F>(ctx, input, l, k), wide)
         }
         None => {
             check_text_bits(bits)?;
