@@ -18,11 +18,12 @@ Examples:
 
 Exit status: 0 when all went well, 2 when some input could not be used (each named on stderr).";
 
-/// Find near-duplicate text files with SimHash fingerprints.
+/// Find near-duplicate text files, dataset rows and embeddings with SimHash fingerprints.
 ///
 /// Reads every file under the given paths (directories are walked recursively, in file-name
-/// order), fingerprints each text and prints each near-duplicate pair once as
-/// `path_a<TAB>path_b`. Tabs, newlines, carriage returns and backslashes in paths are
+/// order), fingerprints each text, finds the pairs within a Hamming radius, verifies each
+/// by the exact Jaccard similarity of the two shingle sets (default bar 0.5 on word
+/// 3-shingles) and prints each duplicate pair once as `path_a<TAB>path_b`. Tabs, newlines, carriage returns and backslashes in paths are
 /// written as \t, \n, \r and \\; bytes that are not UTF-8 as \xHH.
 #[derive(Parser, Debug)]
 #[command(
