@@ -431,6 +431,9 @@ pub struct SemanticInput {
         default_value = "nfkc,lowercase,punctuation,whitespace"
     )]
     pub normalize: Vec<NormStep>,
+
+    #[command(flatten)]
+    pub records: RecordArgs,
 }
 
 impl SemanticInput {
@@ -506,17 +509,29 @@ pub struct SemDedupArgs {
     #[arg(long, value_name = "RESULT.json", conflicts_with = "against")]
     pub save: Option<PathBuf>,
 
-    #[command(flatten)]
-    pub records: RecordArgs,
+    /// Dataset input: write the kept rows here, every field unchanged, in input order
+    /// (same format).
+    #[arg(short = 'o', long = "out", value_name = "FILE", requires = "columns")]
+    pub out: Option<PathBuf>,
+
+    /// Dataset input: write the removed rows here, each with `duplicate_of` and `score`
+    /// added.
+    #[arg(long, value_name = "FILE", requires = "columns")]
+    pub removed: Option<PathBuf>,
 }
 
 /// A dataset file (JSONL, JSONL.gz, CSV, TSV, Parquet) as input: one record per row.
 #[derive(Args, Debug)]
 pub struct RecordArgs {
-    /// Treat the one PATH as a dataset and deduplicate its rows on these text columns
-    /// (comma-separated; exact duplicates need all of them equal, near duplicates every one
-    /// similar).
-    #[arg(long, value_name = "COLS", value_delimiter = ',', conflicts_with_all = ["vectors", "against"])]
+    /// Treat the one PATH (and each --against file) as a dataset and use its rows, on these
+    /// text columns (comma-separated; exact duplicates need all of them equal, near
+    /// duplicates every one similar).
+    #[arg(
+        long,
+        value_name = "COLS",
+        value_delimiter = ',',
+        conflicts_with = "vectors"
+    )]
     pub columns: Vec<String>,
 
     /// Dataset format [default: from the extension: .jsonl, .jsonl.gz, .csv, .tsv, .parquet].
@@ -531,14 +546,6 @@ pub struct RecordArgs {
     /// from 0].
     #[arg(long, value_name = "COL", requires = "columns")]
     pub id_column: Option<String>,
-
-    /// Write the kept rows here, every field unchanged, in input order (same format).
-    #[arg(short = 'o', long = "out", value_name = "FILE", requires = "columns")]
-    pub out: Option<PathBuf>,
-
-    /// Write the removed rows here, each with `duplicate_of` and `score` added.
-    #[arg(long, value_name = "FILE", requires = "columns")]
-    pub removed: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

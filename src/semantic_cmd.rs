@@ -14,7 +14,7 @@ use simdedup::ops::semantic::{
     self, CANDIDATE_RECALL, Cosine, Plan, SavedResult, ShingleSets, VectorOptions,
 };
 use simdedup::output::escape_path;
-use simdedup::records::{RecordOptions, read_records, write_records};
+use simdedup::records::{RecordOptions, RecordSet, read_records, write_records};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::simhash::{CityHash, TextConfig};
 use simdedup::vectors::{Scan, Vectors, read_ids};
@@ -103,7 +103,7 @@ pub fn dedup(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
             check_vector_bits(bits)?;
             with_width!(bits, F => dedup_vectors::<F>(ctx, args, path), wide)
         }
-        None if !args.records.columns.is_empty() => {
+        None if !args.input.records.columns.is_empty() => {
             check_text_bits(bits)?;
             match bits {
                 32 => dedup_records::<u32>(ctx, args),
@@ -211,24 +211,13 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     };
     let threshold = args.threshold.unwrap_or(0.5);
     let config = args.input.text_config();
-    let r = &args.records;
-    let opts = RecordOptions {
-        columns: r.columns.clone(),
-        embedding_column: None,
-        id_column: r.id_column.clone(),
-        skip_bad_rows: r.skip_bad_rows,
-        format: r.format,
-    };
-    let set = read_records::<F>(path, &opts, &config, &ctx.bars, ctx)?;
-    if set.lossy > 0 {
-        ctx.note(&format!(
-            "{} row(s) with text that is not UTF-8, read with replacement characters",
-            set.lossy
-        ));
-    }
+    let set = dataset::<F>(ctx, &args.input, path, &config)?;
     let k = args
         .max_distance
         .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
+    if !args.against.is_empty() {
+        return against_records(ctx, args, set, &config, threshold, k);
+    }
     let dedup_opts = DedupOptions {
         search: SearchOptions {
             method: Method::Exact { blocks: None },
@@ -255,28 +244,139 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         F::BITS,
         result.candidates
     ));
-    if r.out.is_some() || r.removed.is_some() {
+    if args.out.is_some() || args.removed.is_some() {
         let stats = write_records(
             &set,
             &result.assignment,
-            r.out.as_deref(),
-            r.removed.as_deref(),
+            args.out.as_deref(),
+            args.removed.as_deref(),
         )?;
         ctx.note(&format!(
             "{} rows kept, {} removed",
             stats.kept, stats.removed
         ));
     }
-    let ids: Vec<String> = match &set.ids {
-        // JSONL ids are kept as JSON text; a string id is printed as the string itself.
+    finish_dedup(
+        ctx,
+        args,
+        &record_ids(&set),
+        &result,
+        &[],
+        "jaccard",
+        threshold,
+    )
+}
+
+/// Reads one dataset file with the --columns options, fingerprints only.
+fn dataset<F: CityHash>(
+    ctx: &Ctx,
+    input: &SemanticInput,
+    path: &Path,
+    config: &TextConfig,
+) -> Result<RecordSet<F>> {
+    let r = &input.records;
+    let opts = RecordOptions {
+        columns: r.columns.clone(),
+        embedding_column: None,
+        id_column: r.id_column.clone(),
+        skip_bad_rows: r.skip_bad_rows,
+        format: r.format,
+    };
+    let set = read_records::<F>(path, &opts, config, &ctx.bars, ctx)?;
+    if set.lossy > 0 {
+        ctx.note(&format!(
+            "{}: {} row(s) with text that is not UTF-8, read with replacement characters",
+            path.display(),
+            set.lossy
+        ));
+    }
+    Ok(set)
+}
+
+/// How rows are named on stdout: the --id-column value (a JSON string printed as the
+/// string itself), or the row index from 0.
+fn record_ids<F>(set: &RecordSet<F>) -> Vec<String> {
+    match &set.ids {
         Some(ids) => ids
             .iter()
             .map(|id| serde_json::from_str::<String>(id).unwrap_or_else(|_| id.clone()))
             .map(|id| simdedup::output::escape_field(&id))
             .collect(),
         None => set.rows.iter().map(|row| row.row.to_string()).collect(),
+    }
+}
+
+/// The per-row shingle sets of a dataset (fields tagged, for `semantic::FieldSets`), read
+/// again.
+fn record_sets<F: Sync>(ctx: &Ctx, set: &RecordSet<F>, config: &TextConfig) -> Vec<Vec<u64>> {
+    use rayon::prelude::*;
+    (0..set.rows.len())
+        .into_par_iter()
+        .map(|i| match set.text(i) {
+            Ok(text) => shingle_set(&text, set.separator(), config).0,
+            Err(e) => {
+                simdedup::Report::report(ctx, e);
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+/// Dataset leakage: rows of the query dataset that duplicate a row of the --against
+/// dataset (same columns), verified by the smallest per-column Jaccard.
+fn against_records<F: CityHash>(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    queries: RecordSet<F>,
+    config: &TextConfig,
+    threshold: f64,
+    k: u32,
+) -> Result<()> {
+    let [ref_path] = args.against.as_slice() else {
+        bail!("with --columns, --against takes one dataset file");
     };
-    finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold)
+    let reference = dataset::<F>(ctx, &args.input, ref_path, config)?;
+    let (cross, _) = simdedup::search::find_cross_pairs(
+        &queries.fingerprints,
+        &reference.fingerprints,
+        k,
+        None,
+        &ctx.bars,
+    );
+    let (q_sets, r_sets) = (
+        semantic::FieldSets(record_sets(ctx, &queries, config)),
+        semantic::FieldSets(record_sets(ctx, &reference, config)),
+    );
+    let mut best: Vec<Option<(u32, f64)>> = vec![None; queries.rows.len()];
+    for p in &cross {
+        let score = semantic::FieldSets::score(
+            &q_sets.0[p.query as usize],
+            &r_sets.0[p.reference as usize],
+        );
+        let slot = &mut best[p.query as usize];
+        if score >= threshold && slot.is_none_or(|(_, s): (u32, f64)| score > s) {
+            *slot = Some((p.reference, score));
+        }
+    }
+    let leaks: Vec<(u32, u32, f64)> = best
+        .iter()
+        .enumerate()
+        .filter_map(|(q, b)| b.map(|(r, s)| (q as u32, r, s)))
+        .collect();
+    ctx.note(&format!(
+        "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
+         exact Jaccard of every column",
+        F::BITS,
+        cross.len()
+    ));
+    write_leaks(
+        ctx,
+        args,
+        &record_ids(&queries),
+        &record_ids(&reference),
+        &leaks,
+        &[],
+    )
 }
 
 /// Text leakage: queries and reference fingerprinted alike, cross candidates verified by
@@ -509,6 +609,14 @@ fn densities(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
             let l = load(ctx, path, input.ids.as_deref())?;
             with_width!(bits, F => vector_densities::<F>(ctx, input, l, k), wide)
         }
+        None if !input.records.columns.is_empty() => {
+            check_text_bits(bits)?;
+            match bits {
+                32 => record_densities::<u32>(ctx, input, k),
+                64 => record_densities::<u64>(ctx, input, k),
+                _ => record_densities::<u128>(ctx, input, k),
+            }
+        }
         None => {
             check_text_bits(bits)?;
             match bits {
@@ -518,6 +626,25 @@ fn densities(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
             }
         }
     }
+}
+
+/// Density scores of dataset rows: the smallest per-column Jaccard to their neighbours.
+fn record_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
+    let [path] = input.paths.as_slice() else {
+        bail!("--columns reads one dataset file; give exactly one PATH");
+    };
+    let config = input.text_config();
+    let set = dataset::<F>(ctx, input, path, &config)?;
+    let sets = semantic::FieldSets(record_sets(ctx, &set, &config));
+    let items: Vec<u32> = (0..set.rows.len() as u32).collect();
+    let scores = semantic::density(&set.fingerprints, &items, &sets, k, &ctx.bars);
+    let ids = record_ids(&set);
+    let sim = move |a: u32, b: u32| semantic::Similarity::similarity(&sets, a, b);
+    Ok(Densities {
+        scores,
+        ids,
+        sim: Box::new(sim),
+    })
 }
 
 /// Scores of the records that could be scored, their ids, and a similarity over them.

@@ -574,3 +574,43 @@ fn cli_names_bad_lines_and_skips_them_on_request() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("exactly one PATH"), "{}", run.stderr);
 }
+
+/// Leakage, outliers and representatives on dataset rows.
+#[test]
+fn cli_runs_every_operation_on_records() {
+    let env = TestEnv::new();
+    let (csv, jsonl) = (data("questions.csv"), data("questions.jsonl"));
+    let cols = ["--columns", "question,context", "--id-column", "id", "-q"];
+    let mut args = vec![
+        "dedup",
+        csv.to_str().unwrap(),
+        "--against",
+        jsonl.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&cols);
+    let run = env.run(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The same rows on both sides: every query leaks, into its own twin or an exact copy
+    // of it (q1 is q0 after normalisation, and the lower reference wins a tie).
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 8, "{}", run.stdout);
+    assert_eq!(lines[0], "q0\tq0\t1.0000");
+    assert_eq!(lines[1], "q1\tq0\t1.0000");
+
+    let mut args = vec!["outliers", jsonl.to_str().unwrap(), "-K", "3"];
+    args.extend_from_slice(&cols);
+    let run = env.run(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 1, "10% of 8 rows, rounded up");
+
+    let mut args = vec!["represent", csv.to_str().unwrap(), "--count", "3"];
+    args.extend_from_slice(&cols);
+    let run = env.run(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 3);
+    // Parquet and CSV rank the same rows the same way.
+    let parquet = data("questions.parquet");
+    let mut args = vec!["represent", parquet.to_str().unwrap(), "--count", "3"];
+    args.extend_from_slice(&cols);
+    assert_eq!(env.run(&args).stdout, run.stdout);
+}

@@ -504,6 +504,23 @@ impl Similarity for ShingleSets {
     }
 }
 
+/// Tagged shingle sets of dataset rows: similarity is the smallest per-column Jaccard
+/// ([`crate::verify::field_jaccard`]), as in record deduplication.
+pub struct FieldSets(pub Vec<Vec<u64>>);
+
+impl FieldSets {
+    /// The smallest per-column Jaccard of two tagged sets.
+    pub fn score(a: &[u64], b: &[u64]) -> f64 {
+        crate::verify::field_jaccard(a, b)
+    }
+}
+
+impl Similarity for FieldSets {
+    fn similarity(&self, a: u32, b: u32) -> f64 {
+        FieldSets::score(&self.0[a as usize], &self.0[b as usize])
+    }
+}
+
 /// A saved dedup result, re-filtered by `rethreshold` at a stricter threshold without
 /// recomputing: every pair at or above the original threshold, with its score.
 #[derive(Clone, Debug, Serialize, Deserialize)]
