@@ -546,6 +546,11 @@ pub struct RecordArgs {
     /// from 0].
     #[arg(long, value_name = "COL", requires = "columns")]
     pub id_column: Option<String>,
+
+    /// Deduplicate the rows by this column's vectors (a list of numbers per row; in CSV a
+    /// JSON array) with the embedding mode, instead of by their text.
+    #[arg(long, value_name = "COL", requires = "columns")]
+    pub embedding_column: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -212,6 +212,9 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.5);
     let config = args.input.text_config();
     let set = dataset::<F>(ctx, &args.input, path, &config)?;
+    if set.embeddings.is_some() {
+        return dedup_record_vectors(ctx, args, &set, threshold);
+    }
     let k = args
         .max_distance
         .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
@@ -267,6 +270,49 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     )
 }
 
+/// Dataset rows deduplicated by their --embedding-column vectors: the vectors go to a
+/// temporary `.npy` file that the embedding mode memory-maps, decisions come back to the
+/// rows (and to -o / --removed).
+fn dedup_record_vectors<T>(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    set: &RecordSet<T>,
+    threshold: f64,
+) -> Result<()> {
+    if !args.against.is_empty() {
+        bail!("--embedding-column with --against is not supported yet");
+    }
+    let bits = args.input.bits();
+    check_vector_bits(bits)?;
+    let embeddings = set.embeddings.as_ref().expect("asked for");
+    let mut spill = tempfile::NamedTempFile::new()?;
+    embeddings.write_npy(&mut std::io::BufWriter::new(spill.as_file_mut()))?;
+    let ids = record_ids(set);
+    let v = Vectors::open(spill.path())?;
+    let scan = v.scan();
+    semantic::report_non_finite(&v, &scan, &ids, ctx);
+    let threshold = args.threshold.map_or(0.9, |_| threshold);
+    let opts = vector_options(&args.input, threshold, args.max_distance);
+    let (result, plan) = with_width!(bits, F => Ok::<_, anyhow::Error>(
+        semantic::dedup_vectors::<F>(&v, &scan, &opts, grouping(args.connected), &ctx.bars)
+    ), wide)?;
+    plan_note(ctx, &plan, threshold, result.candidates);
+    if args.out.is_some() || args.removed.is_some() {
+        let stats = write_records(
+            set,
+            &result.assignment,
+            args.out.as_deref(),
+            args.removed.as_deref(),
+        )?;
+        ctx.note(&format!(
+            "{} rows kept, {} removed",
+            stats.kept, stats.removed
+        ));
+    }
+    let skipped: Vec<u32> = scan.non_finite.iter().map(|x| x.0 as u32).collect();
+    finish_dedup(ctx, args, &ids, &result, &skipped, "cosine", threshold)
+}
+
 /// Reads one dataset file with the --columns options, fingerprints only.
 fn dataset<F: CityHash>(
     ctx: &Ctx,
@@ -282,6 +328,8 @@ fn dataset<F: CityHash>(
         skip_bad_rows: r.skip_bad_rows,
         format: r.format,
     };
+    let mut opts = opts;
+    opts.embedding_column = r.embedding_column.clone();
     let set = read_records::<F>(path, &opts, config, &ctx.bars, ctx)?;
     if set.lossy > 0 {
         ctx.note(&format!(

@@ -614,3 +614,43 @@ fn cli_runs_every_operation_on_records() {
     args.extend_from_slice(&cols);
     assert_eq!(env.run(&args).stdout, run.stdout);
 }
+
+/// `--embedding-column`: rows deduplicated by their vectors, verified by exact cosine.
+#[test]
+fn cli_dedups_records_by_embedding_column() {
+    let env = TestEnv::new();
+    let mut first: Option<String> = None;
+    for name in ["questions.jsonl", "questions.csv", "questions.parquet"] {
+        let src = data(name);
+        let removed = env.path().join(format!("removed-{name}"));
+        let run = env.run(&[
+            "dedup",
+            src.to_str().unwrap(),
+            "--columns",
+            "question,context",
+            "--embedding-column",
+            "emb",
+            "--id-column",
+            "id",
+            "--removed",
+            removed.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        // q1 = [0.1, 1, -0.5] against q0 = [0, 1, -0.5]: cosine 1.25 / sqrt(1.26 * 1.25).
+        let expected = 1.25 / (1.26f64 * 1.25).sqrt();
+        assert!(
+            run.stdout.starts_with(&format!("q1\tq0\t{expected:.4}\n")),
+            "{}",
+            run.stdout
+        );
+        for line in run.stdout.lines() {
+            let score: f64 = line.split('\t').nth(2).unwrap().parse().unwrap();
+            assert!(score >= 0.9, "{line}");
+        }
+        assert!(removed.exists());
+        match &first {
+            None => first = Some(run.stdout),
+            Some(f) => assert_eq!(&run.stdout, f, "{name}"),
+        }
+    }
+}
