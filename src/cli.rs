@@ -509,6 +509,9 @@ pub struct SemDedupArgs {
     #[arg(long, value_name = "RESULT.json", conflicts_with = "against")]
     pub save: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub search: SearchArgs,
+
     /// Dataset input: write the kept rows here, every field unchanged, in input order
     /// (same format).
     #[arg(short = 'o', long = "out", value_name = "FILE", requires = "columns")]

@@ -160,7 +160,11 @@ fn max_distance(threshold: &ThresholdArgs, bits: u32, compat: bool) -> Result<u3
         .with_context(|| format!("--ratio {ratio} admits no distance (it must be above 0)"))
 }
 
-fn search_options(search: &SearchArgs, max_distance: u32, compat: bool) -> SearchOptions {
+pub(crate) fn search_options(
+    search: &SearchArgs,
+    max_distance: u32,
+    compat: bool,
+) -> SearchOptions {
     let rotate = Method::Rotate {
         window: search.window,
     };

@@ -15,7 +15,6 @@ use simdedup::ops::semantic::{
 };
 use simdedup::output::escape_path;
 use simdedup::records::{RecordOptions, RecordSet, read_records, write_records};
-use simdedup::search::{Method, SearchOptions};
 use simdedup::simhash::{CityHash, TextConfig};
 use simdedup::vectors::{Scan, Vectors, read_ids};
 use simdedup::verify::{TextSource, shingle_set};
@@ -24,7 +23,7 @@ use simdedup::{Fingerprint, Wide};
 use crate::cli::{
     OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SemDedupArgs, SemanticInput,
 };
-use crate::commands::{Ctx, files, with_width};
+use crate::commands::{Ctx, files, search_options, with_width};
 
 /// A vector file with its ids and row scan; non-finite rows reported, zero rows noted.
 struct Loaded {
@@ -177,10 +176,7 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         return against_text::<F>(ctx, args, corpus, &config, threshold, k);
     }
     let opts = DedupOptions {
-        search: SearchOptions {
-            method: Method::Exact { blocks: None },
-            max_distance: k,
-        },
+        search: search_options(&args.search, k, false),
         min_similarity: threshold,
         keep: KeepOrder::First,
         grouping: grouping(args.connected),
@@ -222,10 +218,7 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         return against_records(ctx, args, set, &config, threshold, k);
     }
     let dedup_opts = DedupOptions {
-        search: SearchOptions {
-            method: Method::Exact { blocks: None },
-            max_distance: k,
-        },
+        search: search_options(&args.search, k, false),
         min_similarity: threshold,
         keep: KeepOrder::First,
         grouping: grouping(args.connected),
