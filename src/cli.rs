@@ -184,33 +184,11 @@ impl From<WeightsArg> for Weighting {
 #[derive(Args, Debug)]
 pub struct TextArgs {
     /// Reproduce another tool exactly.
-    #[arg(long, value_enum, value_name = "TOOL", conflicts_with_all = ["shingle", "normalize"])]
+    #[arg(long, value_enum, value_name = "TOOL", conflicts_with_all = ["shingle", "normalize", "weights"])]
     pub compat: Option<Compat>,
 
-    /// Features: character n-grams `char:N` or word n-grams `word:N`.
-    #[arg(long, value_name = "KIND:N", default_value = "word:3")]
-    pub shingle: Shingling,
-
-    /// Normalisation steps applied before shingling (comma-separated), or `none`.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "STEPS",
-        value_delimiter = ',',
-        default_value = "nfkc,lowercase,punctuation,whitespace"
-    )]
-    pub normalize: Vec<NormStep>,
-
-    /// How often-repeated shingles weigh: raw (per occurrence), log (1 + ln count) or set
-    /// (once).
-    #[arg(
-        long,
-        value_enum,
-        value_name = "WEIGHTS",
-        default_value = "raw",
-        conflicts_with = "compat"
-    )]
-    pub weights: WeightsArg,
+    #[command(flatten)]
+    pub features: FeatureArgs,
 
     /// Fingerprint width in bits [default: 128, or 32 with --compat].
     #[arg(short, long, value_name = "BITS", value_parser = ["32", "64", "128"])]
@@ -232,6 +210,36 @@ impl TextArgs {
         if self.compat == Some(Compat::DedupPy) {
             return TextConfig::dedup_py();
         }
+        self.features.config()
+    }
+}
+
+/// How text becomes features: shared by every command that fingerprints text.
+#[derive(Args, Debug)]
+pub struct FeatureArgs {
+    /// Features: character n-grams `char:N` or word n-grams `word:N`.
+    #[arg(long, value_name = "KIND:N", default_value = "word:3")]
+    pub shingle: Shingling,
+
+    /// Normalisation steps applied before shingling (comma-separated), or `none`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STEPS",
+        value_delimiter = ',',
+        default_value = "nfkc,lowercase,punctuation,whitespace"
+    )]
+    pub normalize: Vec<NormStep>,
+
+    /// How often-repeated shingles weigh: raw (per occurrence), log (1 + ln count) or set
+    /// (once).
+    #[arg(long, value_enum, value_name = "WEIGHTS", default_value = "raw")]
+    pub weights: WeightsArg,
+}
+
+impl FeatureArgs {
+    /// The library's text configuration (normal mode).
+    pub fn config(&self) -> TextConfig {
         let mut normalization = Normalization::default();
         for step in &self.normalize {
             match step {
@@ -418,19 +426,8 @@ pub struct SemanticInput {
     #[arg(long)]
     pub no_center: bool,
 
-    /// Text features: character n-grams `char:N` or word n-grams `word:N`.
-    #[arg(long, value_name = "KIND:N", default_value = "word:3")]
-    pub shingle: Shingling,
-
-    /// Text normalisation steps applied before shingling (comma-separated), or `none`.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "STEPS",
-        value_delimiter = ',',
-        default_value = "nfkc,lowercase,punctuation,whitespace"
-    )]
-    pub normalize: Vec<NormStep>,
+    #[command(flatten)]
+    pub features: FeatureArgs,
 
     #[command(flatten)]
     pub records: RecordArgs,
@@ -447,14 +444,7 @@ impl SemanticInput {
 
     /// The text configuration (word weights raw, as in the plain run).
     pub fn text_config(&self) -> TextConfig {
-        TextArgs {
-            compat: None,
-            shingle: self.shingle,
-            normalize: self.normalize.clone(),
-            weights: WeightsArg::Raw,
-            bits: None,
-        }
-        .config()
+        self.features.config()
     }
 
     /// The path arguments as the plain run's input options.

@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 
 use simdedup::corpus::{Corpus, fingerprint_files};
 use simdedup::ops::cluster::Assignment;
-use simdedup::ops::dedup::{self, Dedup, DedupOptions, Grouping, KeepOrder, candidate_radius};
+use simdedup::ops::dedup::{
+    self, Dedup, DedupOptions, DocStats, Grouping, KeepOrder, candidate_radius,
+};
 use simdedup::ops::semantic::{
     self, CANDIDATE_RECALL, Cosine, Plan, SavedResult, ShingleSets, VectorOptions,
 };
@@ -175,20 +177,15 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     if !args.against.is_empty() {
         return against_text::<F>(ctx, args, corpus, &config, threshold, k);
     }
-    let opts = DedupOptions {
-        search: search_options(&args.search, k, false),
-        min_similarity: threshold,
-        keep: KeepOrder::First,
-        grouping: grouping(args.connected),
-    };
-    let result = dedup::dedup(
+    let result = verified_dedup(
+        ctx,
+        args,
         &corpus.fingerprints,
         &corpus.docs,
         &corpus,
         &config,
-        &opts,
-        &ctx.bars,
-        ctx,
+        k,
+        threshold,
     );
     ctx.note(&format!(
         "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
@@ -197,6 +194,28 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         result.candidates
     ));
     finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold)
+}
+
+/// Texts (files or dataset rows) deduplicated in input order, SemHash's greedy rule,
+/// candidates within `k` verified by exact Jaccard at `threshold`.
+#[allow(clippy::too_many_arguments)]
+fn verified_dedup<F: Fingerprint, D: DocStats>(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    fingerprints: &[F],
+    docs: &[D],
+    source: &dyn TextSource,
+    config: &TextConfig,
+    k: u32,
+    threshold: f64,
+) -> Dedup {
+    let opts = DedupOptions {
+        search: search_options(&args.search, k, false),
+        min_similarity: threshold,
+        keep: KeepOrder::First,
+        grouping: grouping(args.connected),
+    };
+    dedup::dedup(fingerprints, docs, source, config, &opts, &ctx.bars, ctx)
 }
 
 /// A dataset file: rows read once (fingerprints and locations kept, not texts), verified
@@ -217,20 +236,15 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     if !args.against.is_empty() {
         return against_records(ctx, args, set, &config, threshold, k);
     }
-    let dedup_opts = DedupOptions {
-        search: search_options(&args.search, k, false),
-        min_similarity: threshold,
-        keep: KeepOrder::First,
-        grouping: grouping(args.connected),
-    };
-    let result = dedup::dedup(
+    let result = verified_dedup(
+        ctx,
+        args,
         &set.fingerprints,
         &set.rows,
         &set,
         &config,
-        &dedup_opts,
-        &ctx.bars,
-        ctx,
+        k,
+        threshold,
     );
     ctx.note(&format!(
         "{} rows read, {} skipped, {} bits, candidates within Hamming distance {k} ({} \
