@@ -281,7 +281,7 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         result.candidates,
         result.assignment.removed()
     ));
-    let path = |i: u32| escape_path(&corpus.docs[i as usize].path);
+    let path = |i: u32| escape_path(corpus.path(i as usize));
     let mut out = io::BufWriter::new(io::stdout().lock());
     let kind = |exact: bool| if exact { "exact" } else { "near" };
     match args.dedup.output {
@@ -374,9 +374,9 @@ fn hamming_pairs<F: Fingerprint>(
     let mut out = io::BufWriter::new(io::stdout().lock());
     write_header(&mut out, &args.output, "path_a", "path_b")?;
     for p in &pairs {
-        write_path(&mut out, &corpus.docs[p.first].path)?;
+        write_path(&mut out, corpus.path(p.first))?;
         out.write_all(b"\t")?;
-        write_path(&mut out, &corpus.docs[p.second].path)?;
+        write_path(&mut out, corpus.path(p.second))?;
         write_scores(&mut out, &args.output, p.distance, F::BITS)?;
     }
     out.flush()?;
@@ -390,7 +390,7 @@ fn hamming_pairs<F: Fingerprint>(
 fn verbose_report<F: Fingerprint>(corpus: &Corpus<F>, pairs: &[DocPair], compat: bool) {
     let width = if compat { 128 } else { F::BITS as usize };
     let mut err = io::stderr().lock();
-    let path = |i: usize| escape_path(&corpus.docs[i].path);
+    let path = |i: usize| escape_path(corpus.path(i));
     let _ = (|| -> io::Result<()> {
         for p in pairs {
             let rot = p.pass.unwrap_or(0);
@@ -422,8 +422,8 @@ fn fingerprint_with<F: CityHash>(ctx: &Ctx, args: &FingerprintArgs) -> Result<()
     let corpus = fingerprint_corpus::<F>(ctx, &args.input, &args.text.config());
     let mut out = io::BufWriter::new(io::stdout().lock());
     fpfile::write_header(&mut out, F::BITS)?;
-    for (doc, fp) in corpus.docs.iter().zip(&corpus.fingerprints) {
-        fpfile::write_record(&mut out, &escape_path(&doc.path), fp)?;
+    for (i, fp) in corpus.fingerprints.iter().enumerate() {
+        fpfile::write_record(&mut out, &escape_path(corpus.path(i)), fp)?;
     }
     out.flush()?;
     Ok(())

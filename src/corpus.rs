@@ -96,6 +96,22 @@ pub fn fingerprint_files<F: CityHash>(
     }
 }
 
+impl<F> Corpus<F> {
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// The path of document `i`.
+    pub fn path(&self, i: usize) -> &std::path::Path {
+        &self.docs[i].path
+    }
+}
+
 /// Files are read again for verification. A file that turned binary counts as changed.
 impl<F: Sync> crate::verify::TextSource for Corpus<F> {
     fn text(&self, i: usize) -> Result<String, Error> {

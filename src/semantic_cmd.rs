@@ -173,7 +173,9 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let k = args
         .max_distance
         .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
-    let ids: Vec<String> = corpus.docs.iter().map(|d| escape_path(&d.path)).collect();
+    let ids: Vec<String> = (0..corpus.len())
+        .map(|i| escape_path(corpus.path(i)))
+        .collect();
     if !args.against.is_empty() {
         return against_text::<F>(ctx, args, corpus, &config, threshold, k);
     }
@@ -448,11 +450,11 @@ fn against_text<F: CityHash>(
     ref_input.paths = args.against.clone();
     let list = files(ctx, &ref_input);
     let reference = fingerprint_files::<F>(list.files, config, ref_input.binary, &ctx.bars, ctx);
-    let q_ids: Vec<String> = queries.docs.iter().map(|d| escape_path(&d.path)).collect();
-    let r_ids: Vec<String> = reference
-        .docs
-        .iter()
-        .map(|d| escape_path(&d.path))
+    let q_ids: Vec<String> = (0..queries.len())
+        .map(|i| escape_path(queries.path(i)))
+        .collect();
+    let r_ids: Vec<String> = (0..reference.len())
+        .map(|i| escape_path(reference.path(i)))
         .collect();
     let (leaks, candidates) =
         semantic::against_corpus(queries, reference, config, threshold, k, &ctx.bars, ctx);
@@ -766,7 +768,9 @@ fn text_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> Re
     let sets = ShingleSets(sets);
     let items: Vec<u32> = (0..corpus.docs.len() as u32).collect();
     let scores = semantic::density(&corpus.fingerprints, &items, &sets, k, &ctx.bars);
-    let ids = corpus.docs.iter().map(|d| escape_path(&d.path)).collect();
+    let ids = (0..corpus.len())
+        .map(|i| escape_path(corpus.path(i)))
+        .collect();
     let sim = move |a: u32, b: u32| semantic::Similarity::similarity(&sets, a, b);
     Ok(Densities {
         scores,

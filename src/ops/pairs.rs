@@ -68,7 +68,7 @@ pub fn seed_pairs<F: Fingerprint>(
             .collect(),
     };
     let docs = &corpus.docs;
-    let key = |i: usize| (Reverse(docs[i].chars), &docs[i].path);
+    let key = |i: usize| (Reverse(docs[i].chars), corpus.path(i));
     found
         .into_iter()
         .map(|(pair, pass)| {
