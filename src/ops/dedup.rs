@@ -9,6 +9,8 @@
 //! 4. Decisions: exact duplicates name the group's first member (in keep order); the
 //!    remaining members are assigned greedily ([`crate::ops::cluster`]).
 
+use std::collections::HashMap;
+
 use crate::error::Report;
 use crate::fingerprint::Fingerprint;
 use crate::ops::cluster::{self, Assignment, Duplicate, ScoredPair};
@@ -239,31 +241,41 @@ pub fn assign_groups(
     near: &[ScoredPair],
     grouping: Grouping,
 ) -> (Vec<ScoredPair>, Assignment) {
-    let mut group_of = vec![u32::MAX; n];
+    // Only groups with a near pair take part in the assignment; the others keep their
+    // representative. `nodes` lists those groups in group (keep) order.
+    let mut node_of_rep: HashMap<u32, u32> =
+        near.iter().flat_map(|p| [(p.a, 0), (p.b, 0)]).collect();
+    let mut nodes: Vec<u32> = Vec::with_capacity(node_of_rep.len());
     for (g, members) in groups.iter().enumerate() {
-        group_of[members[0] as usize] = g as u32;
+        if let Some(node) = node_of_rep.get_mut(&members[0]) {
+            *node = nodes.len() as u32;
+            nodes.push(g as u32);
+        }
     }
-    let rep_pairs: Vec<ScoredPair> = near
+    let node_pairs: Vec<ScoredPair> = near
         .iter()
         .map(|p| ScoredPair {
-            a: group_of[p.a as usize],
-            b: group_of[p.b as usize],
+            a: node_of_rep[&p.a],
+            b: node_of_rep[&p.b],
             ..*p
         })
         .collect();
-    let identity: Vec<u32> = (0..groups.len() as u32).collect();
-    let rep_assignment = match grouping {
-        Grouping::Greedy => cluster::greedy(groups.len(), &identity, &rep_pairs),
-        Grouping::Components => cluster::components(groups.len(), &identity, &rep_pairs),
+    let identity: Vec<u32> = (0..nodes.len() as u32).collect();
+    let node_assignment = match grouping {
+        Grouping::Greedy => cluster::greedy(nodes.len(), &identity, &node_pairs),
+        Grouping::Components => cluster::components(nodes.len(), &identity, &node_pairs),
     };
-    drop((identity, rep_pairs));
+    drop((identity, node_pairs));
     let mut duplicate_of: Vec<Option<Duplicate>> = vec![None; n];
-    for (g, members) in groups.iter().enumerate() {
-        let rep = members[0];
-        duplicate_of[rep as usize] = rep_assignment.duplicate_of[g].map(|d| Duplicate {
-            kept: groups.get(d.kept as usize)[0],
+    for (node, d) in node_assignment.duplicate_of.iter().enumerate() {
+        let rep = groups.get(nodes[node] as usize)[0];
+        duplicate_of[rep as usize] = d.map(|d| Duplicate {
+            kept: groups.get(nodes[d.kept as usize] as usize)[0],
             ..d
         });
+    }
+    for members in groups.iter() {
+        let rep = members[0];
         for &m in &members[1..] {
             duplicate_of[m as usize] = Some(Duplicate {
                 kept: rep,
@@ -288,9 +300,10 @@ pub fn assign_groups(
             }
         }
     }
+    let group_of = |rep: u32| groups.get(nodes[node_of_rep[&rep] as usize] as usize);
     for p in near {
-        for &a in groups.get(group_of[p.a as usize] as usize) {
-            for &b in groups.get(group_of[p.b as usize] as usize) {
+        for &a in group_of(p.a) {
+            for &b in group_of(p.b) {
                 pairs.push(ScoredPair {
                     a: a.min(b),
                     b: a.max(b),

@@ -20,7 +20,7 @@ use crate::progress::Progress;
 /// (key and index in one `u64`) and cost N^2 / 2^33 spurious candidates per table.
 const KEY_BITS_MAX: u32 = 32;
 
-/// Most bits sorted per radix pass: 256 buckets keep the scattered writes cache-friendly.
+/// Bits of the in-place radix pass that starts a table's sort: 256 buckets.
 const RADIX_BITS: u32 = 8;
 
 /// Runs up to this length are compared pairwise without asking the cost model.
@@ -42,7 +42,7 @@ mod cost {
     pub const FETCH: f64 = 2.0;
     /// Building one key piece for one entry.
     pub const PIECE: f64 = 4.0;
-    /// One radix pass over one entry, per 16 bytes of entry (the pass is memory-bound).
+    /// One pass of the table sort over one entry, per 16 bytes of entry (memory-bound).
     pub const PASS: f64 = 15.0;
     /// Fixed cost of a table (allocation, histograms).
     pub const TABLE: f64 = 3_000.0;
@@ -117,9 +117,10 @@ fn blocks_cost(n: f64, pairs: f64, free_bits: u32, k: u32, b: u32, words: f64) -
     let small = free_bits / b;
     let key_bits = (m * small).min(KEY_BITS_MAX);
     let pieces = f64::from(m) * (1.0 + f64::from(small / 64));
-    let passes = f64::from(key_bits.div_ceil(RADIX_BITS).max(1));
-    // Entries are the key and index (8 bytes) and the fingerprint.
-    let entry = (8.0 + 8.0 * words) / 16.0;
+    // One radix pass, then each of the 256 buckets sorted: about log2(n / 256) / 4 more
+    // passes' worth of work. Entries are 8 bytes.
+    let passes = 1.0 + (n / 256.0).max(1.0).log2() / 4.0;
+    let entry = 0.5;
     let candidates = pairs * (-f64::from(key_bits)).exp2();
     let per_table = cost::TABLE
         + n * (cost::PIECE * pieces + cost::PASS * entry * passes)
@@ -276,45 +277,47 @@ fn key<F: Fingerprint>(fp: &F, pieces: &[Seg], hashed: bool) -> u32 {
     }
 }
 
-/// A table entry: `key << 32 | index`, and the fingerprint itself, so that comparing the
-/// entries of a run reads the table sequentially instead of fetching fingerprints at random.
-type Entry<F> = (u64, F);
+/// A table entry: `key << 32 | index`. The fingerprints of a run are fetched by index: runs
+/// are short and rare next to the sorting, which moves 8 bytes per entry instead of 8 plus
+/// the fingerprint.
+type Entry = u64;
 
-/// Sorts entries by key, keeping the input order among equal keys (LSD radix sort on the
-/// `key_bits` low bits of the key, at most [`RADIX_BITS`] bits per pass). With ascending indexes in,
-/// the result is sorted by `(key, index)`.
-fn radix_sort<F: Copy>(v: &mut Vec<Entry<F>>, scratch: &mut Vec<Entry<F>>, key_bits: u32) {
-    if v.len() < 256 {
-        v.sort_unstable_by_key(|e| e.0);
+/// Sorts entries by `(key, index)` in place: one in-place radix pass on the top
+/// [`RADIX_BITS`] bits of the `key_bits`-bit key (cycles of swaps move each entry straight
+/// into its bucket), then each bucket sorted on its own. No scratch copy: a table costs 8
+/// bytes per entry.
+fn sort_entries(v: &mut [Entry], key_bits: u32) {
+    if v.len() < 4096 || key_bits <= RADIX_BITS {
+        v.sort_unstable();
         return;
     }
-    let passes = key_bits.div_ceil(RADIX_BITS).max(1);
-    let digit = key_bits.div_ceil(passes);
-    let mask = (1u64 << digit) - 1;
-    let mut counts = vec![0usize; (passes as usize) << digit];
-    for e in v.iter() {
-        for p in 0..passes {
-            let d = (e.0 >> (32 + p * digit) & mask) as usize;
-            counts[((p as usize) << digit) + d] += 1;
+    let shift = 32 + key_bits - RADIX_BITS;
+    let mask = (1u64 << RADIX_BITS) - 1;
+    let digit = |e: Entry| (e >> shift & mask) as usize;
+    let buckets = 1usize << RADIX_BITS;
+    let mut starts = vec![0usize; buckets + 1];
+    for &e in v.iter() {
+        starts[digit(e) + 1] += 1;
+    }
+    for b in 0..buckets {
+        starts[b + 1] += starts[b];
+    }
+    let mut next: Vec<usize> = starts[..buckets].to_vec();
+    for b in 0..buckets {
+        while next[b] < starts[b + 1] {
+            let mut e = v[next[b]];
+            let mut d = digit(e);
+            while d != b {
+                std::mem::swap(&mut e, &mut v[next[d]]);
+                next[d] += 1;
+                d = digit(e);
+            }
+            v[next[b]] = e;
+            next[b] += 1;
         }
     }
-    scratch.clear();
-    scratch.extend_from_slice(v);
-    for p in 0..passes {
-        let hist = &mut counts[(p as usize) << digit..((p as usize) + 1) << digit];
-        let mut sum = 0;
-        for c in hist.iter_mut() {
-            let n = *c;
-            *c = sum;
-            sum += n;
-        }
-        let shift = 32 + p * digit;
-        for e in v.iter() {
-            let d = (e.0 >> shift & mask) as usize;
-            scratch[hist[d]] = *e;
-            hist[d] += 1;
-        }
-        std::mem::swap(v, scratch);
+    for b in 0..buckets {
+        v[starts[b]..starts[b + 1]].sort_unstable();
     }
 }
 
@@ -490,8 +493,7 @@ struct Searcher<'a, F> {
 
 /// Reusable memory of one worker: the table being searched and the run being compared.
 struct Buffers<F> {
-    entries: Vec<Entry<F>>,
-    scratch: Vec<Entry<F>>,
+    entries: Vec<Entry>,
     vals: Vec<F>,
     colors: Vec<u8>,
     hits: Vec<(u32, u32, u32)>,
@@ -501,7 +503,6 @@ impl<F> Default for Buffers<F> {
     fn default() -> Self {
         Buffers {
             entries: Vec::new(),
-            scratch: Vec::new(),
             vals: Vec::new(),
             colors: Vec::new(),
             hits: Vec::new(),
@@ -622,14 +623,12 @@ impl<F: Fingerprint> Searcher<'_, F> {
         let key_bits = key_bits.min(KEY_BITS_MAX);
         let mut entries = std::mem::take(&mut buf.entries);
         entries.clear();
-        entries.extend(items.iter().map(|&u| {
-            let fp = self.fps[u as usize];
-            (
-                u64::from(key(&fp, &pieces, hashed)) << 32 | u64::from(u),
-                fp,
-            )
-        }));
-        radix_sort(&mut entries, &mut buf.scratch, key_bits);
+        entries.extend(
+            items.iter().map(|&u| {
+                u64::from(key(&self.fps[u as usize], &pieces, hashed)) << 32 | u64::from(u)
+            }),
+        );
+        sort_entries(&mut entries, key_bits);
 
         let rest_bits = layout.width() - pieces.iter().map(|s| s.1).sum::<u32>();
         let accept = |a: &F, b: &F| Layout::first_agreeing(sel, layout.agreement(a, b));
@@ -637,15 +636,15 @@ impl<F: Fingerprint> Searcher<'_, F> {
         let mut sub: Vec<Pair> = Vec::new();
         let mut start = 0;
         while start < entries.len() {
-            let k = entries[start].0 >> 32;
+            let k = entries[start] >> 32;
             let mut end = start + 1;
-            while end < entries.len() && entries[end].0 >> 32 == k {
+            while end < entries.len() && entries[end] >> 32 == k {
                 end += 1;
             }
             if end - start >= 2 {
                 let entries = &entries[start..end];
                 run.clear();
-                run.extend(entries.iter().map(|e| e.0 as u32));
+                run.extend(entries.iter().map(|&e| e as u32));
                 // A heavy run is split on the remaining blocks when the cost model says
                 // so; otherwise its entries are compared where they lie.
                 let rest = (run.len() > SMALL_RUN
@@ -656,7 +655,7 @@ impl<F: Fingerprint> Searcher<'_, F> {
                 match rest {
                     None => {
                         buf.vals.clear();
-                        buf.vals.extend(entries.iter().map(|e| e.1));
+                        buf.vals.extend(run.iter().map(|&u| self.fps[u as usize]));
                         self.brute(&run, buf, stats, out, accept);
                     }
                     Some(rest) => {
@@ -760,11 +759,11 @@ fn value_pairs<F: Fingerprint>(
 /// pair of inputs behind a found pair of values (or behind one value) is reported.
 /// `blocks` forces the top-level block count (`<= k` forces brute force).
 ///
-/// Memory beyond the input, per fingerprint: the grouping (a sorted `(value, index)` copy,
-/// `BITS / 8 + 8` bytes rounded up to the alignment, while it is built; then `BITS / 8 + 8`),
-/// a 4-byte index list, and per worker thread one table and its radix scratch, `2 * (8 +
-/// BITS / 8)` bytes per distinct value (rounded up to the alignment); plus the output. For
-/// 64-bit fingerprints and two threads: 84 bytes per fingerprint at the peak.
+/// Memory beyond the input, per fingerprint: a 4-byte index while grouping, kept as the
+/// member list (with repeated values, also a copy of the distinct values and 4 bytes per
+/// value), a 4-byte item list, and per worker thread one table and its radix scratch, 16
+/// bytes per distinct value; plus the output. For two threads: 40 bytes per fingerprint at
+/// the peak, whatever the width, when all values are distinct.
 pub fn search<F: Fingerprint>(
     fps: &[F],
     k: u32,
@@ -825,7 +824,6 @@ pub fn cross_search<F: Fingerprint>(
     let nq = queries.len() as u32;
     let all: Vec<F> = queries.iter().chain(reference).copied().collect();
     let groups = Groups::new(&all);
-    drop(all);
     // Members are ascending, so each group lists its queries, then its reference items.
     let split_at = |u: u32| {
         let m = groups.members(u);
@@ -1098,20 +1096,24 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn radix_sort_is_stable_by_key() {
+    fn entries_sort_by_key_then_index() {
         let mut x = 0x1234_5678_u64;
-        let mut v: Vec<Entry<u8>> = (0..5000u64)
+        let mut v: Vec<Entry> = (0..5000u64)
             .map(|i| {
                 x = x
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                ((x >> 50) << 32 | i, i as u8)
+                (x >> 50) << 32 | i
             })
             .collect();
         let mut expect = v.clone();
         expect.sort_unstable();
-        radix_sort(&mut v, &mut Vec::new(), 14);
+        sort_entries(&mut v, 14);
         assert_eq!(v, expect);
+        let mut small = expect[..100].to_vec();
+        small.reverse();
+        sort_entries(&mut small, 14);
+        assert_eq!(small, expect[..100]);
     }
 
     #[test]
