@@ -113,22 +113,8 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
         "one fingerprint per document"
     );
     let n = docs.len();
-    let lengths: Vec<u64> = docs.iter().map(|d| d.chars()).collect();
-    let order = keep_order(&lengths, opts.keep);
-
-    // 1. Exact duplicates, grouped by digest; groups listed by their first member in keep
-    //    order, which represents the group from here on.
-    let mut group_of_digest: HashMap<u128, usize> = HashMap::new();
-    let mut groups: Vec<Vec<u32>> = Vec::new();
-    for &i in &order {
-        let g = *group_of_digest
-            .entry(docs[i as usize].digest())
-            .or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-        groups[g].push(i);
-    }
+    // 1. Exact duplicates, grouped by digest.
+    let groups = exact_groups(docs, opts.keep);
 
     // 2. Candidates among the representatives that have shingles.
     let reps: Vec<u32> = groups
@@ -160,6 +146,116 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
     Dedup {
         pairs,
         assignment,
+        candidates: candidates.len(),
+    }
+}
+
+/// Step 1 of [`dedup`]: documents grouped by digest, each group listed in keep order, the
+/// groups ordered by their first member (which represents the group from then on).
+fn exact_groups<D: DocStats>(docs: &[D], keep: KeepOrder) -> Vec<Vec<u32>> {
+    let lengths: Vec<u64> = docs.iter().map(|d| d.chars()).collect();
+    let mut group_of_digest: HashMap<u128, usize> = HashMap::new();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for i in keep_order(&lengths, keep) {
+        let g = *group_of_digest
+            .entry(docs[i as usize].digest())
+            .or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+        groups[g].push(i);
+    }
+    groups
+}
+
+/// The pairs of an incremental run ([`pairs_with_new`]).
+#[derive(Debug)]
+pub struct NewPairs {
+    /// Every pair at or above the bar with `b >= first_new`, sorted by (a, b), `a < b`.
+    pub pairs: Vec<ScoredPair>,
+    /// Number of candidate pairs the Hamming search proposed (before verification).
+    pub candidates: usize,
+}
+
+/// Exactly the pairs of [`dedup`] over all `docs` that involve a document numbered
+/// `first_new` or later, without comparing two older documents: for adding documents to an
+/// index of old ones. Documents are grouped by digest as in [`dedup`]; a group is *fresh*
+/// when it holds a new document; candidates are the representatives' pairs among fresh
+/// groups and between fresh and other groups (an exact search, [`search::find_cross_pairs`],
+/// for the latter; `opts.search`'s method for the former); they are verified by
+/// [`verify_pairs`] as in [`dedup`] (old documents in a candidate are read again), and the
+/// near pairs expanded over both groups. With the exact or brute method, the result equals
+/// [`dedup`]'s pairs with `b >= first_new`: the same candidates, the same verification.
+/// Only the pairs are computed: keep/remove decisions need the old pairs too.
+#[allow(clippy::too_many_arguments)]
+pub fn pairs_with_new<F: Fingerprint, D: DocStats>(
+    fingerprints: &[F],
+    docs: &[D],
+    first_new: usize,
+    source: &dyn TextSource,
+    config: &TextConfig,
+    opts: &DedupOptions,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> NewPairs {
+    assert_eq!(
+        fingerprints.len(),
+        docs.len(),
+        "one fingerprint per document"
+    );
+    let groups = exact_groups(docs, opts.keep);
+    let is_fresh = |g: &Vec<u32>| g.iter().any(|&m| m as usize >= first_new);
+    let searched = |g: &&Vec<u32>| docs[g[0] as usize].shingles() > 0;
+    let fresh: Vec<u32> = groups
+        .iter()
+        .filter(|g| is_fresh(g))
+        .filter(searched)
+        .map(|g| g[0])
+        .collect();
+    let stale: Vec<u32> = groups
+        .iter()
+        .filter(|g| !is_fresh(g))
+        .filter(searched)
+        .map(|g| g[0])
+        .collect();
+    let fps_of =
+        |reps: &[u32]| -> Vec<F> { reps.iter().map(|&r| fingerprints[r as usize]).collect() };
+    let (fresh_fps, stale_fps) = (fps_of(&fresh), fps_of(&stale));
+    let mut candidates: Vec<Pair> = search::find_pairs(&fresh_fps, &opts.search, progress)
+        .iter()
+        .map(|p| Pair::new(fresh[p.a as usize], fresh[p.b as usize], p.distance))
+        .collect();
+    if !fresh_fps.is_empty() && !stale_fps.is_empty() {
+        let blocks = match opts.search.method {
+            search::Method::Exact { blocks } => blocks,
+            _ => None,
+        };
+        let k = opts.search.max_distance;
+        let (cross, _) = search::find_cross_pairs(&fresh_fps, &stale_fps, k, blocks, progress);
+        candidates.extend(cross.iter().map(|p| {
+            Pair::new(
+                fresh[p.query as usize],
+                stale[p.reference as usize],
+                p.distance,
+            )
+        }));
+    }
+
+    let digests: Vec<u128> = docs.iter().map(|d| d.digest()).collect();
+    let near = verify_pairs(
+        &candidates,
+        source,
+        config,
+        &digests,
+        opts.min_similarity,
+        progress,
+        report,
+    );
+    let fresh_groups: Vec<Vec<u32>> = groups.iter().filter(|g| is_fresh(g)).cloned().collect();
+    let mut pairs = expand_pairs(&fresh_groups, &groups, &near);
+    pairs.retain(|p| p.b as usize >= first_new);
+    NewPairs {
+        pairs,
         candidates: candidates.len(),
     }
 }
@@ -211,9 +307,21 @@ pub fn assign_groups(
         }
     }
 
-    // Every pair: exact pairs inside groups, near pairs expanded over both groups.
+    let pairs = expand_pairs(groups, groups, near);
+    (pairs, Assignment { duplicate_of })
+}
+
+/// Every pair at or above the bar, sorted by (a, b), `a < b`: the exact pairs inside each
+/// of `exact` (groups of `groups`), and each `near` pair between representatives expanded
+/// over both of their `groups`.
+fn expand_pairs(exact: &[Vec<u32>], groups: &[Vec<u32>], near: &[ScoredPair]) -> Vec<ScoredPair> {
+    let group_of_rep: HashMap<u32, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(g, members)| (members[0], g))
+        .collect();
     let mut pairs = Vec::new();
-    for members in groups {
+    for members in exact {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
                 pairs.push(ScoredPair {
@@ -238,7 +346,7 @@ pub fn assign_groups(
         }
     }
     pairs.sort_unstable_by_key(|p| (p.a, p.b));
-    (pairs, Assignment { duplicate_of })
+    pairs
 }
 
 #[cfg(test)]
