@@ -1,17 +1,16 @@
 //! `simdedup index build|add|query`: the persistent index ([`simdedup::index`]) from the
 //! command line. Settings of `add` and `query` come from the index; any given must match.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::path::Path;
 
 use anyhow::{Result, bail};
+use bitvec::vec::BitVec;
 
 use simdedup::index::{self, Builder, Index, IndexView, Settings};
 use simdedup::input::FileList;
 use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius};
-use simdedup::output::escape_path;
+use simdedup::output::{escape_path, path_bytes};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::shingle::Normalization;
 use simdedup::simhash::{CityHash, Weighting};
@@ -145,15 +144,19 @@ fn query_with<F: CityHash>(
     Ok(())
 }
 
-/// The files of `input` that are not in the index yet. A path already in it (equal as a
-/// path, as the plain run compares repeated paths) is left out with a note: a run over the
-/// indexed files and these would read it once, as the indexed document.
+/// The files of `input` that are not in the index yet. A path already in it (the same
+/// bytes, as the plain run compares repeated paths) is left out with a note: a run over
+/// the indexed files and these would read it once, as the indexed document.
 fn new_files(ctx: &Ctx, input: &InputArgs, view: &IndexView, what: &str) -> FileList {
     let mut list = files(ctx, input);
-    let indexed: HashSet<Cow<Path>> = (0..view.len()).map(|i| view.path(i)).collect();
-    let before = list.files.len();
-    list.files.retain(|p| !indexed.contains(p.as_path()));
-    let known = before - list.files.len();
+    let indexed: HashSet<&[u8]> = (0..view.len()).map(|i| view.path_bytes(i)).collect();
+    let keep: BitVec = list
+        .files
+        .iter()
+        .map(|p| !indexed.contains(path_bytes(p)))
+        .collect();
+    let known = keep.count_zeros();
+    list.files.retain(&keep);
     if known > 0 {
         ctx.note(&format!("{known} path(s) already in the index: {what}"));
     }
