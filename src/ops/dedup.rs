@@ -447,6 +447,112 @@ mod tests {
         assert!(ExactGroups::by_key(Vec::new(), |i| i).is_empty());
     }
 
+    /// Texts in memory.
+    struct Texts(Vec<String>);
+
+    impl TextSource for Texts {
+        fn text(&self, i: usize) -> Result<String, crate::error::Error> {
+            Ok(self.0[i].clone())
+        }
+        fn name(&self, i: usize) -> String {
+            format!("doc{i}")
+        }
+    }
+
+    struct Stats(crate::simhash::TextSignature<u64>);
+
+    impl DocStats for Stats {
+        fn chars(&self) -> u64 {
+            self.0.chars
+        }
+        fn shingles(&self) -> u64 {
+            self.0.shingles
+        }
+        fn digest(&self) -> u128 {
+            self.0.digest
+        }
+    }
+
+    /// The incremental pairs are the full run's pairs that involve a new document, for
+    /// every split point and keep order: exact copies, near copies, chains through exact
+    /// groups (old A ~ old B, new A' = A) and texts too short for a shingle.
+    #[test]
+    fn pairs_with_new_equal_the_full_run_restricted() {
+        let config = TextConfig {
+            shingling: "word:3".parse().unwrap(),
+            normalization: crate::shingle::Normalization::ALL,
+            weighting: Default::default(),
+            compat: false,
+        };
+        let mut state = 7u64;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let words = [
+            "ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen", "ibis", "jay",
+        ];
+        let mut texts: Vec<String> = Vec::new();
+        for _ in 0..40 {
+            let base: Vec<&str> = (0..30).map(|_| words[next(10) as usize]).collect();
+            for _ in 0..1 + next(3) {
+                let mut copy = base.clone();
+                for _ in 0..next(6) {
+                    copy[next(30) as usize] = words[next(10) as usize];
+                }
+                texts.push(copy.join(" "));
+            }
+        }
+        texts.extend(["Hi".to_string(), "hi!".to_string(), "ant bee".to_string()]);
+        let order: Vec<usize> = {
+            let mut o: Vec<usize> = (0..texts.len()).collect();
+            for i in (1..o.len()).rev() {
+                o.swap(i, next(i as u64 + 1) as usize);
+            }
+            o
+        };
+        let texts: Vec<String> = order.iter().map(|&i| texts[i].clone()).collect();
+        let sigs: Vec<_> = texts
+            .iter()
+            .map(|t| crate::simhash::fingerprint_text::<u64>(t, &config))
+            .collect();
+        let fps: Vec<u64> = sigs.iter().map(|s| s.fingerprint).collect();
+        let docs: Vec<Stats> = sigs.iter().map(|&s| Stats(s)).collect();
+        let source = Texts(texts);
+        let report = |e: crate::error::Error| panic!("{e}");
+        for keep in [KeepOrder::First, KeepOrder::Longest] {
+            let opts = DedupOptions {
+                search: SearchOptions::exact(candidate_radius(64, 0.5, 0.99)),
+                min_similarity: 0.5,
+                keep,
+                grouping: Grouping::Greedy,
+            };
+            let full = dedup(&fps, &docs, &source, &config, &opts, &(), &report);
+            assert!(full.pairs.iter().any(|p| p.exact) && full.pairs.iter().any(|p| !p.exact));
+            for first_new in [0, 1, 17, 40, docs.len() - 2, docs.len()] {
+                let new = pairs_with_new(
+                    &fps,
+                    &docs,
+                    first_new,
+                    &source,
+                    &config,
+                    &opts,
+                    &(),
+                    &report,
+                );
+                let expected: Vec<ScoredPair> = full
+                    .pairs
+                    .iter()
+                    .filter(|p| p.b as usize >= first_new)
+                    .copied()
+                    .collect();
+                assert_eq!(new.pairs, expected, "first_new {first_new}, {keep:?}");
+            }
+        }
+    }
+
     #[test]
     fn keep_orders() {
         let lengths = [5, 9, 5, 1];
