@@ -631,11 +631,14 @@ pub struct IndexArgs {
 #[derive(Subcommand, Debug)]
 pub enum IndexCommand {
     /// Fingerprint files into a new index file (replaced if it exists).
+    #[command(after_help = INDEX_EXAMPLES)]
     Build(IndexBuildArgs),
     /// Fingerprint more files into an index; files already in it are skipped.
+    #[command(after_help = INDEX_EXAMPLES)]
     Add(IndexAddArgs),
     /// Print the duplicate pairs that involve new files: new against indexed, and new
     /// against new, as `path_a<TAB>path_b` in the order of a run over both.
+    #[command(after_help = INDEX_EXAMPLES)]
     Query(IndexQueryArgs),
 }
 
