@@ -66,6 +66,10 @@ pub enum Command {
     Represent(RepresentArgs),
     /// Re-filter a result saved by `simdedup dedup --save` at a stricter threshold.
     Rethreshold(RethresholdArgs),
+    /// A persistent index: fingerprint a corpus once, add files to it later, and find the
+    /// new documents that duplicate indexed ones without fingerprinting those again.
+    #[command(after_help = INDEX_EXAMPLES, subcommand_required = true)]
+    Index(IndexArgs),
 }
 
 /// The default run: find near-duplicate pairs among files.
@@ -240,23 +244,28 @@ pub struct FeatureArgs {
 impl FeatureArgs {
     /// The library's text configuration (normal mode).
     pub fn config(&self) -> TextConfig {
-        let mut normalization = Normalization::default();
-        for step in &self.normalize {
-            match step {
-                NormStep::Nfkc => normalization.nfkc = true,
-                NormStep::Lowercase => normalization.lowercase = true,
-                NormStep::Punctuation => normalization.strip_punctuation = true,
-                NormStep::Whitespace => normalization.collapse_whitespace = true,
-                NormStep::None => {}
-            }
-        }
         TextConfig {
             shingling: self.shingle,
-            normalization,
+            normalization: normalization(&self.normalize),
             weighting: self.weights.into(),
             compat: false,
         }
     }
+}
+
+/// The normalisation `--normalize STEPS` asks for.
+pub fn normalization(steps: &[NormStep]) -> Normalization {
+    let mut normalization = Normalization::default();
+    for step in steps {
+        match step {
+            NormStep::Nfkc => normalization.nfkc = true,
+            NormStep::Lowercase => normalization.lowercase = true,
+            NormStep::Punctuation => normalization.strip_punctuation = true,
+            NormStep::Whitespace => normalization.collapse_whitespace = true,
+            NormStep::None => {}
+        }
+    }
+    normalization
 }
 
 #[derive(Args, Debug)]
@@ -599,4 +608,115 @@ pub struct RethresholdArgs {
     /// Group duplicates by connected components.
     #[arg(long)]
     pub connected: bool,
+}
+
+const INDEX_EXAMPLES: &str = "\
+Examples:
+  simdedup index build corpus/ -o corpus.sdx        fingerprint a corpus once
+  simdedup index add corpus.sdx more/               add files (the indexed ones are not read)
+  simdedup index query corpus.sdx new/ --scores     new files that duplicate indexed ones,
+                                                    or each other: path_a, path_b, scores
+  fd -e txt -0 | simdedup index query corpus.sdx -0 -
+
+The pairs of a query are those a plain run over the indexed files and the new ones
+together reports that involve a new file. Paths are stored as given: run queries from the
+directory the index was built in, or index absolute paths.";
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    #[command(subcommand)]
+    pub command: IndexCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IndexCommand {
+    /// Fingerprint files into a new index file (replaced if it exists).
+    #[command(after_help = INDEX_EXAMPLES)]
+    Build(IndexBuildArgs),
+    /// Fingerprint more files into an index; files already in it are skipped.
+    #[command(after_help = INDEX_EXAMPLES)]
+    Add(IndexAddArgs),
+    /// Print the duplicate pairs that involve new files: new against indexed, and new
+    /// against new, as `path_a<TAB>path_b` in the order of a run over both.
+    #[command(after_help = INDEX_EXAMPLES)]
+    Query(IndexQueryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IndexBuildArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The index file to write.
+    #[arg(short = 'o', long = "out", value_name = "FILE.sdx", required = true)]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub features: FeatureArgs,
+
+    /// Fingerprint width in bits.
+    #[arg(short, long, value_name = "BITS", default_value = "128", value_parser = ["32", "64", "128"])]
+    pub bits: String,
+}
+
+/// Fingerprint settings of `index add` and `index query`: each defaults to the index's; one
+/// given must equal it.
+#[derive(Args, Debug)]
+pub struct IndexSettingsArgs {
+    /// Fingerprint width in bits [default: the index's].
+    #[arg(short, long, value_name = "BITS", value_parser = ["32", "64", "128"])]
+    pub bits: Option<String>,
+
+    /// Features, `char:N` or `word:N` [default: the index's].
+    #[arg(long, value_name = "KIND:N")]
+    pub shingle: Option<Shingling>,
+
+    /// Normalisation steps (comma-separated), or `none` [default: the index's].
+    #[arg(long, value_enum, value_name = "STEPS", value_delimiter = ',')]
+    pub normalize: Option<Vec<NormStep>>,
+
+    /// Shingle weights: raw, log or set [default: the index's].
+    #[arg(long, value_enum, value_name = "WEIGHTS")]
+    pub weights: Option<WeightsArg>,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexAddArgs {
+    /// The index file to add to (rewritten through a temporary file and a rename).
+    #[arg(value_name = "INDEX.sdx")]
+    pub index: PathBuf,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub settings: IndexSettingsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexQueryArgs {
+    /// The index file to query.
+    #[arg(value_name = "INDEX.sdx")]
+    pub index: PathBuf,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub settings: IndexSettingsArgs,
+
+    /// Duplicates are pairs whose shingle sets have Jaccard similarity at least J, verified
+    /// exactly (indexed files in candidate pairs are read again).
+    #[arg(short = 'j', long, value_name = "J", default_value_t = 0.5, value_parser = parse_unit)]
+    pub min_similarity: f64,
+
+    #[command(flatten)]
+    pub threshold: ThresholdArgs,
+
+    /// Split the bits into B blocks instead of the cost model's choice (exact search).
+    #[arg(long, value_name = "B")]
+    pub blocks: Option<u32>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use simdedup::corpus::{Corpus, fingerprint_files};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
+use simdedup::ops::cluster::ScoredPair;
 use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius, dedup};
 use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
 use simdedup::output::{escape_path, write_path};
@@ -25,7 +26,7 @@ use crate::cli::{
 
 /// The candidate recall the automatic Hamming radius aims at, for pairs right at the
 /// similarity bar (pairs above it are caught more often).
-const CANDIDATE_RECALL: f64 = 0.99;
+pub(crate) const CANDIDATE_RECALL: f64 = 0.99;
 
 /// What every command shares: progress bars, the error count, whether notes are shown.
 pub struct Ctx {
@@ -134,7 +135,16 @@ fn fingerprint_corpus<F: CityHash>(
     input: &InputArgs,
     config: &simdedup::simhash::TextConfig,
 ) -> Corpus<F> {
-    let list = files(ctx, input);
+    fingerprint_list(ctx, files(ctx, input), input, config)
+}
+
+/// Fingerprints the files of `list` (found from `input`), noting binary files skipped.
+pub(crate) fn fingerprint_list<F: CityHash>(
+    ctx: &Ctx,
+    list: FileList,
+    input: &InputArgs,
+    config: &simdedup::simhash::TextConfig,
+) -> Corpus<F> {
     let corpus = fingerprint_files::<F>(list.files, config, input.binary, &ctx.bars, ctx);
     if corpus.binary_skipped > 0 {
         ctx.note(&format!(
@@ -146,7 +156,7 @@ fn fingerprint_corpus<F: CityHash>(
 }
 
 /// The distance bound from `-k`, `-r` or the default.
-fn max_distance(threshold: &ThresholdArgs, bits: u32, compat: bool) -> Result<u32> {
+pub(crate) fn max_distance(threshold: &ThresholdArgs, bits: u32, compat: bool) -> Result<u32> {
     if let Some(k) = threshold.max_distance {
         return Ok(k.min(bits));
     }
@@ -285,23 +295,7 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     let kind = |exact: bool| if exact { "exact" } else { "near" };
     match args.dedup.output {
-        OutputKind::Pairs => {
-            if args.output.header {
-                let scores = if args.output.scores {
-                    "\tdistance\tsimilarity\tkind"
-                } else {
-                    ""
-                };
-                writeln!(out, "path_a\tpath_b{scores}")?;
-            }
-            for p in &result.pairs {
-                write!(out, "{}\t{}", path(p.a), path(p.b))?;
-                if args.output.scores {
-                    write!(out, "\t{}\t{:.4}\t{}", p.distance, p.score, kind(p.exact))?;
-                }
-                writeln!(out)?;
-            }
-        }
+        OutputKind::Pairs => write_pairs(&mut out, &result.pairs, &path, &args.output)?,
         OutputKind::Remove => {
             if args.output.header {
                 writeln!(out, "path\tduplicate_of\tsimilarity")?;
@@ -346,6 +340,33 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+/// Verified pairs as `path_a<TAB>path_b`, with `--scores` plus distance, similarity and
+/// exact|near; `path` names document `i`, escaped.
+pub(crate) fn write_pairs(
+    out: &mut dyn Write,
+    pairs: &[ScoredPair],
+    path: &dyn Fn(u32) -> String,
+    output: &OutputArgs,
+) -> io::Result<()> {
+    if output.header {
+        let scores = if output.scores {
+            "\tdistance\tsimilarity\tkind"
+        } else {
+            ""
+        };
+        writeln!(out, "path_a\tpath_b{scores}")?;
+    }
+    for p in pairs {
+        write!(out, "{}\t{}", path(p.a), path(p.b))?;
+        if output.scores {
+            let kind = if p.exact { "exact" } else { "near" };
+            write!(out, "\t{}\t{:.4}\t{kind}", p.distance, p.score)?;
+        }
+        writeln!(out)?;
+    }
     Ok(())
 }
 

@@ -72,6 +72,13 @@ pub enum Error {
         row: u64,
         message: String,
     },
+    /// An index file that cannot be used: not an index, damaged, or from a newer version.
+    #[error("{}: {source}", path.display())]
+    Index {
+        path: PathBuf,
+        #[source]
+        source: crate::index::FormatError,
+    },
     /// A problem with a whole dataset file: its format, header or schema.
     #[error("{}: {message}", path.display())]
     BadFile { path: PathBuf, message: String },

@@ -74,6 +74,29 @@ pub trait Fingerprint: Copy + Ord + Eq + Hash + Send + Sync + Debug + 'static {
         Some(fp)
     }
 
+    /// Writes the fingerprint as a little-endian integer of `BITS / 8` bytes (bit `i` is
+    /// bit `i % 8` of byte `i / 8`) into `out`, which holds exactly that many bytes.
+    fn write_le(&self, out: &mut [u8]) {
+        debug_assert_eq!(out.len(), Self::BITS as usize / 8);
+        for (j, byte) in out.iter_mut().enumerate() {
+            *byte = self.extract(8 * j as u32, 8) as u8;
+        }
+    }
+
+    /// Reads what [`Fingerprint::write_le`] wrote; `bytes` holds exactly `BITS / 8` bytes.
+    fn read_le(bytes: &[u8]) -> Self {
+        debug_assert_eq!(bytes.len(), Self::BITS as usize / 8);
+        let mut fp = Self::zero();
+        for (j, &byte) in bytes.iter().enumerate() {
+            for b in 0..8 {
+                if byte >> b & 1 == 1 {
+                    fp.set_bit(8 * j as u32 + b);
+                }
+            }
+        }
+        fp
+    }
+
     /// Binary digits, most significant first, left-padded with zeros to `width` characters
     /// (the seed script prints every fingerprint padded to 128 digits).
     fn to_binary(&self, width: usize) -> String {
@@ -117,6 +140,16 @@ macro_rules! impl_primitive {
             #[inline]
             fn rotate_right(self, n: u32) -> Self {
                 <$t>::rotate_right(self, n)
+            }
+
+            fn write_le(&self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_le_bytes());
+            }
+
+            fn read_le(bytes: &[u8]) -> Self {
+                let mut word = [0u8; std::mem::size_of::<$t>()];
+                word.copy_from_slice(bytes);
+                <$t>::from_le_bytes(word)
             }
 
             #[inline]
@@ -233,6 +266,21 @@ mod tests {
         let w = Bits256::from_hex(&format!("{}{}", "f".repeat(16), "0".repeat(47) + "1")).unwrap();
         assert_eq!(w.0, [u64::MAX, 0, 0, 1]);
         assert_eq!(Bits256::from_hex(&w.to_hex()), Some(w));
+    }
+
+    #[test]
+    fn little_endian_bytes() {
+        let x: u128 = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210;
+        let mut b = [0u8; 16];
+        x.write_le(&mut b);
+        assert_eq!(b, x.to_le_bytes());
+        assert_eq!(u128::read_le(&b), x);
+        // The generic version (Wide) agrees with the integer's bytes.
+        let w = Wide::<2>([(x >> 64) as u64, x as u64]);
+        let mut wb = [0u8; 16];
+        w.write_le(&mut wb);
+        assert_eq!(wb, b);
+        assert_eq!(Wide::<2>::read_le(&wb), w);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod fpfile;
 pub mod hyperplane;
+pub mod index;
 pub mod input;
 pub mod ops;
 pub mod output;

@@ -5,6 +5,7 @@
 mod bars;
 mod cli;
 mod commands;
+mod index_cmd;
 mod semantic_cmd;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Some(Command::Outliers(args)) => semantic_cmd::outliers(&ctx, args),
         Some(Command::Represent(args)) => semantic_cmd::represent(&ctx, args),
         Some(Command::Rethreshold(args)) => semantic_cmd::rethreshold(&ctx, args),
+        Some(Command::Index(args)) => index_cmd::index(&ctx, args),
     };
     match result {
         Ok(()) if ctx.errors() == 0 => ExitCode::SUCCESS,

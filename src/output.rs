@@ -25,14 +25,15 @@ pub fn escape_field(text: &str) -> String {
     String::from_utf8(v).expect("escaped output is UTF-8")
 }
 
+/// The bytes of `path` as the OS holds them (outside Unix: its encoded bytes).
 #[cfg(unix)]
-fn path_bytes(path: &Path) -> &[u8] {
+pub fn path_bytes(path: &Path) -> &[u8] {
     use std::os::unix::ffi::OsStrExt;
     path.as_os_str().as_bytes()
 }
 
 #[cfg(not(unix))]
-fn path_bytes(path: &Path) -> &[u8] {
+pub fn path_bytes(path: &Path) -> &[u8] {
     path.as_os_str().as_encoded_bytes()
 }
 

@@ -5,6 +5,7 @@ mod util;
 mod cli;
 mod compat_oracle;
 mod golden;
+mod index;
 mod quality;
 mod records;
 mod semantic;

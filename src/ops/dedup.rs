@@ -178,17 +178,9 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
         "one fingerprint per document"
     );
     let n = docs.len();
-    let order = match opts.keep {
-        KeepOrder::First => (0..n as u32).collect(),
-        _ => {
-            let lengths: Vec<u64> = docs.iter().map(|d| d.chars()).collect();
-            keep_order(&lengths, opts.keep)
-        }
-    };
-
     // 1. Exact duplicates, grouped by digest; groups listed by their first member in keep
     //    order, which represents the group from here on.
-    let groups = ExactGroups::by_key(order, |i| docs[i as usize].digest());
+    let groups = digest_groups(docs, opts.keep);
 
     // 2. Candidates among the representatives that have shingles.
     let mut reps: Vec<u32> = groups
@@ -285,9 +277,21 @@ pub fn assign_groups(
         }
     }
 
-    // Every pair: exact pairs inside groups, near pairs expanded over both groups.
+    let pairs = expand_pairs(groups, &group_of, near, |_| true);
+    (pairs, Assignment { duplicate_of })
+}
+
+/// Every pair at or above the bar, sorted by (a, b), `a < b`: the exact pairs inside each
+/// group `include` accepts, and each `near` pair between representatives expanded over both
+/// groups; `group_of[r]` is the group that representative `r` leads.
+fn expand_pairs(
+    groups: &ExactGroups,
+    group_of: &[u32],
+    near: &[ScoredPair],
+    include: impl Fn(&[u32]) -> bool,
+) -> Vec<ScoredPair> {
     let mut pairs = Vec::new();
-    for members in groups.iter() {
+    for members in groups.iter().filter(|m| include(m)) {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
                 pairs.push(ScoredPair {
@@ -313,7 +317,115 @@ pub fn assign_groups(
         }
     }
     pairs.sort_unstable_by_key(|p| (p.a, p.b));
-    (pairs, Assignment { duplicate_of })
+    pairs
+}
+
+/// Documents grouped by digest, in `keep` order ([`ExactGroups`]).
+fn digest_groups<D: DocStats>(docs: &[D], keep: KeepOrder) -> ExactGroups {
+    let order = match keep {
+        KeepOrder::First => (0..docs.len() as u32).collect(),
+        _ => {
+            let lengths: Vec<u64> = docs.iter().map(|d| d.chars()).collect();
+            keep_order(&lengths, keep)
+        }
+    };
+    ExactGroups::by_key(order, |i| docs[i as usize].digest())
+}
+
+/// The pairs of an incremental run ([`pairs_with_new`]).
+#[derive(Debug)]
+pub struct NewPairs {
+    /// Every pair at or above the bar with `b >= first_new`, sorted by (a, b), `a < b`.
+    pub pairs: Vec<ScoredPair>,
+    /// Number of candidate pairs the Hamming search proposed (before verification).
+    pub candidates: usize,
+}
+
+/// Exactly the pairs of [`dedup`] over all `docs` that involve a document numbered
+/// `first_new` or later, without comparing two older documents: for adding documents to an
+/// index of old ones. Documents are grouped by digest as in [`dedup`]; a group is *fresh*
+/// when it holds a new document. Candidates are the representatives' pairs among fresh
+/// groups (`opts.search`) and between fresh and other groups (the exact
+/// [`search::find_cross_pairs`]), verified by [`verify_pairs`] as in [`dedup`] (an old
+/// document in a candidate is read again), and near pairs are expanded over both groups.
+/// With the exact or brute method the result is [`dedup`]'s pairs with `b >= first_new`:
+/// the same candidates, the same verification. Only pairs are computed: keep/remove
+/// decisions would need the old documents' pairs too.
+#[allow(clippy::too_many_arguments)]
+pub fn pairs_with_new<F: Fingerprint, D: DocStats>(
+    fingerprints: &[F],
+    docs: &[D],
+    first_new: usize,
+    source: &dyn TextSource,
+    config: &TextConfig,
+    opts: &DedupOptions,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> NewPairs {
+    assert_eq!(
+        fingerprints.len(),
+        docs.len(),
+        "one fingerprint per document"
+    );
+    let groups = digest_groups(docs, opts.keep);
+    let is_fresh = |members: &[u32]| members.iter().any(|&m| m as usize >= first_new);
+    let (mut fresh, mut stale) = (Vec::new(), Vec::new());
+    for members in groups.iter() {
+        let rep = members[0];
+        if docs[rep as usize].shingles() == 0 {
+            continue;
+        }
+        if is_fresh(members) {
+            fresh.push(rep);
+        } else {
+            stale.push(rep);
+        }
+    }
+    fresh.sort_unstable();
+    stale.sort_unstable();
+    let fps_of =
+        |reps: &[u32]| -> Vec<F> { reps.iter().map(|&r| fingerprints[r as usize]).collect() };
+    let (fresh_fps, stale_fps) = (fps_of(&fresh), fps_of(&stale));
+    let mut candidates: Vec<Pair> = search::find_pairs(&fresh_fps, &opts.search, progress)
+        .iter()
+        .map(|p| Pair::new(fresh[p.a as usize], fresh[p.b as usize], p.distance))
+        .collect();
+    if !fresh_fps.is_empty() && !stale_fps.is_empty() {
+        let blocks = match opts.search.method {
+            search::Method::Exact { blocks } => blocks,
+            _ => None,
+        };
+        let k = opts.search.max_distance;
+        let (cross, _) = search::find_cross_pairs(&fresh_fps, &stale_fps, k, blocks, progress);
+        candidates.extend(cross.iter().map(|p| {
+            Pair::new(
+                fresh[p.query as usize],
+                stale[p.reference as usize],
+                p.distance,
+            )
+        }));
+    }
+    drop((fresh_fps, stale_fps));
+
+    let near = verify_pairs(
+        &candidates,
+        source,
+        config,
+        &|i| docs[i].digest(),
+        opts.min_similarity,
+        progress,
+        report,
+    );
+    let mut group_of = vec![u32::MAX; docs.len()];
+    for (g, members) in groups.iter().enumerate() {
+        group_of[members[0] as usize] = g as u32;
+    }
+    let mut pairs = expand_pairs(&groups, &group_of, &near, is_fresh);
+    pairs.retain(|p| p.b as usize >= first_new);
+    NewPairs {
+        pairs,
+        candidates: candidates.len(),
+    }
 }
 
 #[cfg(test)]
@@ -346,6 +458,112 @@ mod tests {
         let g = ExactGroups::by_key(vec![1, 3], |i| keys[i as usize]);
         assert_eq!(g.len(), 2);
         assert!(ExactGroups::by_key(Vec::new(), |i| i).is_empty());
+    }
+
+    /// Texts in memory.
+    struct Texts(Vec<String>);
+
+    impl TextSource for Texts {
+        fn text(&self, i: usize) -> Result<String, crate::error::Error> {
+            Ok(self.0[i].clone())
+        }
+        fn name(&self, i: usize) -> String {
+            format!("doc{i}")
+        }
+    }
+
+    struct Stats(crate::simhash::TextSignature<u64>);
+
+    impl DocStats for Stats {
+        fn chars(&self) -> u64 {
+            self.0.chars
+        }
+        fn shingles(&self) -> u64 {
+            self.0.shingles
+        }
+        fn digest(&self) -> u128 {
+            self.0.digest
+        }
+    }
+
+    /// The incremental pairs are the full run's pairs that involve a new document, for
+    /// every split point and keep order: exact copies, near copies, chains through exact
+    /// groups (old A ~ old B, new A' = A) and texts too short for a shingle.
+    #[test]
+    fn pairs_with_new_equal_the_full_run_restricted() {
+        let config = TextConfig {
+            shingling: "word:3".parse().unwrap(),
+            normalization: crate::shingle::Normalization::ALL,
+            weighting: Default::default(),
+            compat: false,
+        };
+        let mut state = 7u64;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let words = [
+            "ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen", "ibis", "jay",
+        ];
+        let mut texts: Vec<String> = Vec::new();
+        for _ in 0..40 {
+            let base: Vec<&str> = (0..30).map(|_| words[next(10) as usize]).collect();
+            for _ in 0..1 + next(3) {
+                let mut copy = base.clone();
+                for _ in 0..next(6) {
+                    copy[next(30) as usize] = words[next(10) as usize];
+                }
+                texts.push(copy.join(" "));
+            }
+        }
+        texts.extend(["Hi".to_string(), "hi!".to_string(), "ant bee".to_string()]);
+        let order: Vec<usize> = {
+            let mut o: Vec<usize> = (0..texts.len()).collect();
+            for i in (1..o.len()).rev() {
+                o.swap(i, next(i as u64 + 1) as usize);
+            }
+            o
+        };
+        let texts: Vec<String> = order.iter().map(|&i| texts[i].clone()).collect();
+        let sigs: Vec<_> = texts
+            .iter()
+            .map(|t| crate::simhash::fingerprint_text::<u64>(t, &config))
+            .collect();
+        let fps: Vec<u64> = sigs.iter().map(|s| s.fingerprint).collect();
+        let docs: Vec<Stats> = sigs.iter().map(|&s| Stats(s)).collect();
+        let source = Texts(texts);
+        let report = |e: crate::error::Error| panic!("{e}");
+        for keep in [KeepOrder::First, KeepOrder::Longest] {
+            let opts = DedupOptions {
+                search: SearchOptions::exact(candidate_radius(64, 0.5, 0.99)),
+                min_similarity: 0.5,
+                keep,
+                grouping: Grouping::Greedy,
+            };
+            let full = dedup(&fps, &docs, &source, &config, &opts, &(), &report);
+            assert!(full.pairs.iter().any(|p| p.exact) && full.pairs.iter().any(|p| !p.exact));
+            for first_new in [0, 1, 17, 40, docs.len() - 2, docs.len()] {
+                let new = pairs_with_new(
+                    &fps,
+                    &docs,
+                    first_new,
+                    &source,
+                    &config,
+                    &opts,
+                    &(),
+                    &report,
+                );
+                let expected: Vec<ScoredPair> = full
+                    .pairs
+                    .iter()
+                    .filter(|p| p.b as usize >= first_new)
+                    .copied()
+                    .collect();
+                assert_eq!(new.pairs, expected, "first_new {first_new}, {keep:?}");
+            }
+        }
     }
 
     #[test]

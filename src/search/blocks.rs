@@ -821,6 +821,20 @@ pub fn cross_search<F: Fingerprint>(
     blocks: Option<u32>,
     progress: &dyn Progress,
 ) -> (Vec<CrossPair>, SearchStats) {
+    // When brute force is the plan, compare each query with the reference set directly:
+    // nq * nr distances, where the coloured search over the union would visit all
+    // (nq + nr)^2 / 2 pairs of values to find the query-reference ones.
+    let wanted = queries.len() as f64 * reference.len() as f64;
+    let brute = match blocks {
+        Some(b) => b <= k || k >= F::BITS.min(MAX_BLOCKS),
+        None => {
+            let n = queries.len() + reference.len();
+            plan(n, wanted, F::BITS, k, F::BITS) == Plan::Brute
+        }
+    };
+    if brute {
+        return cross_brute(queries, reference, k, progress);
+    }
     let nq = queries.len() as u32;
     let all: Vec<F> = queries.iter().chain(reference).copied().collect();
     let groups = Groups::new(&all);
@@ -863,6 +877,50 @@ pub fn cross_search<F: Fingerprint>(
     }
     pairs.par_sort_unstable();
     stats.fingerprints = u64::from(nq) + reference.len() as u64;
+    stats.pairs = pairs.len() as u64;
+    (pairs, stats)
+}
+
+/// [`cross_search`] by brute force: every query against every reference fingerprint.
+fn cross_brute<F: Fingerprint>(
+    queries: &[F],
+    reference: &[F],
+    k: u32,
+    progress: &dyn Progress,
+) -> (Vec<CrossPair>, SearchStats) {
+    progress.start("exact search (brute force)", queries.len() as u64, "rows");
+    let rows: Vec<(Vec<CrossPair>, u64)> = queries
+        .par_iter()
+        .enumerate()
+        .with_max_len(16)
+        .map(|(q, a)| {
+            let mut hits = Vec::new();
+            // Positions in `reference` come back numbered from 1 (`at + 1 + j`, `at = 0`).
+            let compared = compare_row(a, reference, None, k, 0, &mut hits);
+            let found = hits
+                .iter()
+                .map(|&(_, j, distance)| CrossPair {
+                    query: q as u32,
+                    reference: j - 1,
+                    distance,
+                })
+                .collect();
+            progress.inc(1);
+            (found, compared)
+        })
+        .collect();
+    progress.finish();
+    let mut stats = SearchStats {
+        fingerprints: (queries.len() + reference.len()) as u64,
+        unique: (queries.len() + reference.len()) as u64,
+        ..SearchStats::default()
+    };
+    let mut pairs = Vec::new();
+    for (found, compared) in rows {
+        stats.candidates += compared;
+        pairs.extend(found);
+    }
+    stats.unique_pairs = pairs.len() as u64;
     stats.pairs = pairs.len() as u64;
     (pairs, stats)
 }

@@ -1,0 +1,240 @@
+//! `simdedup index build|add|query`: the persistent index ([`simdedup::index`]) from the
+//! command line. Settings of `add` and `query` come from the index; any given must match.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+use anyhow::{Result, bail};
+use bitvec::vec::BitVec;
+
+use simdedup::index::{self, Builder, Index, IndexView, Settings};
+use simdedup::input::FileList;
+use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius};
+use simdedup::output::{escape_path, path_bytes};
+use simdedup::search::{Method, SearchOptions};
+use simdedup::shingle::Normalization;
+use simdedup::simhash::{CityHash, Weighting};
+
+use crate::cli::{
+    IndexAddArgs, IndexArgs, IndexBuildArgs, IndexCommand, IndexQueryArgs, IndexSettingsArgs,
+    InputArgs, normalization,
+};
+use crate::commands::{
+    CANDIDATE_RECALL, Ctx, files, fingerprint_list, max_distance, with_width, write_pairs,
+};
+
+/// `simdedup index ...`.
+pub fn index(ctx: &Ctx, args: &IndexArgs) -> Result<()> {
+    match &args.command {
+        IndexCommand::Build(args) => build(ctx, args),
+        IndexCommand::Add(args) => add(ctx, args),
+        IndexCommand::Query(args) => query(ctx, args),
+    }
+}
+
+fn build(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
+    let bits: u32 = args.bits.parse()?;
+    with_width!(bits, F => build_with::<F>(ctx, args))
+}
+
+fn build_with<F: CityHash>(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
+    let config = args.features.config();
+    let corpus = fingerprint_list::<F>(ctx, files(ctx, &args.input), &args.input, &config);
+    let mut builder = Builder::<F>::new(config);
+    builder.extend(&corpus);
+    builder.save(&args.out)?;
+    ctx.note(&format!(
+        "{}: {} documents indexed",
+        args.out.display(),
+        builder.len()
+    ));
+    Ok(())
+}
+
+fn add(ctx: &Ctx, args: &IndexAddArgs) -> Result<()> {
+    let index = Index::open(&args.index)?;
+    let settings = resolve(&index, &args.settings)?;
+    with_width!(settings.bits, F => add_with::<F>(ctx, args, &index, settings))
+}
+
+fn add_with<F: CityHash>(
+    ctx: &Ctx,
+    args: &IndexAddArgs,
+    index: &Index,
+    settings: Settings,
+) -> Result<()> {
+    let view = index.view();
+    let list = new_files(ctx, &args.input, &view, "skipped");
+    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text);
+    let mut builder = Builder::<F>::from_view(&view).expect("the width is the index's");
+    builder.extend(&corpus);
+    builder.save(&args.index)?;
+    ctx.note(&format!(
+        "{}: {} documents added, {} in all",
+        args.index.display(),
+        corpus.len(),
+        builder.len()
+    ));
+    Ok(())
+}
+
+fn query(ctx: &Ctx, args: &IndexQueryArgs) -> Result<()> {
+    let index = Index::open(&args.index)?;
+    let settings = resolve(&index, &args.settings)?;
+    with_width!(settings.bits, F => query_with::<F>(ctx, args, &index, settings))
+}
+
+fn query_with<F: CityHash>(
+    ctx: &Ctx,
+    args: &IndexQueryArgs,
+    index: &Index,
+    settings: Settings,
+) -> Result<()> {
+    let view = index.view();
+    let list = new_files(
+        ctx,
+        &args.input,
+        &view,
+        "compared as indexed documents only",
+    );
+    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text);
+    let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
+    if short > 0 {
+        ctx.note(&format!(
+            "{short} document(s) too short for {} shingles: compared only as exact duplicates",
+            settings.text.shingling
+        ));
+    }
+    // The candidate radius exactly as the plain run chooses it.
+    let k = match (args.threshold.max_distance, args.threshold.ratio) {
+        (None, None) => candidate_radius(F::BITS, args.min_similarity, CANDIDATE_RECALL),
+        _ => max_distance(&args.threshold, F::BITS, false)?,
+    };
+    let opts = DedupOptions {
+        search: SearchOptions {
+            method: Method::Exact {
+                blocks: args.blocks,
+            },
+            max_distance: k,
+        },
+        min_similarity: args.min_similarity,
+        keep: KeepOrder::First,
+        grouping: Grouping::Greedy,
+    };
+    let result = index::query(index, &corpus, &opts, &ctx.bars, ctx)?;
+    let exact = result.pairs.iter().filter(|p| p.exact).count();
+    ctx.note(&format!(
+        "{} indexed and {} new documents, {} duplicate pairs with a new document ({exact} exact), {} candidates within distance {k}",
+        view.len(),
+        corpus.len(),
+        result.pairs.len(),
+        result.candidates,
+    ));
+    let old = view.len();
+    let path = |i: u32| -> String {
+        let i = i as usize;
+        match i.checked_sub(old) {
+            None => escape_path(&view.path(i)),
+            Some(j) => escape_path(corpus.path(j)),
+        }
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    write_pairs(&mut out, &result.pairs, &path, &args.output)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The files of `input` that are not in the index yet. A path already in it (the same
+/// bytes, as the plain run compares repeated paths) is left out with a note: a run over
+/// the indexed files and these would read it once, as the indexed document.
+fn new_files(ctx: &Ctx, input: &InputArgs, view: &IndexView, what: &str) -> FileList {
+    let mut list = files(ctx, input);
+    let indexed: HashSet<&[u8]> = (0..view.len()).map(|i| view.path_bytes(i)).collect();
+    let keep: BitVec = list
+        .files
+        .iter()
+        .map(|p| !indexed.contains(path_bytes(p)))
+        .collect();
+    let known = keep.count_zeros();
+    list.files.retain(&keep);
+    if known > 0 {
+        ctx.note(&format!("{known} path(s) already in the index: {what}"));
+    }
+    list
+}
+
+/// The index's settings, after checking that each one given on the command line equals it.
+fn resolve(index: &Index, given: &IndexSettingsArgs) -> Result<Settings> {
+    let stored = index.view().settings();
+    let text = &stored.text;
+    let mut conflicts = Vec::new();
+    if let Some(bits) = &given.bits {
+        let bits: u32 = bits.parse()?;
+        if bits != stored.bits {
+            conflicts.push(format!("--bits {bits} (the index has {})", stored.bits));
+        }
+    }
+    if let Some(shingle) = given.shingle
+        && shingle != text.shingling
+    {
+        conflicts.push(format!(
+            "--shingle {shingle} (the index has {})",
+            text.shingling
+        ));
+    }
+    if let Some(steps) = &given.normalize {
+        let wanted = normalization(steps);
+        if wanted != text.normalization {
+            conflicts.push(format!(
+                "--normalize {} (the index has {})",
+                steps_text(&wanted),
+                steps_text(&text.normalization)
+            ));
+        }
+    }
+    if let Some(weights) = given.weights {
+        let wanted: Weighting = weights.into();
+        if wanted != text.weighting {
+            conflicts.push(format!(
+                "--weights {} (the index has {})",
+                weights_text(wanted),
+                weights_text(text.weighting)
+            ));
+        }
+    }
+    if !conflicts.is_empty() {
+        bail!(
+            "{}: settings differ from the index's: {}; leave them out to use the index's settings",
+            index.file().display(),
+            conflicts.join(", ")
+        );
+    }
+    Ok(stored)
+}
+
+/// `--normalize` steps as typed.
+fn steps_text(n: &Normalization) -> String {
+    let steps: Vec<&str> = [
+        (n.nfkc, "nfkc"),
+        (n.lowercase, "lowercase"),
+        (n.strip_punctuation, "punctuation"),
+        (n.collapse_whitespace, "whitespace"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|&(_, name)| name)
+    .collect();
+    if steps.is_empty() {
+        "none".into()
+    } else {
+        steps.join(",")
+    }
+}
+
+fn weights_text(w: Weighting) -> &'static str {
+    match w {
+        Weighting::Raw => "raw",
+        Weighting::Log => "log",
+        Weighting::Set => "set",
+    }
+}
