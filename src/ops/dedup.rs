@@ -277,16 +277,17 @@ pub fn assign_groups(
         }
     }
 
+    let group_of = |rep: u32| nodes[node_of_rep[&rep] as usize] as usize;
     let pairs = expand_pairs(groups, &group_of, near, |_| true);
     (pairs, Assignment { duplicate_of })
 }
 
 /// Every pair at or above the bar, sorted by (a, b), `a < b`: the exact pairs inside each
 /// group `include` accepts, and each `near` pair between representatives expanded over both
-/// groups; `group_of[r]` is the group that representative `r` leads.
+/// groups; `group_of(r)` is the group that representative `r` leads.
 fn expand_pairs(
     groups: &ExactGroups,
-    group_of: &[u32],
+    group_of: &dyn Fn(u32) -> usize,
     near: &[ScoredPair],
     include: impl Fn(&[u32]) -> bool,
 ) -> Vec<ScoredPair> {
@@ -304,10 +305,9 @@ fn expand_pairs(
             }
         }
     }
-    let group_of = |rep: u32| groups.get(nodes[node_of_rep[&rep] as usize] as usize);
     for p in near {
-        for &a in group_of(p.a) {
-            for &b in group_of(p.b) {
+        for &a in groups.get(group_of(p.a)) {
+            for &b in groups.get(group_of(p.b)) {
                 pairs.push(ScoredPair {
                     a: a.min(b),
                     b: a.max(b),
@@ -420,7 +420,7 @@ pub fn pairs_with_new<F: Fingerprint, D: DocStats>(
     for (g, members) in groups.iter().enumerate() {
         group_of[members[0] as usize] = g as u32;
     }
-    let mut pairs = expand_pairs(&groups, &group_of, &near, is_fresh);
+    let mut pairs = expand_pairs(&groups, &|r| group_of[r as usize] as usize, &near, is_fresh);
     pairs.retain(|p| p.b as usize >= first_new);
     NewPairs {
         pairs,
