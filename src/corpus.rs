@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::error::{Error, Report};
-use crate::input::{Contents, read_text};
+use crate::input::{CHUNK_BYTES, Contents, FileKind, read_chunks, read_text};
 use crate::progress::Progress;
-use crate::simhash::{CityHash, TextConfig, fingerprint_text};
+use crate::simhash::{CityHash, Fingerprinter, TextConfig};
 
 /// One fingerprinted document (its fingerprint lives in [`Corpus::fingerprints`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,9 +61,13 @@ pub fn fingerprint_files<F: CityHash>(
     let results: Vec<Option<(Document, F)>> = files
         .into_par_iter()
         .map(|path| {
-            let outcome = match read_text(&path, allow_binary) {
-                Ok(Contents::Text(text)) => {
-                    let sig = fingerprint_text::<F>(&text, config);
+            let mut fp = Fingerprinter::<F>::new(config);
+            let read = read_chunks(&path, allow_binary, CHUNK_BYTES, &mut |piece, last| {
+                fp.push(piece, last)
+            });
+            let outcome = match read {
+                Ok(FileKind::Text) => {
+                    let sig = fp.finish();
                     let doc = Document {
                         path,
                         chars: sig.chars,
@@ -72,13 +76,13 @@ pub fn fingerprint_files<F: CityHash>(
                     };
                     Some((doc, sig.fingerprint))
                 }
-                Ok(Contents::Binary) => {
+                Ok(FileKind::Binary) => {
                     binary.fetch_add(1, Ordering::Relaxed);
                     None
                 }
-                Err(source) => {
+                Err(e) => {
                     unreadable.fetch_add(1, Ordering::Relaxed);
-                    report.report(Error::Io { path, source });
+                    report.report(e);
                     None
                 }
             };
@@ -112,21 +116,23 @@ impl<F> Corpus<F> {
     }
 }
 
-/// Files are read again for verification. A file that turned binary counts as changed.
+/// Files are read again for verification, streamed (a file that turned binary counts as
+/// changed: its NUL bytes are read as text and the digest differs).
 impl<F: Sync> crate::verify::TextSource for Corpus<F> {
     fn text(&self, i: usize) -> Result<String, Error> {
-        let path = &self.docs[i].path;
-        match read_text(path, true) {
-            Ok(Contents::Text(text)) => Ok(text),
-            Ok(Contents::Binary) => unreachable!("binary files are read as text here"),
-            Err(source) => Err(Error::Io {
-                path: path.clone(),
-                source,
-            }),
+        match read_text(&self.docs[i].path, true)? {
+            Contents::Text(text) => Ok(text),
+            Contents::Binary => unreachable!("binary files are read as text here"),
         }
     }
 
     fn name(&self, i: usize) -> String {
         self.docs[i].path.display().to_string()
+    }
+
+    fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
+        crate::verify::stream_shingle_set(config, |push| {
+            read_chunks(&self.docs[i].path, true, CHUNK_BYTES, push).map(|_| ())
+        })
     }
 }
