@@ -359,7 +359,7 @@ pub fn read_chunks(
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
     let before = file.metadata().map_err(io)?;
-    let size = (before.is_file() && before.len() > 0).then(|| before.len());
+    let size = (before.is_file() && before.len() > 0).then_some(before.len());
     // Room for the whole file and the read that sees its end, up to `chunk_bytes`.
     let capacity = size.map_or(chunk_bytes, |n| {
         (n as usize).saturating_add(1).min(chunk_bytes)
