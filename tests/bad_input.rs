@@ -565,11 +565,12 @@ fn a_file_changed_before_verification_is_named() {
 
 #[test]
 fn a_large_file_streamed_equals_the_whole_text() {
-    // About 24 MB with Unicode (NFKC, case) and invalid UTF-8 across many read pieces.
+    // About 16 MB with Unicode (NFKC, case) and invalid UTF-8 across 16 read pieces (the
+    // property test in `simhash` covers every configuration with tiny pieces).
     let env = TestEnv::new();
     let mut rng = crate::util::Rng(11);
     let mut bytes = Vec::new();
-    while bytes.len() < 24 << 20 {
+    while bytes.len() < 16 << 20 {
         bytes.extend_from_slice(crate::util::random_text(&mut rng, 200).as_bytes());
         bytes.extend_from_slice("\r\nＦＵＬＬ ﬁne cafe\u{301} \u{ff}".as_bytes());
         if rng.below(10) == 0 {
@@ -579,7 +580,7 @@ fn a_large_file_streamed_equals_the_whole_text() {
     let path = env.path().join("big.txt");
     std::fs::write(&path, &bytes).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    for spec in ["word:3", "char:4"] {
+    for spec in ["word:3"] {
         let mut config = config();
         config.shingling = spec.parse().unwrap();
         let mut fp = Fingerprinter::<u128>::new(&config);
