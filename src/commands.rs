@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
@@ -33,6 +33,8 @@ pub struct Ctx {
     pub bars: Bars,
     pub quiet: bool,
     errors: AtomicUsize,
+    /// An input expanded to no file at all (exit code 1 when nothing else went wrong).
+    no_input: AtomicBool,
 }
 
 impl Ctx {
@@ -41,12 +43,18 @@ impl Ctx {
             bars: Bars::new(quiet),
             quiet,
             errors: AtomicUsize::new(0),
+            no_input: AtomicBool::new(false),
         }
     }
 
     /// Number of input errors reported so far.
     pub fn errors(&self) -> usize {
         self.errors.load(Ordering::Relaxed)
+    }
+
+    /// Whether some input expanded to no file at all.
+    pub fn no_input(&self) -> bool {
+        self.no_input.load(Ordering::Relaxed)
     }
 
     /// An informational line on stderr, unless `--quiet`.
@@ -126,6 +134,10 @@ pub(crate) fn files(ctx: &Ctx, input: &InputArgs) -> FileList {
     let list = collect_files(&input.paths, &options, &mut stdin, ctx);
     if list.repeated > 0 {
         ctx.note(&format!("{} repeated path(s) read once", list.repeated));
+    }
+    if list.files.is_empty() {
+        ctx.no_input.store(true, Ordering::Relaxed);
+        ctx.bars.suspend(|| eprintln!("simdedup: no input files"));
     }
     list
 }

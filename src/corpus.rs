@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::error::{Error, Report};
-use crate::input::{Contents, PathList, read_text};
+use crate::input::{CHUNK_BYTES, Contents, FileKind, PathList, read_chunks, read_text};
 use crate::progress::Progress;
-use crate::simhash::{CityHash, TextConfig, fingerprint_text};
+use crate::simhash::{CityHash, Fingerprinter, TextConfig};
 
 /// What is kept of one fingerprinted document besides its path and fingerprint (those live
 /// in [`Corpus::paths`] and [`Corpus::fingerprints`]): 32 bytes.
@@ -75,9 +75,13 @@ pub fn fingerprint_files<F: CityHash>(
             .into_par_iter()
             .map(|i| {
                 let path = files.get(i);
-                let outcome = match read_text(path, allow_binary) {
-                    Ok(Contents::Text(text)) => {
-                        let sig = fingerprint_text::<F>(&text, config);
+                let mut fp = Fingerprinter::<F>::new(config);
+                let read = read_chunks(path, allow_binary, CHUNK_BYTES, &mut |piece, last| {
+                    fp.push(piece, last)
+                });
+                let outcome = match read {
+                    Ok(FileKind::Text) => {
+                        let sig = fp.finish();
                         let doc = Document {
                             chars: sig.chars,
                             shingles: sig.shingles,
@@ -85,16 +89,13 @@ pub fn fingerprint_files<F: CityHash>(
                         };
                         Some((doc, sig.fingerprint))
                     }
-                    Ok(Contents::Binary) => {
+                    Ok(FileKind::Binary) => {
                         binary.fetch_add(1, Ordering::Relaxed);
                         None
                     }
-                    Err(source) => {
+                    Err(e) => {
                         unreadable.fetch_add(1, Ordering::Relaxed);
-                        report.report(Error::Io {
-                            path: path.to_path_buf(),
-                            source,
-                        });
+                        report.report(e);
                         None
                     }
                 };
@@ -140,21 +141,23 @@ impl<F> Corpus<F> {
     }
 }
 
-/// Files are read again for verification. A file that turned binary counts as changed.
+/// Files are read again for verification, streamed (a file that turned binary counts as
+/// changed: its NUL bytes are read as text and the digest differs).
 impl<F: Sync> crate::verify::TextSource for Corpus<F> {
     fn text(&self, i: usize) -> Result<String, Error> {
-        let path = self.path(i);
-        match read_text(path, true) {
-            Ok(Contents::Text(text)) => Ok(text),
-            Ok(Contents::Binary) => unreachable!("binary files are read as text here"),
-            Err(source) => Err(Error::Io {
-                path: path.to_path_buf(),
-                source,
-            }),
+        match read_text(self.path(i), true)? {
+            Contents::Text(text) => Ok(text),
+            Contents::Binary => unreachable!("binary files are read as text here"),
         }
     }
 
     fn name(&self, i: usize) -> String {
         self.path(i).display().to_string()
+    }
+
+    fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
+        crate::verify::stream_shingle_set(config, |push| {
+            read_chunks(self.path(i), true, CHUNK_BYTES, push).map(|_| ())
+        })
     }
 }

@@ -26,6 +26,8 @@ pub enum Error {
     NotFound { path: PathBuf },
     #[error("{}: not a regular file, skipped", path.display())]
     NotAFile { path: PathBuf },
+    #[error("{}: changed while it was read ({read} bytes read, {size} expected), skipped", path.display())]
+    ChangedWhileRead { path: PathBuf, size: u64, read: u64 },
     #[error("{name}: changed since it was fingerprinted; its pairs are left out")]
     Changed { name: String },
     #[error("{source_name}, line {line}: blank line in the file list, skipped")]

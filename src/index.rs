@@ -48,7 +48,7 @@ use memmap2::Mmap;
 use crate::corpus::Corpus;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
-use crate::input::{Contents, read_text};
+use crate::input::{CHUNK_BYTES, Contents, read_chunks, read_text};
 use crate::ops::dedup::{DedupOptions, DocStats, NewPairs, pairs_with_new};
 use crate::output::path_bytes;
 use crate::progress::Progress;
@@ -683,22 +683,24 @@ impl<F> Union<'_, F> {
     }
 }
 
-/// A file that turned binary counts as changed (its digest no longer matches).
+/// Files are read again as the plain run reads them (streamed; a file that turned binary
+/// counts as changed: its digest no longer matches).
 impl<F: Sync> TextSource for Union<'_, F> {
     fn text(&self, i: usize) -> Result<String, Error> {
-        let path = self.path(i);
-        match read_text(&path, true) {
-            Ok(Contents::Text(text)) => Ok(text),
-            Ok(Contents::Binary) => unreachable!("binary files are read as text here"),
-            Err(source) => Err(Error::Io {
-                path: path.into_owned(),
-                source,
-            }),
+        match read_text(&self.path(i), true)? {
+            Contents::Text(text) => Ok(text),
+            Contents::Binary => unreachable!("binary files are read as text here"),
         }
     }
 
     fn name(&self, i: usize) -> String {
         self.path(i).display().to_string()
+    }
+
+    fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
+        crate::verify::stream_shingle_set(config, |push| {
+            read_chunks(&self.path(i), true, CHUNK_BYTES, push).map(|_| ())
+        })
     }
 }
 

@@ -285,11 +285,18 @@ fn expand(path: &Path, options: &WalkOptions, report: &dyn Report, add: &mut dyn
         if ft.is_file() {
             add(entry.into_path());
         } else if ft.is_symlink() {
-            // Not followed (no -L): say so only when the link leads nowhere.
-            if std::fs::metadata(entry.path()).is_err() {
-                report.report(Error::DanglingLink {
+            // Not followed (no -L): say so only when the link leads nowhere (or in a loop).
+            match std::fs::metadata(entry.path()) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    report.report(Error::DanglingLink {
+                        path: entry.into_path(),
+                    })
+                }
+                Err(source) => report.report(Error::Io {
                     path: entry.into_path(),
-                });
+                    source,
+                }),
             }
         } else if !ft.is_dir() {
             report.report(Error::NotAFile {
@@ -308,16 +315,118 @@ pub enum Contents {
     Binary,
 }
 
-/// Reads a whole file. Files with a NUL byte are binary unless `allow_binary`.
-pub fn read_text(path: &Path, allow_binary: bool) -> std::io::Result<Contents> {
-    let bytes = std::fs::read(path)?;
-    if !allow_binary && memchr::memchr(0, &bytes).is_some() {
-        return Ok(Contents::Binary);
+/// Reads a whole file into memory (see [`read_chunks`]).
+pub fn read_text(path: &Path, allow_binary: bool) -> Result<Contents, Error> {
+    let mut text = String::new();
+    let kind = read_chunks(path, allow_binary, CHUNK_BYTES, &mut |piece, _| {
+        text.push_str(piece)
+    })?;
+    Ok(match kind {
+        FileKind::Text => Contents::Text(text),
+        FileKind::Binary => Contents::Binary,
+    })
+}
+
+/// Bytes read at a time by [`read_chunks`]: most files are one piece.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// What [`read_chunks`] found in a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Text,
+    /// A NUL byte was met: reading stopped there.
+    Binary,
+}
+
+/// Reads a file in pieces of about `chunk_bytes`, decoded as UTF-8 and passed to
+/// `f(text, last)`: the last call has `last` set, and the pieces joined are the whole file
+/// decoded at once (invalid UTF-8 replaced by U+FFFD; a character split between two reads
+/// is carried over). Memory stays at a few times `chunk_bytes`, whatever the file size.
+///
+/// A NUL byte ends the reading with [`FileKind::Binary`] (after some pieces may have been
+/// passed) unless `allow_binary`. A regular file whose size or modification time changes
+/// while it is read, or that gives more or fewer bytes than its size, is an
+/// [`Error::ChangedWhileRead`] (files that report size 0, as in /proc, are not checked).
+pub fn read_chunks(
+    path: &Path,
+    allow_binary: bool,
+    chunk_bytes: usize,
+    f: &mut dyn FnMut(&str, bool),
+) -> Result<FileKind, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let before = file.metadata().map_err(io)?;
+    let size = (before.is_file() && before.len() > 0).then_some(before.len());
+    // Room for the whole file and the read that sees its end, up to `chunk_bytes`.
+    let capacity = size.map_or(chunk_bytes, |n| {
+        (n as usize).saturating_add(1).min(chunk_bytes)
+    });
+    let mut buf = vec![0u8; capacity.max(4)];
+    let (mut filled, mut total) = (0usize, 0u64);
+    loop {
+        let start = filled;
+        let mut eof = false;
+        while filled < buf.len() {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        total += (filled - start) as u64;
+        if !allow_binary && memchr::memchr(0, &buf[start..filled]).is_some() {
+            return Ok(FileKind::Binary);
+        }
+        let cut = if eof {
+            filled
+        } else {
+            utf8_cut(&buf[..filled])
+        };
+        f(&String::from_utf8_lossy(&buf[..cut]), eof);
+        if eof {
+            break;
+        }
+        buf.copy_within(cut..filled, 0);
+        filled -= cut;
     }
-    Ok(Contents::Text(match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }))
+    if let Some(size) = size {
+        let after = file.metadata().map_err(io)?;
+        if total != size || after.len() != size || after.modified().ok() != before.modified().ok() {
+            return Err(Error::ChangedWhileRead {
+                path: path.to_path_buf(),
+                size,
+                read: total,
+            });
+        }
+    }
+    Ok(FileKind::Text)
+}
+
+/// Where to cut `bytes` so that a character begun in its last three bytes, if incomplete,
+/// goes to the next piece. The prefix then decodes as it does within the whole file: the
+/// cut is at a lead byte, where a decoder always starts a new character.
+fn utf8_cut(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    for back in 1..=n.min(3) {
+        match bytes[n - back] {
+            0x00..=0x7f => return n,
+            0x80..=0xbf => continue,
+            _ => {
+                return match std::str::from_utf8(&bytes[n - back..]) {
+                    Err(e) if e.error_len().is_none() => n - back,
+                    _ => n,
+                };
+            }
+        }
+    }
+    n
 }
 
 #[cfg(test)]
@@ -378,6 +487,31 @@ mod tests {
         let (list, errors) = collect(&[PathBuf::from("-")], &stdin, true);
         assert_eq!(list.files.len(), 2);
         assert!(errors.is_empty());
+    }
+
+    proptest::proptest! {
+        /// Pieces of any size decode to the whole file's lossy decoding.
+        #[test]
+        fn chunks_decode_like_the_whole_file(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b' ', 0x80, 0xbf, 0xc3, 0xa9, 0xe2, 0x82, 0xac,
+                    0xf0, 0x9f, 0x98, 0x80, 0xe0, 0xed, 0xa0, 0xc0, 0xff, 0xf4, 0x90]),
+                0..60),
+            chunk in 1usize..12,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f");
+            std::fs::write(&path, &bytes).unwrap();
+            let mut text = String::new();
+            let mut lasts = 0;
+            let kind = read_chunks(&path, false, chunk, &mut |piece, last| {
+                text.push_str(piece);
+                lasts += last as usize;
+            }).unwrap();
+            proptest::prop_assert_eq!(kind, FileKind::Text);
+            proptest::prop_assert_eq!(lasts, 1);
+            proptest::prop_assert_eq!(text, String::from_utf8_lossy(&bytes).into_owned());
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The `simdedup` binary: parses arguments, calls the library, maps the outcome to an exit
-//! code (0 all went well, 2 some input could not be used or a fatal error). A closed stdout
-//! (`| head`) ends the run quietly with 0.
+//! code (0 all went well, 1 the input held no file at all, 2 some input could not be used or
+//! a fatal error). A closed stdout (`| head`) ends the run quietly with 0.
 
 mod bars;
 mod cli;
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Some(Command::Index(args)) => index_cmd::index(&ctx, args),
     };
     match result {
+        Ok(()) if ctx.errors() == 0 && ctx.no_input() => ExitCode::from(1),
         Ok(()) if ctx.errors() == 0 => ExitCode::SUCCESS,
         Ok(()) => ExitCode::from(2),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

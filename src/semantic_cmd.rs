@@ -19,7 +19,7 @@ use simdedup::output::escape_path;
 use simdedup::records::{RecordOptions, RecordSet, read_records, write_records};
 use simdedup::simhash::{CityHash, TextConfig};
 use simdedup::vectors::{Scan, Vectors, read_ids};
-use simdedup::verify::{TextSource, shingle_set};
+use simdedup::verify::TextSource;
 use simdedup::{Fingerprint, Wide};
 
 use crate::cli::{
@@ -369,8 +369,8 @@ fn record_sets<F: Sync>(ctx: &Ctx, set: &RecordSet<F>, config: &TextConfig) -> V
     use rayon::prelude::*;
     (0..set.rows.len())
         .into_par_iter()
-        .map(|i| match set.text(i) {
-            Ok(text) => shingle_set(&text, set.separator(), config).0,
+        .map(|i| match set.shingle_set(i, config) {
+            Ok((shingles, _)) => shingles,
             Err(e) => {
                 simdedup::Report::report(ctx, e);
                 Vec::new()
@@ -756,8 +756,8 @@ fn text_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> Re
         use rayon::prelude::*;
         (0..corpus.docs.len())
             .into_par_iter()
-            .map(|i| match corpus.text(i) {
-                Ok(text) => shingle_set(&text, None, &config).0,
+            .map(|i| match corpus.shingle_set(i, &config) {
+                Ok((shingles, _)) => shingles,
                 Err(e) => {
                     simdedup::Report::report(ctx, e);
                     Vec::new()

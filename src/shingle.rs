@@ -84,13 +84,58 @@ impl Normalization {
         self.nfkc || self.lowercase || self.strip_punctuation || self.collapse_whitespace
     }
 
-    /// The normalised text (borrowed unchanged when every switch is off).
+    /// The normalised text (borrowed unchanged when every switch is off). The same as one
+    /// [`NormalizeStream::push`] of the whole text.
     pub fn apply<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if !self.any() {
             return Cow::Borrowed(text);
         }
+        let mut out = String::new();
+        NormalizeStream::new(*self).push(text, &mut out);
+        Cow::Owned(out)
+    }
+
+    /// Whether normalising a text cut just before `c` gives the same result as normalising
+    /// it whole (NFKC looks across characters: a combining mark reorders with and composes
+    /// into what precedes it). True before any character that NFKC leaves alone in every
+    /// context (a starter, quick check "yes"), and everywhere when NFKC is off.
+    pub fn can_cut_before(&self, c: char) -> bool {
+        !self.nfkc
+            || c.is_ascii()
+            || (unicode_normalization::char::canonical_combining_class(c) == 0
+                && unicode_normalization::is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes)
+    }
+}
+
+/// Normalisation of a text that arrives in pieces. Each piece must start where
+/// [`Normalization::can_cut_before`] allows; the concatenated outputs then equal
+/// [`Normalization::apply`] of the whole text. The only state carried between pieces is
+/// whether a collapsed space is pending: it is written only when something follows it,
+/// since the whole text would have it trimmed at its end.
+#[derive(Clone, Debug)]
+pub struct NormalizeStream {
+    norm: Normalization,
+    /// Nothing was kept yet, or the last byte kept was a collapsed space.
+    at_space: bool,
+    /// A collapsed space held back from the end of the previous piece.
+    pending_space: bool,
+    buf: Vec<u8>,
+}
+
+impl NormalizeStream {
+    pub fn new(norm: Normalization) -> NormalizeStream {
+        NormalizeStream {
+            norm,
+            at_space: true,
+            pending_space: false,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Normalises the next piece into `out` (replacing its contents).
+    pub fn push(&mut self, text: &str, out: &mut String) {
         let composed: String;
-        let text = if self.nfkc
+        let text = if self.norm.nfkc
             && !text.is_ascii()
             && unicode_normalization::is_nfkc_quick(text.chars()) != IsNormalized::Yes
         {
@@ -99,15 +144,22 @@ impl Normalization {
         } else {
             text
         };
-        let table = &ASCII_MAP[self.lowercase as usize * 2 + self.strip_punctuation as usize];
-        let collapse = self.collapse_whitespace;
+        let table =
+            &ASCII_MAP[self.norm.lowercase as usize * 2 + self.norm.strip_punctuation as usize];
+        let collapse = self.norm.collapse_whitespace;
         // Written branch-free: every byte is stored, but the write position only advances
         // when the byte is kept (a space right after a collapsed space is overwritten).
         // Lowercasing grows a character by at most 1.5x, hence the 3x buffer.
-        let mut out = vec![0u8; text.len() * 3 + 4];
+        let mut out_bytes = std::mem::take(&mut self.buf);
+        out_bytes.clear();
+        out_bytes.resize(text.len() * 3 + 5, 0);
+        let out_b = &mut out_bytes[..];
         let mut j = 0usize;
-        // The last byte kept is a collapsed space (or nothing was kept yet).
-        let mut at_space = true;
+        let mut at_space = self.at_space;
+        if self.pending_space {
+            out_b[0] = b' ';
+            j = 1;
+        }
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
@@ -115,7 +167,7 @@ impl Normalization {
             if b < 0x80 {
                 let o = table[b as usize];
                 let space = collapse & ASCII_SPACE[o as usize];
-                out[j] = if space { b' ' } else { o };
+                out_b[j] = if space { b' ' } else { o };
                 j += !(space & at_space) as usize;
                 at_space = space;
                 i += 1;
@@ -123,31 +175,43 @@ impl Normalization {
             }
             let c = text[i..].chars().next().expect("char boundary");
             let len = c.len_utf8();
-            let to_space = (self.strip_punctuation && !c.is_alphanumeric() && !c.is_whitespace())
-                || (collapse && c.is_whitespace());
+            let to_space =
+                (self.norm.strip_punctuation && !c.is_alphanumeric() && !c.is_whitespace())
+                    || (collapse && c.is_whitespace());
             if to_space {
                 let space = collapse;
-                out[j] = b' ';
+                out_b[j] = b' ';
                 j += !(space & at_space) as usize;
                 at_space = space;
             } else {
-                if self.lowercase && c.is_uppercase() {
+                if self.norm.lowercase && c.is_uppercase() {
                     for l in c.to_lowercase() {
-                        j += l.encode_utf8(&mut out[j..]).len();
+                        j += l.encode_utf8(&mut out_b[j..]).len();
                     }
                 } else {
-                    out[j..j + len].copy_from_slice(&bytes[i..i + len]);
+                    out_b[j..j + len].copy_from_slice(&bytes[i..i + len]);
                     j += len;
                 }
                 at_space = false;
             }
             i += len;
         }
-        if collapse && j > 0 && out[j - 1] == b' ' {
+        // A trailing collapsed space waits for what follows (and is dropped at the end).
+        self.pending_space = collapse && j > 0 && out_b[j - 1] == b' ';
+        if self.pending_space {
             j -= 1;
         }
-        out.truncate(j);
-        Cow::Owned(String::from_utf8(out).expect("normalisation keeps UTF-8 valid"))
+        self.at_space = at_space;
+        // The output buffers are recycled: `out` takes this one, `self.buf` keeps its old one.
+        out_bytes.truncate(j);
+        let text = String::from_utf8(out_bytes).expect("normalisation keeps UTF-8 valid");
+        self.buf = std::mem::replace(out, text).into_bytes();
+    }
+
+    /// Ends the text: a pending space is dropped and the next push starts a new text.
+    pub fn reset(&mut self) {
+        self.at_space = true;
+        self.pending_space = false;
     }
 }
 
@@ -206,13 +270,26 @@ fn space_at(text: &str, i: usize) -> (bool, usize) {
 /// Calls `f` with every shingle of `text`, in order, one call per occurrence. A text with
 /// fewer than `n` characters (or words) has no shingles. Returns the number of shingles.
 pub fn for_each_shingle(text: &str, shingling: Shingling, mut f: impl FnMut(&str)) -> usize {
+    ngrams(text, shingling, true, &mut f).0
+}
+
+/// The shingles of `text` and the byte offset from which a following piece needs it: the
+/// last `n - 1` characters, or the last `n - 1` complete words and a word still open at
+/// the end (when not `last`, a word running to the end may go on in the next piece, so
+/// it is not emitted yet).
+fn ngrams(
+    text: &str,
+    shingling: Shingling,
+    last: bool,
+    f: &mut impl FnMut(&str),
+) -> (usize, usize) {
     match shingling.kind {
-        ShingleKind::Char => char_ngrams(text, shingling.n, &mut f),
-        ShingleKind::Word => word_ngrams(text, shingling.n, &mut f),
+        ShingleKind::Char => char_ngrams(text, shingling.n, f),
+        ShingleKind::Word => word_ngrams(text, shingling.n, last, f),
     }
 }
 
-fn char_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> usize {
+fn char_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> (usize, usize) {
     // Start offsets of the last n characters seen, as a ring buffer.
     let mut starts = vec![0usize; n];
     let mut count = 0usize;
@@ -229,19 +306,24 @@ fn char_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> usize {
         f(&text[starts[seen % n]..]);
         count += 1;
     }
-    count
+    let keep = match n - 1 {
+        0 => text.len(),
+        k if seen >= k => starts[(seen - k) % n],
+        _ => 0,
+    };
+    (count, keep)
 }
 
-fn word_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> usize {
+fn word_ngrams(text: &str, n: usize, last: bool, f: &mut impl FnMut(&str)) -> (usize, usize) {
     // (start, end) byte spans of the last n words, as a ring buffer.
     let mut spans = vec![(0usize, 0usize); n];
     let mut seen = 0usize;
     let mut count = 0usize;
-    let mut emit = |start: usize, end: usize| {
-        spans[seen % n] = (start, end);
-        seen += 1;
-        if seen >= n {
-            let first = spans[seen % n].0;
+    let mut emit = |start: usize, end: usize, seen: &mut usize| {
+        spans[*seen % n] = (start, end);
+        *seen += 1;
+        if *seen >= n {
+            let first = spans[*seen % n].0;
             f(&text[first..end]);
             count += 1;
         }
@@ -252,7 +334,7 @@ fn word_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> usize {
         let (space, len) = space_at(text, i);
         match (space, word_start) {
             (true, Some(s)) => {
-                emit(s, i);
+                emit(s, i, &mut seen);
                 word_start = None;
             }
             (false, None) => word_start = Some(i),
@@ -260,10 +342,76 @@ fn word_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> usize {
         }
         i += len;
     }
-    if let Some(s) = word_start {
-        emit(s, text.len());
+    if last && let Some(s) = word_start {
+        emit(s, text.len(), &mut seen);
+        word_start = None;
     }
-    count
+    let open = word_start.unwrap_or(text.len());
+    let keep = match n - 1 {
+        0 => open,
+        k if seen >= k => spans[(seen - k) % n].0,
+        _ if seen > 0 => spans[0].0,
+        _ => open,
+    };
+    (count, keep)
+}
+
+/// Shingling of a text that arrives in pieces (cut anywhere at a character boundary): the
+/// calls to `f` are those [`for_each_shingle`] makes on the whole text. Between pieces it
+/// keeps only the text a shingle may still need (the last `n - 1` characters or words and
+/// a word still open), so memory is bounded by the longest `n` words, not the text.
+#[derive(Clone, Debug)]
+pub struct ShingleStream {
+    shingling: Shingling,
+    /// The end of the previous pieces that later shingles may still need.
+    carry: String,
+    count: u64,
+    /// Fields of a record: a non-empty text with no shingle is one shingle as a whole.
+    whole_if_short: bool,
+}
+
+impl ShingleStream {
+    /// With `whole_if_short`, a text too short for a shingle (but not empty) is passed to
+    /// `f` whole, as the fields of a record are (see `simhash::fingerprint_fields`).
+    pub fn new(shingling: Shingling, whole_if_short: bool) -> ShingleStream {
+        ShingleStream {
+            shingling,
+            carry: String::new(),
+            count: 0,
+            whole_if_short,
+        }
+    }
+
+    /// Shingles the next piece; `last` ends the text (and the next push starts a new one).
+    pub fn push(&mut self, text: &str, last: bool, f: &mut impl FnMut(&str)) {
+        let mut buf = std::mem::take(&mut self.carry);
+        let whole: &str = if buf.is_empty() {
+            text
+        } else {
+            buf.push_str(text);
+            &buf
+        };
+        let (count, keep) = ngrams(whole, self.shingling, last, f);
+        self.count += count as u64;
+        // A short text is kept whole until its first shingle, to be emitted whole at the end.
+        let keep = if self.whole_if_short && self.count == 0 {
+            0
+        } else {
+            keep
+        };
+        if last {
+            if self.whole_if_short && self.count == 0 && !whole.is_empty() {
+                f(whole);
+            }
+            self.count = 0;
+            buf.clear();
+        } else if buf.is_empty() {
+            buf.push_str(&text[keep..]);
+        } else {
+            buf.drain(..keep);
+        }
+        self.carry = buf;
+    }
 }
 
 #[cfg(test)]

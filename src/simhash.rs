@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use crate::fingerprint::Fingerprint;
-use crate::shingle::{Normalization, Shingling, for_each_shingle};
+use crate::shingle::{Normalization, NormalizeStream, ShingleStream, Shingling};
 
 /// A fingerprint type with a CityHash (v1.1) of the same width.
 pub trait CityHash: Fingerprint {
@@ -186,36 +186,31 @@ pub struct TextSignature<F> {
 /// two fields; the separator itself never reaches a shingle or the digest's fields.
 pub const FIELD_SEPARATOR: char = '\u{1e}';
 
-/// Fingerprints one text.
+/// Fingerprints one text: [`Fingerprinter`] over the text as one piece.
 pub fn fingerprint_text<F: CityHash>(text: &str, config: &TextConfig) -> TextSignature<F> {
-    fingerprint_parts(text, None, config)
+    let mut fp = Fingerprinter::new(config);
+    fp.push(text, true);
+    fp.finish()
 }
 
 /// Fingerprints a record: the fields of `text` split at [`FIELD_SEPARATOR`] are normalised
-/// and shingled one by one ([`for_each_field_shingle`]), and all their shingles feed one
-/// SimHash, each tagged with its field (so a shingle never spans two fields, and equal words
-/// in different columns are different features). `chars` counts the fields' characters; the
-/// digest covers the normalised fields and their boundaries. A text without a separator
-/// gives exactly [`fingerprint_text`]'s result.
+/// and shingled one by one, and all their shingles feed one SimHash, each tagged with its
+/// field (so a shingle never spans two fields, and equal words in different columns are
+/// different features). With several fields, a non-empty field too short to have a
+/// shingle is one shingle as a whole, so that two records differing only in a short field
+/// do differ. `chars` counts the fields' characters; the digest covers the normalised
+/// fields and their boundaries. A text without a separator gives exactly
+/// [`fingerprint_text`]'s result.
 pub fn fingerprint_fields<F: CityHash>(text: &str, config: &TextConfig) -> TextSignature<F> {
-    fingerprint_parts(text, Some(FIELD_SEPARATOR), config)
-}
-
-/// Calls `f(k, shingle)` for every shingle of every part `k`. With several parts (the
-/// fields of a record), a non-empty part too short to have a shingle is one shingle as a
-/// whole, so that two records differing only in a short field do differ.
-pub fn for_each_field_shingle<S: AsRef<str>>(
-    parts: &[S],
-    shingling: crate::shingle::Shingling,
-    mut f: impl FnMut(usize, &str),
-) {
-    for (k, part) in parts.iter().enumerate() {
-        let part = part.as_ref();
-        let n = for_each_shingle(part, shingling, |s| f(k, s));
-        if n == 0 && parts.len() > 1 && !part.is_empty() {
-            f(k, part);
+    let fields = text.contains(FIELD_SEPARATOR);
+    let mut fp = Fingerprinter::with_stream(TextStream::new(config, fields));
+    for (k, field) in text.split(FIELD_SEPARATOR).enumerate() {
+        if k > 0 {
+            fp.stream.next_field();
         }
+        fp.push(field, true);
     }
+    fp.finish()
 }
 
 /// Hashes shingles tagged with their field: field 0 as the shingle alone (so one field is
@@ -234,83 +229,243 @@ impl TaggedHasher {
     }
 }
 
-/// The normalised parts of `text` (the whole text, or its fields split at `separator`)
-/// and the 128-bit digest of the normalised text (fields joined by the separator).
-pub fn normalized_parts<'a>(
-    text: &'a str,
-    separator: Option<char>,
-    config: &TextConfig,
-) -> (Vec<Cow<'a, str>>, u128) {
-    let parts: Vec<Cow<str>> = match separator {
-        Some(sep) if text.contains(sep) => text
-            .split(sep)
-            .map(|part| config.normalization.apply(part))
-            .collect(),
-        _ => vec![config.normalization.apply(text)],
-    };
-    let digest = match (&parts[..], separator) {
-        ([one], _) => cityhash_rs::cityhash_110_128(one.as_bytes()),
-        (_, sep) => {
-            let sep = sep
-                .expect("several parts come from a separator")
-                .to_string();
-            cityhash_rs::cityhash_110_128(parts.join(sep.as_str()).as_bytes())
-        }
-    };
-    (parts, digest)
+/// A text on its way from the reader to the shingles, in pieces of any size: newline
+/// translation (compat mode), normalisation, the digest of the normalised text and
+/// shingling, each carried across piece boundaries so that the shingles, the character
+/// count and the digest are those of the whole text read at once. The whole-text functions
+/// are this stream over one piece.
+///
+/// Memory between pieces: a piece is processed up to its last safe cut (a character
+/// normalisation cannot join with what precedes it, see
+/// [`Normalization::can_cut_before`]; never between `\r` and `\n` in compat mode), the rest
+/// waits for the next piece; shingling keeps the last n words. So the memory is a few
+/// times the piece size plus the longest n words, whatever the length of the text.
+pub struct TextStream<'c> {
+    config: &'c TextConfig,
+    /// Text received but not processed yet (after the last safe cut).
+    held: String,
+    normalizer: NormalizeStream,
+    normalized: String,
+    shingles: ShingleStream,
+    digest: twox_hash::XxHash3_128,
+    chars: u64,
+    field: usize,
 }
 
-fn fingerprint_parts<F: CityHash>(
-    text: &str,
-    separator: Option<char>,
-    config: &TextConfig,
-) -> TextSignature<F> {
-    let text: Cow<str> = if config.compat && text.contains('\r') {
-        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        Cow::Borrowed(text)
-    };
-    let (parts, digest) = normalized_parts(&text, separator, config);
-    let chars = text.chars().count() as u64 + 1 - parts.len() as u64;
-    let mut tagged = TaggedHasher(Vec::new());
-    let (fingerprint, shingles) = match config.weighting {
-        Weighting::Raw => {
-            let mut counter = BitCounter::new(F::BITS);
-            for_each_field_shingle(&parts, config.shingling, |k, s| {
-                counter.add(&tagged.hash::<F>(k, s));
-            });
-            (counter.finish(config.compat), counter.total())
+impl<'c> TextStream<'c> {
+    /// A stream for one text, or for the fields of a record when `fields` (then a short
+    /// field is one shingle, see [`fingerprint_fields`]); fields are separated by
+    /// [`TextStream::next_field`].
+    pub fn new(config: &'c TextConfig, fields: bool) -> TextStream<'c> {
+        TextStream {
+            config,
+            held: String::new(),
+            normalizer: NormalizeStream::new(config.normalization),
+            normalized: String::new(),
+            shingles: ShingleStream::new(config.shingling, fields),
+            digest: twox_hash::XxHash3_128::new(),
+            chars: 0,
+            field: 0,
         }
-        weighting => {
-            let mut hashes: Vec<F> = Vec::new();
-            for_each_field_shingle(&parts, config.shingling, |k, s| {
-                hashes.push(tagged.hash::<F>(k, s));
-            });
-            (
-                weighted(&mut hashes, weighting, config.compat),
-                hashes.len() as u64,
-            )
+    }
+
+    /// Takes the next piece of the text; `last` ends the text (or the current field).
+    /// `f(field, shingle)` is called for every shingle that is complete.
+    pub fn push(&mut self, text: &str, last: bool, f: &mut impl FnMut(usize, &str)) {
+        if self.held.is_empty() {
+            let cut = if last {
+                text.len()
+            } else {
+                self.safe_cut(text)
+            };
+            self.process(&text[..cut], last, f);
+            self.held.push_str(&text[cut..]);
+        } else {
+            let mut buf = std::mem::take(&mut self.held);
+            buf.push_str(text);
+            let cut = if last { buf.len() } else { self.safe_cut(&buf) };
+            self.process(&buf[..cut], last, f);
+            buf.drain(..cut);
+            self.held = buf;
         }
-    };
-    TextSignature {
-        fingerprint,
-        shingles,
-        chars,
-        digest,
+    }
+
+    /// Starts the next field of a record (after a `push` with `last`).
+    pub fn next_field(&mut self) {
+        self.digest
+            .write(FIELD_SEPARATOR.encode_utf8(&mut [0; 4]).as_bytes());
+        self.field += 1;
+    }
+
+    /// The character count and the digest of the normalised text (fields joined by
+    /// [`FIELD_SEPARATOR`]).
+    pub fn finish(self) -> (u64, u128) {
+        (self.chars, self.digest.finish_128())
+    }
+
+    /// The longest prefix of `text` that can be processed without what follows.
+    fn safe_cut(&self, text: &str) -> usize {
+        let compat = self.config.compat;
+        let norm = &self.config.normalization;
+        if !norm.nfkc {
+            return text.len() - (compat && text.ends_with('\r')) as usize;
+        }
+        text.char_indices()
+            .rev()
+            .find(|&(_, c)| norm.can_cut_before(c) && !(compat && c == '\n'))
+            .map_or(0, |(i, _)| i)
+    }
+
+    fn process(&mut self, piece: &str, last: bool, f: &mut impl FnMut(usize, &str)) {
+        let piece: Cow<str> = if self.config.compat && piece.contains('\r') {
+            Cow::Owned(piece.replace("\r\n", "\n").replace('\r', "\n"))
+        } else {
+            Cow::Borrowed(piece)
+        };
+        self.chars += piece.chars().count() as u64;
+        let normalized: &str = if self.config.normalization.any() {
+            self.normalizer.push(&piece, &mut self.normalized);
+            if last {
+                self.normalizer.reset();
+            }
+            &self.normalized
+        } else {
+            &piece
+        };
+        self.digest.write(normalized.as_bytes());
+        let field = self.field;
+        self.shingles.push(normalized, last, &mut |s| f(field, s));
     }
 }
 
-/// SimHash of shingle hashes where a distinct hash occurring c times weighs `Log` or `Set`.
-fn weighted<F: Fingerprint>(hashes: &mut [F], weighting: Weighting, reverse_bits: bool) -> F {
-    hashes.sort_unstable();
+/// Fingerprints a text that arrives in pieces ([`TextStream`]): the result is bit for bit
+/// [`fingerprint_text`] of the whole text. Raw weights keep only the bit counters; `log`
+/// and `set` weights need each distinct shingle's count over the whole text, so their
+/// memory grows with the number of distinct shingles (16 to 24 bytes each).
+pub struct Fingerprinter<'c, F> {
+    stream: TextStream<'c>,
+    tagged: TaggedHasher,
+    weights: Weights<F>,
+    shingles: u64,
+    compat: bool,
+}
+
+enum Weights<F> {
+    /// Raw weights: per-bit counters, a fixed size.
+    Raw(BitCounter),
+    /// Log and set weights: hashes not yet counted, and the distinct hashes counted so
+    /// far with their occurrences, sorted by hash.
+    Counted {
+        weighting: Weighting,
+        pending: Vec<F>,
+        counted: Vec<(F, u64)>,
+    },
+}
+
+impl<'c, F: CityHash> Fingerprinter<'c, F> {
+    pub fn new(config: &'c TextConfig) -> Fingerprinter<'c, F> {
+        Fingerprinter::with_stream(TextStream::new(config, false))
+    }
+
+    fn with_stream(stream: TextStream<'c>) -> Fingerprinter<'c, F> {
+        let config = stream.config;
+        let weights = match config.weighting {
+            Weighting::Raw => Weights::Raw(BitCounter::new(F::BITS)),
+            weighting => Weights::Counted {
+                weighting,
+                pending: Vec::new(),
+                counted: Vec::new(),
+            },
+        };
+        Fingerprinter {
+            stream,
+            tagged: TaggedHasher(Vec::new()),
+            weights,
+            shingles: 0,
+            compat: config.compat,
+        }
+    }
+
+    /// Takes the next piece of the text; `last` ends it.
+    pub fn push(&mut self, text: &str, last: bool) {
+        let Fingerprinter {
+            stream,
+            tagged,
+            weights,
+            shingles,
+            ..
+        } = self;
+        stream.push(text, last, &mut |k, s| {
+            *shingles += 1;
+            let h = tagged.hash::<F>(k, s);
+            match weights {
+                Weights::Raw(counter) => counter.add(&h),
+                Weights::Counted {
+                    pending, counted, ..
+                } => {
+                    pending.push(h);
+                    if pending.len() >= (1 << 16).max(counted.len()) {
+                        count_pending(pending, counted);
+                    }
+                }
+            }
+        });
+    }
+
+    /// The signature of the text pushed.
+    pub fn finish(self) -> TextSignature<F> {
+        let fingerprint = match self.weights {
+            Weights::Raw(mut counter) => counter.finish(self.compat),
+            Weights::Counted {
+                weighting,
+                mut pending,
+                mut counted,
+            } => {
+                count_pending(&mut pending, &mut counted);
+                weighted(&counted, weighting, self.compat)
+            }
+        };
+        let (chars, digest) = self.stream.finish();
+        TextSignature {
+            fingerprint,
+            shingles: self.shingles,
+            chars,
+            digest,
+        }
+    }
+}
+
+/// Merges the `pending` hashes into `counted` (sorted by hash, one entry per hash).
+fn count_pending<F: Fingerprint>(pending: &mut Vec<F>, counted: &mut Vec<(F, u64)>) {
+    pending.sort_unstable();
+    counted.extend(
+        pending
+            .chunk_by(|a, b| a == b)
+            .map(|run| (run[0], run.len() as u64)),
+    );
+    pending.clear();
+    counted.sort_by_key(|&(h, _)| h);
+    counted.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            earlier.1 += later.1;
+        }
+        same
+    });
+}
+
+/// SimHash of distinct shingle hashes (sorted) with their counts c, each weighing `Log`
+/// (1 + ln c) or `Set` (1). The sums run in hash order, so they do not depend on the order
+/// the shingles came in.
+fn weighted<F: Fingerprint>(counted: &[(F, u64)], weighting: Weighting, reverse_bits: bool) -> F {
     let mut counters = vec![0f64; F::BITS as usize];
-    for run in hashes.chunk_by(|a, b| a == b) {
+    for &(h, c) in counted {
         let w = match weighting {
-            Weighting::Log => 1.0 + (run.len() as f64).ln(),
+            Weighting::Log => 1.0 + (c as f64).ln(),
             _ => 1.0,
         };
-        for (i, c) in counters.iter_mut().enumerate() {
-            *c += if run[0].bit(i as u32) { w } else { -w };
+        for (i, ctr) in counters.iter_mut().enumerate() {
+            *ctr += if h.bit(i as u32) { w } else { -w };
         }
     }
     if reverse_bits {
@@ -325,9 +480,35 @@ fn weighted<F: Fingerprint>(hashes: &mut [F], weighting: Weighting, reverse_bits
     fp
 }
 
+/// Streams `text` whole, or field by field when `separator` is given and occurs in it
+/// (as [`fingerprint_fields`] does), calling `f(field, shingle)`; returns the character
+/// count and the digest.
+pub fn stream_text(
+    text: &str,
+    separator: Option<char>,
+    config: &TextConfig,
+    f: &mut impl FnMut(usize, &str),
+) -> (u64, u128) {
+    let sep = separator.filter(|&c| text.contains(c));
+    let mut stream = TextStream::new(config, sep.is_some());
+    match sep {
+        Some(sep) => {
+            for (k, field) in text.split(sep).enumerate() {
+                if k > 0 {
+                    stream.next_field();
+                }
+                stream.push(field, true, f);
+            }
+        }
+        None => stream.push(text, true, f),
+    }
+    stream.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shingle::for_each_shingle;
 
     /// The straightforward definition, for comparison with the lane counter.
     fn naive<F: CityHash>(shingles: &[&str], reverse: bool) -> F {
@@ -433,6 +614,122 @@ mod tests {
         assert_eq!(sig.fingerprint, 0);
         assert_eq!(sig.shingles, 0);
         assert_eq!(sig.chars, 1);
+    }
+
+    /// `text` cut into pieces of the given byte lengths (moved to character boundaries).
+    fn pieces<'a>(text: &'a str, lengths: &[usize]) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        for &len in lengths.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let mut cut = len.min(rest.len());
+            while !rest.is_char_boundary(cut) {
+                cut += 1;
+            }
+            out.push(&rest[..cut]);
+            rest = &rest[cut..];
+        }
+        out
+    }
+
+    /// The whole-text definition: newline translation, normalisation of the whole text,
+    /// its shingles in order, its character count and digest.
+    fn whole_text(text: &str, config: &TextConfig) -> (Vec<String>, u64, u128) {
+        let text = if config.compat {
+            text.replace("\r\n", "\n").replace('\r', "\n")
+        } else {
+            text.to_string()
+        };
+        let normalized = config.normalization.apply(&text);
+        let mut shingles = Vec::new();
+        for_each_shingle(&normalized, config.shingling, |s| {
+            shingles.push(s.to_string())
+        });
+        let digest = twox_hash::XxHash3_128::oneshot(normalized.as_bytes());
+        (shingles, text.chars().count() as u64, digest)
+    }
+
+    fn streamed<F: CityHash>(parts: &[&str], config: &TextConfig) -> TextSignature<F> {
+        let mut fp = Fingerprinter::<F>::new(config);
+        for (i, part) in parts.iter().enumerate() {
+            fp.push(part, i + 1 == parts.len());
+        }
+        if parts.is_empty() {
+            fp.push("", true);
+        }
+        fp.finish()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Streaming in pieces of 1 to 64 bytes gives the whole text's shingles (in
+        /// order), character count, digest and fingerprint, for every configuration.
+        #[test]
+        fn streaming_equals_whole_text(
+            text in "[ a-dA-D.,'\t\r\n\u{a0}\u{3000}\u{85}\u{301}\u{308}\u{327}ÀÉİẞŉéﬁＡ①㈱각가\u{1100}\u{1161}\u{0B47}\u{0B3E}Σς東\u{1e}\u{fffd}]{0,80}",
+            lengths in proptest::collection::vec(1usize..64, 1..8),
+            word: bool, n in 1usize..5,
+            nfkc: bool, lowercase: bool, strip_punctuation: bool, collapse_whitespace: bool,
+            weighting in proptest::sample::select(vec![Weighting::Raw, Weighting::Log, Weighting::Set]),
+            compat: bool,
+        ) {
+            let config = TextConfig {
+                shingling: Shingling {
+                    kind: if word { crate::shingle::ShingleKind::Word } else { crate::shingle::ShingleKind::Char },
+                    n,
+                },
+                normalization: Normalization { nfkc, lowercase, strip_punctuation, collapse_whitespace },
+                weighting,
+                compat,
+            };
+            let parts = pieces(&text, &lengths);
+            let (shingles, chars, digest) = whole_text(&text, &config);
+            let mut got = Vec::new();
+            let mut stream = TextStream::new(&config, false);
+            for (i, part) in parts.iter().enumerate() {
+                stream.push(part, i + 1 == parts.len(), &mut |_, s| got.push(s.to_string()));
+            }
+            if parts.is_empty() {
+                stream.push("", true, &mut |_, s| got.push(s.to_string()));
+            }
+            proptest::prop_assert_eq!(&got, &shingles);
+            proptest::prop_assert_eq!(stream.finish(), (chars, digest));
+            let whole = fingerprint_text::<u32>(&text, &config);
+            proptest::prop_assert_eq!(whole.shingles, shingles.len() as u64);
+            proptest::prop_assert_eq!(streamed::<u32>(&parts, &config), whole);
+            proptest::prop_assert_eq!(streamed::<u64>(&parts, &config), fingerprint_text::<u64>(&text, &config));
+            proptest::prop_assert_eq!(streamed::<u128>(&parts, &config), fingerprint_text::<u128>(&text, &config));
+        }
+    }
+
+    #[test]
+    fn weights_count_across_compactions() {
+        // More distinct shingles than one compaction holds, each several times.
+        let words: Vec<String> = (0..200_000).map(|i| format!("w{}", i % 70_000)).collect();
+        let text = words.join(" ");
+        for weighting in [Weighting::Log, Weighting::Set] {
+            let config = TextConfig {
+                shingling: "word:1".parse().unwrap(),
+                normalization: Normalization::ALL,
+                weighting,
+                compat: false,
+            };
+            let mut hashes: Vec<u64> = words.iter().map(|w| u64::city(w.as_bytes())).collect();
+            hashes.sort_unstable();
+            let counted: Vec<(u64, u64)> = hashes
+                .chunk_by(|a, b| a == b)
+                .map(|run| (run[0], run.len() as u64))
+                .collect();
+            let expected = weighted(&counted, weighting, false);
+            let parts = pieces(&text, &[4096]);
+            assert_eq!(streamed::<u64>(&parts, &config).fingerprint, expected);
+            assert_eq!(
+                fingerprint_text::<u64>(&text, &config).fingerprint,
+                expected
+            );
+        }
     }
 
     #[test]

@@ -14,8 +14,7 @@ use crate::error::{Error, Report};
 use crate::ops::cluster::ScoredPair;
 use crate::progress::Progress;
 use crate::search::Pair;
-use crate::shingle::for_each_shingle;
-use crate::simhash::{TextConfig, for_each_field_shingle, normalized_parts};
+use crate::simhash::{TextConfig, TextStream, stream_text};
 
 /// The chance that the sketch prefilter drops a pair exactly at the similarity bar (pairs
 /// above the bar are dropped less often). Reported similarities are always exact.
@@ -73,6 +72,11 @@ pub trait TextSource: Sync {
     fn separator(&self) -> Option<char> {
         None
     }
+    /// The shingle set and digest of document `i`, as [`shingle_set`] builds them from
+    /// [`TextSource::text`]; a source of large documents streams them instead.
+    fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
+        Ok(shingle_set(&self.text(i)?, self.separator(), config))
+    }
 }
 
 /// The distinct shingles of a text (after the configured normalisation), as sorted 64-bit
@@ -80,23 +84,62 @@ pub trait TextSource: Sync {
 /// whose fields are shingled one by one, as [`crate::simhash::fingerprint_fields`] does,
 /// and each hash carries its field's index in its low byte (see [`field_jaccard`]).
 pub fn shingle_set(text: &str, separator: Option<char>, config: &TextConfig) -> (Vec<u64>, u128) {
-    let (parts, digest) = normalized_parts(text, separator, config);
-    let mut set = Vec::new();
-    match separator {
-        None => for_each_shingle(&parts[0], config.shingling, |s| {
-            set.push(cityhasher::hash::<u64>(s.as_bytes()));
-        }),
-        Some(_) => {
-            for_each_field_shingle(&parts, config.shingling, |k, s| {
-                let h = cityhasher::hash::<u64>(s.as_bytes());
-                set.push(h & !0xff | k as u64);
-            });
-            0
+    let mut set = SetBuilder::new(separator.is_some());
+    let (_, digest) = stream_text(text, separator, config, &mut |k, s| set.add(k, s));
+    (set.finish(), digest)
+}
+
+/// The shingle set of a text that arrives in pieces ([`TextStream`]): equal to
+/// [`shingle_set`] of the whole text (without fields). Memory grows with the number of
+/// distinct shingles (8 bytes each, about twice that while the set is built), not with
+/// the length of the text.
+pub fn stream_shingle_set(
+    config: &TextConfig,
+    read: impl FnOnce(&mut dyn FnMut(&str, bool)) -> Result<(), Error>,
+) -> Result<(Vec<u64>, u128), Error> {
+    let mut stream = TextStream::new(config, false);
+    let mut set = SetBuilder::new(false);
+    read(&mut |piece, last| stream.push(piece, last, &mut |k, s| set.add(k, s)))?;
+    Ok((set.finish(), stream.finish().1))
+}
+
+/// Collects shingle hashes into a sorted set, deduplicating as it grows.
+struct SetBuilder {
+    hashes: Vec<u64>,
+    /// Tag each hash with its field in the low byte.
+    tag: bool,
+    /// Length after the last deduplication.
+    distinct: usize,
+}
+
+impl SetBuilder {
+    fn new(tag: bool) -> SetBuilder {
+        SetBuilder {
+            hashes: Vec::new(),
+            tag,
+            distinct: 0,
         }
-    };
-    set.sort_unstable();
-    set.dedup();
-    (set, digest)
+    }
+
+    fn add(&mut self, k: usize, s: &str) {
+        let h = cityhasher::hash::<u64>(s.as_bytes());
+        self.hashes
+            .push(if self.tag { h & !0xff | k as u64 } else { h });
+        if self.hashes.len() >= (1 << 20).max(2 * self.distinct) {
+            self.dedup();
+        }
+    }
+
+    fn dedup(&mut self) {
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        self.distinct = self.hashes.len();
+    }
+
+    fn finish(mut self) -> Vec<u64> {
+        self.dedup();
+        self.hashes
+    }
 }
 
 /// Jaccard similarity |A ∩ B| / |A ∪ B| of two sorted, duplicate-free sets (1 when both
@@ -243,9 +286,8 @@ fn verify_batch(
                 return None;
             }
             let i = i as usize;
-            match source.text(i) {
-                Ok(text) => {
-                    let (set, d) = shingle_set(&text, source.separator(), config);
+            match source.shingle_set(i, config) {
+                Ok((set, d)) => {
                     if d == digest(i) {
                         let sketch = Sketch::of(&set);
                         Some((set, sketch))

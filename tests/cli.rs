@@ -146,7 +146,7 @@ fn paths_are_escaped() {
     assert!(run.stdout.contains("./back\\\\slash.txt"));
 }
 
-fn generated(n: usize) -> TestEnv {
+pub fn generated(n: usize) -> TestEnv {
     let env = TestEnv::new();
     let mut rng = Rng(7);
     let mut prev = String::new();
