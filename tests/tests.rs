@@ -4,6 +4,8 @@ mod util;
 
 mod cli;
 mod compat_oracle;
+mod failures;
+mod fuzz_corpus;
 mod golden;
 mod quality;
 mod records;

@@ -3,9 +3,9 @@
 //!
 //! Rows are written in input order with every original field unchanged: JSONL lines and
 //! CSV records are copied byte for byte (a removed row gets the two fields appended), and
-//! Parquet batches are filtered with their original schema. Each output is written to a
-//! temporary file beside its final name and renamed when complete, so an interrupted run
-//! never leaves a half-written file under that name. Skipped bad rows go to neither output.
+//! Parquet batches are filtered with their original schema. Each output is an
+//! [`AtomicFile`]: written beside its final name and renamed when complete, so a failed or
+//! interrupted run never leaves a half-written file under that name. Skipped bad rows go to neither output.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -19,10 +19,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
-use tempfile::NamedTempFile;
 
 use super::parquet_file::{BATCH_SIZE, file_error};
 use super::{Format, RecordSet};
+use crate::atomic_file::AtomicFile;
 use crate::error::Error;
 use crate::ops::cluster::Assignment;
 
@@ -35,7 +35,7 @@ pub struct WriteStats {
 
 /// An output being written: a temporary file that becomes `dest` on [`Target::commit`].
 struct Target {
-    tmp: NamedTempFile,
+    tmp: AtomicFile,
     dest: PathBuf,
     format: Format,
 }
@@ -91,18 +91,7 @@ impl Target {
                 ),
             });
         }
-        let dir = match dest.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let name = dest
-            .file_name()
-            .map_or("out".into(), |n| n.to_string_lossy());
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| io_error(dest, e))?;
+        let tmp = AtomicFile::create(dest)?;
         Ok(Target {
             tmp,
             dest: dest.to_path_buf(),
@@ -129,11 +118,7 @@ impl Target {
 
     /// Renames the complete file to its final name.
     fn commit(self) -> Result<(), Error> {
-        let dest = self.dest;
-        self.tmp
-            .persist(&dest)
-            .map_err(|e| io_error(&dest, e.error))?;
-        Ok(())
+        self.tmp.commit()
     }
 }
 
