@@ -3,11 +3,12 @@
 //!
 //! Problems are reported per item and the item skipped; the rest of the input goes on.
 
-use std::collections::HashSet;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
+use bitvec::slice::BitSlice;
+use hashbrown::HashTable;
 use walkdir::WalkDir;
 
 use crate::error::{Error, Report};
@@ -22,13 +23,140 @@ pub struct WalkOptions {
     pub null_separated: bool,
 }
 
+/// Paths stored back to back in one buffer. Millions of paths cost their bytes plus 8 bytes
+/// each, where `Vec<PathBuf>` adds 24 bytes and a heap block (16 bytes or more) per path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathList {
+    bytes: Vec<u8>,
+    /// `ends[i]` is where path `i` ends in `bytes`; it starts where path `i - 1` ends.
+    ends: Vec<u64>,
+}
+
+impl PathList {
+    pub fn new() -> PathList {
+        PathList::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn push(&mut self, path: &Path) {
+        self.bytes
+            .extend_from_slice(path.as_os_str().as_encoded_bytes());
+        self.ends.push(self.bytes.len() as u64);
+    }
+
+    /// Path `i`. Panics if `i >= len()`.
+    pub fn get(&self, i: usize) -> &Path {
+        Path::new(os_str(self.raw(i)))
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &Path> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Adds `other`'s paths after this list's.
+    pub fn append(&mut self, other: &PathList) {
+        let base = self.bytes.len() as u64;
+        self.bytes.extend_from_slice(&other.bytes);
+        self.ends.extend(other.ends.iter().map(|e| base + e));
+    }
+
+    /// Keeps the paths whose bit is set in `keep` (one bit per path), in order, in place.
+    pub fn retain(&mut self, keep: &BitSlice) {
+        assert_eq!(keep.len(), self.len(), "one bit per path");
+        let (mut write, mut start, mut kept) = (0usize, 0usize, 0usize);
+        for i in 0..self.ends.len() {
+            let end = self.ends[i] as usize;
+            if keep[i] {
+                self.bytes.copy_within(start..end, write);
+                write += end - start;
+                self.ends[kept] = write as u64;
+                kept += 1;
+            }
+            start = end;
+        }
+        self.bytes.truncate(write);
+        self.ends.truncate(kept);
+    }
+
+    /// Frees spare capacity (after the list stops growing).
+    pub fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    /// Bytes held, for memory accounting: path bytes plus 8 per path.
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + 8 * self.ends.capacity()
+    }
+
+    fn raw(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+}
+
+impl<P: AsRef<Path>> FromIterator<P> for PathList {
+    fn from_iter<I: IntoIterator<Item = P>>(iter: I) -> PathList {
+        let mut list = PathList::new();
+        for p in iter {
+            list.push(p.as_ref());
+        }
+        list
+    }
+}
+
+#[cfg(unix)]
+fn os_str(bytes: &[u8]) -> &OsStr {
+    use std::os::unix::ffi::OsStrExt;
+    OsStr::from_bytes(bytes)
+}
+
+#[cfg(not(unix))]
+fn os_str(bytes: &[u8]) -> &OsStr {
+    // SAFETY: `bytes` is exactly what `as_encoded_bytes` gave for one whole `OsStr` in `push`.
+    unsafe { OsStr::from_encoded_bytes_unchecked(bytes) }
+}
+
 /// The files to read, in input order: each argument in turn, directories walked
 /// recursively in file-name order, `-` replaced by the list read from `stdin`. A path met
 /// twice is kept once, at its first place; `repeated` counts the others.
 #[derive(Debug, Default)]
 pub struct FileList {
-    pub files: Vec<PathBuf>,
+    pub files: PathList,
     pub repeated: usize,
+}
+
+/// Builds a [`FileList`], dropping repeated paths. The set of paths seen is a table of
+/// indexes into the list (4 bytes and a control byte per path), not a copy of the paths.
+struct Collector {
+    list: FileList,
+    seen: HashTable<u32>,
+}
+
+impl Collector {
+    fn add(&mut self, path: &Path) {
+        let bytes = path.as_os_str().as_encoded_bytes();
+        let hash = cityhasher::hash::<u64>(bytes);
+        let files = &self.list.files;
+        let hasher = |&i: &u32| cityhasher::hash::<u64>(files.raw(i as usize));
+        match self
+            .seen
+            .entry(hash, |&i| files.raw(i as usize) == bytes, hasher)
+        {
+            hashbrown::hash_table::Entry::Occupied(_) => self.list.repeated += 1,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(files.len() as u32);
+                self.list.files.push(path);
+            }
+        }
+    }
 }
 
 /// Expands `args` into the files to read. Unreadable or missing items are reported and skipped.
@@ -38,14 +166,9 @@ pub fn collect_files(
     stdin: &mut dyn Read,
     report: &dyn Report,
 ) -> FileList {
-    let mut list = FileList::default();
-    let mut seen = HashSet::new();
-    let mut add = |path: PathBuf, list: &mut FileList| {
-        if seen.insert(path.clone()) {
-            list.files.push(path);
-        } else {
-            list.repeated += 1;
-        }
+    let mut collector = Collector {
+        list: FileList::default(),
+        seen: HashTable::new(),
     };
     let mut stdin_read = false;
     for arg in args {
@@ -54,22 +177,29 @@ pub fn collect_files(
                 continue;
             }
             stdin_read = true;
-            for path in read_list(stdin, options.null_separated, report) {
-                expand(&path, options, report, &mut |p| add(p, &mut list));
-            }
+            read_list(stdin, options.null_separated, report, &mut |path| {
+                expand(&path, options, report, &mut |p| collector.add(&p));
+            });
         } else {
-            expand(arg, options, report, &mut |p| add(p, &mut list));
+            expand(arg, options, report, &mut |p| collector.add(&p));
         }
     }
+    let mut list = collector.list;
+    list.files.shrink_to_fit();
     list
 }
 
 /// Reads a list of paths: lines (a trailing `\r` is kept, as it may be part of a name) or
-/// NUL-separated entries. Blank entries are reported, except a final empty one.
-fn read_list(stdin: &mut dyn Read, null_separated: bool, report: &dyn Report) -> Vec<PathBuf> {
+/// NUL-separated entries, each passed to `each` as it is read. Blank entries are reported,
+/// except a final empty one.
+fn read_list(
+    stdin: &mut dyn Read,
+    null_separated: bool,
+    report: &dyn Report,
+    each: &mut dyn FnMut(PathBuf),
+) {
     let sep = if null_separated { b'\0' } else { b'\n' };
     let mut reader = std::io::BufReader::new(stdin);
-    let mut paths = Vec::new();
     let mut line = 0u64;
     let mut buf = Vec::new();
     loop {
@@ -96,9 +226,8 @@ fn read_list(stdin: &mut dyn Read, null_separated: bool, report: &dyn Report) ->
             });
             continue;
         }
-        paths.push(path_from_bytes(std::mem::take(&mut buf)));
+        each(path_from_bytes(std::mem::take(&mut buf)));
     }
-    paths
 }
 
 #[cfg(unix)]
@@ -239,7 +368,7 @@ mod tests {
             a.display()
         );
         let (list, errors) = collect(&[PathBuf::from("-")], &stdin, false);
-        assert_eq!(list.files, std::slice::from_ref(&a));
+        assert_eq!(list.files, PathList::from_iter([&a]));
         assert_eq!(list.repeated, 1);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("line 2: blank line"));
@@ -249,6 +378,33 @@ mod tests {
         let (list, errors) = collect(&[PathBuf::from("-")], &stdin, true);
         assert_eq!(list.files.len(), 2);
         assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn path_list_keeps_bytes_and_order() {
+        let names = ["a", "", "dir/b c", "tab\there", "ünï"];
+        let mut list: PathList = names.iter().collect();
+        assert_eq!(list.len(), 5);
+        assert!(list.iter().map(|p| p.to_str().unwrap()).eq(names));
+        let keep = bitvec::bitvec![usize, bitvec::order::Lsb0; 1, 0, 1, 0, 1];
+        list.retain(&keep);
+        assert!(
+            list.iter()
+                .map(|p| p.to_str().unwrap())
+                .eq(["a", "dir/b c", "ünï"])
+        );
+        list.retain(&bitvec::bitvec![usize, bitvec::order::Lsb0; 0, 0, 0]);
+        assert!(list.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn path_list_keeps_non_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = Path::new(OsStr::from_bytes(b"x\xff\ny"));
+        let list: PathList = [odd, Path::new("z")].into_iter().collect();
+        assert_eq!(list.get(0), odd);
+        assert_eq!(list.get(1), Path::new("z"));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! document whose normalised text changed in between is reported and left out. Shingles are
 //! compared by 64-bit CityHash: exact up to hash collisions (about n^2 / 2^65 for n shingles).
 
+use std::collections::{HashMap, HashSet};
+
 use rayon::prelude::*;
 
 use crate::error::{Error, Report};
@@ -146,33 +148,107 @@ pub fn field_jaccard(a: &[u64], b: &[u64]) -> f64 {
         .fold(1.0, f64::min)
 }
 
-/// Scores every candidate pair (document indexes `a`, `b`) with the exact Jaccard similarity of the two
-/// documents' shingle sets and keeps those at or above `min_similarity`. `digests[i]` is
-/// the digest recorded at fingerprinting; a document whose text no longer matches it, or
-/// cannot be read, is reported once and its pairs dropped. The result is sorted by (a, b).
+/// Most documents whose shingle sets are held at once during verification. Candidates are
+/// verified in batches of consecutive pairs touching at most this many documents, so memory
+/// stays bounded however many candidates there are; a document in pairs of several batches
+/// is read once per batch.
+pub const BATCH_DOCS: usize = 1 << 16;
+
+/// Scores every candidate pair (document indexes `a`, `b`) with the exact Jaccard
+/// similarity of the two documents' shingle sets and keeps those at or above
+/// `min_similarity`. `digest(i)` is the digest recorded at fingerprinting; a document whose
+/// text no longer matches it, or cannot be read, is reported once and its pairs dropped.
+/// Candidates sorted by `a` make the fewest reads. The result is sorted by (a, b).
 pub fn verify_pairs(
     candidates: &[Pair],
     source: &dyn TextSource,
     config: &TextConfig,
-    digests: &[u128],
+    digest: &(dyn Fn(usize) -> u128 + Sync),
     min_similarity: f64,
     progress: &dyn Progress,
     report: &dyn Report,
 ) -> Vec<ScoredPair> {
-    let mut involved: Vec<u32> = candidates.iter().flat_map(|p| [p.a, p.b]).collect();
-    involved.sort_unstable();
-    involved.dedup();
-    let fields = source.separator().is_some();
-    progress.start("verifying", involved.len() as u64, "documents");
-    let sets: Vec<Option<Vec<u64>>> = involved
+    let job = Job {
+        source,
+        config,
+        digest,
+        min_similarity,
+        report,
+    };
+    verify_in_batches(candidates, &job, BATCH_DOCS, progress)
+}
+
+/// What every batch of [`verify_pairs`] shares.
+struct Job<'a> {
+    source: &'a dyn TextSource,
+    config: &'a TextConfig,
+    digest: &'a (dyn Fn(usize) -> u128 + Sync),
+    min_similarity: f64,
+    report: &'a dyn Report,
+}
+
+fn verify_in_batches(
+    candidates: &[Pair],
+    job: &Job,
+    batch_docs: usize,
+    progress: &dyn Progress,
+) -> Vec<ScoredPair> {
+    progress.start("verifying", candidates.len() as u64, "pairs");
+    let mut failed: HashSet<u32> = HashSet::new();
+    let mut scored = Vec::new();
+    let mut batch: HashMap<u32, u32> = HashMap::new();
+    let mut first = 0;
+    for (end, p) in candidates.iter().enumerate() {
+        let new = [p.a, p.b].iter().filter(|d| !batch.contains_key(d)).count();
+        if batch.len() + new > batch_docs && !batch.is_empty() {
+            let pairs = &candidates[first..end];
+            verify_batch(pairs, &batch, job, &mut failed, &mut scored);
+            progress.inc(pairs.len() as u64);
+            batch.clear();
+            first = end;
+        }
+        for d in [p.a, p.b] {
+            let next = batch.len() as u32;
+            batch.entry(d).or_insert(next);
+        }
+    }
+    verify_batch(&candidates[first..], &batch, job, &mut failed, &mut scored);
+    progress.finish();
+    scored.sort_unstable_by_key(|p| (p.a, p.b));
+    scored
+}
+
+/// One batch of [`verify_pairs`]: `slots` numbers the documents of `pairs`. Documents that
+/// fail (unreadable or changed) are reported and added to `failed`, and never read again.
+fn verify_batch(
+    pairs: &[Pair],
+    slots: &HashMap<u32, u32>,
+    job: &Job,
+    failed: &mut HashSet<u32>,
+    scored: &mut Vec<ScoredPair>,
+) {
+    let Job {
+        source,
+        config,
+        digest,
+        min_similarity,
+        report,
+    } = *job;
+    let mut docs: Vec<(u32, u32)> = slots.iter().map(|(&d, &s)| (s, d)).collect();
+    docs.sort_unstable();
+    let sets: Vec<Option<(Vec<u64>, Sketch)>> = docs
         .par_iter()
-        .map(|&i| {
+        .map(|&(_, i)| {
+            if failed.contains(&i) {
+                return None;
+            }
             let i = i as usize;
-            let set = match source.text(i) {
+            match source.text(i) {
                 Ok(text) => {
-                    let (set, digest) = shingle_set(&text, source.separator(), config);
-                    if digest == digests[i] {
-                        Some(set)
+                    let (set, d) = shingle_set(&text, source.separator(), config);
+                    if d == digest(i) {
+                        let sketch = Sketch::of(&set);
+                        Some((set, sketch))
                     } else {
                         report.report(Error::Changed {
                             name: source.name(i),
@@ -184,33 +260,26 @@ pub fn verify_pairs(
                     report.report(e);
                     None
                 }
-            };
-            progress.inc(1);
-            set
+            }
         })
         .collect();
-    progress.finish();
-    let sketches: Vec<Option<Sketch>> = sets
-        .par_iter()
-        .map(|set| set.as_deref().map(Sketch::of))
-        .collect();
-    let min_matches = Sketch::min_matches(min_similarity, PREFILTER_MISS);
-    let max_doc = involved.last().map_or(0, |&i| i as usize + 1);
-    let mut slot = vec![u32::MAX; max_doc];
-    for (k, &i) in involved.iter().enumerate() {
-        slot[i as usize] = k as u32;
+    for (&(_, i), set) in docs.iter().zip(&sets) {
+        if set.is_none() {
+            failed.insert(i);
+        }
     }
-    let mut scored: Vec<ScoredPair> = candidates
+    let fields = source.separator().is_some();
+    let min_matches = Sketch::min_matches(min_similarity, PREFILTER_MISS);
+    let found: Vec<ScoredPair> = pairs
         .par_iter()
         .filter_map(|p| {
-            let (ka, kb) = (slot[p.a as usize] as usize, slot[p.b as usize] as usize);
-            let (sa, sb) = (sets[ka].as_deref()?, sets[kb].as_deref()?);
+            let (sa, ska) = sets[slots[&p.a] as usize].as_ref()?;
+            let (sb, skb) = sets[slots[&p.b] as usize].as_ref()?;
             // |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|): skip hopeless merges.
             let (small, large) = (sa.len().min(sb.len()), sa.len().max(sb.len()));
             if (small as f64) < min_similarity * large as f64 {
                 return None;
             }
-            let (ska, skb) = (sketches[ka].as_ref()?, sketches[kb].as_ref()?);
             if ska.matches(skb) < min_matches {
                 return None;
             }
@@ -228,8 +297,7 @@ pub fn verify_pairs(
             })
         })
         .collect();
-    scored.sort_unstable_by_key(|p| (p.a, p.b));
-    scored
+    scored.extend(found);
 }
 
 #[cfg(test)]
@@ -298,6 +366,64 @@ mod tests {
             let (f, j) = (field_jaccard(&a, &b), jaccard(&a, &b));
             proptest::prop_assert!(f <= j + 1e-12, "{} > {}", f, j);
             proptest::prop_assert!((0.0..=1.0).contains(&f));
+        }
+    }
+
+    /// Texts in memory; document 3 "changed" since fingerprinting (its digest differs).
+    struct Texts(Vec<String>);
+
+    impl TextSource for Texts {
+        fn text(&self, i: usize) -> Result<String, Error> {
+            Ok(self.0[i].clone())
+        }
+        fn name(&self, i: usize) -> String {
+            format!("doc{i}")
+        }
+    }
+
+    #[test]
+    fn batches_give_the_same_result_and_report_a_changed_document_once() {
+        let config = TextConfig {
+            shingling: "word:1".parse().unwrap(),
+            normalization: crate::shingle::Normalization::ALL,
+            weighting: Default::default(),
+            compat: false,
+        };
+        let words = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let texts: Vec<String> = (0..12)
+            .map(|i| words[i % 3..(i % 3 + 5)].join(" "))
+            .collect();
+        let source = Texts(texts);
+        let digests: Vec<u128> = (0..12)
+            .map(|i| shingle_set(&source.0[i], None, &config).1 ^ (i == 3) as u128)
+            .collect();
+        let mut candidates = Vec::new();
+        for a in 0..12 {
+            for b in a + 1..12 {
+                candidates.push(Pair::new(a, b, 0));
+            }
+        }
+        let run = |batch: usize| {
+            let reported = std::sync::Mutex::new(Vec::new());
+            let report = |e: Error| reported.lock().unwrap().push(e.to_string());
+            let job = Job {
+                source: &source,
+                config: &config,
+                digest: &|i| digests[i],
+                min_similarity: 0.5,
+                report: &report,
+            };
+            let pairs = verify_in_batches(&candidates, &job, batch, &());
+            (pairs, reported.into_inner().unwrap())
+        };
+        let (whole, reported) = run(usize::MAX);
+        assert!(whole.len() > 10, "{}", whole.len());
+        assert!(whole.iter().all(|p| p.a != 3 && p.b != 3));
+        assert_eq!(reported.len(), 1, "{reported:?}");
+        for batch in [1, 2, 3, 5] {
+            let (pairs, reported) = run(batch);
+            assert_eq!(pairs, whole, "batch {batch}");
+            assert_eq!(reported.len(), 1, "batch {batch}: {reported:?}");
         }
     }
 

@@ -160,7 +160,7 @@ fn records_decide_as_files_do() {
     }
     env.file("texts.jsonl", &jsonl);
     let report = |e: Error| panic!("reported: {e}");
-    let corpus = fingerprint_files::<u64>(files, &config(), false, &(), &report);
+    let corpus = fingerprint_files::<u64>(files.iter().collect(), &config(), false, &(), &report);
     let by_files = dedup(
         &corpus.fingerprints,
         &corpus.docs,

@@ -45,17 +45,44 @@ impl Assignment {
     }
 }
 
-/// Adjacency lists of `pairs` over `n` records, each list sorted by neighbour index.
-fn adjacency(n: usize, pairs: &[ScoredPair]) -> Vec<Vec<(u32, f64, bool)>> {
-    let mut adj: Vec<Vec<(u32, f64, bool)>> = vec![Vec::new(); n];
-    for p in pairs {
-        adj[p.a as usize].push((p.b, p.score, p.exact));
-        adj[p.b as usize].push((p.a, p.score, p.exact));
+/// Adjacency lists of `pairs` over `n` records, each sorted by neighbour index, in one
+/// buffer: 4 bytes per record plus 16 per pair end, where a `Vec` per record would cost 24
+/// bytes per record even without pairs.
+struct Adjacency {
+    /// Record `i`'s neighbours are `entries[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    entries: Vec<(u32, f64, bool)>,
+}
+
+impl Adjacency {
+    fn new(n: usize, pairs: &[ScoredPair]) -> Adjacency {
+        let mut starts = vec![0u32; n + 1];
+        for p in pairs {
+            starts[p.a as usize + 1] += 1;
+            starts[p.b as usize + 1] += 1;
+        }
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut fill: Vec<u32> = starts[..n].to_vec();
+        let mut entries = vec![(0u32, 0.0, false); 2 * pairs.len()];
+        for p in pairs {
+            for (x, y) in [(p.a, p.b), (p.b, p.a)] {
+                entries[fill[x as usize] as usize] = (y, p.score, p.exact);
+                fill[x as usize] += 1;
+            }
+        }
+        let mut adj = Adjacency { starts, entries };
+        for i in 0..n {
+            let (s, e) = (adj.starts[i] as usize, adj.starts[i + 1] as usize);
+            adj.entries[s..e].sort_unstable_by_key(|x| x.0);
+        }
+        adj
     }
-    for list in &mut adj {
-        list.sort_unstable_by_key(|x| x.0);
+
+    fn of(&self, i: usize) -> &[(u32, f64, bool)] {
+        &self.entries[self.starts[i] as usize..self.starts[i + 1] as usize]
     }
-    adj
 }
 
 /// Greedy assignment: records are visited in `order` (a permutation of `0..n`, the keep
@@ -64,7 +91,7 @@ fn adjacency(n: usize, pairs: &[ScoredPair]) -> Vec<Vec<(u32, f64, bool)>> {
 /// visited first), otherwise it is kept.
 pub fn greedy(n: usize, order: &[u32], pairs: &[ScoredPair]) -> Assignment {
     assert_eq!(order.len(), n, "order must be a permutation of the records");
-    let adj = adjacency(n, pairs);
+    let adj = Adjacency::new(n, pairs);
     let mut rank = vec![u32::MAX; n];
     for (r, &i) in order.iter().enumerate() {
         rank[i as usize] = r as u32;
@@ -73,7 +100,8 @@ pub fn greedy(n: usize, order: &[u32], pairs: &[ScoredPair]) -> Assignment {
     let mut visited = vec![false; n];
     for &i in order {
         let i = i as usize;
-        let best = adj[i]
+        let best = adj
+            .of(i)
             .iter()
             .filter(|(j, _, _)| visited[*j as usize] && duplicate_of[*j as usize].is_none())
             .max_by(|x, y| {
@@ -93,7 +121,7 @@ pub fn greedy(n: usize, order: &[u32], pairs: &[ScoredPair]) -> Assignment {
 /// have one, else the lowest score on the path that joined them (a lower bound in spirit,
 /// to flag chained members).
 pub fn components(n: usize, order: &[u32], pairs: &[ScoredPair]) -> Assignment {
-    let adj = adjacency(n, pairs);
+    let adj = Adjacency::new(n, pairs);
     let mut duplicate_of: Vec<Option<Duplicate>> = vec![None; n];
     let mut seen = vec![false; n];
     for &root in order {
@@ -105,14 +133,14 @@ pub fn components(n: usize, order: &[u32], pairs: &[ScoredPair]) -> Assignment {
         // Breadth-first from the root, carrying the weakest link on the path.
         let mut queue = std::collections::VecDeque::from([(root, f64::INFINITY, true)]);
         while let Some((i, weakest, all_exact)) = queue.pop_front() {
-            for &(j, score, exact) in &adj[i] {
+            for &(j, score, exact) in adj.of(i) {
                 let j = j as usize;
                 if seen[j] {
                     continue;
                 }
                 seen[j] = true;
                 let (w, e) = (weakest.min(score), all_exact && exact);
-                let direct = adj[j].iter().find(|x| x.0 as usize == root);
+                let direct = adj.of(j).iter().find(|x| x.0 as usize == root);
                 duplicate_of[j] = Some(match direct {
                     Some(&(_, s, ex)) => Duplicate {
                         kept: root as u32,

@@ -9,8 +9,6 @@
 //! 4. Decisions: exact duplicates name the group's first member (in keep order); the
 //!    remaining members are assigned greedily ([`crate::ops::cluster`]).
 
-use std::collections::HashMap;
-
 use crate::error::Report;
 use crate::fingerprint::Fingerprint;
 use crate::ops::cluster::{self, Assignment, Duplicate, ScoredPair};
@@ -84,6 +82,71 @@ pub fn keep_order(lengths: &[u64], keep: KeepOrder) -> Vec<u32> {
     order
 }
 
+/// Records grouped by an exact key (the digest of their normalised text, say), in compact
+/// form: 4 bytes per record plus 4 per group. Members of a group are listed in keep order,
+/// and groups are ordered by their first member, which represents the group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExactGroups {
+    members: Vec<u32>,
+    /// Group `g` is `members[starts[g]..starts[g + 1]]`.
+    starts: Vec<u32>,
+}
+
+impl ExactGroups {
+    /// Groups the records of `order` (in keep order; records left out take no part) by
+    /// `key`.
+    pub fn by_key<K: Ord>(order: Vec<u32>, key: impl Fn(u32) -> K) -> ExactGroups {
+        let n = order.len();
+        // Position of each record in keep order; the records of `order` are all below `max`.
+        let max = order.iter().max().map_or(0, |&m| m as usize + 1);
+        let mut rank = vec![u32::MAX; max];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        // A stable sort keeps keep order inside each run of equal keys.
+        let mut by_key = order;
+        by_key.sort_by_key(|&x| key(x));
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let mut end = start + 1;
+            while end < n && key(by_key[end]) == key(by_key[start]) {
+                end += 1;
+            }
+            runs.push((start as u32, end as u32));
+            start = end;
+        }
+        runs.sort_unstable_by_key(|&(s, _)| rank[by_key[s as usize] as usize]);
+        drop(rank);
+        let mut members = Vec::with_capacity(n);
+        let mut starts = Vec::with_capacity(runs.len() + 1);
+        for (s, e) in runs {
+            starts.push(members.len() as u32);
+            members.extend_from_slice(&by_key[s as usize..e as usize]);
+        }
+        starts.push(members.len() as u32);
+        ExactGroups { members, starts }
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The members of group `g`, its representative first.
+    pub fn get(&self, g: usize) -> &[u32] {
+        &self.members[self.starts[g] as usize..self.starts[g + 1] as usize]
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u32]> + '_ {
+        (0..self.len()).map(|g| self.get(g))
+    }
+}
+
 /// What deduplication needs to know of a fingerprinted document besides its fingerprint:
 /// files ([`crate::corpus::Document`]) and records ([`crate::records::Row`]) alike.
 pub trait DocStats: Sync {
@@ -113,43 +176,44 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
         "one fingerprint per document"
     );
     let n = docs.len();
-    let lengths: Vec<u64> = docs.iter().map(|d| d.chars()).collect();
-    let order = keep_order(&lengths, opts.keep);
+    let order = match opts.keep {
+        KeepOrder::First => (0..n as u32).collect(),
+        _ => {
+            let lengths: Vec<u64> = docs.iter().map(|d| d.chars()).collect();
+            keep_order(&lengths, opts.keep)
+        }
+    };
 
     // 1. Exact duplicates, grouped by digest; groups listed by their first member in keep
     //    order, which represents the group from here on.
-    let mut group_of_digest: HashMap<u128, usize> = HashMap::new();
-    let mut groups: Vec<Vec<u32>> = Vec::new();
-    for &i in &order {
-        let g = *group_of_digest
-            .entry(docs[i as usize].digest())
-            .or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-        groups[g].push(i);
-    }
+    let groups = ExactGroups::by_key(order, |i| docs[i as usize].digest());
 
     // 2. Candidates among the representatives that have shingles.
-    let reps: Vec<u32> = groups
+    let mut reps: Vec<u32> = groups
         .iter()
         .map(|g| g[0])
         .filter(|&r| docs[r as usize].shingles() > 0)
         .collect();
-    let rep_fps: Vec<F> = reps.iter().map(|&r| fingerprints[r as usize]).collect();
-    let found = search::find_pairs(&rep_fps, &opts.search, progress);
-    let candidates: Vec<Pair> = found
-        .iter()
-        .map(|p| Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance))
-        .collect();
+    reps.sort_unstable();
+    // Without exact duplicates or short documents every document is searched: no copy.
+    let rep_fps: std::borrow::Cow<[F]> = if reps.len() == n {
+        std::borrow::Cow::Borrowed(fingerprints)
+    } else {
+        reps.iter().map(|&r| fingerprints[r as usize]).collect()
+    };
+    let mut candidates = search::find_pairs(&rep_fps, &opts.search, progress);
+    drop(rep_fps);
+    for p in &mut candidates {
+        *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
+    }
+    drop(reps);
 
     // 3. Verification.
-    let digests: Vec<u128> = docs.iter().map(|d| d.digest()).collect();
     let near = verify_pairs(
         &candidates,
         source,
         config,
-        &digests,
+        &|i| docs[i].digest(),
         opts.min_similarity,
         progress,
         report,
@@ -164,42 +228,40 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
     }
 }
 
-/// Decisions from exact-duplicate `groups` (each listed in keep order, the groups ordered
-/// by their first member, which represents the group) and the verified `near` pairs
-/// between representatives (record indexes): representatives are assigned by `grouping`
-/// in group order, every other member names its representative as an exact duplicate.
-/// Returns every pair at or above the bar (exact pairs inside groups, near pairs expanded
-/// over both groups), sorted by (a, b), and the assignment of all `n` records.
+/// Decisions from exact-duplicate `groups` and the verified `near` pairs between
+/// representatives (record indexes): representatives are assigned by `grouping` in group
+/// order, every other member names its representative as an exact duplicate. Returns every
+/// pair at or above the bar (exact pairs inside groups, near pairs expanded over both
+/// groups), sorted by (a, b), and the assignment of all `n` records.
 pub fn assign_groups(
     n: usize,
-    groups: &[Vec<u32>],
+    groups: &ExactGroups,
     near: &[ScoredPair],
     grouping: Grouping,
 ) -> (Vec<ScoredPair>, Assignment) {
-    let group_of_rep: HashMap<u32, usize> = groups
-        .iter()
-        .enumerate()
-        .map(|(g, members)| (members[0], g))
-        .collect();
-    let rep_order: Vec<u32> = groups.iter().map(|g| g[0]).collect();
+    let mut group_of = vec![u32::MAX; n];
+    for (g, members) in groups.iter().enumerate() {
+        group_of[members[0] as usize] = g as u32;
+    }
     let rep_pairs: Vec<ScoredPair> = near
         .iter()
         .map(|p| ScoredPair {
-            a: group_of_rep[&p.a] as u32,
-            b: group_of_rep[&p.b] as u32,
+            a: group_of[p.a as usize],
+            b: group_of[p.b as usize],
             ..*p
         })
         .collect();
-    let identity: Vec<u32> = (0..rep_order.len() as u32).collect();
+    let identity: Vec<u32> = (0..groups.len() as u32).collect();
     let rep_assignment = match grouping {
-        Grouping::Greedy => cluster::greedy(rep_order.len(), &identity, &rep_pairs),
-        Grouping::Components => cluster::components(rep_order.len(), &identity, &rep_pairs),
+        Grouping::Greedy => cluster::greedy(groups.len(), &identity, &rep_pairs),
+        Grouping::Components => cluster::components(groups.len(), &identity, &rep_pairs),
     };
+    drop((identity, rep_pairs));
     let mut duplicate_of: Vec<Option<Duplicate>> = vec![None; n];
-    for (k, members) in groups.iter().enumerate() {
+    for (g, members) in groups.iter().enumerate() {
         let rep = members[0];
-        duplicate_of[rep as usize] = rep_assignment.duplicate_of[k].map(|d| Duplicate {
-            kept: rep_order[d.kept as usize],
+        duplicate_of[rep as usize] = rep_assignment.duplicate_of[g].map(|d| Duplicate {
+            kept: groups.get(d.kept as usize)[0],
             ..d
         });
         for &m in &members[1..] {
@@ -213,7 +275,7 @@ pub fn assign_groups(
 
     // Every pair: exact pairs inside groups, near pairs expanded over both groups.
     let mut pairs = Vec::new();
-    for members in groups {
+    for members in groups.iter() {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
                 pairs.push(ScoredPair {
@@ -227,8 +289,8 @@ pub fn assign_groups(
         }
     }
     for p in near {
-        for &a in &groups[group_of_rep[&p.a]] {
-            for &b in &groups[group_of_rep[&p.b]] {
+        for &a in groups.get(group_of[p.a as usize] as usize) {
+            for &b in groups.get(group_of[p.b as usize] as usize) {
                 pairs.push(ScoredPair {
                     a: a.min(b),
                     b: a.max(b),
@@ -255,6 +317,22 @@ mod tests {
         assert!(candidate_radius(128, 0.8, 0.99) > r80);
         // The binomial quantile: at J = 0.8, p = 0.151; mean 9.7 of 64 bits.
         assert!(candidate_radius(64, 0.8, 0.5) >= 9);
+    }
+
+    #[test]
+    fn exact_groups_follow_keep_order() {
+        let keys = [7, 3, 7, 9, 3, 7];
+        let g = ExactGroups::by_key(vec![0, 1, 2, 3, 4, 5], |i| keys[i as usize]);
+        let groups: Vec<&[u32]> = g.iter().collect();
+        assert_eq!(groups, [&[0, 2, 5][..], &[1, 4], &[3]]);
+        // Keep order 5 first: its group leads, led by 5.
+        let g = ExactGroups::by_key(vec![5, 4, 3, 2, 1, 0], |i| keys[i as usize]);
+        let groups: Vec<&[u32]> = g.iter().collect();
+        assert_eq!(groups, [&[5, 2, 0][..], &[4, 1], &[3]]);
+        // Records left out of the order take no part.
+        let g = ExactGroups::by_key(vec![1, 3], |i| keys[i as usize]);
+        assert_eq!(g.len(), 2);
+        assert!(ExactGroups::by_key(Vec::new(), |i| i).is_empty());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::hyperplane::{self, Projector};
 use crate::ops::cluster::ScoredPair;
-use crate::ops::dedup::{Dedup, Grouping, assign_groups};
+use crate::ops::dedup::{Dedup, ExactGroups, Grouping, assign_groups};
 use crate::progress::Progress;
 use crate::search::{self, Method, Pair, SearchOptions};
 use crate::simhash::TextConfig;
@@ -164,25 +164,16 @@ pub fn embed<F: Fingerprint>(
 
 /// Rows grouped by identical bytes, in input order; each group listed by first member.
 /// Non-finite rows (norm 0 and listed in `scan.non_finite`) are left out.
-pub fn exact_groups(v: &Vectors, scan: &Scan) -> Vec<Vec<u32>> {
+pub fn exact_groups(v: &Vectors, scan: &Scan) -> ExactGroups {
     let skip: std::collections::HashSet<usize> = scan.non_finite.iter().map(|x| x.0).collect();
     let digests: Vec<u128> = (0..v.rows())
         .into_par_iter()
         .map(|i| cityhash_rs::cityhash_110_128(v.raw_row(i)))
         .collect();
-    let mut group_of: HashMap<u128, usize> = HashMap::new();
-    let mut groups: Vec<Vec<u32>> = Vec::new();
-    for (i, d) in digests.iter().enumerate() {
-        if skip.contains(&i) {
-            continue;
-        }
-        let g = *group_of.entry(*d).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(i as u32);
-    }
-    groups
+    let order = (0..v.rows() as u32)
+        .filter(|&i| !skip.contains(&(i as usize)))
+        .collect();
+    ExactGroups::by_key(order, |i| digests[i as usize])
 }
 
 /// Verifies candidate pairs (record indexes) with the exact similarity, keeping those at or
@@ -342,14 +333,14 @@ pub fn against_corpus<F: Fingerprint>(
         .collect();
     // One corpus, queries first, so the verifier reads both sets alike.
     let mut combined = queries;
+    combined.paths.append(&reference.paths);
     combined.docs.extend(reference.docs);
     combined.fingerprints.extend(reference.fingerprints);
-    let digests: Vec<u128> = combined.docs.iter().map(|d| d.digest).collect();
     let verified = verify_pairs(
         &candidates,
         &combined,
         config,
-        &digests,
+        &|i| combined.docs[i].digest,
         threshold,
         progress,
         report,
@@ -550,18 +541,8 @@ impl SavedResult {
             }
         }
         let skipped: std::collections::HashSet<u32> = self.skipped.iter().copied().collect();
-        let mut index: HashMap<u32, usize> = HashMap::new();
-        let mut groups: Vec<Vec<u32>> = Vec::new();
-        for i in 0..n as u32 {
-            if skipped.contains(&i) {
-                continue;
-            }
-            let g = *index.entry(leader[i as usize]).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[g].push(i);
-        }
+        let order = (0..n as u32).filter(|i| !skipped.contains(i)).collect();
+        let groups = ExactGroups::by_key(order, |i| leader[i as usize]);
         let near: Vec<ScoredPair> = self
             .pairs
             .iter()
