@@ -41,7 +41,7 @@ for target in "${TARGETS[@]}"; do
     echo "fuzz: $target for ${seconds}s"
     # -rss_limit_mb: the inputs are small, anything near 2 GB is a runaway allocation.
     if ! cargo "+$toolchain" fuzz run -O "$target" "work/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=60 -print_final_stats=1 \
         "${parallel[@]}" >"work/$target.log" 2>&1; then
         failed+=("$target")
         echo "fuzz: $target FAILED; the last lines of fuzz/work/$target.log:"

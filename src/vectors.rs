@@ -289,6 +289,9 @@ pub fn read_ids(ids: Option<&Path>, rows: usize) -> Result<Vec<String>, Error> {
     Ok(list)
 }
 
+/// The most dimensions per row accepted (embeddings have a few thousand).
+pub const MAX_DIM: usize = 1 << 20;
+
 struct Header {
     offset: usize,
     rows: usize,
@@ -368,6 +371,13 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header, Error> {
             path: path.to_path_buf(),
             shape: format!("({shape_text})"),
         });
+    }
+    // Even with no rows, the dimension sizes buffers and hyperplanes (dim × bits floats).
+    if dims[1] > MAX_DIM {
+        return Err(bad(&format!(
+            "{} dimensions per row, more than the {MAX_DIM} supported",
+            dims[1]
+        )));
     }
     Ok(Header {
         offset,

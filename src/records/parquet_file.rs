@@ -35,6 +35,15 @@ pub(crate) fn file_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the Parquet reader failed".into())
+}
+
 fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
@@ -189,7 +198,16 @@ fn integer_at(array: &dyn Array, i: usize) -> String {
 
 impl RowReader for Reader {
     fn next_batch(&mut self, _max: usize) -> Result<Vec<RawRow>, Error> {
-        let Some(batch) = self.batches.next() else {
+        // The parquet crate asserts on some corrupt metadata (negative column offsets)
+        // instead of returning an error: such a panic is this file's error, not ours.
+        let batches = &mut self.batches;
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batches.next()))
+            .map_err(|panic| Error::BadRecord {
+                path: self.path.clone(),
+                row: self.row,
+                message: format!("corrupt file: {}", panic_message(&panic)),
+            })?;
+        let Some(batch) = next else {
             return Ok(Vec::new());
         };
         let batch = batch.map_err(|e| Error::BadRecord {

@@ -7,6 +7,7 @@
 //! [`AtomicFile`]: written beside its final name and renamed when complete, so a failed or
 //! interrupted run never leaves a half-written file under that name. Skipped bad rows go to neither output.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -191,6 +192,30 @@ fn csv_field(value: &str, delimiter: u8) -> String {
     }
 }
 
+/// A CSV record's bytes to which fields can be appended: the bytes as they are, unless they
+/// end inside a quoted field (a quote left open at the end of the file), which would swallow
+/// the new fields; such a record is written anew from its parsed fields.
+fn csv_extendable<'a, F>(set: &RecordSet<F>, content: &'a [u8], delimiter: u8) -> Cow<'a, [u8]> {
+    let super::Extractor::Csv(columns) = &set.reread.extractor else {
+        return Cow::Borrowed(content);
+    };
+    let fields = columns.parse_one(content);
+    let mut probe = content.to_vec();
+    probe.extend_from_slice(&[delimiter, b'x']);
+    let extended = columns.parse_one(&probe);
+    if extended.len() == fields.len() + 1 && extended.iter().zip(&fields).all(|(a, b)| a == b) {
+        return Cow::Borrowed(content);
+    }
+    let mut out = Vec::new();
+    for (k, field) in fields.iter().enumerate() {
+        if k > 0 {
+            out.push(delimiter);
+        }
+        out.extend_from_slice(csv_field(&String::from_utf8_lossy(field), delimiter).as_bytes());
+    }
+    Cow::Owned(out)
+}
+
 /// JSONL and CSV: the records' bytes, copied from the file (or the gzip spill).
 fn write_text<F>(
     set: &RecordSet<F>,
@@ -288,8 +313,9 @@ fn write_text<F>(
                     })()
                 } else {
                     let dup = id.map_or(index, |id| csv_field(id, delimiter));
+                    let content = csv_extendable(set, content, delimiter);
                     (|| {
-                        out.write_all(content)?;
+                        out.write_all(&content)?;
                         for value in [dup.as_bytes(), score.as_bytes()] {
                             out.write_all(&sep)?;
                             out.write_all(value)?;
