@@ -100,8 +100,8 @@ def main():
         b'"id": null, "emb": [1e308, -0.0]}\r\n\n  \n{"question": "\xff\xfe", "context": "x", '
         b'"id": {"k": [1]}, "emb": [1, 2]}\n{"question": "no newline", "context": "y", '
         b'"id": 3, "emb": [0, 0]}')
-    put("records_jsonl", "multi-member-gz", b"\x10" + gzip.compress(jsonl[:300])
-        + gzip.compress(b'{"question": "second member"}\n'))
+    put("records_jsonl", "multi-member-gz", b"\x10" + gzip.compress(jsonl[:300], mtime=0)
+        + gzip.compress(b'{"question": "second member"}\n', mtime=0))
     put("records_jsonl", "truncated-gz", b"\x11" + gz[: len(gz) // 2])
 
     csv = (TESTDATA / "records" / "questions.csv").read_bytes()

@@ -373,6 +373,10 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header, Error> {
         });
     }
     // Even with no rows, the dimension sizes buffers and hyperplanes (dim × bits floats).
+    // Rows of no dimension hold no bytes, so any number of them would pass as present.
+    if dims[1] == 0 {
+        return Err(bad("rows of 0 dimensions"));
+    }
     if dims[1] > MAX_DIM {
         return Err(bad(&format!(
             "{} dimensions per row, more than the {MAX_DIM} supported",
