@@ -395,7 +395,8 @@ fn write_parquet<F>(
 
     let mut next = 0usize;
     let mut start = 0u64;
-    for batch in batches {
+    let mut batches = batches;
+    while let Some(batch) = super::parquet_file::next_caught(&mut batches, path, start)? {
         let batch = batch.map_err(|e| Error::BadRecord {
             path: path.clone(),
             row: start,
