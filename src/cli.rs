@@ -16,7 +16,9 @@ Examples:
   simdedup fingerprint docs/ > fps.tsv    fingerprints as a file, for pipelines
   simdedup pairs fps.tsv -k 3             search a fingerprint file
 
-Exit status: 0 when all went well, 2 when some input could not be used (each named on stderr).";
+Exit status: 0 when all went well, 2 when some input could not be used (each named on stderr)
+or on a fatal error (a full disk, an unreadable dataset), 130 when interrupted (Ctrl-C,
+SIGTERM). Output files (-o, --removed, --save) appear whole or not at all.";
 
 /// Find near-duplicate text files, dataset rows and embeddings with SimHash fingerprints.
 ///
@@ -388,7 +390,11 @@ Examples:
   simdedup dedup --vectors emb.npy --save run.json          keep every pair for rethreshold
   simdedup rethreshold run.json --threshold 0.95            stricter, without recomputing
   simdedup outliers --vectors emb.npy --percent 5           the 5% least typical rows
-  simdedup represent docs/ --count 20                       20 representative files";
+  simdedup represent docs/ --count 20                       20 representative files
+
+Exit status: 0 when all went well, 2 when some input could not be used or on a fatal error,
+130 when interrupted (Ctrl-C, SIGTERM). Output files (-o, --removed, --save) are written
+under a temporary name and renamed when complete: a failed or interrupted run leaves none.";
 
 /// Inputs of the semantic subcommands: text files, or a `.npy` file of vectors.
 #[derive(Args, Debug)]

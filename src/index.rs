@@ -45,6 +45,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
+use crate::atomic_file::AtomicFile;
 use crate::corpus::Corpus;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
@@ -616,31 +617,14 @@ impl<F: Fingerprint> Builder<F> {
     /// to disk and renamed over `path`: a reader or a crash sees the old file or the new
     /// one, never a half-written one.
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut temp = tempfile::Builder::new();
-        temp.prefix(".simdedup-index-");
-        // Like any file the user creates (the umask applies), not tempfile's private 0600.
-        #[cfg(unix)]
+        let file = AtomicFile::create(path)?;
         {
-            use std::os::unix::fs::PermissionsExt;
-            temp.permissions(std::fs::Permissions::from_mode(0o666));
+            let mut out = BufWriter::with_capacity(1 << 20, file.as_file());
+            self.write(&mut out).map_err(|e| file.error(e))?;
+            out.flush().map_err(|e| file.error(e))?;
         }
-        let tmp = temp.tempfile_in(dir).map_err(io)?;
-        {
-            let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file());
-            self.write(&mut out).map_err(io)?;
-            out.flush().map_err(io)?;
-        }
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+        file.as_file().sync_all().map_err(|e| file.error(e))?;
+        file.commit()
     }
 }
 

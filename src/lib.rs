@@ -8,7 +8,10 @@
 //! and [`output`] writes them. Dense vectors take a parallel path into the same search:
 //! [`vectors`] maps `.npy` files and [`hyperplane`] turns rows into fingerprints; the
 //! semantic operations (leakage, outliers, representatives) live in [`ops::semantic`].
+//! Every file the program writes goes through [`atomic_file`]: whole under its final name,
+//! or not there at all.
 
+pub mod atomic_file;
 pub mod corpus;
 pub mod error;
 pub mod fingerprint;

@@ -1,6 +1,7 @@
 //! The `simdedup` binary: parses arguments, calls the library, maps the outcome to an exit
 //! code (0 all went well, 1 the input held no file at all, 2 some input could not be used or
-//! a fatal error). A closed stdout (`| head`) ends the run quietly with 0.
+//! a fatal error, 130 interrupted by SIGINT or SIGTERM, after removing every temporary
+//! output file). A closed stdout (`| head`) ends the run quietly with 0.
 
 mod bars;
 mod cli;
@@ -17,6 +18,7 @@ use commands::Ctx;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    on_interrupt_remove_temporary_files();
     let ctx = Ctx::new(cli.quiet);
     let result = match &cli.command {
         None => commands::find(&ctx, &cli.find),
@@ -37,6 +39,24 @@ fn main() -> ExitCode {
             eprintln!("simdedup: {}", message(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+/// Exit code of a run ended by SIGINT or SIGTERM (128 + SIGINT, the shells' convention).
+const INTERRUPTED: i32 = 130;
+
+/// On Ctrl-C or SIGTERM: remove the temporary files of outputs not yet complete, say so,
+/// and exit at once. (The handler runs on its own thread, so it may take locks.)
+fn on_interrupt_remove_temporary_files() {
+    let installed = ctrlc::set_handler(|| {
+        simdedup::atomic_file::interrupt();
+        eprintln!("simdedup: interrupted; no partial output file is left");
+        std::process::exit(INTERRUPTED);
+    });
+    if let Err(e) = installed {
+        eprintln!(
+            "simdedup: warning: cannot handle Ctrl-C ({e}); an interrupted run may leave temporary files"
+        );
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use simdedup::atomic_file::{AtomicFile, TempFile};
 use simdedup::corpus::{Corpus, fingerprint_files};
 use simdedup::ops::cluster::Assignment;
 use simdedup::ops::dedup::{
@@ -294,8 +295,13 @@ fn dedup_record_vectors<T>(
     let bits = args.input.bits();
     check_vector_bits(bits)?;
     let embeddings = set.embeddings.as_ref().expect("asked for");
-    let mut spill = tempfile::NamedTempFile::new()?;
-    embeddings.write_npy(&mut std::io::BufWriter::new(spill.as_file_mut()))?;
+    let spill = TempFile::new()?;
+    let mut out = io::BufWriter::new(spill.as_file());
+    embeddings
+        .write_npy(&mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| format!("{}", spill.path().display()))?;
+    drop(out);
     let ids = record_ids(set);
     let v = Vectors::open(spill.path())?;
     let scan = v.scan();
@@ -540,9 +546,14 @@ fn finish_dedup(
                 .map(|p| (p.a, p.b, p.score, p.exact))
                 .collect(),
         };
-        let file = std::fs::File::create(path).with_context(|| path.display().to_string())?;
-        serde_json::to_writer(io::BufWriter::new(file), &saved)
-            .with_context(|| path.display().to_string())?;
+        let file = AtomicFile::create(path)?;
+        let mut out = io::BufWriter::new(file.as_file());
+        serde_json::to_writer(&mut out, &saved)
+            .map_err(io::Error::from)
+            .and_then(|()| out.flush())
+            .map_err(|e| file.error(e))?;
+        drop(out);
+        file.commit()?;
     }
     write_assignment(ids, result, skipped, args.output)
 }

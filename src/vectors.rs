@@ -34,16 +34,38 @@ impl Dtype {
     }
 }
 
-/// A memory-mapped 2-D `.npy` array of `rows` × `dim` floats.
+/// A 2-D `.npy` array of `rows` × `dim` floats, memory-mapped from a file
+/// ([`Vectors::open`]) or held in memory ([`Vectors::from_bytes`]).
 #[derive(Debug)]
 pub struct Vectors {
     path: PathBuf,
-    map: Option<Mmap>,
+    bytes: Bytes,
     offset: usize,
     rows: usize,
     dim: usize,
     dtype: Dtype,
     big_endian: bool,
+}
+
+/// Where the bytes of a `.npy` file are.
+#[derive(Debug)]
+enum Bytes {
+    /// An empty file (which cannot be mapped on every platform).
+    Empty,
+    Map(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Empty => &[],
+            Bytes::Map(map) => map,
+            Bytes::Owned(v) => v,
+        }
+    }
 }
 
 /// Rows that cannot take part in cosine comparisons.
@@ -65,17 +87,25 @@ impl Vectors {
             source,
         };
         let file = File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len() as usize;
-        // An empty file cannot be mapped on every platform; it is not an npy file anyway.
-        let map = if len == 0 {
-            None
+        let len = file.metadata().map_err(io)?.len();
+        let bytes = if len == 0 {
+            Bytes::Empty
         } else {
             // SAFETY: the map is read-only; a file truncated by another process while we
             // read it is outside what any reader of mapped files can defend against.
-            Some(unsafe { Mmap::map(&file) }.map_err(io)?)
+            Bytes::Map(unsafe { Mmap::map(&file) }.map_err(io)?)
         };
-        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
-        let header = parse_header(path, bytes)?;
+        Vectors::new(path, bytes)
+    }
+
+    /// The `.npy` file whose content is `bytes`, named `path` in errors; the same checks
+    /// as [`Vectors::open`] (which parses its map the same way).
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Vectors, Error> {
+        Vectors::new(path, Bytes::Owned(bytes))
+    }
+
+    fn new(path: &Path, bytes: Bytes) -> Result<Vectors, Error> {
+        let header = parse_header(path, &bytes)?;
         let expected = (header.rows as u64)
             .checked_mul(header.dim as u64)
             .and_then(|n| n.checked_mul(header.dtype.size() as u64))
@@ -93,7 +123,7 @@ impl Vectors {
         }
         Ok(Vectors {
             path: path.to_path_buf(),
-            map,
+            bytes,
             offset: header.offset,
             rows: header.rows,
             dim: header.dim,
@@ -126,7 +156,7 @@ impl Vectors {
     pub fn raw_row(&self, i: usize) -> &[u8] {
         let width = self.dim * self.dtype.size();
         let start = self.offset + i * width;
-        &self.map.as_deref().unwrap_or(&[])[start..start + width]
+        &self.bytes[start..start + width]
     }
 
     /// Row `i` borrowed from the map, when the file holds aligned little-endian float32
@@ -259,6 +289,9 @@ pub fn read_ids(ids: Option<&Path>, rows: usize) -> Result<Vec<String>, Error> {
     Ok(list)
 }
 
+/// The most dimensions per row accepted (embeddings have a few thousand).
+pub const MAX_DIM: usize = 1 << 20;
+
 struct Header {
     offset: usize,
     rows: usize,
@@ -338,6 +371,17 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header, Error> {
             path: path.to_path_buf(),
             shape: format!("({shape_text})"),
         });
+    }
+    // Even with no rows, the dimension sizes buffers and hyperplanes (dim × bits floats).
+    // Rows of no dimension hold no bytes, so any number of them would pass as present.
+    if dims[1] == 0 {
+        return Err(bad("rows of 0 dimensions"));
+    }
+    if dims[1] > MAX_DIM {
+        return Err(bad(&format!(
+            "{} dimensions per row, more than the {MAX_DIM} supported",
+            dims[1]
+        )));
     }
     Ok(Header {
         offset,

@@ -5,6 +5,8 @@ mod util;
 mod bad_input;
 mod cli;
 mod compat_oracle;
+mod failures;
+mod fuzz_corpus;
 mod golden;
 mod index;
 mod quality;

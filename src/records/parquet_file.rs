@@ -35,6 +35,32 @@ pub(crate) fn file_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// The next batch of `batches`, with a panic of the parquet crate (it asserts on some
+/// corrupt metadata, such as negative column offsets, instead of returning an error) turned
+/// into an error about `path` at `row`.
+pub(crate) fn next_caught<I: Iterator>(
+    batches: &mut I,
+    path: &Path,
+    row: u64,
+) -> Result<Option<I::Item>, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batches.next())).map_err(|panic| {
+        Error::BadRecord {
+            path: path.to_path_buf(),
+            row,
+            message: format!("corrupt file: {}", panic_message(&*panic)),
+        }
+    })
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the Parquet reader failed".into())
+}
+
 fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
@@ -189,7 +215,7 @@ fn integer_at(array: &dyn Array, i: usize) -> String {
 
 impl RowReader for Reader {
     fn next_batch(&mut self, _max: usize) -> Result<Vec<RawRow>, Error> {
-        let Some(batch) = self.batches.next() else {
+        let Some(batch) = next_caught(&mut self.batches, &self.path, self.row)? else {
             return Ok(Vec::new());
         };
         let batch = batch.map_err(|e| Error::BadRecord {

@@ -3,10 +3,11 @@
 //!
 //! Rows are written in input order with every original field unchanged: JSONL lines and
 //! CSV records are copied byte for byte (a removed row gets the two fields appended), and
-//! Parquet batches are filtered with their original schema. Each output is written to a
-//! temporary file beside its final name and renamed when complete, so an interrupted run
-//! never leaves a half-written file under that name. Skipped bad rows go to neither output.
+//! Parquet batches are filtered with their original schema. Each output is an
+//! [`AtomicFile`]: written beside its final name and renamed when complete, so a failed or
+//! interrupted run never leaves a half-written file under that name. Skipped bad rows go to neither output.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -19,10 +20,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
-use tempfile::NamedTempFile;
 
 use super::parquet_file::{BATCH_SIZE, file_error};
 use super::{Format, RecordSet};
+use crate::atomic_file::AtomicFile;
 use crate::error::Error;
 use crate::ops::cluster::Assignment;
 
@@ -35,7 +36,7 @@ pub struct WriteStats {
 
 /// An output being written: a temporary file that becomes `dest` on [`Target::commit`].
 struct Target {
-    tmp: NamedTempFile,
+    tmp: AtomicFile,
     dest: PathBuf,
     format: Format,
 }
@@ -91,18 +92,7 @@ impl Target {
                 ),
             });
         }
-        let dir = match dest.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let name = dest
-            .file_name()
-            .map_or("out".into(), |n| n.to_string_lossy());
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| io_error(dest, e))?;
+        let tmp = AtomicFile::create(dest)?;
         Ok(Target {
             tmp,
             dest: dest.to_path_buf(),
@@ -129,11 +119,7 @@ impl Target {
 
     /// Renames the complete file to its final name.
     fn commit(self) -> Result<(), Error> {
-        let dest = self.dest;
-        self.tmp
-            .persist(&dest)
-            .map_err(|e| io_error(&dest, e.error))?;
-        Ok(())
+        self.tmp.commit()
     }
 }
 
@@ -204,6 +190,30 @@ fn csv_field(value: &str, delimiter: u8) -> String {
     } else {
         value.to_string()
     }
+}
+
+/// A CSV record's bytes to which fields can be appended: the bytes as they are, unless they
+/// end inside a quoted field (a quote left open at the end of the file), which would swallow
+/// the new fields; such a record is written anew from its parsed fields.
+fn csv_extendable<'a, F>(set: &RecordSet<F>, content: &'a [u8], delimiter: u8) -> Cow<'a, [u8]> {
+    let super::Extractor::Csv(columns) = &set.reread.extractor else {
+        return Cow::Borrowed(content);
+    };
+    let fields = columns.parse_one(content);
+    let mut probe = content.to_vec();
+    probe.extend_from_slice(&[delimiter, b'x']);
+    let extended = columns.parse_one(&probe);
+    if extended.len() == fields.len() + 1 && extended.iter().zip(&fields).all(|(a, b)| a == b) {
+        return Cow::Borrowed(content);
+    }
+    let mut out = Vec::new();
+    for (k, field) in fields.iter().enumerate() {
+        if k > 0 {
+            out.push(delimiter);
+        }
+        out.extend_from_slice(csv_field(&String::from_utf8_lossy(field), delimiter).as_bytes());
+    }
+    Cow::Owned(out)
 }
 
 /// JSONL and CSV: the records' bytes, copied from the file (or the gzip spill).
@@ -303,8 +313,9 @@ fn write_text<F>(
                     })()
                 } else {
                     let dup = id.map_or(index, |id| csv_field(id, delimiter));
+                    let content = csv_extendable(set, content, delimiter);
                     (|| {
-                        out.write_all(content)?;
+                        out.write_all(&content)?;
                         for value in [dup.as_bytes(), score.as_bytes()] {
                             out.write_all(&sep)?;
                             out.write_all(value)?;
@@ -384,7 +395,8 @@ fn write_parquet<F>(
 
     let mut next = 0usize;
     let mut start = 0u64;
-    for batch in batches {
+    let mut batches = batches;
+    while let Some(batch) = super::parquet_file::next_caught(&mut batches, path, start)? {
         let batch = batch.map_err(|e| Error::BadRecord {
             path: path.clone(),
             row: start,
