@@ -69,8 +69,9 @@ impl Pending {
         if reg.interrupted {
             return Err(interrupted_error());
         }
+        let prefix = format!(".{stem}.");
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&format!(".{stem}.")).suffix(".tmp");
+        builder.prefix(&prefix).suffix(".tmp");
         // Like any file the user creates (the umask applies), not tempfile's private 0600.
         #[cfg(unix)]
         {
