@@ -19,6 +19,7 @@ TARGETS=(
     records_jsonl
     records_csv
     records_parquet
+    index
 )
 
 seconds=${1:-60}

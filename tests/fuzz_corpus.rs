@@ -61,3 +61,8 @@ fn records_csv_corpus() {
 fn records_parquet_corpus() {
     replay("records_parquet", checks::records_parquet);
 }
+
+#[test]
+fn index_corpus() {
+    replay("index", checks::index);
+}

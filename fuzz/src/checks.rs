@@ -386,3 +386,42 @@ fn read_back(path: &Path, opts: &RecordOptions, config: &TextConfig) -> RecordSe
     records::read_records::<u64>(path, opts, config, &(), &fail)
         .unwrap_or_else(|e| panic!("our own output {} reads back: {e}", path.display()))
 }
+
+/// The index reader: any bytes are either refused with an error or give a view whose every
+/// accessor works; an accepted index written again reads back the same.
+pub fn index(data: &[u8]) {
+    use simdedup::index::IndexView;
+    let Ok(view) = IndexView::from_bytes(data) else {
+        return;
+    };
+    let widths = [
+        view.fingerprints::<u32>().is_some(),
+        view.fingerprints::<u64>().is_some(),
+        view.fingerprints::<u128>().is_some(),
+    ];
+    assert_eq!(widths.iter().filter(|&&w| w).count(), 1, "one width fits");
+    match widths.iter().position(|&w| w) {
+        Some(0) => index_with::<u32>(&view),
+        Some(1) => index_with::<u64>(&view),
+        _ => index_with::<u128>(&view),
+    }
+}
+
+fn index_with<F: Fingerprint>(view: &simdedup::index::IndexView) {
+    use simdedup::index::{Builder, IndexView};
+    let fps = view.fingerprints::<F>().expect("the width fits");
+    assert_eq!(fps.len(), view.len());
+    for i in 0..view.len() {
+        let _ = (view.doc(i), view.path(i));
+    }
+    let builder = Builder::<F>::from_view(view).expect("the width fits");
+    let mut bytes = Vec::new();
+    builder.write(&mut bytes).unwrap();
+    let again = IndexView::from_bytes(&bytes).expect("a written index reads back");
+    assert_eq!(again.len(), view.len());
+    assert_eq!(again.fingerprints::<F>(), Some(fps));
+    for i in 0..view.len() {
+        assert_eq!(again.doc(i), view.doc(i));
+        assert_eq!(again.path_bytes(i), view.path_bytes(i));
+    }
+}
