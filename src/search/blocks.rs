@@ -117,10 +117,11 @@ fn blocks_cost(n: f64, pairs: f64, free_bits: u32, k: u32, b: u32, words: f64) -
     let small = free_bits / b;
     let key_bits = (m * small).min(KEY_BITS_MAX);
     let pieces = f64::from(m) * (1.0 + f64::from(small / 64));
-    // One radix pass, then each of the 256 buckets sorted: about log2(n / 256) / 4 more
-    // passes' worth of work. Entries are 8 bytes.
-    let passes = 1.0 + (n / 256.0).max(1.0).log2() / 4.0;
-    let entry = 0.5;
+    // In-place radix passes until the key is used up or buckets are small; an in-place
+    // pass (swaps) costs about what a copying pass over 16-byte entries did.
+    let levels = ((n / SMALL_RUN as f64).max(2.0).log2() / f64::from(RADIX_BITS)).ceil();
+    let passes = f64::from(key_bits.div_ceil(RADIX_BITS).max(1)).min(levels.max(1.0));
+    let entry = 1.0;
     let candidates = pairs * (-f64::from(key_bits)).exp2();
     let per_table = cost::TABLE
         + n * (cost::PIECE * pieces + cost::PASS * entry * passes)
@@ -282,27 +283,32 @@ fn key<F: Fingerprint>(fp: &F, pieces: &[Seg], hashed: bool) -> u32 {
 /// the fingerprint.
 type Entry = u64;
 
-/// Sorts entries by `(key, index)` in place: one in-place radix pass on the top
-/// [`RADIX_BITS`] bits of the `key_bits`-bit key (cycles of swaps move each entry straight
-/// into its bucket), then each bucket sorted on its own. No scratch copy: a table costs 8
-/// bytes per entry.
+/// Groups entries by key in place: an in-place radix sort, most significant
+/// [`RADIX_BITS`] of the `key_bits`-bit key first (cycles of swaps move each entry straight
+/// into its bucket), each bucket then sorted on the next bits; buckets of at most
+/// [`SMALL_RUN`] entries are sorted outright. Equal keys end up together (in an order that
+/// depends only on the input). No scratch copy: a table costs 8 bytes per entry.
 fn sort_entries(v: &mut [Entry], key_bits: u32) {
-    if v.len() < 4096 || key_bits <= RADIX_BITS {
+    if key_bits == 0 {
+        return;
+    }
+    if v.len() <= SMALL_RUN {
         v.sort_unstable();
         return;
     }
-    let shift = 32 + key_bits - RADIX_BITS;
-    let mask = (1u64 << RADIX_BITS) - 1;
+    let digit_bits = key_bits.min(RADIX_BITS);
+    let shift = 32 + key_bits - digit_bits;
+    let mask = (1u64 << digit_bits) - 1;
     let digit = |e: Entry| (e >> shift & mask) as usize;
-    let buckets = 1usize << RADIX_BITS;
-    let mut starts = vec![0usize; buckets + 1];
+    let buckets = 1usize << digit_bits;
+    let mut starts = [0usize; (1 << RADIX_BITS) + 1];
     for &e in v.iter() {
         starts[digit(e) + 1] += 1;
     }
     for b in 0..buckets {
         starts[b + 1] += starts[b];
     }
-    let mut next: Vec<usize> = starts[..buckets].to_vec();
+    let mut next = starts;
     for b in 0..buckets {
         while next[b] < starts[b + 1] {
             let mut e = v[next[b]];
@@ -317,7 +323,7 @@ fn sort_entries(v: &mut [Entry], key_bits: u32) {
         }
     }
     for b in 0..buckets {
-        v[starts[b]..starts[b + 1]].sort_unstable();
+        sort_entries(&mut v[starts[b]..starts[b + 1]], key_bits - digit_bits);
     }
 }
 
@@ -1154,7 +1160,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn entries_sort_by_key_then_index() {
+    fn entries_group_by_key() {
         let mut x = 0x1234_5678_u64;
         let mut v: Vec<Entry> = (0..5000u64)
             .map(|i| {
@@ -1167,11 +1173,15 @@ pub(crate) mod tests {
         let mut expect = v.clone();
         expect.sort_unstable();
         sort_entries(&mut v, 14);
-        assert_eq!(v, expect);
-        let mut small = expect[..100].to_vec();
+        // Keys in order, each key's entries together (the same ones).
+        assert!(v.windows(2).all(|w| w[0] >> 32 <= w[1] >> 32));
+        let mut by_key = v.clone();
+        by_key.sort_unstable();
+        assert_eq!(by_key, expect);
+        let mut small = expect[..40].to_vec();
         small.reverse();
         sort_entries(&mut small, 14);
-        assert_eq!(small, expect[..100]);
+        assert_eq!(small, expect[..40]);
     }
 
     #[test]
