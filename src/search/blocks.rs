@@ -767,9 +767,9 @@ fn value_pairs<F: Fingerprint>(
 ///
 /// Memory beyond the input, per fingerprint: a 4-byte index while grouping, kept as the
 /// member list (with repeated values, also a copy of the distinct values and 4 bytes per
-/// value), a 4-byte item list, and per worker thread one table and its radix scratch, 16
-/// bytes per distinct value; plus the output. For two threads: 40 bytes per fingerprint at
-/// the peak, whatever the width, when all values are distinct.
+/// value), a 4-byte item list, and per worker thread one table, 8 bytes per distinct value
+/// (sorted in place); plus the output. For two threads: 24 bytes per fingerprint at the
+/// peak, whatever the width, when all values are distinct.
 pub fn search<F: Fingerprint>(
     fps: &[F],
     k: u32,
