@@ -256,6 +256,7 @@ fn verify_in_batches(
         }
     }
     verify_batch(&candidates[first..], &batch, job, &mut failed, &mut scored);
+    progress.inc((candidates.len() - first) as u64);
     progress.finish();
     scored.sort_unstable_by_key(|p| (p.a, p.b));
     scored
