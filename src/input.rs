@@ -91,11 +91,6 @@ impl PathList {
         self.ends.shrink_to_fit();
     }
 
-    /// Bytes held, for memory accounting: path bytes plus 8 per path.
-    pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + 8 * self.ends.capacity()
-    }
-
     fn raw(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.bytes[start..self.ends[i] as usize]
