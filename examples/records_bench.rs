@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use simdedup::Error;
-use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius, dedup};
+use simdedup::ops::dedup::{
+    Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
+};
 use simdedup::records::{RecordOptions, read_records, write_records};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::shingle::Normalization;
@@ -148,6 +150,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let result = dedup(
         &set.fingerprints,
         &set.rows,
+        Candidates::Hamming,
         &set,
         &config,
         &dedup_opts,

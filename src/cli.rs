@@ -286,6 +286,9 @@ pub struct ThresholdArgs {
 /// Search methods, for `--method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
+    /// MinHash bands (text): near-linear at any bar; a pair exactly at the bar is found
+    /// with probability at least --recall, pairs above it more often.
+    Bands,
     /// Permuted block tables: every pair within the distance, guaranteed; falls back to
     /// brute force when the cost model says that is cheaper.
     Exact,
@@ -297,9 +300,15 @@ pub enum MethodArg {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Search method [default: exact; rotate with --compat].
+    /// Search method [default: bands for verified text, exact for vectors, -k/-r and
+    /// --no-verify; rotate with --compat].
     #[arg(long, value_enum, value_name = "METHOD")]
     pub method: Option<MethodArg>,
+
+    /// Band search: the probability of finding a pair exactly at the similarity bar (pairs
+    /// above it are found more often); the bands are solved from it.
+    #[arg(long, value_name = "P", default_value_t = 0.99, value_parser = parse_recall)]
+    pub recall: f64,
 
     /// Rotate method: compare each entry with the next W entries of each pass.
     #[arg(long, value_name = "W", default_value_t = 1)]
@@ -359,6 +368,15 @@ pub struct DedupArgs {
     /// of assigning each to a kept document it is itself similar to.
     #[arg(long)]
     pub connected: bool,
+}
+
+fn parse_recall(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.5..1.0).contains(&v) && v <= 0.999_999 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0.5 and 0.999999"))
+    }
 }
 
 fn parse_unit(s: &str) -> Result<f64, String> {

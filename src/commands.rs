@@ -10,8 +10,11 @@ use anyhow::{Context, Result, bail};
 use simdedup::corpus::{Corpus, fingerprint_files};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
+use simdedup::minhash::BandParams;
 use simdedup::ops::cluster::ScoredPair;
-use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius, dedup};
+use simdedup::ops::dedup::{
+    Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
+};
 use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
 use simdedup::output::{escape_path, write_path};
 use simdedup::search::{self, Method, SearchOptions, max_distance_for_ratio};
@@ -147,17 +150,19 @@ fn fingerprint_corpus<F: CityHash>(
     input: &InputArgs,
     config: &simdedup::simhash::TextConfig,
 ) -> Corpus<F> {
-    fingerprint_list(ctx, files(ctx, input), input, config)
+    fingerprint_list(ctx, files(ctx, input), input, config, None)
 }
 
-/// Fingerprints the files of `list` (found from `input`), noting binary files skipped.
+/// Fingerprints the files of `list` (found from `input`), with band keys when `bands` is
+/// given, noting binary files skipped.
 pub(crate) fn fingerprint_list<F: CityHash>(
     ctx: &Ctx,
     list: FileList,
     input: &InputArgs,
     config: &simdedup::simhash::TextConfig,
+    bands: Option<BandParams>,
 ) -> Corpus<F> {
-    let corpus = fingerprint_files::<F>(list.files, config, input.binary, &ctx.bars, ctx);
+    let corpus = fingerprint_files::<F>(list.files, config, bands, input.binary, &ctx.bars, ctx);
     if corpus.binary_skipped > 0 {
         ctx.note(&format!(
             "{} binary file(s) skipped (they contain NUL bytes; --binary reads them)",
@@ -182,11 +187,14 @@ pub(crate) fn max_distance(threshold: &ThresholdArgs, bits: u32, compat: bool) -
         .with_context(|| format!("--ratio {ratio} admits no distance (it must be above 0)"))
 }
 
+/// The Hamming search `--method` asks for (the default: exact; rotate with --compat).
+/// `--method bands` is refused here: callers that can run the band search check for it
+/// first.
 pub(crate) fn search_options(
     search: &SearchArgs,
     max_distance: u32,
     compat: bool,
-) -> SearchOptions {
+) -> Result<SearchOptions> {
     let rotate = Method::Rotate {
         window: search.window,
     };
@@ -196,14 +204,48 @@ pub(crate) fn search_options(
         },
         Some(MethodArg::Brute) => Method::Brute,
         Some(MethodArg::Rotate) => rotate,
+        Some(MethodArg::Bands) => bail!(
+            "--method bands needs verified text (MinHash bands of shingles); here the search \
+             is over fingerprints: use exact, brute or rotate"
+        ),
         None if compat => rotate,
         None => Method::Exact {
             blocks: search.blocks,
         },
     };
-    SearchOptions {
+    Ok(SearchOptions {
         method,
         max_distance,
+    })
+}
+
+/// The band shape for a verified text run over `n` documents, or `None` when the Hamming
+/// search runs instead: `--method exact|brute|rotate`, or a radius given with -k or -r
+/// (without `--method bands`).
+pub(crate) fn band_params(
+    search: &SearchArgs,
+    threshold: &ThresholdArgs,
+    min_similarity: f64,
+    n: usize,
+) -> Option<BandParams> {
+    let radius = threshold.max_distance.is_some() || threshold.ratio.is_some();
+    match search.method {
+        Some(MethodArg::Bands) => Some(BandParams::solve(min_similarity, search.recall, n)),
+        None if !radius => Some(BandParams::solve(min_similarity, search.recall, n)),
+        _ => None,
+    }
+}
+
+/// How the summary line names the candidate search.
+pub(crate) fn describe_search(bands: Option<BandParams>, k: u32, min_similarity: f64) -> String {
+    match bands {
+        Some(p) => format!(
+            "from {} bands of {} (recall {:.3} at J {min_similarity})",
+            p.bands,
+            p.rows,
+            p.recall_at(min_similarity)
+        ),
+        None => format!("within distance {k}"),
     }
 }
 
@@ -256,10 +298,18 @@ pub fn find(ctx: &Ctx, args: &FindArgs) -> Result<()> {
 fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     let compat = args.text.compat.is_some();
     let config = args.text.config();
-    let corpus = fingerprint_corpus::<F>(ctx, &args.input, &config);
     if compat || args.dedup.no_verify {
+        let corpus = fingerprint_corpus::<F>(ctx, &args.input, &config);
         return hamming_pairs(ctx, args, &corpus, compat);
     }
+    let list = files(ctx, &args.input);
+    let bands = band_params(
+        &args.search,
+        &args.threshold,
+        args.dedup.min_similarity,
+        list.files.len(),
+    );
+    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &config, bands);
     let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
     if short > 0 {
         ctx.note(&format!(
@@ -271,8 +321,13 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         (None, None) => candidate_radius(F::BITS, args.dedup.min_similarity, CANDIDATE_RECALL),
         _ => max_distance(&args.threshold, F::BITS, false)?,
     };
+    let method = if bands.is_some() {
+        SearchOptions::exact(k)
+    } else {
+        search_options(&args.search, k, false)?
+    };
     let opts = DedupOptions {
-        search: search_options(&args.search, k, false),
+        search: method,
         min_similarity: args.dedup.min_similarity,
         keep: match args.dedup.keep {
             KeepArg::First => KeepOrder::First,
@@ -285,9 +340,14 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
             Grouping::Greedy
         },
     };
+    let candidates = match &corpus.bands {
+        Some(keys) => Candidates::Bands(keys),
+        None => Candidates::Hamming,
+    };
     let result = dedup(
         &corpus.fingerprints,
         &corpus.docs,
+        candidates,
         &corpus,
         &config,
         &opts,
@@ -296,11 +356,12 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     );
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
-        "{} documents, {} duplicate pairs ({} exact), {} candidates within distance {k}, {} removed",
+        "{} documents, {} duplicate pairs ({} exact), {} candidates {}, {} removed",
         corpus.docs.len(),
         result.pairs.len(),
         exact,
         result.candidates,
+        describe_search(bands, k, args.dedup.min_similarity),
         result.assignment.removed()
     ));
     let path = |i: u32| escape_path(corpus.path(i as usize));
@@ -390,7 +451,7 @@ fn hamming_pairs<F: Fingerprint>(
     compat: bool,
 ) -> Result<()> {
     let k = max_distance(&args.threshold, F::BITS, compat)?;
-    let opts = search_options(&args.search, k, compat);
+    let opts = search_options(&args.search, k, compat)?;
     let pairs = if compat {
         seed_pairs(corpus, &opts, &ctx.bars)
     } else {
@@ -505,7 +566,7 @@ fn pairs_with<F: Fingerprint>(
             .with_context(|| name.clone())?;
     }
     let k = max_distance(&args.threshold, F::BITS, false)?;
-    let opts = search_options(&args.search, k, false);
+    let opts = search_options(&args.search, k, false)?;
     let found = search::find_pairs(&records.fingerprints, &opts, &ctx.bars);
     let mut out = io::BufWriter::new(io::stdout().lock());
     write_header(&mut out, &args.output, "id_a", "id_b")?;

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Report};
 use crate::input::{CHUNK_BYTES, Contents, FileKind, PathList, read_chunks, read_text};
+use crate::minhash::{BandKeys, BandParams, Sketcher};
 use crate::progress::Progress;
 use crate::simhash::{CityHash, Fingerprinter, TextConfig};
 
@@ -43,6 +44,9 @@ pub struct Corpus<F> {
     pub paths: PathList,
     pub docs: Vec<Document>,
     pub fingerprints: Vec<F>,
+    /// MinHash band keys (`bands[i]` for document `i`), when fingerprinting was asked for
+    /// them.
+    pub bands: Option<BandKeys>,
     /// Files skipped because they hold a NUL byte.
     pub binary_skipped: usize,
     /// Files that could not be read (each reported).
@@ -54,10 +58,12 @@ pub struct Corpus<F> {
 const BATCH: usize = 8192;
 
 /// Reads and fingerprints `files` in parallel; the result keeps their order. Files that
-/// cannot be read are reported and left out; binary files are counted and left out.
+/// cannot be read are reported and left out; binary files are counted and left out. With
+/// `bands`, each document's MinHash band keys are computed in the same pass.
 pub fn fingerprint_files<F: CityHash>(
     mut files: PathList,
     config: &TextConfig,
+    bands: Option<BandParams>,
     allow_binary: bool,
     progress: &dyn Progress,
     report: &dyn Report,
@@ -69,47 +75,74 @@ pub fn fingerprint_files<F: CityHash>(
     let mut docs = Vec::with_capacity(n);
     let mut fingerprints = Vec::with_capacity(n);
     let mut kept = bitvec::bitvec![0; n];
+    let sketcher = bands.map(Sketcher::new);
+    let width = bands.map_or(0, |b| b.bands as usize);
+    let mut keys = bands.map(|b| {
+        let mut keys = BandKeys::new(b.bands as usize);
+        keys.reserve(n);
+        keys
+    });
     for start in (0..n).step_by(BATCH) {
         let end = (start + BATCH).min(n);
-        let batch: Vec<Option<(Document, F)>> = (start..end)
+        let batch: Vec<Option<(Document, F, Vec<u32>)>> = (start..end)
             .into_par_iter()
-            .map(|i| {
-                let path = files.get(i);
-                let mut fp = Fingerprinter::<F>::new(config);
-                let read = read_chunks(path, allow_binary, CHUNK_BYTES, &mut |piece, last| {
-                    fp.push(piece, last)
-                });
-                let outcome = match read {
-                    Ok(FileKind::Text) => {
-                        let sig = fp.finish();
-                        let doc = Document {
-                            chars: sig.chars,
-                            shingles: sig.shingles,
-                            digest: sig.digest,
-                        };
-                        Some((doc, sig.fingerprint))
+            .map_init(
+                || sketcher.clone(),
+                |sketcher, i| {
+                    let path = files.get(i);
+                    let mut fp = Fingerprinter::<F>::new(config);
+                    if let Some(s) = sketcher.as_mut() {
+                        fp = fp.with_sketcher(s);
                     }
-                    Ok(FileKind::Binary) => {
-                        binary.fetch_add(1, Ordering::Relaxed);
-                        None
+                    let read = read_chunks(path, allow_binary, CHUNK_BYTES, &mut |piece, last| {
+                        fp.push(piece, last)
+                    });
+                    let outcome = match read {
+                        Ok(FileKind::Text) => {
+                            let sig = fp.finish();
+                            let doc = Document {
+                                chars: sig.chars,
+                                shingles: sig.shingles,
+                                digest: sig.digest,
+                            };
+                            let mut band_keys = vec![0; width];
+                            if let Some(s) = sketcher.as_mut() {
+                                s.finish(&mut band_keys);
+                            }
+                            Some((doc, sig.fingerprint, band_keys))
+                        }
+                        Ok(FileKind::Binary) => {
+                            binary.fetch_add(1, Ordering::Relaxed);
+                            None
+                        }
+                        Err(e) => {
+                            unreadable.fetch_add(1, Ordering::Relaxed);
+                            report.report(e);
+                            None
+                        }
+                    };
+                    if let Some(s) = sketcher.as_mut().filter(|s| !s.is_empty()) {
+                        // A file that failed half-way: forget its shingles.
+                        s.finish(&mut vec![0; width]);
                     }
-                    Err(e) => {
-                        unreadable.fetch_add(1, Ordering::Relaxed);
-                        report.report(e);
-                        None
-                    }
-                };
-                progress.inc(1);
-                outcome
-            })
+                    progress.inc(1);
+                    outcome
+                },
+            )
             .collect();
         for (i, outcome) in (start..end).zip(batch) {
-            if let Some((doc, fp)) = outcome {
+            if let Some((doc, fp, band_keys)) = outcome {
                 kept.set(i, true);
                 docs.push(doc);
                 fingerprints.push(fp);
+                if let Some(keys) = keys.as_mut() {
+                    keys.push(&band_keys);
+                }
             }
         }
+    }
+    if let Some(keys) = keys.as_mut() {
+        keys.shrink_to_fit();
     }
     progress.finish();
     files.retain(&kept);
@@ -120,6 +153,7 @@ pub fn fingerprint_files<F: CityHash>(
         paths: files,
         docs,
         fingerprints,
+        bands: keys,
         binary_skipped: binary.into_inner(),
         unreadable: unreadable.into_inner(),
     }

@@ -39,7 +39,7 @@ fn build(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
 
 fn build_with<F: CityHash>(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
     let config = args.features.config();
-    let corpus = fingerprint_list::<F>(ctx, files(ctx, &args.input), &args.input, &config);
+    let corpus = fingerprint_list::<F>(ctx, files(ctx, &args.input), &args.input, &config, None);
     let mut builder = Builder::<F>::new(config);
     builder.extend(&corpus);
     builder.save(&args.out)?;
@@ -65,7 +65,7 @@ fn add_with<F: CityHash>(
 ) -> Result<()> {
     let view = index.view();
     let list = new_files(ctx, &args.input, &view, "skipped");
-    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text);
+    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text, None);
     let mut builder = Builder::<F>::from_view(&view).expect("the width is the index's");
     builder.extend(&corpus);
     builder.save(&args.index)?;
@@ -97,7 +97,7 @@ fn query_with<F: CityHash>(
         &view,
         "compared as indexed documents only",
     );
-    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text);
+    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text, None);
     let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
     if short > 0 {
         ctx.note(&format!(

@@ -19,6 +19,7 @@ pub mod fpfile;
 pub mod hyperplane;
 pub mod index;
 pub mod input;
+pub mod minhash;
 pub mod ops;
 pub mod output;
 pub mod progress;

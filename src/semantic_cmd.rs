@@ -9,24 +9,27 @@ use anyhow::{Context, Result, bail};
 
 use simdedup::atomic_file::{AtomicFile, TempFile};
 use simdedup::corpus::{Corpus, fingerprint_files};
+use simdedup::minhash::BandParams;
 use simdedup::ops::cluster::Assignment;
 use simdedup::ops::dedup::{
-    self, Dedup, DedupOptions, DocStats, Grouping, KeepOrder, candidate_radius,
+    self, Candidates, Dedup, DedupOptions, DocStats, Grouping, KeepOrder, candidate_radius,
 };
 use simdedup::ops::semantic::{
     self, CANDIDATE_RECALL, Cosine, Plan, SavedResult, ShingleSets, VectorOptions,
 };
 use simdedup::output::escape_path;
 use simdedup::records::{RecordOptions, RecordSet, read_records, write_records};
+use simdedup::search::SearchOptions;
 use simdedup::simhash::{CityHash, TextConfig};
 use simdedup::vectors::{Scan, Vectors, read_ids};
 use simdedup::verify::TextSource;
 use simdedup::{Fingerprint, Wide};
 
 use crate::cli::{
-    OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SemDedupArgs, SemanticInput,
+    OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SearchArgs, SemDedupArgs,
+    SemanticInput, ThresholdArgs,
 };
-use crate::commands::{Ctx, files, search_options, with_width};
+use crate::commands::{Ctx, band_params, describe_search, files, search_options, with_width};
 
 /// A vector file with its ids and row scan; non-finite rows reported, zero rows noted.
 struct Loaded {
@@ -91,10 +94,25 @@ fn plan_note(ctx: &Ctx, plan: &Plan, threshold: f64, candidates: usize) {
 }
 
 /// Text documents fingerprinted from the paths of `input`.
-fn text_corpus<F: CityHash>(ctx: &Ctx, input: &SemanticInput, config: &TextConfig) -> Corpus<F> {
+/// With `bands`, the band shape is solved for the number of files at `bar` and band keys
+/// are computed in the same pass (unless -k or --method asks for the Hamming search).
+fn text_corpus<F: CityHash>(
+    ctx: &Ctx,
+    input: &SemanticInput,
+    config: &TextConfig,
+    bands: Option<(&SearchArgs, Option<u32>, f64)>,
+) -> (Corpus<F>, Option<BandParams>) {
     let args = input.input_args();
     let list = files(ctx, &args);
-    fingerprint_files::<F>(list.files, config, args.binary, &ctx.bars, ctx)
+    let params = bands.and_then(|(search, k, bar)| {
+        let threshold = ThresholdArgs {
+            ratio: None,
+            max_distance: k,
+        };
+        band_params(search, &threshold, bar, list.files.len())
+    });
+    let corpus = fingerprint_files::<F>(list.files, config, params, args.binary, &ctx.bars, ctx);
+    (corpus, params)
 }
 
 /// `simdedup dedup`: self-deduplication or leakage against a reference.
@@ -170,7 +188,11 @@ fn dedup_vectors<F: Fingerprint>(ctx: &Ctx, args: &SemDedupArgs, path: &Path) ->
 fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.5);
     let config = args.input.text_config();
-    let corpus = text_corpus::<F>(ctx, &args.input, &config);
+    let bands = args
+        .against
+        .is_empty()
+        .then_some((&args.search, args.max_distance, threshold));
+    let (corpus, params) = text_corpus::<F>(ctx, &args.input, &config, bands);
     let k = args
         .max_distance
         .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
@@ -180,21 +202,26 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     if !args.against.is_empty() {
         return against_text::<F>(ctx, args, corpus, &config, threshold, k);
     }
+    let candidates = match &corpus.bands {
+        Some(keys) => Candidates::Bands(keys),
+        None => Candidates::Hamming,
+    };
     let result = verified_dedup(
         ctx,
         args,
         &corpus.fingerprints,
         &corpus.docs,
+        candidates,
         &corpus,
         &config,
         k,
         threshold,
-    );
+    )?;
     ctx.note(&format!(
-        "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
-         exact Jaccard",
+        "{} bits, {} candidate pairs {}, verified by exact Jaccard",
         F::BITS,
-        result.candidates
+        result.candidates,
+        describe_search(params, k, threshold)
     ));
     finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold)
 }
@@ -207,18 +234,32 @@ fn verified_dedup<F: Fingerprint, D: DocStats>(
     args: &SemDedupArgs,
     fingerprints: &[F],
     docs: &[D],
+    candidates: Candidates,
     source: &dyn TextSource,
     config: &TextConfig,
     k: u32,
     threshold: f64,
-) -> Dedup {
+) -> Result<Dedup> {
+    let search = match candidates {
+        Candidates::Bands(_) => SearchOptions::exact(k),
+        Candidates::Hamming => search_options(&args.search, k, false)?,
+    };
     let opts = DedupOptions {
-        search: search_options(&args.search, k, false),
+        search,
         min_similarity: threshold,
         keep: KeepOrder::First,
         grouping: grouping(args.connected),
     };
-    dedup::dedup(fingerprints, docs, source, config, &opts, &ctx.bars, ctx)
+    Ok(dedup::dedup(
+        fingerprints,
+        docs,
+        candidates,
+        source,
+        config,
+        &opts,
+        &ctx.bars,
+        ctx,
+    ))
 }
 
 /// A dataset file: rows read once (fingerprints and locations kept, not texts), verified
@@ -244,11 +285,12 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         args,
         &set.fingerprints,
         &set.rows,
+        Candidates::Hamming,
         &set,
         &config,
         k,
         threshold,
-    );
+    )?;
     ctx.note(&format!(
         "{} rows read, {} skipped, {} bits, candidates within Hamming distance {k} ({} \
          candidate pairs), verified by exact Jaccard of every column",
@@ -455,7 +497,8 @@ fn against_text<F: CityHash>(
     let mut ref_input = args.input.input_args();
     ref_input.paths = args.against.clone();
     let list = files(ctx, &ref_input);
-    let reference = fingerprint_files::<F>(list.files, config, ref_input.binary, &ctx.bars, ctx);
+    let reference =
+        fingerprint_files::<F>(list.files, config, None, ref_input.binary, &ctx.bars, ctx);
     let q_ids: Vec<String> = (0..queries.len())
         .map(|i| escape_path(queries.path(i)))
         .collect();
@@ -762,7 +805,7 @@ fn vector_densities<F: Fingerprint>(
 
 fn text_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
     let config = input.text_config();
-    let corpus = text_corpus::<F>(ctx, input, &config);
+    let (corpus, _) = text_corpus::<F>(ctx, input, &config, None);
     let sets: Vec<Vec<u64>> = {
         use rayon::prelude::*;
         (0..corpus.docs.len())

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use crate::fingerprint::Fingerprint;
+use crate::minhash::Sketcher;
 use crate::shingle::{Normalization, NormalizeStream, ShingleStream, Shingling};
 
 /// A fingerprint type with a CityHash (v1.1) of the same width.
@@ -16,12 +17,19 @@ pub trait CityHash: Fingerprint {
     /// CityHash32, CityHash64 or CityHash128 (v1.1) of `bytes`. The 128-bit value is
     /// `high64 << 64 | low64` of Google's `uint128`, as the Python `cityhash` package returns.
     fn city(bytes: &[u8]) -> Self;
+    /// A well-mixed 64-bit value of this hash, for MinHash ([`crate::minhash`]): the hash
+    /// itself at 64 bits, its halves folded at 128, and a bijective mix of the 32-bit hash.
+    fn sketch_hash(&self) -> u64;
 }
 
 impl CityHash for u32 {
     #[inline]
     fn city(bytes: &[u8]) -> Self {
         cityhasher::hash::<u32>(bytes)
+    }
+    #[inline]
+    fn sketch_hash(&self) -> u64 {
+        crate::minhash::mix64(*self as u64)
     }
 }
 
@@ -30,12 +38,20 @@ impl CityHash for u64 {
     fn city(bytes: &[u8]) -> Self {
         cityhasher::hash::<u64>(bytes)
     }
+    #[inline]
+    fn sketch_hash(&self) -> u64 {
+        *self
+    }
 }
 
 impl CityHash for u128 {
     #[inline]
     fn city(bytes: &[u8]) -> Self {
         cityhash_rs::cityhash_110_128(bytes)
+    }
+    #[inline]
+    fn sketch_hash(&self) -> u64 {
+        (*self as u64) ^ (*self >> 64) as u64
     }
 }
 
@@ -202,8 +218,19 @@ pub fn fingerprint_text<F: CityHash>(text: &str, config: &TextConfig) -> TextSig
 /// fields and their boundaries. A text without a separator gives exactly
 /// [`fingerprint_text`]'s result.
 pub fn fingerprint_fields<F: CityHash>(text: &str, config: &TextConfig) -> TextSignature<F> {
+    fingerprint_fields_with(text, config, None)
+}
+
+/// [`fingerprint_fields`], also feeding the shingle hashes to `sketcher` when given (see
+/// [`Fingerprinter::with_sketcher`]).
+pub fn fingerprint_fields_with<'c, F: CityHash>(
+    text: &str,
+    config: &'c TextConfig,
+    sketcher: Option<&'c mut Sketcher>,
+) -> TextSignature<F> {
     let fields = text.contains(FIELD_SEPARATOR);
     let mut fp = Fingerprinter::with_stream(TextStream::new(config, fields));
+    fp.sketcher = sketcher;
     for (k, field) in text.split(FIELD_SEPARATOR).enumerate() {
         if k > 0 {
             fp.stream.next_field();
@@ -344,6 +371,8 @@ impl<'c> TextStream<'c> {
 /// memory grows with the number of distinct shingles (16 to 24 bytes each).
 pub struct Fingerprinter<'c, F> {
     stream: TextStream<'c>,
+    /// MinHash band keys built from the same shingle hashes, when asked for.
+    sketcher: Option<&'c mut Sketcher>,
     tagged: TaggedHasher,
     weights: Weights<F>,
     shingles: u64,
@@ -379,6 +408,7 @@ impl<'c, F: CityHash> Fingerprinter<'c, F> {
         };
         Fingerprinter {
             stream,
+            sketcher: None,
             tagged: TaggedHasher(Vec::new()),
             weights,
             shingles: 0,
@@ -386,10 +416,20 @@ impl<'c, F: CityHash> Fingerprinter<'c, F> {
         }
     }
 
+    /// Also feeds every shingle hash to `sketcher` (which must be empty), for
+    /// [`crate::minhash`] band keys: the caller takes them with [`Sketcher::finish`] after
+    /// [`Fingerprinter::finish`].
+    pub fn with_sketcher(mut self, sketcher: &'c mut Sketcher) -> Self {
+        debug_assert!(sketcher.is_empty());
+        self.sketcher = Some(sketcher);
+        self
+    }
+
     /// Takes the next piece of the text; `last` ends it.
     pub fn push(&mut self, text: &str, last: bool) {
         let Fingerprinter {
             stream,
+            sketcher,
             tagged,
             weights,
             shingles,
@@ -398,6 +438,9 @@ impl<'c, F: CityHash> Fingerprinter<'c, F> {
         stream.push(text, last, &mut |k, s| {
             *shingles += 1;
             let h = tagged.hash::<F>(k, s);
+            if let Some(sketcher) = sketcher {
+                sketcher.add(h.sketch_hash());
+            }
             match weights {
                 Weights::Raw(counter) => counter.add(&h),
                 Weights::Counted {

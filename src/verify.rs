@@ -16,51 +16,6 @@ use crate::progress::Progress;
 use crate::search::Pair;
 use crate::simhash::{TextConfig, TextStream, stream_text};
 
-/// The chance that the sketch prefilter drops a pair exactly at the similarity bar (pairs
-/// above the bar are dropped less often). Reported similarities are always exact.
-pub const PREFILTER_MISS: f64 = 1e-5;
-
-/// A one-permutation MinHash sketch of a shingle set: the set's hashes fall into 32 bins by
-/// their top 5 bits, and each bin keeps its smallest value. Two sets agree on a non-empty
-/// bin with probability close to their Jaccard similarity, so a candidate with too few
-/// agreeing bins can be dropped before the exact merge ([`PREFILTER_MISS`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Sketch([u32; 32]);
-
-impl Sketch {
-    /// Sketch of a set of 64-bit hashes.
-    pub fn of(set: &[u64]) -> Sketch {
-        let mut bins = [u32::MAX; 32];
-        for &h in set {
-            let (bin, value) = ((h >> 59) as usize, (h & 0xffff_fffe) as u32);
-            bins[bin] = bins[bin].min(value);
-        }
-        Sketch(bins)
-    }
-
-    /// Number of bins, non-empty in both, holding the same value.
-    pub fn matches(&self, other: &Sketch) -> u32 {
-        self.0
-            .iter()
-            .zip(other.0.iter())
-            .map(|(a, b)| (a == b && *a != u32::MAX) as u32)
-            .sum()
-    }
-
-    /// The fewest agreeing bins a pair of similarity `j` shows, except with probability at
-    /// most `miss` (binomial model: 32 bins, each agreeing with probability `j`).
-    pub fn min_matches(j: f64, miss: f64) -> u32 {
-        let mut cdf = 0.0;
-        for m in 0..=32u32 {
-            cdf += crate::hyperplane::binomial_pmf(32, m as i64, j);
-            if cdf > miss {
-                return m;
-            }
-        }
-        32
-    }
-}
-
 /// Documents that can be read again by index, for verification.
 pub trait TextSource: Sync {
     /// The text of document `i`, as it was read for fingerprinting.
@@ -211,14 +166,48 @@ pub fn verify_pairs(
     progress: &dyn Progress,
     report: &dyn Report,
 ) -> Vec<ScoredPair> {
-    let job = Job {
-        source,
-        config,
-        digest,
-        min_similarity,
-        report,
-    };
-    verify_in_batches(candidates, &job, BATCH_DOCS, progress)
+    let mut verifier = Verifier::new(source, config, digest, min_similarity, report);
+    verifier.verify(candidates, progress)
+}
+
+/// [`verify_pairs`] for candidates that arrive in groups (from the band search): a
+/// document that fails is reported once over all groups, and never read again.
+pub struct Verifier<'a> {
+    job: Job<'a>,
+    failed: HashSet<u32>,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier with [`verify_pairs`]'s arguments.
+    pub fn new(
+        source: &'a dyn TextSource,
+        config: &'a TextConfig,
+        digest: &'a (dyn Fn(usize) -> u128 + Sync),
+        min_similarity: f64,
+        report: &'a dyn Report,
+    ) -> Verifier<'a> {
+        Verifier {
+            job: Job {
+                source,
+                config,
+                digest,
+                min_similarity,
+                report,
+            },
+            failed: HashSet::new(),
+        }
+    }
+
+    /// The pairs of `candidates` at or above the bar, sorted by (a, b).
+    pub fn verify(&mut self, candidates: &[Pair], progress: &dyn Progress) -> Vec<ScoredPair> {
+        verify_in_batches(
+            candidates,
+            &self.job,
+            BATCH_DOCS,
+            &mut self.failed,
+            progress,
+        )
+    }
 }
 
 /// What every batch of [`verify_pairs`] shares.
@@ -234,10 +223,10 @@ fn verify_in_batches(
     candidates: &[Pair],
     job: &Job,
     batch_docs: usize,
+    failed: &mut HashSet<u32>,
     progress: &dyn Progress,
 ) -> Vec<ScoredPair> {
     progress.start("verifying", candidates.len() as u64, "pairs");
-    let mut failed: HashSet<u32> = HashSet::new();
     let mut scored = Vec::new();
     let mut batch: HashMap<u32, u32> = HashMap::new();
     let mut first = 0;
@@ -245,7 +234,7 @@ fn verify_in_batches(
         let new = [p.a, p.b].iter().filter(|d| !batch.contains_key(d)).count();
         if batch.len() + new > batch_docs && !batch.is_empty() {
             let pairs = &candidates[first..end];
-            verify_batch(pairs, &batch, job, &mut failed, &mut scored);
+            verify_batch(pairs, &batch, job, failed, &mut scored);
             progress.inc(pairs.len() as u64);
             batch.clear();
             first = end;
@@ -255,7 +244,7 @@ fn verify_in_batches(
             batch.entry(d).or_insert(next);
         }
     }
-    verify_batch(&candidates[first..], &batch, job, &mut failed, &mut scored);
+    verify_batch(&candidates[first..], &batch, job, failed, &mut scored);
     progress.inc((candidates.len() - first) as u64);
     progress.finish();
     scored.sort_unstable_by_key(|p| (p.a, p.b));
@@ -280,7 +269,7 @@ fn verify_batch(
     } = *job;
     let mut docs: Vec<(u32, u32)> = slots.iter().map(|(&d, &s)| (s, d)).collect();
     docs.sort_unstable();
-    let sets: Vec<Option<(Vec<u64>, Sketch)>> = docs
+    let sets: Vec<Option<Vec<u64>>> = docs
         .par_iter()
         .map(|&(_, i)| {
             if failed.contains(&i) {
@@ -290,8 +279,7 @@ fn verify_batch(
             match source.shingle_set(i, config) {
                 Ok((set, d)) => {
                     if d == digest(i) {
-                        let sketch = Sketch::of(&set);
-                        Some((set, sketch))
+                        Some(set)
                     } else {
                         report.report(Error::Changed {
                             name: source.name(i),
@@ -312,18 +300,16 @@ fn verify_batch(
         }
     }
     let fields = source.separator().is_some();
-    let min_matches = Sketch::min_matches(min_similarity, PREFILTER_MISS);
     let found: Vec<ScoredPair> = pairs
         .par_iter()
         .filter_map(|p| {
-            let (sa, ska) = sets[slots[&p.a] as usize].as_ref()?;
-            let (sb, skb) = sets[slots[&p.b] as usize].as_ref()?;
-            // |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|): skip hopeless merges.
+            let sa = sets[slots[&p.a] as usize].as_ref()?;
+            let sb = sets[slots[&p.b] as usize].as_ref()?;
+            // |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|): skip hopeless merges. A
+            // bound, not an estimate: it never drops a pair the exact score keeps. (There is
+            // no sketch prefilter: a merge costs less than reading the documents again.)
             let (small, large) = (sa.len().min(sb.len()), sa.len().max(sb.len()));
-            if (small as f64) < min_similarity * large as f64 {
-                return None;
-            }
-            if ska.matches(skb) < min_matches {
+            if (small as f64) < min_similarity * large as f64 * (1.0 - 1e-12) {
                 return None;
             }
             let score = if fields {
@@ -346,25 +332,6 @@ fn verify_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sketch_prefilter() {
-        let a: Vec<u64> = (0..400u64)
-            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-            .collect();
-        let mut sorted = a.clone();
-        sorted.sort_unstable();
-        let s = Sketch::of(&sorted);
-        assert_eq!(s.matches(&s), 32);
-        let other: Vec<u64> = (1000..1400u64)
-            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-            .collect();
-        assert!(s.matches(&Sketch::of(&other)) <= 2);
-        assert_eq!(Sketch::min_matches(0.0, 1e-5), 0);
-        let m = Sketch::min_matches(0.5, 1e-5);
-        assert!((3..=7).contains(&m), "{m}");
-        assert!(Sketch::min_matches(0.9, 1e-5) > m);
-    }
 
     #[test]
     fn per_field_similarity_is_the_smallest() {
@@ -456,7 +423,7 @@ mod tests {
                 min_similarity: 0.5,
                 report: &report,
             };
-            let pairs = verify_in_batches(&candidates, &job, batch, &());
+            let pairs = verify_in_batches(&candidates, &job, batch, &mut HashSet::new(), &());
             (pairs, reported.into_inner().unwrap())
         };
         let (whole, reported) = run(usize::MAX);

@@ -487,7 +487,7 @@ fn a_file_that_vanishes_after_listing_is_named() {
     );
     assert_eq!(list.files.len(), 4);
     std::fs::remove_file(env.path().join("c.txt")).unwrap();
-    let corpus = fingerprint_files::<u128>(list.files, &config(), false, &(), &report);
+    let corpus = fingerprint_files::<u128>(list.files, &config(), None, false, &(), &report);
     let errors = report.0.into_inner().unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("c.txt: No such file"), "{errors:?}");
@@ -540,8 +540,14 @@ fn a_file_changed_before_verification_is_named() {
         .collect();
     let report = errors();
     let config = config();
-    let corpus =
-        fingerprint_files::<u128>(files.into_iter().collect(), &config, false, &(), &report);
+    let corpus = fingerprint_files::<u128>(
+        files.into_iter().collect(),
+        &config,
+        None,
+        false,
+        &(),
+        &report,
+    );
     let digests = |i: usize| corpus.docs[i].digest;
     let candidates: Vec<Pair> = [(0, 1), (0, 2), (1, 2)]
         .iter()

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use simdedup::corpus::fingerprint_files;
-use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius, dedup};
+use simdedup::ops::dedup::{
+    Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
+};
 use simdedup::records::{Format, RecordOptions, RecordSet, read_records, write_records};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::shingle::Normalization;
@@ -58,6 +60,7 @@ fn run(set: &RecordSet<u64>) -> Dedup {
     dedup(
         &set.fingerprints,
         &set.rows,
+        Candidates::Hamming,
         set,
         &config(),
         &options(),
@@ -160,10 +163,12 @@ fn records_decide_as_files_do() {
     }
     env.file("texts.jsonl", &jsonl);
     let report = |e: Error| panic!("reported: {e}");
-    let corpus = fingerprint_files::<u64>(files.iter().collect(), &config(), false, &(), &report);
+    let corpus =
+        fingerprint_files::<u64>(files.iter().collect(), &config(), None, false, &(), &report);
     let by_files = dedup(
         &corpus.fingerprints,
         &corpus.docs,
+        Candidates::Hamming,
         &corpus,
         &config(),
         &options(),
@@ -452,6 +457,7 @@ fn a_changed_row_is_named() {
     let result = dedup(
         &set.fingerprints,
         &set.rows,
+        Candidates::Hamming,
         &set,
         &config(),
         &options(),

@@ -13,11 +13,12 @@ use std::collections::HashMap;
 
 use crate::error::Report;
 use crate::fingerprint::Fingerprint;
+use crate::minhash::BandKeys;
 use crate::ops::cluster::{self, Assignment, Duplicate, ScoredPair};
 use crate::progress::Progress;
 use crate::search::{self, Pair, SearchOptions};
 use crate::simhash::TextConfig;
-use crate::verify::{TextSource, verify_pairs};
+use crate::verify::{TextSource, Verifier, verify_pairs};
 
 /// Which member of a set of duplicates is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -60,8 +61,18 @@ pub struct Dedup {
     pub pairs: Vec<ScoredPair>,
     /// Which documents are kept, and what each removed one duplicates.
     pub assignment: Assignment,
-    /// Number of candidate pairs the Hamming search proposed (before verification).
+    /// Number of candidate pairs the search proposed (before verification).
     pub candidates: usize,
+}
+
+/// Where candidate pairs come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Candidates<'a> {
+    /// The Hamming search of [`DedupOptions::search`] over the fingerprints.
+    Hamming,
+    /// The MinHash band search ([`search::bands`]) over these keys (one entry per
+    /// document), verified group by group as the bands are searched.
+    Bands(&'a BandKeys),
 }
 
 /// The Hamming radius that catches a pair of Jaccard similarity `j` with probability at
@@ -162,10 +173,13 @@ pub trait DocStats: Sync {
 
 /// Deduplicates fingerprinted documents (see the module docs): `fingerprints[i]` and
 /// `docs[i]` describe document `i`, which `source` reads again for verification. Documents
-/// without shingles take part only as exact duplicates.
+/// without shingles take part only as exact duplicates. `candidates` says which search
+/// proposes the pairs to verify.
+#[allow(clippy::too_many_arguments)]
 pub fn dedup<F: Fingerprint, D: DocStats>(
     fingerprints: &[F],
     docs: &[D],
+    candidates: Candidates,
     source: &dyn TextSource,
     config: &TextConfig,
     opts: &DedupOptions,
@@ -189,36 +203,59 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
         .filter(|&r| docs[r as usize].shingles() > 0)
         .collect();
     reps.sort_unstable();
-    // Without exact duplicates or short documents every document is searched: no copy.
-    let rep_fps: std::borrow::Cow<[F]> = if reps.len() == n {
-        std::borrow::Cow::Borrowed(fingerprints)
-    } else {
-        reps.iter().map(|&r| fingerprints[r as usize]).collect()
+    let digest = |i: usize| docs[i].digest();
+    let (near, candidates) = match candidates {
+        Candidates::Bands(keys) => {
+            assert_eq!(keys.len(), n, "band keys for every document");
+            // 2-3. Band candidates, verified group by group.
+            let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report);
+            let mut near = Vec::new();
+            let stats = search::bands::search(keys, &reps, progress, &mut |mut group| {
+                for p in &mut group {
+                    let (a, b) = (reps[p.a as usize], reps[p.b as usize]);
+                    let distance = fingerprints[a as usize].distance(&fingerprints[b as usize]);
+                    *p = Pair::new(a, b, distance);
+                }
+                group.sort_unstable();
+                near.extend(verifier.verify(&group, &()));
+            });
+            near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
+            (near, stats.candidates as usize)
+        }
+        Candidates::Hamming => {
+            // Without exact duplicates or short documents every document is searched: no
+            // copy.
+            let rep_fps: std::borrow::Cow<[F]> = if reps.len() == n {
+                std::borrow::Cow::Borrowed(fingerprints)
+            } else {
+                reps.iter().map(|&r| fingerprints[r as usize]).collect()
+            };
+            let mut candidates = search::find_pairs(&rep_fps, &opts.search, progress);
+            drop(rep_fps);
+            for p in &mut candidates {
+                *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
+            }
+            // 3. Verification.
+            let near = verify_pairs(
+                &candidates,
+                source,
+                config,
+                &digest,
+                opts.min_similarity,
+                progress,
+                report,
+            );
+            (near, candidates.len())
+        }
     };
-    let mut candidates = search::find_pairs(&rep_fps, &opts.search, progress);
-    drop(rep_fps);
-    for p in &mut candidates {
-        *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
-    }
     drop(reps);
-
-    // 3. Verification.
-    let near = verify_pairs(
-        &candidates,
-        source,
-        config,
-        &|i| docs[i].digest(),
-        opts.min_similarity,
-        progress,
-        report,
-    );
 
     // 4. Decisions among representatives, then exact members follow their representative.
     let (pairs, assignment) = assign_groups(n, &groups, &near, opts.grouping);
     Dedup {
         pairs,
         assignment,
-        candidates: candidates.len(),
+        candidates,
     }
 }
 
@@ -542,7 +579,16 @@ mod tests {
                 keep,
                 grouping: Grouping::Greedy,
             };
-            let full = dedup(&fps, &docs, &source, &config, &opts, &(), &report);
+            let full = dedup(
+                &fps,
+                &docs,
+                Candidates::Hamming,
+                &source,
+                &config,
+                &opts,
+                &(),
+                &report,
+            );
             assert!(full.pairs.iter().any(|p| p.exact) && full.pairs.iter().any(|p| !p.exact));
             for first_new in [0, 1, 17, 40, docs.len() - 2, docs.len()] {
                 let new = pairs_with_new(

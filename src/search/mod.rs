@@ -6,6 +6,7 @@
 //! the input slice, sorted, so output never depends on the thread count. The exact search
 //! also answers query-against-reference pairs ([`find_cross_pairs`]) and [`knn()`].
 
+pub mod bands;
 pub mod blocks;
 pub mod brute;
 mod groups;

@@ -1,0 +1,376 @@
+//! MinHash band keys for text: the sketch behind the near-linear band search.
+//!
+//! One-permutation MinHash (Li, Owen and Zhang 2012) splits the 64-bit shingle hashes into
+//! `K = rows * bands` bins by their high bits and keeps each bin's smallest hash; empty bins
+//! borrow a filled bin chosen by a probe sequence shared by all documents (optimal
+//! densification, Shrivastava 2017), so two sets agree on any one bin with probability
+//! equal to their Jaccard similarity whatever their sizes. Each band of `rows` bins is
+//! hashed to a 32-bit key; documents are stored as `bands` keys (4 bytes each), never as
+//! their bins. [`BandParams::solve`] picks `(rows, bands)` from the similarity bar and a
+//! recall target: a pair of similarity J shares at least one band key with probability
+//! `1 - (1 - J^rows)^bands`.
+
+/// Largest sketch the solver considers (`rows * bands` bins).
+pub const MAX_BINS: u32 = 320;
+
+/// Background similarity the cost model assumes for pairs that are not duplicates: word
+/// shingles of texts sharing a language, a license header or a code style. Only used to
+/// trade more bands against more spurious candidates.
+const BACKGROUND_J: f64 = 0.02;
+
+/// A spurious candidate (read two documents again, merge their sets) costs about this many
+/// table entries (one entry: a key computed, stored, sorted).
+const CANDIDATE_COST: f64 = 100.0;
+
+/// The shape of the band search: `bands` tables, each keyed by `rows` MinHash bins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BandParams {
+    /// Bins per band (r).
+    pub rows: u32,
+    /// Number of bands (L), one table each.
+    pub bands: u32,
+}
+
+impl BandParams {
+    /// The cheapest `(rows, bands)` that catches a pair of similarity exactly `bar` with
+    /// probability at least `recall`, for a search over `n` documents: for each `rows`,
+    /// the fewest bands that reach the recall, then the shape with the least expected work
+    /// (table entries plus spurious candidates at a background similarity of 0.02), within
+    /// [`MAX_BINS`] bins. `bar` is clamped to `[0.05, 1]`, `recall` to `[0.5, 0.999999]`.
+    pub fn solve(bar: f64, recall: f64, n: usize) -> BandParams {
+        let bar = bar.clamp(0.05, 1.0);
+        let recall = recall.clamp(0.5, 0.999_999);
+        let n = n.max(2) as f64;
+        let mut best: Option<(f64, BandParams)> = None;
+        for rows in 1..=64u32 {
+            let Some(bands) = bands_for(bar, recall, rows) else {
+                break;
+            };
+            if rows * bands > MAX_BINS {
+                // More rows need more bins still (the fewest bins grow with rows).
+                if best.is_some() {
+                    break;
+                }
+                continue;
+            }
+            let tables = n * bands as f64;
+            let spurious = n * n / 2.0 * bands as f64 * BACKGROUND_J.powi(rows as i32);
+            let cost = tables + CANDIDATE_COST * spurious;
+            let shape = BandParams { rows, bands };
+            if best.is_none_or(|(c, _)| cost < c) {
+                best = Some((cost, shape));
+            }
+        }
+        // A bar so low that no shape fits: one row per band, as many bands as allowed.
+        best.map_or(
+            BandParams {
+                rows: 1,
+                bands: MAX_BINS,
+            },
+            |(_, shape)| shape,
+        )
+    }
+
+    /// Bins in the sketch (`rows * bands`).
+    pub fn bins(&self) -> usize {
+        (self.rows * self.bands) as usize
+    }
+
+    /// The probability that a pair of Jaccard similarity `j` shares a band key (the
+    /// S-curve), for independent bins: `1 - (1 - j^rows)^bands`.
+    pub fn recall_at(&self, j: f64) -> f64 {
+        1.0 - (1.0 - j.clamp(0.0, 1.0).powi(self.rows as i32)).powi(self.bands as i32)
+    }
+}
+
+/// The fewest bands of `rows` bins that reach `recall` at similarity `bar`, or `None` when
+/// the count would be absurd (over a million).
+fn bands_for(bar: f64, recall: f64, rows: u32) -> Option<u32> {
+    let p = bar.powi(rows as i32);
+    if p >= 1.0 {
+        return Some(1);
+    }
+    let bands = ((1.0 - recall).ln() / (1.0 - p).ln()).ceil();
+    (bands.is_finite() && bands <= 1e6).then_some(bands.max(1.0) as u32)
+}
+
+/// The splitmix64 finaliser: a bijective 64-bit mixer.
+#[inline]
+pub fn mix64(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Probes an empty bin tries before it falls back to the next filled bin to its right.
+/// With `m` of `K` bins filled a probe hits with probability `m / K`, so the fallback only
+/// ever serves documents of a handful of shingles.
+const PROBES: usize = 24;
+
+/// Builds the band keys of one document at a time from its shingle hashes. Reuse one per
+/// thread: [`Sketcher::finish`] resets it.
+#[derive(Clone, Debug)]
+pub struct Sketcher {
+    params: BandParams,
+    bins: Vec<u64>,
+    /// Whether any hash fell into each bin (densification copies only filled bins).
+    filled: Vec<bool>,
+    /// `probes[i * PROBES + t]`: the bin an empty bin `i` looks at on try `t`.
+    probes: Vec<u16>,
+    empty: bool,
+}
+
+impl Sketcher {
+    pub fn new(params: BandParams) -> Sketcher {
+        let k = params.bins();
+        assert!((1..=u16::MAX as usize).contains(&k), "1 to 65535 bins");
+        let probes = (0..k * PROBES)
+            .map(|x| bin_of(mix64(0x5d3e_bb1c_7a4f_0219 ^ x as u64), k) as u16)
+            .collect();
+        Sketcher {
+            params,
+            bins: vec![u64::MAX; k],
+            filled: vec![false; k],
+            probes,
+            empty: true,
+        }
+    }
+
+    /// The shape this sketcher was built for.
+    pub fn params(&self) -> BandParams {
+        self.params
+    }
+
+    /// Adds one shingle hash (a well-mixed 64-bit value; repeats change nothing).
+    #[inline]
+    pub fn add(&mut self, hash: u64) {
+        let bin = bin_of(hash, self.bins.len());
+        // SAFETY-free fast path: bin < len by construction of bin_of.
+        let slot = &mut self.bins[bin];
+        if hash < *slot {
+            *slot = hash;
+        }
+        self.filled[bin] = true;
+        self.empty = false;
+    }
+
+    /// Whether no hash was added since the last finish.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
+    /// Writes the document's `bands` keys to `out` and resets for the next document. A
+    /// document without shingles gets keys that match no other document's (all bins empty
+    /// are never compared: callers leave such documents out of the search).
+    pub fn finish(&mut self, out: &mut [u32]) {
+        let k = self.bins.len();
+        debug_assert_eq!(out.len(), self.params.bands as usize);
+        if !self.empty {
+            self.densify(k);
+        }
+        let rows = self.params.rows as usize;
+        for (b, key) in out.iter_mut().enumerate() {
+            let mut acc = 0x243f_6a88_85a3_08d3 ^ (b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            for &v in &self.bins[b * rows..(b + 1) * rows] {
+                acc = mix64(acc ^ v).wrapping_add(0x632b_e59b_d9b4_e019);
+            }
+            *key = (mix64(acc) >> 32) as u32;
+        }
+        self.bins.fill(u64::MAX);
+        self.filled.fill(false);
+        self.empty = true;
+    }
+
+    /// Fills every empty bin from a filled one, by the shared probe sequence: two documents
+    /// copy into bin `i` from the same source bin whenever they have the same filled bins
+    /// along the sequence. Copies carry the probe count, so a copy never equals an original.
+    fn densify(&mut self, k: usize) {
+        for i in 0..k {
+            if self.filled[i] {
+                continue;
+            }
+            let probes = &self.probes[i * PROBES..(i + 1) * PROBES];
+            let source = probes
+                .iter()
+                .enumerate()
+                .find(|&(_, &j)| self.filled[j as usize])
+                .map(|(t, &j)| (t as u64, j as usize))
+                .unwrap_or_else(|| {
+                    // Fallback: the next filled bin to the right (there is one).
+                    let j = (1..k).map(|d| (i + d) % k).find(|&j| self.filled[j]);
+                    (
+                        PROBES as u64 + (j.unwrap() + k - i) as u64 % k as u64,
+                        j.unwrap(),
+                    )
+                });
+            self.bins[i] =
+                mix64(self.bins[source.1] ^ (source.0 + 1).wrapping_mul(0xa076_1d64_78bd_642f));
+        }
+    }
+}
+
+/// The bin of a hash: its high bits scaled to `k` (Lemire's multiply-shift range).
+#[inline]
+fn bin_of(hash: u64, k: usize) -> usize {
+    ((hash as u128 * k as u128) >> 64) as usize
+}
+
+/// The band keys of many documents: `bands` 32-bit keys per document, document after
+/// document (4 * bands bytes each).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BandKeys {
+    bands: usize,
+    keys: Vec<u32>,
+}
+
+impl BandKeys {
+    /// An empty store for documents of `bands` keys.
+    pub fn new(bands: usize) -> BandKeys {
+        BandKeys {
+            bands,
+            keys: Vec::new(),
+        }
+    }
+
+    /// Keys per document.
+    pub fn bands(&self) -> usize {
+        self.bands
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.keys.len().checked_div(self.bands).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys of document `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> &[u32] {
+        &self.keys[i * self.bands..(i + 1) * self.bands]
+    }
+
+    /// Appends one document's keys (`keys.len() == bands`).
+    pub fn push(&mut self, keys: &[u32]) {
+        assert_eq!(keys.len(), self.bands, "one key per band");
+        self.keys.extend_from_slice(keys);
+    }
+
+    /// Reserves room for `n` more documents.
+    pub fn reserve(&mut self, n: usize) {
+        self.keys.reserve(n * self.bands);
+    }
+
+    /// Keeps the documents `keep` marks, in order.
+    pub fn retain(&mut self, keep: &[bool]) {
+        assert_eq!(keep.len(), self.len());
+        let bands = self.bands;
+        let mut out = 0;
+        for (i, &k) in keep.iter().enumerate() {
+            if k {
+                self.keys
+                    .copy_within(i * bands..(i + 1) * bands, out * bands);
+                out += 1;
+            }
+        }
+        self.keys.truncate(out * bands);
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.keys.shrink_to_fit();
+    }
+}
+
+/// The band keys of a set of 64-bit hashes, for tests and one-off use.
+pub fn band_keys_of(hashes: impl IntoIterator<Item = u64>, params: BandParams) -> Vec<u32> {
+    let mut sketcher = Sketcher::new(params);
+    for h in hashes {
+        sketcher.add(h);
+    }
+    let mut out = vec![0; params.bands as usize];
+    sketcher.finish(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solved_shapes_reach_the_recall() {
+        for bar in [0.3, 0.5, 0.7, 0.8, 0.9, 0.95] {
+            for n in [1_000, 1_000_000, 10_000_000] {
+                let p = BandParams::solve(bar, 0.99, n);
+                assert!(p.recall_at(bar) >= 0.99, "{bar} {n}: {p:?}");
+                assert!(p.bins() <= MAX_BINS as usize, "{p:?}");
+                assert!(p.recall_at(bar + 0.05) > p.recall_at(bar));
+            }
+        }
+        assert_eq!(
+            BandParams::solve(0.5, 0.99, 1_000_000),
+            BandParams { rows: 4, bands: 72 }
+        );
+    }
+
+    /// Sets of `size` hashes sharing `common` of them.
+    fn pair(size: u64, common: u64, seed: u64) -> (Vec<u64>, Vec<u64>) {
+        let h = |x: u64| mix64(x ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let a: Vec<u64> = (0..size).map(h).collect();
+        let b: Vec<u64> = (0..common)
+            .chain(1_000_000..1_000_000 + size - common)
+            .map(h)
+            .collect();
+        (a, b)
+    }
+
+    /// Each band agrees with probability about J^rows: measured over many pairs at J = 0.5
+    /// (100 of 150 hashes shared out of 200 distinct), big and small sets alike.
+    #[test]
+    fn band_agreement_follows_jaccard() {
+        let params = BandParams { rows: 2, bands: 40 };
+        for (size, common) in [(150u64, 100u64), (12, 8)] {
+            let j = common as f64 / (2 * size - common) as f64;
+            let (mut agree, mut total) = (0usize, 0usize);
+            for seed in 0..300 {
+                let (a, b) = pair(size, common, seed);
+                let (ka, kb) = (band_keys_of(a, params), band_keys_of(b, params));
+                agree += ka.iter().zip(&kb).filter(|(x, y)| x == y).count();
+                total += ka.len();
+            }
+            let rate = agree as f64 / total as f64;
+            let expected = j * j;
+            assert!(
+                (rate - expected).abs() < 0.05,
+                "size {size}: rate {rate}, expected {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn equal_sets_equal_keys_and_order_does_not_matter() {
+        let params = BandParams { rows: 3, bands: 10 };
+        let (a, _) = pair(50, 0, 1);
+        let mut rev = a.clone();
+        rev.reverse();
+        rev.extend_from_slice(&a[..10]);
+        assert_eq!(band_keys_of(a.clone(), params), band_keys_of(rev, params));
+        let (c, _) = pair(50, 0, 2);
+        let (ka, kc) = (band_keys_of(a, params), band_keys_of(c, params));
+        assert!(ka.iter().zip(&kc).all(|(x, y)| x != y));
+    }
+
+    #[test]
+    fn store_keeps_documents_in_order() {
+        let mut keys = BandKeys::new(2);
+        keys.push(&[1, 2]);
+        keys.push(&[3, 4]);
+        keys.push(&[5, 6]);
+        keys.retain(&[true, false, true]);
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys.get(1), &[5, 6]);
+    }
+}

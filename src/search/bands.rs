@@ -1,0 +1,165 @@
+//! Banded LSH search: candidate pairs are documents that share a key in at least one band.
+//!
+//! One table per band: the searched documents' keys for that band, sorted with their
+//! indexes (8 bytes an entry), so equal keys form runs and every pair inside a run is a
+//! candidate. A pair is emitted by the first band it agrees on only (earlier bands are
+//! checked, which costs nothing for true strangers and a few compares for others), so no
+//! hash set removes repeats and the output does not depend on how bands are scheduled.
+//! Bands are searched a few at a time and handed to the caller in groups of bounded size,
+//! so candidates are verified batch by batch and never all held in memory.
+
+use rayon::prelude::*;
+
+use super::Pair;
+use crate::minhash::BandKeys;
+use crate::progress::Progress;
+
+/// Candidates handed to the caller at once (at most about this many, unless one band alone
+/// has more): 12 bytes each.
+pub const GROUP_CANDIDATES: usize = 1 << 22;
+
+/// What a band search did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BandStats {
+    /// Documents searched.
+    pub documents: u64,
+    /// Bands (tables) searched.
+    pub bands: u64,
+    /// Candidate pairs emitted (each once).
+    pub candidates: u64,
+}
+
+/// Searches the documents `ids` (indexes into `keys`, in any order) band by band and
+/// calls `sink` with groups of candidate pairs, as [`Pair`]s of positions in `ids` with
+/// distance 0. Every pair that shares a key in some band is emitted exactly once, in the
+/// group of the first band it shares; each group is sorted by `(a, b)`. Deterministic:
+/// the same groups for any thread count.
+pub fn search(
+    keys: &BandKeys,
+    ids: &[u32],
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Vec<Pair>),
+) -> BandStats {
+    assert!(ids.len() < u32::MAX as usize, "at most 2^32 - 2 documents");
+    let bands = keys.bands();
+    let mut stats = BandStats {
+        documents: ids.len() as u64,
+        bands: bands as u64,
+        candidates: 0,
+    };
+    progress.start("searching", bands as u64, "bands");
+    let step = rayon::current_num_threads().max(1);
+    let mut pending: Vec<Pair> = Vec::new();
+    let mut band = 0;
+    while band < bands {
+        let end = (band + step).min(bands);
+        let found: Vec<Vec<Pair>> = (band..end)
+            .into_par_iter()
+            .map(|b| {
+                let pairs = band_pairs(keys, ids, b);
+                progress.inc(1);
+                pairs
+            })
+            .collect();
+        for pairs in found {
+            stats.candidates += pairs.len() as u64;
+            if pending.is_empty() {
+                pending = pairs;
+            } else {
+                pending.extend(pairs);
+            }
+            if pending.len() >= GROUP_CANDIDATES {
+                pending.sort_unstable();
+                sink(std::mem::take(&mut pending));
+            }
+        }
+        band = end;
+    }
+    if !pending.is_empty() {
+        pending.sort_unstable();
+        sink(pending);
+    }
+    progress.finish();
+    stats
+}
+
+/// The pairs of band `b` that agree on no earlier band, in table order.
+fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize) -> Vec<Pair> {
+    let mut table: Vec<u64> = ids
+        .iter()
+        .enumerate()
+        .map(|(x, &id)| (keys.get(id as usize)[b] as u64) << 32 | x as u64)
+        .collect();
+    table.sort_unstable();
+    let mut pairs = Vec::new();
+    for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
+        if run.len() < 2 {
+            continue;
+        }
+        for (s, &x) in run.iter().enumerate() {
+            let x = x as u32;
+            let kx = &keys.get(ids[x as usize] as usize)[..b];
+            for &y in &run[s + 1..] {
+                let y = y as u32;
+                let ky = &keys.get(ids[y as usize] as usize)[..b];
+                if kx.iter().zip(ky).all(|(p, q)| p != q) {
+                    pairs.push(Pair::new(x, y, 0));
+                }
+            }
+        }
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(keys: &BandKeys, ids: &[u32]) -> (Vec<Pair>, BandStats) {
+        let mut all = Vec::new();
+        let stats = search(keys, ids, &(), &mut |g| all.extend(g));
+        all.sort_unstable();
+        (all, stats)
+    }
+
+    #[test]
+    fn pairs_that_share_any_band_once() {
+        let mut keys = BandKeys::new(3);
+        keys.push(&[1, 2, 3]); // 0
+        keys.push(&[1, 2, 9]); // 1: shares bands 0 and 1 with 0
+        keys.push(&[7, 8, 3]); // 2: shares band 2 with 0
+        keys.push(&[5, 5, 5]); // 3: shares nothing
+        let (pairs, stats) = collect(&keys, &[0, 1, 2, 3]);
+        let ab: Vec<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(ab, vec![(0, 1), (0, 2)]);
+        assert_eq!(stats.candidates, 2);
+        // Positions in `ids`, not document numbers.
+        let (pairs, _) = collect(&keys, &[2, 0]);
+        assert_eq!((pairs[0].a, pairs[0].b), (0, 1));
+    }
+
+    proptest::proptest! {
+        /// Against the oracle: every pair of documents with an equal key in some band, each
+        /// once, whatever the keys.
+        #[test]
+        fn equals_all_pairs_sharing_a_band(
+            docs in proptest::collection::vec(proptest::collection::vec(0u32..4, 3), 0..40),
+        ) {
+            let mut keys = BandKeys::new(3);
+            for d in &docs {
+                keys.push(d);
+            }
+            let ids: Vec<u32> = (0..docs.len() as u32).collect();
+            let (pairs, _) = collect(&keys, &ids);
+            let mut oracle = Vec::new();
+            for a in 0..docs.len() {
+                for b in a + 1..docs.len() {
+                    if (0..3).any(|k| docs[a][k] == docs[b][k]) {
+                        oracle.push(Pair::new(a as u32, b as u32, 0));
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(pairs, oracle);
+        }
+    }
+}
