@@ -22,6 +22,7 @@ pub mod input;
 pub mod minhash;
 pub mod ops;
 pub mod output;
+pub mod plant;
 pub mod progress;
 pub mod records;
 pub mod search;

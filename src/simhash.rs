@@ -240,6 +240,23 @@ pub fn fingerprint_fields_with<'c, F: CityHash>(
     fp.finish()
 }
 
+/// Fingerprints one text and computes its MinHash band keys with `sketcher` (as the
+/// corpus pass does): the signature and the keys.
+pub fn sketch_text<F: CityHash>(
+    text: &str,
+    config: &TextConfig,
+    sketcher: &mut Sketcher,
+) -> (TextSignature<F>, Vec<u32>) {
+    let mut keys = vec![0; sketcher.params().bands as usize];
+    let sig = {
+        let mut fp = Fingerprinter::new(config).with_sketcher(sketcher);
+        fp.push(text, true);
+        fp.finish()
+    };
+    sketcher.finish(&mut keys);
+    (sig, keys)
+}
+
 /// Hashes shingles tagged with their field: field 0 as the shingle alone (so one field is
 /// hashed as plain text), field k > 0 with the bytes `0x1e, k` in front.
 struct TaggedHasher(Vec<u8>);

@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod bands;
 mod cli;
 mod compat_oracle;
 mod failures;
