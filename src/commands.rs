@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use simdedup::corpus::{Corpus, fingerprint_files};
+use simdedup::corpus::{Corpus, SAMPLE_DOCS, fingerprint_files, sample_similarities};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
 use simdedup::minhash::BandParams;
@@ -219,21 +219,37 @@ pub(crate) fn search_options(
     })
 }
 
-/// The band shape for a verified text run over `n` documents, or `None` when the Hamming
-/// search runs instead: `--method exact|brute|rotate`, or a radius given with -k or -r
-/// (without `--method bands`).
+/// The band shape for a verified text run over the files of `list`, or `None` when the
+/// Hamming search runs instead: `--method exact|brute|rotate`, or a radius given with -k or
+/// -r (without `--method bands`). Over more than [`SAMPLE_DOCS`] files, the background
+/// similarity of a sample of them sets the shape.
 pub(crate) fn band_params(
     search: &SearchArgs,
     threshold: &ThresholdArgs,
     min_similarity: f64,
-    n: usize,
+    list: &FileList,
+    config: &simdedup::simhash::TextConfig,
 ) -> Option<BandParams> {
     let radius = threshold.max_distance.is_some() || threshold.ratio.is_some();
-    match search.method {
-        Some(MethodArg::Bands) => Some(BandParams::solve(min_similarity, search.recall, n)),
-        None if !radius => Some(BandParams::solve(min_similarity, search.recall, n)),
-        _ => None,
+    let bands = match search.method {
+        Some(MethodArg::Bands) => true,
+        None => !radius,
+        _ => false,
+    };
+    if !bands {
+        return None;
     }
+    let n = list.files.len();
+    if n <= SAMPLE_DOCS {
+        return Some(BandParams::solve(min_similarity, search.recall, n));
+    }
+    let sample = sample_similarities(&list.files, config, SAMPLE_DOCS);
+    Some(BandParams::solve_sampled(
+        min_similarity,
+        search.recall,
+        n,
+        &sample,
+    ))
 }
 
 /// How the summary line names the candidate search.
@@ -307,7 +323,8 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         &args.search,
         &args.threshold,
         args.dedup.min_similarity,
-        list.files.len(),
+        &list,
+        &config,
     );
     let corpus = fingerprint_list::<F>(ctx, list, &args.input, &config, bands);
     let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();

@@ -82,13 +82,17 @@ pub fn fingerprint_files<F: CityHash>(
         keys.reserve(n);
         keys
     });
+    // One key buffer per batch, written in place by the workers (no allocation per file).
+    let stride = width.max(1);
+    let mut batch_keys = vec![0u32; BATCH * stride];
     for start in (0..n).step_by(BATCH) {
         let end = (start + BATCH).min(n);
-        let batch: Vec<Option<(Document, F, Vec<u32>)>> = (start..end)
+        let batch: Vec<Option<(Document, F)>> = (start..end)
             .into_par_iter()
+            .zip(batch_keys.par_chunks_mut(stride))
             .map_init(
                 || sketcher.clone(),
-                |sketcher, i| {
+                |sketcher, (i, band_keys)| {
                     let path = files.get(i);
                     let mut fp = Fingerprinter::<F>::new(config);
                     if let Some(s) = sketcher.as_mut() {
@@ -105,11 +109,10 @@ pub fn fingerprint_files<F: CityHash>(
                                 shingles: sig.shingles,
                                 digest: sig.digest,
                             };
-                            let mut band_keys = vec![0; width];
                             if let Some(s) = sketcher.as_mut() {
-                                s.finish(&mut band_keys);
+                                s.finish(band_keys);
                             }
-                            Some((doc, sig.fingerprint, band_keys))
+                            Some((doc, sig.fingerprint))
                         }
                         Ok(FileKind::Binary) => {
                             binary.fetch_add(1, Ordering::Relaxed);
@@ -123,20 +126,20 @@ pub fn fingerprint_files<F: CityHash>(
                     };
                     if let Some(s) = sketcher.as_mut().filter(|s| !s.is_empty()) {
                         // A file that failed half-way: forget its shingles.
-                        s.finish(&mut vec![0; width]);
+                        s.finish(band_keys);
                     }
                     progress.inc(1);
                     outcome
                 },
             )
             .collect();
-        for (i, outcome) in (start..end).zip(batch) {
-            if let Some((doc, fp, band_keys)) = outcome {
+        for ((i, outcome), band_keys) in (start..end).zip(batch).zip(batch_keys.chunks(stride)) {
+            if let Some((doc, fp)) = outcome {
                 kept.set(i, true);
                 docs.push(doc);
                 fingerprints.push(fp);
                 if let Some(keys) = keys.as_mut() {
-                    keys.push(&band_keys);
+                    keys.push(band_keys);
                 }
             }
         }
@@ -157,6 +160,39 @@ pub fn fingerprint_files<F: CityHash>(
         binary_skipped: binary.into_inner(),
         unreadable: unreadable.into_inner(),
     }
+}
+
+/// Documents [`sample_similarities`] reads: all pairs of them are compared (half a
+/// million merges of small sets, a fraction of a second on two cores).
+pub const SAMPLE_DOCS: usize = 1000;
+
+/// The exact Jaccard similarities of all pairs among up to `m` documents of `files`,
+/// evenly spaced in the list: the background a band shape has to live with
+/// ([`crate::minhash::BandParams::solve_sampled`]). Files that cannot be read, binary
+/// files and texts without shingles are left out silently (the main pass reports them).
+pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> Vec<f64> {
+    let n = files.len();
+    let m = m.min(n);
+    let sets: Vec<Vec<u64>> = (0..m)
+        .into_par_iter()
+        .filter_map(|s| {
+            let path = files.get(s * n / m);
+            match read_text(path, false) {
+                Ok(Contents::Text(text)) => {
+                    let (set, _) = crate::verify::shingle_set(&text, None, config);
+                    (!set.is_empty()).then_some(set)
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    (0..sets.len())
+        .into_par_iter()
+        .flat_map_iter(|a| {
+            let sets = &sets;
+            (a + 1..sets.len()).map(move |b| crate::verify::jaccard(&sets[a], &sets[b]))
+        })
+        .collect()
 }
 
 impl<F> Corpus<F> {

@@ -38,6 +38,32 @@ impl BandParams {
     /// (table entries plus spurious candidates at a background similarity of 0.02), within
     /// [`MAX_BINS`] bins. `bar` is clamped to `[0.05, 1]`, `recall` to `[0.5, 0.999999]`.
     pub fn solve(bar: f64, recall: f64, n: usize) -> BandParams {
+        Self::solve_with(bar, recall, n, &|p| p.recall_at(BACKGROUND_J))
+    }
+
+    /// [`BandParams::solve`] with the background measured: `background` holds the exact
+    /// similarities of a sample of document pairs (all pairs of a sample of documents), and
+    /// a shape's spurious candidates are estimated as the share of those pairs below the
+    /// bar that it would make candidates. An empty sample falls back to [`BandParams::solve`].
+    pub fn solve_sampled(bar: f64, recall: f64, n: usize, background: &[f64]) -> BandParams {
+        let below: Vec<f64> = background.iter().copied().filter(|&j| j < bar).collect();
+        if below.is_empty() {
+            return Self::solve(bar, recall, n);
+        }
+        let rate = |p: &BandParams| {
+            below.iter().map(|&j| p.recall_at(j)).sum::<f64>() / below.len() as f64
+        };
+        Self::solve_with(bar, recall, n, &rate)
+    }
+
+    /// The solver: `spurious(shape)` is the chance that a pair below the bar becomes a
+    /// candidate.
+    fn solve_with(
+        bar: f64,
+        recall: f64,
+        n: usize,
+        spurious: &dyn Fn(&BandParams) -> f64,
+    ) -> BandParams {
         let bar = bar.clamp(0.05, 1.0);
         let recall = recall.clamp(0.5, 0.999_999);
         let n = n.max(2) as f64;
@@ -53,10 +79,8 @@ impl BandParams {
                 }
                 continue;
             }
-            let tables = n * bands as f64;
-            let spurious = n * n / 2.0 * bands as f64 * BACKGROUND_J.powi(rows as i32);
-            let cost = tables + CANDIDATE_COST * spurious;
             let shape = BandParams { rows, bands };
+            let cost = n * bands as f64 + CANDIDATE_COST * n * n / 2.0 * spurious(&shape);
             if best.is_none_or(|(c, _)| cost < c) {
                 best = Some((cost, shape));
             }
@@ -313,6 +337,20 @@ mod tests {
         assert_eq!(
             BandParams::solve(0.5, 0.99, 1_000_000),
             BandParams { rows: 4, bands: 72 }
+        );
+    }
+
+    #[test]
+    fn a_measured_background_sets_the_rows() {
+        // Strangers: fewer, shorter bands. Boilerplate near the bar: longer bands.
+        let quiet = BandParams::solve_sampled(0.5, 0.99, 1_000_000, &[0.0; 1000]);
+        let noisy = BandParams::solve_sampled(0.5, 0.99, 1_000_000, &[0.3; 1000]);
+        assert!(quiet.rows < noisy.rows, "{quiet:?} {noisy:?}");
+        assert!(quiet.recall_at(0.5) >= 0.99 && noisy.recall_at(0.5) >= 0.99);
+        // Pairs above the bar are wanted, not spurious.
+        assert_eq!(
+            BandParams::solve_sampled(0.5, 0.99, 1_000_000, &[0.9; 10]),
+            BandParams::solve(0.5, 0.99, 1_000_000)
         );
     }
 

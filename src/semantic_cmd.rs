@@ -109,7 +109,7 @@ fn text_corpus<F: CityHash>(
             ratio: None,
             max_distance: k,
         };
-        band_params(search, &threshold, bar, list.files.len())
+        band_params(search, &threshold, bar, &list, config)
     });
     let corpus = fingerprint_files::<F>(list.files, config, params, args.binary, &ctx.bars, ctx);
     (corpus, params)
