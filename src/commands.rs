@@ -230,15 +230,7 @@ pub(crate) fn band_params(
     list: &FileList,
     config: &simdedup::simhash::TextConfig,
 ) -> Option<BandParams> {
-    let radius = threshold.max_distance.is_some() || threshold.ratio.is_some();
-    let bands = match search.method {
-        Some(MethodArg::Bands) => true,
-        None => !radius,
-        _ => false,
-    };
-    if !bands {
-        return None;
-    }
+    band_shape(search, threshold, min_similarity, 0)?;
     let n = list.files.len();
     if n <= SAMPLE_DOCS {
         return Some(BandParams::solve(min_similarity, search.recall, n));
@@ -250,6 +242,23 @@ pub(crate) fn band_params(
         n,
         &sample,
     ))
+}
+
+/// Whether the band search runs (`--method bands`, or no method and no radius given), and
+/// its shape for `n` documents without a measured background.
+pub(crate) fn band_shape(
+    search: &SearchArgs,
+    threshold: &ThresholdArgs,
+    min_similarity: f64,
+    n: usize,
+) -> Option<BandParams> {
+    let radius = threshold.max_distance.is_some() || threshold.ratio.is_some();
+    let bands = match search.method {
+        Some(MethodArg::Bands) => true,
+        None => !radius,
+        _ => false,
+    };
+    bands.then(|| BandParams::solve(min_similarity, search.recall, n))
 }
 
 /// How the summary line names the candidate search.

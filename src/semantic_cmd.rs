@@ -29,7 +29,9 @@ use crate::cli::{
     OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SearchArgs, SemDedupArgs,
     SemanticInput, ThresholdArgs,
 };
-use crate::commands::{Ctx, band_params, describe_search, files, search_options, with_width};
+use crate::commands::{
+    Ctx, band_params, band_shape, describe_search, files, search_options, with_width,
+};
 
 /// A vector file with its ids and row scan; non-finite rows reported, zero rows noted.
 struct Loaded {
@@ -270,7 +272,24 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     };
     let threshold = args.threshold.unwrap_or(0.5);
     let config = args.input.text_config();
-    let set = dataset::<F>(ctx, &args.input, path, &config)?;
+    // The row count is not known before the single pass: the shape is solved for one row
+    // per 200 bytes of the file (the shape changes slowly with the count).
+    let bands = (args.against.is_empty() && args.input.records.embedding_column.is_none())
+        .then(|| {
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            let threshold_args = ThresholdArgs {
+                ratio: None,
+                max_distance: args.max_distance,
+            };
+            band_shape(
+                &args.search,
+                &threshold_args,
+                threshold,
+                (bytes / 200) as usize,
+            )
+        })
+        .flatten();
+    let set = dataset::<F>(ctx, &args.input, path, &config, bands)?;
     if set.embeddings.is_some() {
         return dedup_record_vectors(ctx, args, &set, threshold);
     }
@@ -280,24 +299,29 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     if !args.against.is_empty() {
         return against_records(ctx, args, set, &config, threshold, k);
     }
+    let candidates = match &set.bands {
+        Some(keys) => Candidates::Bands(keys),
+        None => Candidates::Hamming,
+    };
     let result = verified_dedup(
         ctx,
         args,
         &set.fingerprints,
         &set.rows,
-        Candidates::Hamming,
+        candidates,
         &set,
         &config,
         k,
         threshold,
     )?;
     ctx.note(&format!(
-        "{} rows read, {} skipped, {} bits, candidates within Hamming distance {k} ({} \
-         candidate pairs), verified by exact Jaccard of every column",
+        "{} rows read, {} skipped, {} bits, {} candidate pairs {}, verified by exact Jaccard \
+         of every column",
         set.rows_read,
         set.skipped,
         F::BITS,
-        result.candidates
+        result.candidates,
+        describe_search(bands, k, threshold)
     ));
     if args.out.is_some() || args.removed.is_some() {
         let stats = write_records(
@@ -370,12 +394,14 @@ fn dedup_record_vectors<T>(
     finish_dedup(ctx, args, &ids, &result, &skipped, "cosine", threshold)
 }
 
-/// Reads one dataset file with the --columns options, fingerprints only.
+/// Reads one dataset file with the --columns options: fingerprints, and band keys when
+/// `bands` is given.
 fn dataset<F: CityHash>(
     ctx: &Ctx,
     input: &SemanticInput,
     path: &Path,
     config: &TextConfig,
+    bands: Option<BandParams>,
 ) -> Result<RecordSet<F>> {
     let r = &input.records;
     let opts = RecordOptions {
@@ -384,6 +410,7 @@ fn dataset<F: CityHash>(
         id_column: r.id_column.clone(),
         skip_bad_rows: r.skip_bad_rows,
         format: r.format,
+        bands,
     };
     let mut opts = opts;
     opts.embedding_column = r.embedding_column.clone();
@@ -440,7 +467,7 @@ fn against_records<F: CityHash>(
     let [ref_path] = args.against.as_slice() else {
         bail!("with --columns, --against takes one dataset file");
     };
-    let reference = dataset::<F>(ctx, &args.input, ref_path, config)?;
+    let reference = dataset::<F>(ctx, &args.input, ref_path, config, None)?;
     let (cross, _) = simdedup::search::find_cross_pairs(
         &queries.fingerprints,
         &reference.fingerprints,
@@ -745,7 +772,7 @@ fn record_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> 
         bail!("--columns reads one dataset file; give exactly one PATH");
     };
     let config = input.text_config();
-    let set = dataset::<F>(ctx, input, path, &config)?;
+    let set = dataset::<F>(ctx, input, path, &config, None)?;
     let sets = semantic::FieldSets(record_sets(ctx, &set, &config));
     let items: Vec<u32> = (0..set.rows.len() as u32).collect();
     let scores = semantic::density(&set.fingerprints, &items, &sets, k, &ctx.bars);

@@ -5,7 +5,7 @@
 //!
 //! Columns are combined as one text with [`FIELD_SEPARATOR`] between the fields: each field
 //! is normalised and shingled on its own and its shingles tagged with the field
-//! ([`fingerprint_fields`]), so no shingle spans two fields. The verified score is the
+//! ([`crate::simhash::fingerprint_fields`]), so no shingle spans two fields. The verified score is the
 //! smallest per-field Jaccard ([`crate::verify::field_jaccard`]): rows are duplicates when
 //! every column is similar, and a long shared context cannot hide different questions. The
 //! one SimHash over all tagged shingles is a sound candidate filter for that rule, since
@@ -30,8 +30,9 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::error::{Error, Report};
+use crate::minhash::{BandKeys, BandParams, Sketcher};
 use crate::progress::Progress;
-use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields};
+use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
 
 pub use write::{WriteStats, write_records};
 
@@ -111,6 +112,9 @@ pub struct RecordOptions {
     pub skip_bad_rows: bool,
     /// The format, when the file name does not tell it.
     pub format: Option<Format>,
+    /// Also compute each row's MinHash band keys in the same pass, for the band search
+    /// ([`RecordSet::bands`]).
+    pub bands: Option<BandParams>,
 }
 
 impl RecordOptions {
@@ -203,6 +207,8 @@ pub struct RecordSet<F> {
     /// The `id_column` value of each row (as JSON text for JSONL, the field for CSV).
     pub ids: Option<Vec<String>>,
     pub embeddings: Option<Embeddings>,
+    /// MinHash band keys of each row, with [`RecordOptions::bands`].
+    pub bands: Option<BandKeys>,
     /// Rows read from the file, skipped ones included.
     pub rows_read: u64,
     /// Bad rows skipped (each reported), with `skip_bad_rows`.
@@ -393,6 +399,7 @@ pub fn read_records<F: CityHash>(
             .embedding_column
             .as_ref()
             .map(|_| Embeddings::default()),
+        bands: opts.bands.map(|b| BandKeys::new(b.bands as usize)),
         rows_read: 0,
         skipped: 0,
         lossy: 0,
@@ -405,6 +412,8 @@ pub fn read_records<F: CityHash>(
             header_end,
         },
     };
+    let sketcher = opts.bands.map(Sketcher::new);
+    let width = opts.bands.map_or(0, |b| b.bands as usize);
     let mut batch = reader.next_batch(BATCH_ROWS)?;
     while !batch.is_empty() {
         let work = std::mem::take(&mut batch);
@@ -412,19 +421,30 @@ pub fn read_records<F: CityHash>(
             || reader.next_batch(BATCH_ROWS),
             || {
                 work.into_par_iter()
-                    .map(|raw| {
-                        let fields = extractor.extract(raw.content);
-                        let sig = fields
-                            .as_ref()
-                            .ok()
-                            .map(|f| fingerprint_fields::<F>(&f.text, config));
-                        (raw.row, raw.line, raw.offset, raw.len, fields, sig)
-                    })
+                    .map_init(
+                        || sketcher.clone(),
+                        |sketcher, raw| {
+                            let fields = extractor.extract(raw.content);
+                            let mut keys = vec![0; width];
+                            let sig = fields.as_ref().ok().map(|f| {
+                                let sig = fingerprint_fields_with::<F>(
+                                    &f.text,
+                                    config,
+                                    sketcher.as_mut(),
+                                );
+                                if let Some(s) = sketcher.as_mut() {
+                                    s.finish(&mut keys);
+                                }
+                                sig
+                            });
+                            (raw.row, raw.line, raw.offset, raw.len, fields, sig, keys)
+                        },
+                    )
                     .collect::<Vec<_>>()
             },
         );
         progress.inc(done.len() as u64);
-        for (row, line, mut offset, mut len, fields, sig) in done {
+        for (row, line, mut offset, mut len, fields, sig, keys) in done {
             set.rows_read += 1;
             let fields = match fields.and_then(|f| set.check_embedding(f)) {
                 Ok(f) => f,
@@ -467,6 +487,9 @@ pub fn read_records<F: CityHash>(
                 digest: sig.digest,
             });
             set.fingerprints.push(sig.fingerprint);
+            if let Some(bands) = set.bands.as_mut() {
+                bands.push(&keys);
+            }
         }
         batch = next?;
     }
