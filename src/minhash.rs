@@ -284,6 +284,12 @@ impl BandKeys {
         self.keys.extend_from_slice(keys);
     }
 
+    /// Appends the documents of `other` (of the same band count).
+    pub fn extend(&mut self, other: &BandKeys) {
+        assert_eq!(self.bands, other.bands, "the same band count");
+        self.keys.extend_from_slice(&other.keys);
+    }
+
     /// Reserves room for `n` more documents.
     pub fn reserve(&mut self, n: usize) {
         self.keys.reserve(n * self.bands);

@@ -190,10 +190,7 @@ fn dedup_vectors<F: Fingerprint>(ctx: &Ctx, args: &SemDedupArgs, path: &Path) ->
 fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.5);
     let config = args.input.text_config();
-    let bands = args
-        .against
-        .is_empty()
-        .then_some((&args.search, args.max_distance, threshold));
+    let bands = Some((&args.search, args.max_distance, threshold));
     let (corpus, params) = text_corpus::<F>(ctx, &args.input, &config, bands);
     let k = args
         .max_distance
@@ -202,7 +199,7 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         .map(|i| escape_path(corpus.path(i)))
         .collect();
     if !args.against.is_empty() {
-        return against_text::<F>(ctx, args, corpus, &config, threshold, k);
+        return against_text::<F>(ctx, args, corpus, params, &config, threshold, k);
     }
     let candidates = match &corpus.bands {
         Some(keys) => Candidates::Bands(keys),
@@ -513,10 +510,12 @@ fn against_records<F: CityHash>(
 
 /// Text leakage: queries and reference fingerprinted alike, cross candidates verified by
 /// exact Jaccard on one combined corpus (queries first).
+#[allow(clippy::too_many_arguments)]
 fn against_text<F: CityHash>(
     ctx: &Ctx,
     args: &SemDedupArgs,
     queries: Corpus<F>,
+    params: Option<BandParams>,
     config: &TextConfig,
     threshold: f64,
     k: u32,
@@ -524,8 +523,12 @@ fn against_text<F: CityHash>(
     let mut ref_input = args.input.input_args();
     ref_input.paths = args.against.clone();
     let list = files(ctx, &ref_input);
+    let bands = queries
+        .bands
+        .as_ref()
+        .map(|_| params.expect("the queries' band shape"));
     let reference =
-        fingerprint_files::<F>(list.files, config, None, ref_input.binary, &ctx.bars, ctx);
+        fingerprint_files::<F>(list.files, config, bands, ref_input.binary, &ctx.bars, ctx);
     let q_ids: Vec<String> = (0..queries.len())
         .map(|i| escape_path(queries.path(i)))
         .collect();
@@ -539,10 +542,9 @@ fn against_text<F: CityHash>(
         .map(|l| (l.query, l.reference, l.score))
         .collect();
     ctx.note(&format!(
-        "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
-         exact Jaccard",
+        "{} bits, {candidates} candidate pairs {}, verified by exact Jaccard",
         F::BITS,
-        candidates
+        describe_search(params, k, threshold)
     ));
     write_leaks(ctx, args, &q_ids, &r_ids, &leaks, &[])
 }

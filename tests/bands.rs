@@ -136,3 +136,40 @@ fn recall_of_planted_prose_pairs_follows_the_s_curve() {
         );
     }
 }
+
+/// Leakage of a test set into a training set (`dedup --against`): the band search flags
+/// the same queries as the exact search, with the same closest reference and score, short
+/// texts (exact duplicates only) included.
+#[test]
+fn against_by_bands_equals_the_exact_search() {
+    let env = TestEnv::new();
+    let mut rng = Rng(17);
+    let mut train = Vec::new();
+    for i in 0..60 {
+        let text = random_text(&mut rng, 40);
+        env.file(&format!("train/{i:02}.txt"), &text);
+        train.push(text);
+    }
+    env.file("train/short.txt", "Hi there");
+    for i in 0..40 {
+        let text = if i % 2 == 0 {
+            let edits = 1 + rng.below(10);
+            edit(&mut rng, &train[i], edits)
+        } else {
+            random_text(&mut rng, 40)
+        };
+        env.file(&format!("test/{i:02}.txt"), &text);
+    }
+    env.file("test/short.txt", "hi, there!");
+    let run = |method: &str| {
+        let args = ["dedup", "test", "--against", "train", "--method", method];
+        let run = env.run(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    let (bands, exact) = (run("bands"), run("exact"));
+    assert!(bands.stderr.contains("bands of"), "{}", bands.stderr);
+    assert!(bands.stdout.lines().count() > 5, "{}", bands.stdout);
+    assert!(bands.stdout.contains("short.txt"), "{}", bands.stdout);
+    assert_eq!(bands.stdout, exact.stdout);
+}

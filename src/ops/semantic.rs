@@ -18,7 +18,7 @@ use crate::progress::Progress;
 use crate::search::{self, Method, Pair, SearchOptions};
 use crate::simhash::TextConfig;
 use crate::vectors::{Scan, Vectors, dot};
-use crate::verify::verify_pairs;
+use crate::verify::{Verifier, verify_pairs};
 
 /// The candidate recall the automatic radius guarantees for pairs right at the threshold.
 pub const CANDIDATE_RECALL: f64 = 0.99;
@@ -326,32 +326,84 @@ pub fn against_corpus<F: Fingerprint>(
     report: &dyn Report,
 ) -> (Vec<Leak>, usize) {
     let nq = queries.docs.len() as u32;
-    let cross = cross_pairs(&queries.fingerprints, &reference.fingerprints, k);
-    let candidates: Vec<Pair> = cross
-        .iter()
-        .map(|&(q, r, d)| Pair::new(q, nq + r, d))
-        .collect();
-    // One corpus, queries first, so the verifier reads both sets alike.
+    // One corpus, queries first, so the search and the verifier see both sets alike.
+    let hamming = match (&queries.bands, &reference.bands) {
+        (Some(_), Some(_)) => None,
+        _ => Some(cross_pairs(
+            &queries.fingerprints,
+            &reference.fingerprints,
+            k,
+        )),
+    };
     let mut combined = queries;
     combined.paths.append(&reference.paths);
     combined.docs.extend(reference.docs);
     combined.fingerprints.extend(reference.fingerprints);
-    let verified = verify_pairs(
-        &candidates,
-        &combined,
-        config,
-        &|i| combined.docs[i].digest,
-        threshold,
-        progress,
-        report,
-    );
+    let digest = |i: usize| combined.docs[i].digest;
+    let (verified, candidates) = match hamming {
+        Some(cross) => {
+            let candidates: Vec<Pair> = cross
+                .iter()
+                .map(|&(q, r, d)| Pair::new(q, nq + r, d))
+                .collect();
+            let verified = verify_pairs(
+                &candidates,
+                &combined,
+                config,
+                &digest,
+                threshold,
+                progress,
+                report,
+            );
+            (verified, candidates.len())
+        }
+        None => {
+            let mut keys = combined.bands.take().expect("query band keys");
+            keys.extend(reference.bands.as_ref().expect("reference band keys"));
+            // Documents without shingles are exact duplicates at most: not searched.
+            let ids: Vec<u32> = (0..combined.docs.len() as u32)
+                .filter(|&i| combined.docs[i as usize].shingles > 0)
+                .collect();
+            let split = ids.partition_point(|&i| i < nq);
+            let mut verifier = Verifier::new(&combined, config, &digest, threshold, report);
+            let mut verified = Vec::new();
+            let stats = search::bands::cross_search(&keys, &ids, split, progress, &mut |mut g| {
+                for p in &mut g {
+                    let (a, b) = (ids[p.a as usize], ids[p.b as usize]);
+                    let d = combined.fingerprints[a as usize]
+                        .distance(&combined.fingerprints[b as usize]);
+                    *p = Pair::new(a, b, d);
+                }
+                g.sort_unstable();
+                verified.extend(verifier.verify(&g, &()));
+            });
+            // Texts too short for a shingle match as exact duplicates only: by digest.
+            let mut short: HashMap<u128, Vec<u32>> = HashMap::new();
+            for i in nq..combined.docs.len() as u32 {
+                let doc = &combined.docs[i as usize];
+                if doc.shingles == 0 {
+                    short.entry(doc.digest).or_default().push(i);
+                }
+            }
+            let exact: Vec<Pair> = (0..nq)
+                .filter(|&q| combined.docs[q as usize].shingles == 0)
+                .flat_map(|q| {
+                    let refs = short.get(&combined.docs[q as usize].digest);
+                    refs.into_iter().flatten().map(move |&r| Pair::new(q, r, 0))
+                })
+                .collect();
+            verified.extend(verifier.verify(&exact, &()));
+            verified.sort_unstable_by_key(|p| (p.a, p.b));
+            (verified, stats.candidates as usize + exact.len())
+        }
+    };
     let score_of: HashMap<(u32, u32), f64> = verified
         .iter()
         .map(|p| ((p.a, p.b - nq), p.score))
         .collect();
     let scored: Vec<(u32, u32, u32)> = score_of.keys().map(|&(q, r)| (q, r, 0)).collect();
     let leaks = best_matches(&scored, |q, r| score_of[&(q, r)], threshold);
-    (leaks, candidates.len())
+    (leaks, candidates)
 }
 
 /// Every (query, reference, distance) with Hamming distance at most `k`, sorted.

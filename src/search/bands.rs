@@ -40,6 +40,28 @@ pub fn search(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
+    search_split(keys, ids, None, progress, sink)
+}
+
+/// [`search`] for pairs across two sets only: `ids[..split]` (queries, say) against
+/// `ids[split..]` (a reference). Each emitted pair has `a < split <= b`.
+pub fn cross_search(
+    keys: &BandKeys,
+    ids: &[u32],
+    split: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Vec<Pair>),
+) -> BandStats {
+    search_split(keys, ids, Some(split as u32), progress, sink)
+}
+
+fn search_split(
+    keys: &BandKeys,
+    ids: &[u32],
+    split: Option<u32>,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Vec<Pair>),
+) -> BandStats {
     assert!(ids.len() < u32::MAX as usize, "at most 2^32 - 2 documents");
     let bands = keys.bands();
     let mut stats = BandStats {
@@ -56,7 +78,7 @@ pub fn search(
         let found: Vec<Vec<Pair>> = (band..end)
             .into_par_iter()
             .map(|b| {
-                let pairs = band_pairs(keys, ids, b);
+                let pairs = band_pairs(keys, ids, b, split);
                 progress.inc(1);
                 pairs
             })
@@ -83,8 +105,9 @@ pub fn search(
     stats
 }
 
-/// The pairs of band `b` that agree on no earlier band, in table order.
-fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize) -> Vec<Pair> {
+/// The pairs of band `b` that agree on no earlier band, in table order; with a `split`,
+/// only pairs across it.
+fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, split: Option<u32>) -> Vec<Pair> {
     let mut table: Vec<u64> = ids
         .iter()
         .enumerate()
@@ -101,6 +124,9 @@ fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize) -> Vec<Pair> {
             let kx = &keys.get(ids[x as usize] as usize)[..b];
             for &y in &run[s + 1..] {
                 let y = y as u32;
+                if split.is_some_and(|split| (x < split) == (y < split)) {
+                    continue;
+                }
                 let ky = &keys.get(ids[y as usize] as usize)[..b];
                 if kx.iter().zip(ky).all(|(p, q)| p != q) {
                     pairs.push(Pair::new(x, y, 0));
@@ -136,6 +162,19 @@ mod tests {
         // Positions in `ids`, not document numbers.
         let (pairs, _) = collect(&keys, &[2, 0]);
         assert_eq!((pairs[0].a, pairs[0].b), (0, 1));
+    }
+
+    #[test]
+    fn cross_pairs_only_across_the_split() {
+        let mut keys = BandKeys::new(2);
+        for k in [[1, 1], [1, 2], [1, 3], [2, 3]] {
+            keys.push(&k);
+        }
+        let mut all = Vec::new();
+        cross_search(&keys, &[0, 1, 2, 3], 2, &(), &mut |g| all.extend(g));
+        all.sort_unstable();
+        let ab: Vec<(u32, u32)> = all.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(ab, vec![(0, 2), (1, 2)]);
     }
 
     proptest::proptest! {
