@@ -151,10 +151,10 @@ fn against_by_bands_equals_the_exact_search() {
         train.push(text);
     }
     env.file("train/short.txt", "Hi there");
-    for i in 0..40 {
+    for (i, original) in train.iter().take(40).enumerate() {
         let text = if i % 2 == 0 {
             let edits = 1 + rng.below(10);
-            edit(&mut rng, &train[i], edits)
+            edit(&mut rng, original, edits)
         } else {
             random_text(&mut rng, 40)
         };
