@@ -681,6 +681,16 @@ pub struct IndexBuildArgs {
     /// Fingerprint width in bits.
     #[arg(short, long, value_name = "BITS", default_value = "128", value_parser = ["32", "64", "128"])]
     pub bits: String,
+
+    /// The similarity bar queries will use: the stored MinHash band keys are shaped to
+    /// catch pairs at J with probability --recall (queries at a lower bar fall back to the
+    /// exact Hamming search).
+    #[arg(short = 'j', long, value_name = "J", default_value_t = 0.5, value_parser = parse_unit)]
+    pub min_similarity: f64,
+
+    /// The recall the band keys are shaped for, at the bar -j.
+    #[arg(long, value_name = "P", default_value_t = 0.99, value_parser = parse_recall)]
+    pub recall: f64,
 }
 
 /// Fingerprint settings of `index add` and `index query`: each defaults to the index's; one
@@ -740,6 +750,15 @@ pub struct IndexQueryArgs {
     /// Split the bits into B blocks instead of the cost model's choice (exact search).
     #[arg(long, value_name = "B")]
     pub blocks: Option<u32>,
+
+    /// The recall the band search must reach at -j to be used; below it (a bar lower than
+    /// the index was shaped for) the exact Hamming search runs instead.
+    #[arg(long, value_name = "P", default_value_t = 0.99, value_parser = parse_recall)]
+    pub recall: f64,
+
+    /// Use the exact Hamming search even when the index has band keys.
+    #[arg(long)]
+    pub exact: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -4,14 +4,15 @@
 //! queried with new documents ([`query`]): the pairs equal those of one run over old and new
 //! documents together that involve a new document.
 //!
-//! # File format (version 1)
+//! # File format (version 2; version 1 is read too)
 //!
-//! All integers little-endian. With `n` documents and `w = bits / 8` bytes per fingerprint:
+//! All integers little-endian. With `n` documents, `w = bits / 8` bytes per fingerprint and
+//! `L` MinHash bands per document:
 //!
 //! | offset | bytes | content |
 //! |---|---|---|
 //! | 0 | 8 | magic `\x89SDX\r\n\x1a\n` (catches text-mode transfers, like PNG's) |
-//! | 8 | 4 | format version (`u32`, 1) |
+//! | 8 | 4 | format version (`u32`, 2; 1 for files without band keys written before them) |
 //! | 12 | 4 | fingerprint width in bits (`u32`: 32, 64 or 128) |
 //! | 16 | 4 | fingerprint scheme (`u32`, 1 = SimHash over CityHash v1.1 of the width, digest CityHash128 of the normalised text) |
 //! | 20 | 1 | shingle kind (0 = `char`, 1 = `word`) |
@@ -22,11 +23,14 @@
 //! | 28 | 4 | reserved, 0 |
 //! | 32 | 8 | document count `n` (`u64`) |
 //! | 40 | 8 | path bytes `p` (`u64`) |
-//! | 48 | 16 | reserved, 0 |
+//! | 48 | 4 | version 2: MinHash rows per band `r` (`u32`; 0 = no band keys); version 1: 0 |
+//! | 52 | 4 | version 2: bands `L` (`u32`, 0 exactly when `r` is 0); version 1: 0 |
+//! | 56 | 8 | reserved, 0 |
 //! | 64 | n·w | fingerprints, each a `w`-byte integer (bit i = bit i % 8 of byte i / 8) |
 //! | | n·8 | characters per document (`u64`) |
 //! | | n·8 | shingle occurrences per document (`u64`; 0 = too short to fingerprint) |
 //! | | n·16 | digest of the normalised text (`u128`) |
+//! | | n·L·4 | version 2: band keys ([`crate::minhash`]), `L` per document (`u32`) |
 //! | | (n+1)·8 | path offsets into the path bytes (`u64`; first 0, non-decreasing, last `p`) |
 //! | | p | path bytes (the OS bytes of each path, as given when it was added) |
 //! | end − 8 | 4 | CRC-32 (IEEE) of every byte before it |
@@ -36,7 +40,9 @@
 //! at a multiple of 8, so fingerprints, counts and digests could be viewed in place; this
 //! version copies fingerprints and counts into vectors on open (16 + 32 bytes per
 //! document) and reads paths from the map when needed. The checksum is checked on every
-//! open, before anything else is trusted; a reader refuses a newer version.
+//! open, before anything else is trusted; a reader refuses a newer version. Band keys let
+//! a query use the band search; an index without them (version 1, or built with `-k`)
+//! is queried with the exact Hamming search.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -50,7 +56,8 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::input::{CHUNK_BYTES, Contents, read_chunks, read_text};
-use crate::ops::dedup::{DedupOptions, DocStats, NewPairs, pairs_with_new};
+use crate::minhash::{BandKeys, BandParams};
+use crate::ops::dedup::{Candidates, DedupOptions, DocStats, NewPairs, pairs_with_new};
 use crate::output::path_bytes;
 use crate::progress::Progress;
 use crate::shingle::{Normalization, ShingleKind, Shingling};
@@ -60,8 +67,8 @@ use crate::verify::TextSource;
 /// The first eight bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"\x89SDX\r\n\x1a\n";
 
-/// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 1;
+/// The format version this build writes and the newest it reads (it reads 1 too).
+pub const VERSION: u32 = 2;
 
 /// Fingerprint scheme 1: SimHash over CityHash v1.1, digests by CityHash128.
 const SCHEME: u32 = 1;
@@ -74,6 +81,8 @@ pub struct Settings {
     /// Fingerprint width: 32, 64 or 128.
     pub bits: u32,
     pub text: TextConfig,
+    /// The shape of the stored MinHash band keys, if the index has them.
+    pub bands: Option<BandParams>,
 }
 
 /// The counts the index keeps per document (see [`crate::corpus::Document`]).
@@ -124,6 +133,7 @@ struct Layout {
     chars: usize,
     shingles: usize,
     digests: usize,
+    band_keys: usize,
     offsets: usize,
     paths: usize,
     path_len: usize,
@@ -148,6 +158,8 @@ impl Layout {
         let (chars, end) = section(end, n.checked_mul(8)?)?;
         let (shingles, end) = section(end, n.checked_mul(8)?)?;
         let (digests, end) = section(end, n.checked_mul(16)?)?;
+        let bands = u64::from(settings.bands.map_or(0, |b| b.bands));
+        let (band_keys, end) = section(end, n.checked_mul(bands)?.checked_mul(4)?)?;
         let (offsets, end) = section(end, n.checked_add(1)?.checked_mul(8)?)?;
         let (paths, end) = section(end, path_len)?;
         let len = end.checked_add(7)? & !7;
@@ -160,6 +172,7 @@ impl Layout {
             chars: us(chars)?,
             shingles: us(shingles)?,
             digests: us(digests)?,
+            band_keys: us(band_keys)?,
             offsets: us(offsets)?,
             paths: us(paths)?,
             path_len: us(path_len)?,
@@ -206,12 +219,17 @@ fn encode_header(settings: &Settings, n: u64, path_len: u64) -> [u8; HEADER_LEN 
     h[24..28].copy_from_slice(&(t.shingling.n as u32).to_le_bytes());
     h[32..40].copy_from_slice(&n.to_le_bytes());
     h[40..48].copy_from_slice(&path_len.to_le_bytes());
+    if let Some(b) = settings.bands {
+        h[48..52].copy_from_slice(&b.rows.to_le_bytes());
+        h[52..56].copy_from_slice(&b.bands.to_le_bytes());
+    }
     h
 }
 
 /// The settings, document count and path length of a header whose magic and version were
 /// checked.
 fn decode_header(h: &[u8]) -> Result<(Settings, u64, u64), FormatError> {
+    let version = u32_at(h, 8);
     let bad = |what: String| Err(FormatError::Corrupt(what));
     let bits = u32_at(h, 12);
     if !matches!(bits, 32 | 64 | 128) {
@@ -251,10 +269,25 @@ fn decode_header(h: &[u8]) -> Result<(Settings, u64, u64), FormatError> {
     if !(1..=64).contains(&n) {
         return bad(format!("shingle size {n} (expected 1 to 64)"));
     }
-    if u32_at(h, 28) != 0 || h[48..64].iter().any(|&b| b != 0) {
+    let reserved = if version >= 2 { &h[56..64] } else { &h[48..64] };
+    if u32_at(h, 28) != 0 || reserved.iter().any(|&b| b != 0) {
         return bad("reserved header bytes are not zero".into());
     }
+    let bands = match (u32_at(h, 48), u32_at(h, 52)) {
+        (0, 0) => None,
+        (rows, bands)
+            if rows > 0
+                && bands > 0
+                && rows
+                    .checked_mul(bands)
+                    .is_some_and(|k| k <= u16::MAX as u32) =>
+        {
+            Some(BandParams { rows, bands })
+        }
+        (rows, bands) => return bad(format!("band shape {bands} x {rows}")),
+    };
     let settings = Settings {
+        bands,
         bits,
         text: TextConfig {
             shingling: Shingling {
@@ -293,7 +326,7 @@ impl<'a> IndexView<'a> {
             });
         }
         match u32_at(bytes, 8) {
-            VERSION => {}
+            1 | VERSION => {}
             v if v > VERSION => return Err(FormatError::NewerVersion { found: v }),
             v => return Err(FormatError::UnknownVersion { found: v }),
         }
@@ -398,6 +431,26 @@ impl<'a> IndexView<'a> {
         Some(section.chunks_exact(w).map(F::read_le).collect())
     }
 
+    /// Every document's band keys, copied out of the file, if the index has them.
+    pub fn band_keys(&self) -> Option<BandKeys> {
+        let params = self.layout.settings.bands?;
+        let l = &self.layout;
+        let mut keys = BandKeys::new(params.bands as usize);
+        keys.reserve(l.n);
+        let section = &self.bytes[l.band_keys..l.band_keys + l.n * params.bands as usize * 4];
+        let mut doc = Vec::with_capacity(params.bands as usize);
+        for chunk in section.chunks_exact(params.bands as usize * 4) {
+            doc.clear();
+            doc.extend(
+                chunk
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes(b.try_into().expect("4"))),
+            );
+            keys.push(&doc);
+        }
+        Some(keys)
+    }
+
     /// The counts of document `i < len()`.
     pub fn doc(&self, i: usize) -> DocRecord {
         let l = &self.layout;
@@ -500,20 +553,25 @@ impl Index {
 pub struct Builder<F> {
     settings: Settings,
     fingerprints: Vec<F>,
+    /// Band keys, when `settings.bands` is set.
+    band_keys: Option<BandKeys>,
     docs: Vec<DocRecord>,
     offsets: Vec<u64>,
     paths: Vec<u8>,
 }
 
 impl<F: Fingerprint> Builder<F> {
-    /// An empty index of fingerprints made by `text`, `F::BITS` wide.
-    pub fn new(text: TextConfig) -> Builder<F> {
+    /// An empty index of fingerprints made by `text`, `F::BITS` wide, with band keys of
+    /// the shape `bands` (documents added must carry them).
+    pub fn new(text: TextConfig, bands: Option<BandParams>) -> Builder<F> {
         Builder {
             settings: Settings {
                 bits: F::BITS,
                 text,
+                bands,
             },
             fingerprints: Vec::new(),
+            band_keys: bands.map(|b| BandKeys::new(b.bands as usize)),
             docs: Vec::new(),
             offsets: vec![0],
             paths: Vec::new(),
@@ -529,6 +587,7 @@ impl<F: Fingerprint> Builder<F> {
         Some(Builder {
             settings: l.settings,
             fingerprints,
+            band_keys: view.band_keys(),
             docs: (0..l.n).map(|i| view.doc(i)).collect(),
             offsets,
             paths: view.bytes[l.paths..l.paths + l.path_len].to_vec(),
@@ -549,15 +608,20 @@ impl<F: Fingerprint> Builder<F> {
         self.docs.is_empty()
     }
 
-    /// Adds one document.
-    pub fn push(&mut self, path: &Path, fingerprint: F, doc: DocRecord) {
+    /// Adds one document, with its band keys when the index has them (`keys` is ignored
+    /// otherwise; without them the document cannot be added to such an index: panics).
+    pub fn push(&mut self, path: &Path, fingerprint: F, doc: DocRecord, keys: Option<&[u32]>) {
+        if let Some(store) = self.band_keys.as_mut() {
+            store.push(keys.expect("band keys for an index that has them"));
+        }
         self.paths.extend_from_slice(path_bytes(path));
         self.offsets.push(self.paths.len() as u64);
         self.fingerprints.push(fingerprint);
         self.docs.push(doc);
     }
 
-    /// Adds every document of `corpus` (fingerprinted with this index's settings).
+    /// Adds every document of `corpus` (fingerprinted with this index's settings, band
+    /// keys of its shape included when it has them).
     pub fn extend(&mut self, corpus: &Corpus<F>) {
         for i in 0..corpus.len() {
             let d = &corpus.docs[i];
@@ -566,7 +630,8 @@ impl<F: Fingerprint> Builder<F> {
                 shingles: d.shingles,
                 digest: d.digest,
             };
-            self.push(corpus.path(i), corpus.fingerprints[i], doc);
+            let keys = corpus.bands.as_ref().map(|k| k.get(i));
+            self.push(corpus.path(i), corpus.fingerprints[i], doc, keys);
         }
     }
 
@@ -598,6 +663,14 @@ impl<F: Fingerprint> Builder<F> {
         out.pad_to(layout.digests)?;
         for d in &self.docs {
             out.write_all(&d.digest.to_le_bytes())?;
+        }
+        out.pad_to(layout.band_keys)?;
+        if let Some(keys) = &self.band_keys {
+            for i in 0..keys.len() {
+                for k in keys.get(i) {
+                    out.write_all(&k.to_le_bytes())?;
+                }
+            }
         }
         out.pad_to(layout.offsets)?;
         for o in &self.offsets {
@@ -723,10 +796,23 @@ pub fn query<F: Fingerprint>(
         index: view,
         corpus,
     };
+    // The band search when both sides have keys of the same shape.
+    let keys = match (view.band_keys(), &corpus.bands) {
+        (Some(mut keys), Some(new)) if new.bands() == keys.bands() => {
+            keys.extend(new);
+            Some(keys)
+        }
+        _ => None,
+    };
+    let candidates = match &keys {
+        Some(keys) => Candidates::Bands(keys),
+        None => Candidates::Hamming,
+    };
     Ok(pairs_with_new(
         &fingerprints,
         &docs,
         view.len(),
+        candidates,
         &source,
         &view.settings().text,
         opts,
@@ -748,8 +834,14 @@ mod tests {
         }
     }
 
+    const SHAPE: BandParams = BandParams { rows: 2, bands: 3 };
+
     fn sample(paths: &[&[u8]]) -> Vec<u8> {
-        let mut b = Builder::<u64>::new(config());
+        sample_with(paths, Some(SHAPE))
+    }
+
+    fn sample_with(paths: &[&[u8]], bands: Option<BandParams>) -> Vec<u8> {
+        let mut b = Builder::<u64>::new(config(), bands);
         for (i, p) in paths.iter().enumerate() {
             let i = i as u64;
             let doc = DocRecord {
@@ -757,11 +849,49 @@ mod tests {
                 shingles: 10 * i,
                 digest: u128::MAX - i as u128,
             };
-            b.push(&path_from_bytes(p), 0x0123_4567_89ab_cdef ^ i, doc);
+            let keys = [i as u32, 7, u32::MAX - i as u32];
+            b.push(
+                &path_from_bytes(p),
+                0x0123_4567_89ab_cdef ^ i,
+                doc,
+                Some(&keys),
+            );
         }
         let mut out = Vec::new();
         b.write(&mut out).unwrap();
         out
+    }
+
+    /// A file of the previous version: no band keys, version 1 in the header.
+    fn version_1(paths: &[&[u8]]) -> Vec<u8> {
+        let mut bytes = sample_with(paths, None);
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let body = bytes.len() - TRAILER_LEN as usize;
+        let crc = crc32fast::hash(&bytes[..body]);
+        bytes[body..body + 4].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn version_1_is_read_without_band_keys() {
+        let paths: [&[u8]; 2] = [b"a.txt", b"b.txt"];
+        let bytes = version_1(&paths);
+        let view = IndexView::from_bytes(&bytes).unwrap();
+        assert_eq!(view.len(), 2);
+        assert_eq!(view.settings().bands, None);
+        assert!(view.band_keys().is_none());
+        assert_eq!(view.path_bytes(1), b"b.txt");
+        // Re-written, it becomes version 2, still without band keys.
+        let mut again = Vec::new();
+        Builder::<u64>::from_view(&view)
+            .unwrap()
+            .write(&mut again)
+            .unwrap();
+        assert_eq!(u32_at(&again, 8), 2);
+        assert_eq!(
+            IndexView::from_bytes(&again).unwrap().settings().bands,
+            None
+        );
     }
 
     #[test]
@@ -778,6 +908,9 @@ mod tests {
         assert!(view.fingerprints::<u128>().is_none());
         assert_eq!(view.doc(2).shingles, 20);
         assert_eq!(view.doc(3).digest, u128::MAX - 3);
+        assert_eq!(view.settings().bands, Some(SHAPE));
+        let keys = view.band_keys().unwrap();
+        assert_eq!(keys.get(3), &[3, 7, u32::MAX - 3]);
         for (i, p) in paths.iter().enumerate() {
             assert_eq!(view.path_bytes(i), *p);
         }
@@ -811,10 +944,10 @@ mod tests {
             );
         }
         let mut newer = bytes.clone();
-        newer[8] = 2;
+        newer[8] = 3;
         assert!(matches!(
             err(&newer),
-            FormatError::NewerVersion { found: 2 }
+            FormatError::NewerVersion { found: 3 }
         ));
         assert!(err(&newer).to_string().contains("newer"));
         let mut longer = bytes.clone();

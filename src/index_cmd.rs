@@ -7,8 +7,10 @@ use std::io::{self, Write};
 use anyhow::{Result, bail};
 use bitvec::vec::BitVec;
 
+use simdedup::corpus::{SAMPLE_DOCS, sample_similarities};
 use simdedup::index::{self, Builder, Index, IndexView, Settings};
 use simdedup::input::FileList;
+use simdedup::minhash::BandParams;
 use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius};
 use simdedup::output::{escape_path, path_bytes};
 use simdedup::search::{Method, SearchOptions};
@@ -20,7 +22,8 @@ use crate::cli::{
     InputArgs, normalization,
 };
 use crate::commands::{
-    CANDIDATE_RECALL, Ctx, files, fingerprint_list, max_distance, with_width, write_pairs,
+    CANDIDATE_RECALL, Ctx, describe_search, files, fingerprint_list, max_distance, with_width,
+    write_pairs,
 };
 
 /// `simdedup index ...`.
@@ -39,14 +42,26 @@ fn build(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
 
 fn build_with<F: CityHash>(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
     let config = args.features.config();
-    let corpus = fingerprint_list::<F>(ctx, files(ctx, &args.input), &args.input, &config, None);
-    let mut builder = Builder::<F>::new(config);
+    let list = files(ctx, &args.input);
+    let n = list.files.len();
+    let sample = if n > SAMPLE_DOCS {
+        sample_similarities(&list.files, &config, SAMPLE_DOCS)
+    } else {
+        Vec::new()
+    };
+    let bands = BandParams::solve_sampled(args.min_similarity, args.recall, n, &sample);
+    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &config, Some(bands));
+    let mut builder = Builder::<F>::new(config, Some(bands));
     builder.extend(&corpus);
     builder.save(&args.out)?;
     ctx.note(&format!(
-        "{}: {} documents indexed",
+        "{}: {} documents indexed, with {} band keys of {} rows (recall {:.3} at J {})",
         args.out.display(),
-        builder.len()
+        builder.len(),
+        bands.bands,
+        bands.rows,
+        bands.recall_at(args.min_similarity),
+        args.min_similarity
     ));
     Ok(())
 }
@@ -65,7 +80,7 @@ fn add_with<F: CityHash>(
 ) -> Result<()> {
     let view = index.view();
     let list = new_files(ctx, &args.input, &view, "skipped");
-    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text, None);
+    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text, settings.bands);
     let mut builder = Builder::<F>::from_view(&view).expect("the width is the index's");
     builder.extend(&corpus);
     builder.save(&args.index)?;
@@ -97,7 +112,24 @@ fn query_with<F: CityHash>(
         &view,
         "compared as indexed documents only",
     );
-    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text, None);
+    // The band search when the index has keys shaped for this bar and no radius is given.
+    let radius = args.threshold.max_distance.is_some() || args.threshold.ratio.is_some();
+    let bands = settings.bands.filter(|b| {
+        !args.exact && !radius && b.recall_at(args.min_similarity) >= args.recall - 1e-9
+    });
+    if let (Some(b), None) = (settings.bands, bands)
+        && !args.exact
+        && !radius
+    {
+        ctx.note(&format!(
+            "the index's band keys catch pairs at J {} with probability {:.3} only (below \
+             --recall {}): exact Hamming search",
+            args.min_similarity,
+            b.recall_at(args.min_similarity),
+            args.recall
+        ));
+    }
+    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text, bands);
     let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
     if short > 0 {
         ctx.note(&format!(
@@ -124,11 +156,12 @@ fn query_with<F: CityHash>(
     let result = index::query(index, &corpus, &opts, &ctx.bars, ctx)?;
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
-        "{} indexed and {} new documents, {} duplicate pairs with a new document ({exact} exact), {} candidates within distance {k}",
+        "{} indexed and {} new documents, {} duplicate pairs with a new document ({exact} exact), {} candidates {}",
         view.len(),
         corpus.len(),
         result.pairs.len(),
         result.candidates,
+        describe_search(bands, k, args.min_similarity)
     ));
     let old = view.len();
     let path = |i: u32| -> String {

@@ -227,8 +227,8 @@ fn damaged_indexes_are_refused() {
     flipped[good.len() / 2] ^= 1;
     refused(&flipped, "corrupt index: checksum");
     let mut newer = good.clone();
-    newer[8] = 2;
-    refused(&newer, "index format version 2 is newer");
+    newer[8] = 3;
+    refused(&newer, "index format version 3 is newer");
     refused(b"path_a\tpath_b\n", "not a simdedup index");
     refused(b"", "not a simdedup index");
     let run = env.run(&["index", "query", "missing.sdx", "new"]);
@@ -331,4 +331,31 @@ fn changed_and_vanished_indexed_files_are_named() {
         "{}",
         after.stderr
     );
+}
+
+/// An index shaped for one bar serves queries at that bar and above by bands; a query below
+/// it falls back to the exact Hamming search (said on stderr), and `--exact` forces it.
+#[test]
+fn queries_below_the_shaped_bar_use_the_exact_search() {
+    let env = mixed_corpus(13, 30);
+    let run = env.run(&["index", "build", "old", "-o", "corpus.sdx", "-j", "0.7"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("band keys of"), "{}", run.stderr);
+    let query = |args: &[&str]| {
+        let mut all = vec!["index", "query", "corpus.sdx", "new", "--scores"];
+        all.extend_from_slice(args);
+        env.run(&all)
+    };
+    let at = query(&["-j", "0.7"]);
+    assert!(at.stderr.contains("bands of"), "{}", at.stderr);
+    let below = query(&["-j", "0.5"]);
+    assert!(
+        below.stderr.contains("exact Hamming search"),
+        "{}",
+        below.stderr
+    );
+    assert!(below.stderr.contains("within distance"), "{}", below.stderr);
+    let exact = query(&["-j", "0.7", "--exact"]);
+    assert!(exact.stderr.contains("within distance"), "{}", exact.stderr);
+    assert_eq!(at.stdout, exact.stdout);
 }

@@ -393,6 +393,7 @@ pub fn pairs_with_new<F: Fingerprint, D: DocStats>(
     fingerprints: &[F],
     docs: &[D],
     first_new: usize,
+    candidates: Candidates,
     source: &dyn TextSource,
     config: &TextConfig,
     opts: &DedupOptions,
@@ -420,49 +421,73 @@ pub fn pairs_with_new<F: Fingerprint, D: DocStats>(
     }
     fresh.sort_unstable();
     stale.sort_unstable();
-    let fps_of =
-        |reps: &[u32]| -> Vec<F> { reps.iter().map(|&r| fingerprints[r as usize]).collect() };
-    let (fresh_fps, stale_fps) = (fps_of(&fresh), fps_of(&stale));
-    let mut candidates: Vec<Pair> = search::find_pairs(&fresh_fps, &opts.search, progress)
-        .iter()
-        .map(|p| Pair::new(fresh[p.a as usize], fresh[p.b as usize], p.distance))
-        .collect();
-    if !fresh_fps.is_empty() && !stale_fps.is_empty() {
-        let blocks = match opts.search.method {
-            search::Method::Exact { blocks } => blocks,
-            _ => None,
-        };
-        let k = opts.search.max_distance;
-        let (cross, _) = search::find_cross_pairs(&fresh_fps, &stale_fps, k, blocks, progress);
-        candidates.extend(cross.iter().map(|p| {
-            Pair::new(
-                fresh[p.query as usize],
-                stale[p.reference as usize],
-                p.distance,
-            )
-        }));
-    }
-    drop((fresh_fps, stale_fps));
-
-    let near = verify_pairs(
-        &candidates,
-        source,
-        config,
-        &|i| docs[i].digest(),
-        opts.min_similarity,
-        progress,
-        report,
-    );
+    let digest = |i: usize| docs[i].digest();
+    let (near, candidates) = match candidates {
+        Candidates::Bands(keys) => {
+            assert_eq!(keys.len(), docs.len(), "band keys for every document");
+            // Stale representatives first: pairs among them are left out.
+            let split = stale.len();
+            let mut ids = stale;
+            ids.extend_from_slice(&fresh);
+            let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report);
+            let mut near = Vec::new();
+            let stats = search::bands::search_new(keys, &ids, split, progress, &mut |mut g| {
+                for p in &mut g {
+                    let (a, b) = (ids[p.a as usize], ids[p.b as usize]);
+                    let distance = fingerprints[a as usize].distance(&fingerprints[b as usize]);
+                    *p = Pair::new(a, b, distance);
+                }
+                g.sort_unstable();
+                near.extend(verifier.verify(&g, &()));
+            });
+            near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
+            (near, stats.candidates as usize)
+        }
+        Candidates::Hamming => {
+            let fps_of = |reps: &[u32]| -> Vec<F> {
+                reps.iter().map(|&r| fingerprints[r as usize]).collect()
+            };
+            let (fresh_fps, stale_fps) = (fps_of(&fresh), fps_of(&stale));
+            let mut candidates: Vec<Pair> = search::find_pairs(&fresh_fps, &opts.search, progress)
+                .iter()
+                .map(|p| Pair::new(fresh[p.a as usize], fresh[p.b as usize], p.distance))
+                .collect();
+            if !fresh_fps.is_empty() && !stale_fps.is_empty() {
+                let blocks = match opts.search.method {
+                    search::Method::Exact { blocks } => blocks,
+                    _ => None,
+                };
+                let k = opts.search.max_distance;
+                let (cross, _) =
+                    search::find_cross_pairs(&fresh_fps, &stale_fps, k, blocks, progress);
+                candidates.extend(cross.iter().map(|p| {
+                    Pair::new(
+                        fresh[p.query as usize],
+                        stale[p.reference as usize],
+                        p.distance,
+                    )
+                }));
+            }
+            drop((fresh_fps, stale_fps));
+            let near = verify_pairs(
+                &candidates,
+                source,
+                config,
+                &digest,
+                opts.min_similarity,
+                progress,
+                report,
+            );
+            (near, candidates.len())
+        }
+    };
     let mut group_of = vec![u32::MAX; docs.len()];
     for (g, members) in groups.iter().enumerate() {
         group_of[members[0] as usize] = g as u32;
     }
     let mut pairs = expand_pairs(&groups, &|r| group_of[r as usize] as usize, &near, is_fresh);
     pairs.retain(|p| p.b as usize >= first_new);
-    NewPairs {
-        pairs,
-        candidates: candidates.len(),
-    }
+    NewPairs { pairs, candidates }
 }
 
 #[cfg(test)]
@@ -564,15 +589,26 @@ mod tests {
             o
         };
         let texts: Vec<String> = order.iter().map(|&i| texts[i].clone()).collect();
+        let params = crate::minhash::BandParams { rows: 2, bands: 12 };
+        let mut sketcher = crate::minhash::Sketcher::new(params);
+        let mut keys = BandKeys::new(params.bands as usize);
         let sigs: Vec<_> = texts
             .iter()
-            .map(|t| crate::simhash::fingerprint_text::<u64>(t, &config))
+            .map(|t| {
+                let (sig, k) = crate::simhash::sketch_text::<u64>(t, &config, &mut sketcher);
+                keys.push(&k);
+                sig
+            })
             .collect();
         let fps: Vec<u64> = sigs.iter().map(|s| s.fingerprint).collect();
         let docs: Vec<Stats> = sigs.iter().map(|&s| Stats(s)).collect();
         let source = Texts(texts);
         let report = |e: crate::error::Error| panic!("{e}");
-        for keep in [KeepOrder::First, KeepOrder::Longest] {
+        let searches = [Candidates::Hamming, Candidates::Bands(&keys)];
+        for (keep, candidates) in [KeepOrder::First, KeepOrder::Longest]
+            .into_iter()
+            .flat_map(|k| searches.iter().map(move |&c| (k, c)))
+        {
             let opts = DedupOptions {
                 search: SearchOptions::exact(candidate_radius(64, 0.5, 0.99)),
                 min_similarity: 0.5,
@@ -582,7 +618,7 @@ mod tests {
             let full = dedup(
                 &fps,
                 &docs,
-                Candidates::Hamming,
+                candidates,
                 &source,
                 &config,
                 &opts,
@@ -595,6 +631,7 @@ mod tests {
                     &fps,
                     &docs,
                     first_new,
+                    candidates,
                     &source,
                     &config,
                     &opts,
@@ -607,7 +644,10 @@ mod tests {
                     .filter(|p| p.b as usize >= first_new)
                     .copied()
                     .collect();
-                assert_eq!(new.pairs, expected, "first_new {first_new}, {keep:?}");
+                assert_eq!(
+                    new.pairs, expected,
+                    "first_new {first_new}, {keep:?} {candidates:?}"
+                );
             }
         }
     }

@@ -40,7 +40,40 @@ pub fn search(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
-    search_split(keys, ids, None, progress, sink)
+    search_split(keys, ids, Split::All, progress, sink)
+}
+
+/// Which pairs a search emits, by positions in `ids`.
+#[derive(Clone, Copy, Debug)]
+enum Split {
+    All,
+    /// One position below the split, one at or above.
+    Cross(u32),
+    /// At least one position at or above the split.
+    Touching(u32),
+}
+
+impl Split {
+    #[inline]
+    fn admits(self, x: u32, y: u32) -> bool {
+        match self {
+            Split::All => true,
+            Split::Cross(s) => (x < s) != (y < s),
+            Split::Touching(s) => x >= s || y >= s,
+        }
+    }
+}
+
+/// [`search`] for the pairs that involve a new document: `ids[..split]` were searched
+/// before (an index), `ids[split..]` are new; pairs among old documents are left out.
+pub fn search_new(
+    keys: &BandKeys,
+    ids: &[u32],
+    split: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Vec<Pair>),
+) -> BandStats {
+    search_split(keys, ids, Split::Touching(split as u32), progress, sink)
 }
 
 /// [`search`] for pairs across two sets only: `ids[..split]` (queries, say) against
@@ -52,13 +85,13 @@ pub fn cross_search(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
-    search_split(keys, ids, Some(split as u32), progress, sink)
+    search_split(keys, ids, Split::Cross(split as u32), progress, sink)
 }
 
 fn search_split(
     keys: &BandKeys,
     ids: &[u32],
-    split: Option<u32>,
+    split: Split,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
@@ -107,7 +140,7 @@ fn search_split(
 
 /// The pairs of band `b` that agree on no earlier band, in table order; with a `split`,
 /// only pairs across it.
-fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, split: Option<u32>) -> Vec<Pair> {
+fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, split: Split) -> Vec<Pair> {
     let mut table: Vec<u64> = ids
         .iter()
         .enumerate()
@@ -124,7 +157,7 @@ fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, split: Option<u32>) -> Vec
             let kx = &keys.get(ids[x as usize] as usize)[..b];
             for &y in &run[s + 1..] {
                 let y = y as u32;
-                if split.is_some_and(|split| (x < split) == (y < split)) {
+                if !split.admits(x, y) {
                     continue;
                 }
                 let ky = &keys.get(ids[y as usize] as usize)[..b];
