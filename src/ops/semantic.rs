@@ -415,10 +415,18 @@ fn cross_pairs<F: Fingerprint>(queries: &[F], reference: &[F], k: u32) -> Vec<(u
         .collect()
 }
 
+/// Above this many items, neighbours are found by [`search::knn::approximate_knn`]
+/// (bounded work) instead of the exact search (quadratic when neighbours are far).
+pub const EXACT_KNN_MAX: usize = 20_000;
+
 /// The `k` nearest fingerprints of every item by Hamming distance (self excluded; ties by
-/// index), as (index, distance).
+/// index), as (index, distance): exact up to [`EXACT_KNN_MAX`] items, approximate above.
 fn knn<F: Fingerprint>(fps: &[F], k: usize) -> Vec<Vec<(u32, u32)>> {
-    let found = search::knn::knn(fps, k, &());
+    let found = if fps.len() <= EXACT_KNN_MAX {
+        search::knn::knn(fps, k, &())
+    } else {
+        search::knn::approximate_knn(fps, k, &())
+    };
     (0..fps.len())
         .map(|i| {
             found

@@ -1,7 +1,9 @@
-//! Exact k nearest neighbours of every item by Hamming distance (for outlier scores and
-//! representatives). Rounds of exact cross search at a growing radius settle the items that
-//! have enough neighbours inside it; brute force finishes the rest once the cost model says
-//! a radius is too wide for block tables.
+//! k nearest neighbours of every item by Hamming distance (for outlier scores and
+//! representatives). [`knn()`] is exact: rounds of exact cross search at a growing radius
+//! settle the items that have enough neighbours inside it; brute force finishes the rest
+//! once the cost model says a radius is too wide for block tables, so it is quadratic when
+//! neighbours are far. [`approximate_knn`] bounds the work instead: a few sorts of the
+//! fingerprints under byte permutations, each item compared with the items beside it.
 
 use std::collections::BinaryHeap;
 
@@ -135,6 +137,103 @@ pub fn knn<F: Fingerprint>(fps: &[F], k: usize, progress: &dyn Progress) -> Knn 
     out
 }
 
+/// Orders [`approximate_knn`] sorts the fingerprints in.
+pub const PROBES: usize = 10;
+
+/// Approximate k nearest neighbours in `O(N · PROBES · (log N + k))`: for each of
+/// [`PROBES`] fixed pseudo-random orders of the fingerprint's bytes, the fingerprints are
+/// sorted by their first 16 bytes in that order, and each item is compared with the
+/// `k + 8` items on either side; each item keeps the `k` nearest it met (by distance, then
+/// index). Items that agree on long runs of bytes meet in some order, so near neighbours
+/// are found with high probability; far ones (an outlier's) are approximate. Every listed
+/// neighbour is a real item at its exact distance; the lists have `min(k, N - 1)` entries
+/// (fewer only if an item met fewer others, which needs N below about 2k). Deterministic.
+pub fn approximate_knn<F: Fingerprint>(fps: &[F], k: usize, progress: &dyn Progress) -> Knn {
+    let n = fps.len();
+    assert!(n < u32::MAX as usize, "at most 2^32 - 2 fingerprints");
+    let per_item = k.min(n.saturating_sub(1));
+    let empty = Neighbor {
+        distance: u32::MAX,
+        index: u32::MAX,
+    };
+    let mut out = Knn {
+        per_item,
+        neighbors: vec![empty; n * per_item],
+    };
+    if per_item == 0 {
+        return out;
+    }
+    let width = (F::BITS / 8) as usize;
+    let window = per_item + 8;
+    let mut rng = crate::search::synth::SplitMix64::new(0x6b6e_6e5f_7072_6f62);
+    progress.start(
+        "nearest neighbours (sorted probes)",
+        PROBES as u64,
+        "probes",
+    );
+    let mut bytes = vec![0u8; width];
+    for _ in 0..PROBES {
+        // A random order of the bytes; the key is the first 16 in that order.
+        let mut order: Vec<usize> = (0..width).collect();
+        for i in (1..width).rev() {
+            order.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        order.truncate(16);
+        let mut keyed: Vec<(u128, u32)> = fps
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.write_le(&mut bytes);
+                let key = order
+                    .iter()
+                    .fold(0u128, |acc, &b| acc << 8 | u128::from(bytes[b]));
+                (key, i as u32)
+            })
+            .collect();
+        keyed.par_sort_unstable();
+        let mut position = vec![0u32; n];
+        for (p, &(_, i)) in keyed.iter().enumerate() {
+            position[i as usize] = p as u32;
+        }
+        out.neighbors
+            .par_chunks_mut(per_item)
+            .enumerate()
+            .for_each(|(i, row)| {
+                let p = position[i] as usize;
+                let lo = p.saturating_sub(window);
+                let hi = (p + window + 1).min(n);
+                for &(_, j) in &keyed[lo..hi] {
+                    if j as usize == i {
+                        continue;
+                    }
+                    let candidate = Neighbor {
+                        distance: fps[i].distance(&fps[j as usize]),
+                        index: j,
+                    };
+                    insert(row, candidate);
+                }
+            });
+        progress.inc(1);
+    }
+    progress.finish();
+    out
+}
+
+/// Puts `candidate` into the sorted `row` if it is nearer than its last entry and not in
+/// it yet (the last entry drops out).
+fn insert(row: &mut [Neighbor], candidate: Neighbor) {
+    let last = row.len() - 1;
+    if candidate >= row[last] {
+        return;
+    }
+    let at = row.partition_point(|x| *x < candidate);
+    if row[at] == candidate {
+        return;
+    }
+    row.copy_within(at..last, at + 1);
+    row[at] = candidate;
+}
+
 /// Settles `items` by comparing each with every fingerprint, in parallel.
 fn settle_brute<F: Fingerprint>(fps: &[F], items: &[u32], out: &mut Knn, progress: &dyn Progress) {
     let per_item = out.per_item;
@@ -237,6 +336,43 @@ mod tests {
     fn knn_rounds_match_brute_force_on_a_larger_set() {
         // Large enough for block tables at the first radius.
         check::<u64>(5, 1500, 4);
+    }
+
+    /// Approximate lists hold real neighbours at their exact distances, sorted, without
+    /// the item itself or repeats, and find most of the true k nearest in clustered data.
+    #[test]
+    fn approximate_neighbours_are_real_and_mostly_the_nearest() {
+        // 100 clusters of 30: a centre with up to 16 of its 128 bits flipped.
+        let mut rng = crate::search::synth::SplitMix64::new(9);
+        let mut fps: Vec<u128> = Vec::new();
+        for _ in 0..100 {
+            let centre = u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64());
+            for _ in 0..30 {
+                let mut f = centre;
+                for _ in 0..rng.below(17) {
+                    f ^= 1u128 << rng.below(128);
+                }
+                fps.push(f);
+            }
+        }
+        let k = 10;
+        let got = approximate_knn(&fps, k, &());
+        let want = knn(&fps, k, &());
+        let mut found = 0;
+        for i in 0..fps.len() {
+            let row = got.neighbors(i);
+            assert_eq!(row.len(), k);
+            assert!(row.windows(2).all(|w| w[0] < w[1]), "item {i}: {row:?}");
+            for nb in row {
+                assert_ne!(nb.index as usize, i);
+                assert_eq!(nb.distance, fps[i].distance(&fps[nb.index as usize]));
+            }
+            // Neighbours at the true k-th distance or nearer count as found.
+            let kth = want.neighbors(i)[k - 1].distance;
+            found += row.iter().filter(|nb| nb.distance <= kth).count();
+        }
+        let recall = found as f64 / (k * fps.len()) as f64;
+        assert!(recall > 0.9, "recall {recall}");
     }
 
     #[test]

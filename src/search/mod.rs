@@ -15,7 +15,7 @@ pub mod rotate;
 pub mod synth;
 
 pub use blocks::SearchStats;
-pub use knn::{Knn, Neighbor, knn};
+pub use knn::{Knn, Neighbor, approximate_knn, knn};
 
 use crate::fingerprint::Fingerprint;
 use crate::progress::Progress;
