@@ -7,7 +7,10 @@
 //! how many standard errors apart they are.
 //!
 //!     cargo run --release --example recall -- /usr/share/common-licenses/GPL-3 \
-//!         [--pairs 2000] [--bars 0.5,0.7,0.9] [--words 20..400] [--recall 0.99]
+//!         [--pairs 2000] [--bars 0.5,0.7,0.9] [--words 20..400] [--recall 0.99] [--shape LxR]
+//!
+//! `--shape 35x3` measures a given shape (L bands of R rows) at every bar instead of the
+//! solved one.
 
 use simdedup::minhash::BandParams;
 use simdedup::plant::{measure_recall, plant_pairs};
@@ -18,6 +21,7 @@ use simdedup::simhash::TextConfig;
 fn main() {
     let mut files = Vec::new();
     let (mut count, mut bars, mut len, mut recall) = (2000, vec![0.5, 0.7, 0.9], 20..400, 0.99);
+    let mut shape: Option<BandParams> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().expect("a value after the flag");
@@ -25,6 +29,14 @@ fn main() {
             "--pairs" => count = value().parse().unwrap(),
             "--bars" => bars = value().split(',').map(|b| b.parse().unwrap()).collect(),
             "--recall" => recall = value().parse().unwrap(),
+            "--shape" => {
+                let v = value();
+                let (l, r) = v.split_once('x').expect("--shape LxR");
+                shape = Some(BandParams {
+                    rows: r.parse().unwrap(),
+                    bands: l.parse().unwrap(),
+                });
+            }
             "--words" => {
                 let v = value();
                 let (lo, hi) = v.split_once("..").expect("--words LO..HI");
@@ -59,7 +71,7 @@ fn main() {
     println!("bar\tshape\tlevel\tmean J\trecall\tS-curve\tz");
     let mut rng = SplitMix64::new(11);
     for bar in bars {
-        let params = BandParams::solve(bar, recall, 1_000_000);
+        let params = shape.unwrap_or_else(|| BandParams::solve(bar, recall, 1_000_000));
         for level in [bar - 0.05, bar, bar + 0.05] {
             if !(0.0..=1.0).contains(&level) {
                 continue;
