@@ -47,7 +47,7 @@ impl CityHash for u64 {
 impl CityHash for u128 {
     #[inline]
     fn city(bytes: &[u8]) -> Self {
-        cityhash_rs::cityhash_110_128(bytes)
+        crate::city::city128(bytes)
     }
     #[inline]
     fn sketch_hash(&self) -> u64 {
@@ -77,20 +77,22 @@ const SPREAD: [u64; 256] = {
 pub struct BitCounter {
     bits: u32,
     /// Byte lanes: `lanes[j]` lane `i` counts ones of hash bit `8 * j + i` since the last
-    /// flush. A lane overflows after 255 additions, so we flush every 255.
-    lanes: Vec<u64>,
+    /// flush. A lane overflows after 255 additions, so we flush every 255. A fixed array
+    /// (hashes are at most 128 bits), so that the additions unroll with constant indexes.
+    lanes: [u64; 16],
     pending: u32,
     ones: Vec<u64>,
     total: u64,
 }
 
 impl BitCounter {
-    /// Counters for `bits`-wide hashes (a multiple of 8).
+    /// Counters for `bits`-wide hashes (a multiple of 8, at most 128).
     pub fn new(bits: u32) -> BitCounter {
         assert!(bits.is_multiple_of(8), "hash width must be a multiple of 8");
+        assert!(bits <= 128, "hashes of at most 128 bits");
         BitCounter {
             bits,
-            lanes: vec![0; bits as usize / 8],
+            lanes: [0; 16],
             pending: 0,
             ones: vec![0; bits as usize],
             total: 0,
@@ -101,8 +103,14 @@ impl BitCounter {
     #[inline]
     pub fn add<F: Fingerprint>(&mut self, h: &F) {
         debug_assert_eq!(F::BITS, self.bits);
-        for (j, lane) in self.lanes.iter_mut().enumerate() {
-            *lane += SPREAD[h.extract(8 * j as u32, 8) as usize];
+        // A 64-bit word of the hash at a time, a byte of it per lane: with `F` known, the
+        // loops unroll and every shift is a constant.
+        for w in 0..F::BITS.div_ceil(64) {
+            let len = (F::BITS - 64 * w).min(64);
+            let x = h.extract(64 * w, len);
+            for j in 0..len / 8 {
+                self.lanes[(8 * w + j) as usize] += SPREAD[(x >> (8 * j)) as usize & 0xff];
+            }
         }
         self.total += 1;
         self.pending += 1;
@@ -112,7 +120,8 @@ impl BitCounter {
     }
 
     fn flush(&mut self) {
-        for (j, lane) in self.lanes.iter_mut().enumerate() {
+        let lanes = self.bits as usize / 8;
+        for (j, lane) in self.lanes[..lanes].iter_mut().enumerate() {
             for i in 0..8 {
                 self.ones[8 * j + i] += (*lane >> (8 * i)) & 0xff;
             }
