@@ -315,7 +315,8 @@ impl<'c> TextStream<'c> {
             held: String::new(),
             normalizer: NormalizeStream::new(config.normalization),
             normalized: String::new(),
-            shingles: ShingleStream::new(config.shingling, fields),
+            shingles: ShingleStream::new(config.shingling, fields)
+                .spaces_only(config.normalization.collapse_whitespace),
             digest: twox_hash::XxHash3_128::new(),
             chars: 0,
             field: 0,
