@@ -123,6 +123,10 @@ pub struct NormalizeStream {
     /// What each ASCII byte becomes: lowered and punctuation made a space as asked, and
     /// with whitespace collapsing every ASCII whitespace byte a space.
     ascii: [u8; 128],
+    /// The switches as word masks (all ones when on) for [`NormalizeStream::ascii8`].
+    lower_mask: u64,
+    strip_mask: u64,
+    collapse_mask: u64,
 }
 
 impl NormalizeStream {
@@ -141,7 +145,37 @@ impl NormalizeStream {
             pending_space: false,
             buf: Vec::new(),
             ascii,
+            lower_mask: 0u64.wrapping_sub(norm.lowercase as u64),
+            strip_mask: 0u64.wrapping_sub(norm.strip_punctuation as u64),
+            collapse_mask: 0u64.wrapping_sub(norm.collapse_whitespace as u64),
         }
+    }
+
+    /// Normalises eight ASCII bytes (`word`, little-endian) at once, as the byte table
+    /// does one at a time: the kept bytes (first `n` bytes of the result) and whether the
+    /// last byte was a collapsed space. `at_space`: the byte before was one.
+    #[inline(always)]
+    fn ascii8(&self, word: u64, at_space: bool) -> (u64, usize, bool) {
+        let upper = in_range(word, b'A', b'Z');
+        let alnum = upper | in_range(word, b'a', b'z') | in_range(word, b'0', b'9');
+        let white = in_range(word, 0x09, 0x0d) | in_range(word, b' ', b' ');
+        let lowered = word | (upper >> 2 & self.lower_mask);
+        // High bit of each byte that becomes a space.
+        let to_space = (!(alnum | white) & HIGH & self.strip_mask) | (white & self.collapse_mask);
+        let full = (to_space >> 7) * 0xff;
+        let mut out = (lowered & !full) | (ONES * b' ' as u64 & full);
+        // A collapsed space right after another (or after `at_space`) is dropped.
+        let spaces = to_space & self.collapse_mask;
+        let mut drop = spaces & (spaces << 8 | (at_space as u64) << 7);
+        let n = 8 - drop.count_ones() as usize;
+        while drop != 0 {
+            // Highest first, so that the lower positions stay where they are.
+            let byte = (63 - drop.leading_zeros()) / 8;
+            let low = (1u64 << (8 * byte)) - 1;
+            out = (out & low) | (out >> 8 & !low);
+            drop &= low;
+        }
+        (out, n, spaces >> 63 == 1)
     }
 
     /// Normalises the next piece into `out` (replacing its contents).
@@ -183,21 +217,16 @@ impl NormalizeStream {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            // The fast path: eight ASCII bytes at a time, each a table lookup. The output
-            // never runs more than the buffer's slack ahead of the input, so eight bytes fit.
+            // The fast path: eight ASCII bytes at a time, classified in one word (SWAR).
+            // The output never runs more than the buffer's slack ahead of the input, so
+            // eight bytes fit.
             if let Some(word) = bytes.get(i..i + 8) {
                 let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-                if word & 0x8080_8080_8080_8080 == 0 {
-                    let dst = &mut out_b[j..j + 8];
-                    let mut kept = 0;
-                    for k in 0..8 {
-                        let o = map[(word >> (8 * k)) as usize & 0x7f];
-                        let space = collapse & (o == b' ');
-                        dst[kept & 7] = o;
-                        kept += !(space & at_space) as usize;
-                        at_space = space;
-                    }
-                    j += kept;
+                if word & HIGH == 0 {
+                    let (kept, n, space) = self.ascii8(word, at_space);
+                    out_b[j..j + 8].copy_from_slice(&kept.to_le_bytes());
+                    j += n;
+                    at_space = space;
                     i += 8;
                     continue;
                 }
@@ -252,6 +281,19 @@ impl NormalizeStream {
         self.at_space = true;
         self.pending_space = false;
     }
+}
+
+/// A byte of ones in each byte lane, and the high bits of the lanes.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` (all below 0x80) that is in `lo..=hi`: a byte `b`
+/// plus `0x80 - lo` reaches 0x80 when `b >= lo`, and never carries into the next byte.
+#[inline(always)]
+fn in_range(word: u64, lo: u8, hi: u8) -> u64 {
+    let from_lo = word + ONES * (0x80 - lo as u64);
+    let past_hi = word + ONES * (0x7f - hi as u64);
+    from_lo & !past_hi & HIGH
 }
 
 /// ASCII whitespace as `char::is_whitespace` defines it (space, \t, \n, \x0b, \x0c, \r).
