@@ -397,8 +397,33 @@ fn char_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> (usize, usize)
     (count, keep)
 }
 
+/// Calls `f` with the offset of every ASCII space in `bytes`, in order: eight bytes at a
+/// time, each word's spaces found as its zero bytes after an XOR with spaces (words are
+/// a few bytes long, too short for `memchr`'s start-up to pay).
+#[inline(always)]
+fn for_each_space(bytes: &[u8], mut f: impl FnMut(usize)) {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ (ONES * b' ' as u64);
+        // Exactly the zero bytes (no borrow runs from one byte into the next).
+        let mut zeros = !(((x & !HIGH) + !HIGH) | x) & HIGH;
+        while zeros != 0 {
+            f(base + zeros.trailing_zeros() as usize / 8);
+            zeros &= zeros - 1;
+        }
+        base += 8;
+    }
+    for (k, &b) in chunks.remainder().iter().enumerate() {
+        if b == b' ' {
+            f(base + k);
+        }
+    }
+}
+
 /// Word n-grams of `text`. With `spaces_only`, the text's only whitespace is the ASCII
-/// space (normalised with whitespace collapsed), and words are found with `memchr`.
+/// space (normalised with whitespace collapsed), and words are found by
+/// [`for_each_space`].
 fn word_ngrams(
     text: &str,
     n: usize,
@@ -423,12 +448,12 @@ fn word_ngrams(
     let mut open = text.len();
     if spaces_only {
         let mut start = 0;
-        for space in memchr::memchr_iter(b' ', text.as_bytes()) {
+        for_each_space(text.as_bytes(), |space| {
             if space > start {
                 word(start, space);
             }
             start = space + 1;
-        }
+        });
         open = start.min(text.len());
     } else {
         let mut word_start: Option<usize> = None;
