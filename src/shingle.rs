@@ -159,20 +159,20 @@ impl NormalizeStream {
         let upper = in_range(word, b'A', b'Z');
         let alnum = upper | in_range(word, b'a', b'z') | in_range(word, b'0', b'9');
         let white = in_range(word, 0x09, 0x0d) | in_range(word, b' ', b' ');
-        let lowered = word | (upper >> 2 & self.lower_mask);
+        let lowered = word | ((upper >> 2) & self.lower_mask);
         // High bit of each byte that becomes a space.
         let to_space = (!(alnum | white) & HIGH & self.strip_mask) | (white & self.collapse_mask);
         let full = (to_space >> 7) * 0xff;
-        let mut out = (lowered & !full) | (ONES * b' ' as u64 & full);
+        let mut out = (lowered & !full) | ((ONES * b' ' as u64) & full);
         // A collapsed space right after another (or after `at_space`) is dropped.
         let spaces = to_space & self.collapse_mask;
-        let mut drop = spaces & (spaces << 8 | (at_space as u64) << 7);
+        let mut drop = spaces & ((spaces << 8) | ((at_space as u64) << 7));
         let n = 8 - drop.count_ones() as usize;
         while drop != 0 {
             // Highest first, so that the lower positions stay where they are.
             let byte = (63 - drop.leading_zeros()) / 8;
             let low = (1u64 << (8 * byte)) - 1;
-            out = (out & low) | (out >> 8 & !low);
+            out = (out & low) | ((out >> 8) & !low);
             drop &= low;
         }
         (out, n, spaces >> 63 == 1)

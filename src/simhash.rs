@@ -143,6 +143,7 @@ impl BitCounter {
     /// Adds the eight hashes of `group` to the planes; the eights they carry out go to
     /// the lanes.
     #[inline]
+    #[allow(clippy::needless_range_loop)] // `w` indexes the planes and the group in step
     fn add_group<F: Fingerprint>(&mut self) {
         let g = &self.group;
         for w in 0..words::<F>() {
@@ -476,6 +477,9 @@ pub struct Fingerprinter<'c, F> {
     compat: bool,
 }
 
+// One per document being read, on the stack: the counter's fixed arrays cost nothing to
+// keep next to the smaller variant, and boxing them would cost an allocation per document.
+#[allow(clippy::large_enum_variant)]
 enum Weights<F> {
     /// Raw weights: per-bit counters, a fixed size.
     Raw(BitCounter),
