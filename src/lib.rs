@@ -12,6 +12,7 @@
 //! or not there at all.
 
 pub mod atomic_file;
+mod city;
 pub mod corpus;
 pub mod error;
 pub mod fingerprint;

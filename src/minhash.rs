@@ -133,16 +133,57 @@ pub fn mix64(mut x: u64) -> u64 {
 /// ever serves documents of a handful of shingles.
 const PROBES: usize = 24;
 
+/// The probe sequence shared by all documents of one shape, and its inverse: built once
+/// per [`Sketcher::new`] and shared by its clones (one per thread).
+#[derive(Debug)]
+struct ProbeTable {
+    /// `probes[i * PROBES + t]`: the bin an empty bin `i` looks at on try `t`.
+    probes: Vec<u16>,
+    /// The tries that look at bin `j`: `tries[starts[j]..starts[j + 1]]`, each
+    /// `i << 8 | t` for try `t` of bin `i`.
+    starts: Vec<u32>,
+    tries: Vec<u32>,
+}
+
+impl ProbeTable {
+    fn new(k: usize) -> ProbeTable {
+        let probes: Vec<u16> = (0..k * PROBES)
+            .map(|x| bin_of(mix64(0x5d3e_bb1c_7a4f_0219 ^ x as u64), k) as u16)
+            .collect();
+        // Counting sort of the tries by the bin they look at.
+        let mut starts = vec![0u32; k + 1];
+        for &j in &probes {
+            starts[j as usize + 1] += 1;
+        }
+        for j in 0..k {
+            starts[j + 1] += starts[j];
+        }
+        let mut next = starts.clone();
+        let mut tries = vec![0u32; probes.len()];
+        for (x, &j) in probes.iter().enumerate() {
+            let (i, t) = (x / PROBES, x % PROBES);
+            tries[next[j as usize] as usize] = (i as u32) << 8 | t as u32;
+            next[j as usize] += 1;
+        }
+        ProbeTable {
+            probes,
+            starts,
+            tries,
+        }
+    }
+}
+
 /// Builds the band keys of one document at a time from its shingle hashes. Reuse one per
 /// thread: [`Sketcher::finish`] resets it.
 #[derive(Clone, Debug)]
 pub struct Sketcher {
     params: BandParams,
     bins: Vec<u64>,
-    /// Whether any hash fell into each bin (densification copies only filled bins).
-    filled: Vec<bool>,
-    /// `probes[i * PROBES + t]`: the bin an empty bin `i` looks at on try `t`.
-    probes: Vec<u16>,
+    /// Which bins any hash fell into, one bit each (densification copies only filled bins).
+    filled: Vec<u64>,
+    table: std::sync::Arc<ProbeTable>,
+    /// Per empty bin, the first try that hits a filled bin (scratch for [`Sketcher::densify`]).
+    first_hit: Vec<u8>,
     empty: bool,
 }
 
@@ -150,14 +191,12 @@ impl Sketcher {
     pub fn new(params: BandParams) -> Sketcher {
         let k = params.bins();
         assert!((1..=u16::MAX as usize).contains(&k), "1 to 65535 bins");
-        let probes = (0..k * PROBES)
-            .map(|x| bin_of(mix64(0x5d3e_bb1c_7a4f_0219 ^ x as u64), k) as u16)
-            .collect();
         Sketcher {
             params,
             bins: vec![u64::MAX; k],
-            filled: vec![false; k],
-            probes,
+            filled: vec![0; k.div_ceil(64)],
+            table: std::sync::Arc::new(ProbeTable::new(k)),
+            first_hit: vec![0; k],
             empty: true,
         }
     }
@@ -171,12 +210,11 @@ impl Sketcher {
     #[inline]
     pub fn add(&mut self, hash: u64) {
         let bin = bin_of(hash, self.bins.len());
-        // SAFETY-free fast path: bin < len by construction of bin_of.
         let slot = &mut self.bins[bin];
         if hash < *slot {
             *slot = hash;
         }
-        self.filled[bin] = true;
+        self.filled[bin / 64] |= 1 << (bin % 64);
         self.empty = false;
     }
 
@@ -189,48 +227,96 @@ impl Sketcher {
     /// document without shingles gets keys that match no other document's (all bins empty
     /// are never compared: callers leave such documents out of the search).
     pub fn finish(&mut self, out: &mut [u32]) {
-        let k = self.bins.len();
         debug_assert_eq!(out.len(), self.params.bands as usize);
-        if !self.empty {
-            self.densify(k);
+        let filled: usize = self.filled.iter().map(|w| w.count_ones() as usize).sum();
+        // With every bin filled (any document of a few hundred shingles) there is nothing
+        // to borrow.
+        if !self.empty && filled < self.bins.len() {
+            self.densify(filled);
         }
         let rows = self.params.rows as usize;
-        for (b, key) in out.iter_mut().enumerate() {
+        for ((b, key), band) in out.iter_mut().enumerate().zip(self.bins.chunks_exact(rows)) {
             let mut acc = 0x243f_6a88_85a3_08d3 ^ (b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            for &v in &self.bins[b * rows..(b + 1) * rows] {
+            for &v in band {
                 acc = mix64(acc ^ v).wrapping_add(0x632b_e59b_d9b4_e019);
             }
             *key = (mix64(acc) >> 32) as u32;
         }
         self.bins.fill(u64::MAX);
-        self.filled.fill(false);
+        self.filled.fill(0);
         self.empty = true;
+    }
+
+    fn is_filled(&self, j: usize) -> bool {
+        self.filled[j / 64] >> (j % 64) & 1 == 1
     }
 
     /// Fills every empty bin from a filled one, by the shared probe sequence: two documents
     /// copy into bin `i` from the same source bin whenever they have the same filled bins
     /// along the sequence. Copies carry the probe count, so a copy never equals an original.
-    fn densify(&mut self, k: usize) {
-        for i in 0..k {
-            if self.filled[i] {
-                continue;
+    ///
+    /// The first try of bin `i` that hits a filled bin is found one of two ways, with the
+    /// same result: when few bins are filled, by going over the tries that look at each
+    /// filled bin (`filled * PROBES` steps); otherwise by walking each empty bin's probes
+    /// (about `K / filled` steps each, and an unpredictable branch).
+    fn densify(&mut self, filled: usize) {
+        let k = self.bins.len();
+        let table = &*self.table;
+        let sparse = filled * 4 < k;
+        if sparse {
+            self.first_hit.fill(PROBES as u8);
+            for (w, &word) in self.filled.iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    let j = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let tries =
+                        &table.tries[table.starts[j] as usize..table.starts[j + 1] as usize];
+                    for &x in tries {
+                        let hit = &mut self.first_hit[(x >> 8) as usize];
+                        *hit = (*hit).min(x as u8);
+                    }
+                }
             }
-            let probes = &self.probes[i * PROBES..(i + 1) * PROBES];
-            let source = probes
-                .iter()
-                .enumerate()
-                .find(|&(_, &j)| self.filled[j as usize])
-                .map(|(t, &j)| (t as u64, j as usize))
-                .unwrap_or_else(|| {
-                    // Fallback: the next filled bin to the right (there is one).
-                    let j = (1..k).map(|d| (i + d) % k).find(|&j| self.filled[j]);
-                    (
-                        PROBES as u64 + (j.unwrap() + k - i) as u64 % k as u64,
-                        j.unwrap(),
-                    )
-                });
-            self.bins[i] =
-                mix64(self.bins[source.1] ^ (source.0 + 1).wrapping_mul(0xa076_1d64_78bd_642f));
+        }
+        for w in 0..self.filled.len() {
+            // The empty bins of this word (bits past the last bin are not bins).
+            let mut empties = !self.filled[w] & (u64::MAX >> (64 * (w + 1)).saturating_sub(k));
+            while empties != 0 {
+                let i = w * 64 + empties.trailing_zeros() as usize;
+                empties &= empties - 1;
+                let probes = &table.probes[i * PROBES..(i + 1) * PROBES];
+                let first = if sparse {
+                    Some(self.first_hit[i] as usize).filter(|&t| t < PROBES)
+                } else {
+                    probes.iter().position(|&j| self.is_filled(j as usize))
+                };
+                let (t, source) = match first {
+                    Some(t) => (t as u64, probes[t] as usize),
+                    None => {
+                        // Fallback: the next filled bin to the right (there is one).
+                        let j = self.next_filled(i);
+                        (PROBES as u64 + ((j + k - i) % k) as u64, j)
+                    }
+                };
+                self.bins[i] =
+                    mix64(self.bins[source] ^ (t + 1).wrapping_mul(0xa076_1d64_78bd_642f));
+            }
+        }
+    }
+
+    /// The first filled bin after `i`, cyclically (at least one bin is filled).
+    fn next_filled(&self, i: usize) -> usize {
+        let start = (i + 1) % self.bins.len();
+        let mut w = start / 64;
+        // The bits from `start` on in its word, then whole words, cyclically.
+        let mut bits = self.filled[w] & (u64::MAX << (start % 64));
+        loop {
+            if bits != 0 {
+                return w * 64 + bits.trailing_zeros() as usize;
+            }
+            w = (w + 1) % self.filled.len();
+            bits = self.filled[w];
         }
     }
 }
@@ -405,6 +491,69 @@ mod tests {
         let (c, _) = pair(50, 0, 2);
         let (ka, kc) = (band_keys_of(a, params), band_keys_of(c, params));
         assert!(ka.iter().zip(&kc).all(|(x, y)| x != y));
+    }
+
+    /// The band keys as first written: each empty bin walks its probes one by one.
+    fn reference_keys(hashes: &[u64], params: BandParams) -> Vec<u32> {
+        let k = params.bins();
+        let probes: Vec<usize> = (0..k * PROBES)
+            .map(|x| bin_of(mix64(0x5d3e_bb1c_7a4f_0219 ^ x as u64), k))
+            .collect();
+        let mut bins = vec![u64::MAX; k];
+        let mut filled = vec![false; k];
+        for &h in hashes {
+            let b = bin_of(h, k);
+            bins[b] = bins[b].min(h);
+            filled[b] = true;
+        }
+        if !hashes.is_empty() {
+            let original = bins.clone();
+            for i in (0..k).filter(|&i| !filled[i]) {
+                let (t, j) = (0..PROBES)
+                    .find(|&t| filled[probes[i * PROBES + t]])
+                    .map(|t| (t, probes[i * PROBES + t]))
+                    .unwrap_or_else(|| {
+                        let j = (1..k).map(|d| (i + d) % k).find(|&j| filled[j]).unwrap();
+                        (PROBES + (j + k - i) % k, j)
+                    });
+                bins[i] = mix64(original[j] ^ (t as u64 + 1).wrapping_mul(0xa076_1d64_78bd_642f));
+            }
+        }
+        bins.chunks(params.rows as usize)
+            .enumerate()
+            .map(|(b, band)| {
+                let mut acc =
+                    0x243f_6a88_85a3_08d3 ^ (b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                for &v in band {
+                    acc = mix64(acc ^ v).wrapping_add(0x632b_e59b_d9b4_e019);
+                }
+                (mix64(acc) >> 32) as u32
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Both ways of finding the first hit (sparse and dense documents), and the
+        /// fallback, give the keys of the one-probe-at-a-time definition.
+        #[test]
+        fn densification_equals_reference(
+            size in 0usize..400,
+            seed: u64,
+            shape in proptest::sample::select(vec![(4u32, 72u32), (1, 5), (3, 10), (7, 45), (2, 100)]),
+        ) {
+            let params = BandParams { rows: shape.0, bands: shape.1 };
+            let hashes: Vec<u64> = (0..size as u64).map(|x| mix64(x ^ seed)).collect();
+            let mut sketcher = Sketcher::new(params);
+            let mut keys = vec![0; params.bands as usize];
+            // Twice with one sketcher: finish resets it.
+            for _ in 0..2 {
+                for &h in &hashes {
+                    sketcher.add(h);
+                }
+                sketcher.finish(&mut keys);
+                proptest::prop_assert_eq!(&keys, &reference_keys(&hashes, params));
+            }
+        }
     }
 
     #[test]

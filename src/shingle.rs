@@ -120,23 +120,70 @@ pub struct NormalizeStream {
     /// A collapsed space held back from the end of the previous piece.
     pending_space: bool,
     buf: Vec<u8>,
+    /// What each ASCII byte becomes: lowered and punctuation made a space as asked, and
+    /// with whitespace collapsing every ASCII whitespace byte a space.
+    ascii: [u8; 128],
+    /// The switches as word masks (all ones when on) for [`NormalizeStream::ascii8`].
+    lower_mask: u64,
+    strip_mask: u64,
+    collapse_mask: u64,
 }
 
 impl NormalizeStream {
     pub fn new(norm: Normalization) -> NormalizeStream {
+        let table = &ASCII_MAP[norm.lowercase as usize * 2 + norm.strip_punctuation as usize];
+        let ascii = table.map(|o| {
+            if norm.collapse_whitespace && ASCII_SPACE[o as usize] {
+                b' '
+            } else {
+                o
+            }
+        });
         NormalizeStream {
             norm,
             at_space: true,
             pending_space: false,
             buf: Vec::new(),
+            ascii,
+            lower_mask: 0u64.wrapping_sub(norm.lowercase as u64),
+            strip_mask: 0u64.wrapping_sub(norm.strip_punctuation as u64),
+            collapse_mask: 0u64.wrapping_sub(norm.collapse_whitespace as u64),
         }
+    }
+
+    /// Normalises eight ASCII bytes (`word`, little-endian) at once, as the byte table
+    /// does one at a time: the kept bytes (first `n` bytes of the result) and whether the
+    /// last byte was a collapsed space. `at_space`: the byte before was one.
+    #[inline(always)]
+    fn ascii8(&self, word: u64, at_space: bool) -> (u64, usize, bool) {
+        let upper = in_range(word, b'A', b'Z');
+        let alnum = upper | in_range(word, b'a', b'z') | in_range(word, b'0', b'9');
+        let white = in_range(word, 0x09, 0x0d) | in_range(word, b' ', b' ');
+        let lowered = word | ((upper >> 2) & self.lower_mask);
+        // High bit of each byte that becomes a space.
+        let to_space = (!(alnum | white) & HIGH & self.strip_mask) | (white & self.collapse_mask);
+        let full = (to_space >> 7) * 0xff;
+        let mut out = (lowered & !full) | ((ONES * b' ' as u64) & full);
+        // A collapsed space right after another (or after `at_space`) is dropped.
+        let spaces = to_space & self.collapse_mask;
+        let mut drop = spaces & ((spaces << 8) | ((at_space as u64) << 7));
+        let n = 8 - drop.count_ones() as usize;
+        while drop != 0 {
+            // Highest first, so that the lower positions stay where they are.
+            let byte = (63 - drop.leading_zeros()) / 8;
+            let low = (1u64 << (8 * byte)) - 1;
+            out = (out & low) | ((out >> 8) & !low);
+            drop &= low;
+        }
+        (out, n, spaces >> 63 == 1)
     }
 
     /// Normalises the next piece into `out` (replacing its contents).
     pub fn push(&mut self, text: &str, out: &mut String) {
+        let ascii = text.is_ascii();
         let composed: String;
         let text = if self.norm.nfkc
-            && !text.is_ascii()
+            && !ascii
             && unicode_normalization::is_nfkc_quick(text.chars()) != IsNormalized::Yes
         {
             composed = text.nfkc().collect();
@@ -144,15 +191,22 @@ impl NormalizeStream {
         } else {
             text
         };
-        let table =
-            &ASCII_MAP[self.norm.lowercase as usize * 2 + self.norm.strip_punctuation as usize];
+        let map = &self.ascii;
         let collapse = self.norm.collapse_whitespace;
         // Written branch-free: every byte is stored, but the write position only advances
         // when the byte is kept (a space right after a collapsed space is overwritten).
-        // Lowercasing grows a character by at most 1.5x, hence the 3x buffer.
+        // Lowercasing grows a character by at most 1.5x, hence the 3x buffer; ASCII text
+        // only shrinks (one byte more for a pending space).
         let mut out_bytes = std::mem::take(&mut self.buf);
         out_bytes.clear();
-        out_bytes.resize(text.len() * 3 + 5, 0);
+        out_bytes.resize(
+            if ascii {
+                text.len() + 1
+            } else {
+                text.len() * 3 + 5
+            },
+            0,
+        );
         let out_b = &mut out_bytes[..];
         let mut j = 0usize;
         let mut at_space = self.at_space;
@@ -163,11 +217,25 @@ impl NormalizeStream {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
+            // The fast path: eight ASCII bytes at a time, classified in one word (SWAR).
+            // The output never runs more than the buffer's slack ahead of the input, so
+            // eight bytes fit.
+            if let Some(word) = bytes.get(i..i + 8) {
+                let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                if word & HIGH == 0 {
+                    let (kept, n, space) = self.ascii8(word, at_space);
+                    out_b[j..j + 8].copy_from_slice(&kept.to_le_bytes());
+                    j += n;
+                    at_space = space;
+                    i += 8;
+                    continue;
+                }
+            }
             let b = bytes[i];
             if b < 0x80 {
-                let o = table[b as usize];
-                let space = collapse & ASCII_SPACE[o as usize];
-                out_b[j] = if space { b' ' } else { o };
+                let o = map[b as usize];
+                let space = collapse & (o == b' ');
+                out_b[j] = o;
                 j += !(space & at_space) as usize;
                 at_space = space;
                 i += 1;
@@ -213,6 +281,19 @@ impl NormalizeStream {
         self.at_space = true;
         self.pending_space = false;
     }
+}
+
+/// A byte of ones in each byte lane, and the high bits of the lanes.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` (all below 0x80) that is in `lo..=hi`: a byte `b`
+/// plus `0x80 - lo` reaches 0x80 when `b >= lo`, and never carries into the next byte.
+#[inline(always)]
+fn in_range(word: u64, lo: u8, hi: u8) -> u64 {
+    let from_lo = word + ONES * (0x80 - lo as u64);
+    let past_hi = word + ONES * (0x7f - hi as u64);
+    from_lo & !past_hi & HIGH
 }
 
 /// ASCII whitespace as `char::is_whitespace` defines it (space, \t, \n, \x0b, \x0c, \r).
@@ -270,7 +351,7 @@ fn space_at(text: &str, i: usize) -> (bool, usize) {
 /// Calls `f` with every shingle of `text`, in order, one call per occurrence. A text with
 /// fewer than `n` characters (or words) has no shingles. Returns the number of shingles.
 pub fn for_each_shingle(text: &str, shingling: Shingling, mut f: impl FnMut(&str)) -> usize {
-    ngrams(text, shingling, true, &mut f).0
+    ngrams(text, shingling, true, false, &mut f).0
 }
 
 /// The shingles of `text` and the byte offset from which a following piece needs it: the
@@ -281,29 +362,31 @@ fn ngrams(
     text: &str,
     shingling: Shingling,
     last: bool,
+    spaces_only: bool,
     f: &mut impl FnMut(&str),
 ) -> (usize, usize) {
     match shingling.kind {
         ShingleKind::Char => char_ngrams(text, shingling.n, f),
-        ShingleKind::Word => word_ngrams(text, shingling.n, last, f),
+        ShingleKind::Word => word_ngrams(text, shingling.n, last, spaces_only, f),
     }
 }
 
 fn char_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> (usize, usize) {
-    // Start offsets of the last n characters seen, as a ring buffer.
+    // Start offsets of the last n characters seen, as a ring buffer: character `c` is at
+    // `starts[c % n]`, and `head == seen % n` (kept without a division per character).
     let mut starts = vec![0usize; n];
-    let mut count = 0usize;
-    let mut seen = 0usize;
+    let (mut count, mut seen, mut head) = (0usize, 0usize, 0usize);
     for (i, _) in text.char_indices() {
         if seen >= n {
-            f(&text[starts[seen % n]..i]);
+            f(&text[starts[head]..i]);
             count += 1;
         }
-        starts[seen % n] = i;
+        starts[head] = i;
+        head = if head + 1 == n { 0 } else { head + 1 };
         seen += 1;
     }
     if seen >= n {
-        f(&text[starts[seen % n]..]);
+        f(&text[starts[head]..]);
         count += 1;
     }
     let keep = match n - 1 {
@@ -314,43 +397,91 @@ fn char_ngrams(text: &str, n: usize, f: &mut impl FnMut(&str)) -> (usize, usize)
     (count, keep)
 }
 
-fn word_ngrams(text: &str, n: usize, last: bool, f: &mut impl FnMut(&str)) -> (usize, usize) {
-    // (start, end) byte spans of the last n words, as a ring buffer.
-    let mut spans = vec![(0usize, 0usize); n];
-    let mut seen = 0usize;
-    let mut count = 0usize;
-    let mut emit = |start: usize, end: usize, seen: &mut usize| {
-        spans[*seen % n] = (start, end);
-        *seen += 1;
-        if *seen >= n {
-            let first = spans[*seen % n].0;
-            f(&text[first..end]);
+/// Calls `f` with the offset of every ASCII space in `bytes`, in order: eight bytes at a
+/// time, each word's spaces found as its zero bytes after an XOR with spaces (words are
+/// a few bytes long, too short for `memchr`'s start-up to pay).
+#[inline(always)]
+fn for_each_space(bytes: &[u8], mut f: impl FnMut(usize)) {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ (ONES * b' ' as u64);
+        // Exactly the zero bytes (no borrow runs from one byte into the next).
+        let mut zeros = !(((x & !HIGH) + !HIGH) | x) & HIGH;
+        while zeros != 0 {
+            f(base + zeros.trailing_zeros() as usize / 8);
+            zeros &= zeros - 1;
+        }
+        base += 8;
+    }
+    for (k, &b) in chunks.remainder().iter().enumerate() {
+        if b == b' ' {
+            f(base + k);
+        }
+    }
+}
+
+/// Word n-grams of `text`. With `spaces_only`, the text's only whitespace is the ASCII
+/// space (normalised with whitespace collapsed), and words are found by
+/// [`for_each_space`].
+fn word_ngrams(
+    text: &str,
+    n: usize,
+    last: bool,
+    spaces_only: bool,
+    f: &mut impl FnMut(&str),
+) -> (usize, usize) {
+    // Start offsets of the last n words, as a ring buffer: word `w` starts at
+    // `starts[w % n]`, and `head == seen % n`, the oldest once n words are seen.
+    let mut starts = vec![0usize; n];
+    let (mut count, mut seen, mut head) = (0usize, 0usize, 0usize);
+    let mut word = |start: usize, end: usize| {
+        starts[head] = start;
+        head = if head + 1 == n { 0 } else { head + 1 };
+        seen += 1;
+        if seen >= n {
+            f(&text[starts[head]..end]);
             count += 1;
         }
     };
-    let mut word_start: Option<usize> = None;
-    let mut i = 0;
-    while i < text.len() {
-        let (space, len) = space_at(text, i);
-        match (space, word_start) {
-            (true, Some(s)) => {
-                emit(s, i, &mut seen);
-                word_start = None;
+    // Where the word still open at the end of the text starts (`text.len()`: none).
+    let mut open = text.len();
+    if spaces_only {
+        let mut start = 0;
+        for_each_space(text.as_bytes(), |space| {
+            if space > start {
+                word(start, space);
             }
-            (false, None) => word_start = Some(i),
-            _ => {}
+            start = space + 1;
+        });
+        open = start.min(text.len());
+    } else {
+        let mut word_start: Option<usize> = None;
+        let mut i = 0;
+        while i < text.len() {
+            let (space, len) = space_at(text, i);
+            match (space, word_start) {
+                (true, Some(s)) => {
+                    word(s, i);
+                    word_start = None;
+                }
+                (false, None) => word_start = Some(i),
+                _ => {}
+            }
+            i += len;
         }
-        i += len;
+        if let Some(s) = word_start {
+            open = s;
+        }
     }
-    if last && let Some(s) = word_start {
-        emit(s, text.len(), &mut seen);
-        word_start = None;
+    if last && open < text.len() {
+        word(open, text.len());
+        open = text.len();
     }
-    let open = word_start.unwrap_or(text.len());
     let keep = match n - 1 {
         0 => open,
-        k if seen >= k => spans[(seen - k) % n].0,
-        _ if seen > 0 => spans[0].0,
+        k if seen >= k => starts[(seen - k) % n],
+        _ if seen > 0 => starts[0],
         _ => open,
     };
     (count, keep)
@@ -368,6 +499,8 @@ pub struct ShingleStream {
     count: u64,
     /// Fields of a record: a non-empty text with no shingle is one shingle as a whole.
     whole_if_short: bool,
+    /// The text's only whitespace is the ASCII space (see [`ShingleStream::spaces_only`]).
+    spaces_only: bool,
 }
 
 impl ShingleStream {
@@ -379,7 +512,16 @@ impl ShingleStream {
             carry: String::new(),
             count: 0,
             whole_if_short,
+            spaces_only: false,
         }
+    }
+
+    /// Declares that the text's only whitespace character is the ASCII space, as it is
+    /// after normalisation with whitespace collapsed: words are then found by a fast
+    /// search for spaces, with the same result.
+    pub fn spaces_only(mut self, yes: bool) -> ShingleStream {
+        self.spaces_only = yes;
+        self
     }
 
     /// Shingles the next piece; `last` ends the text (and the next push starts a new one).
@@ -391,7 +533,7 @@ impl ShingleStream {
             buf.push_str(text);
             &buf
         };
-        let (count, keep) = ngrams(whole, self.shingling, last, f);
+        let (count, keep) = ngrams(whole, self.shingling, last, self.spaces_only, f);
         self.count += count as u64;
         // A short text is kept whole until its first shingle, to be emitted whole at the end.
         let keep = if self.whole_if_short && self.count == 0 {
@@ -503,6 +645,33 @@ mod tests {
         ) {
             let n = Normalization { nfkc, lowercase, strip_punctuation, collapse_whitespace };
             proptest::prop_assert_eq!(n.apply(&text).into_owned(), reference(&n, &text));
+        }
+
+        /// The ASCII fast path (eight bytes at a time) on any text: printable ASCII runs
+        /// of every length, control characters, and any Unicode between them.
+        #[test]
+        fn normalisation_equals_reference_on_any_text(
+            text in "([ -~\t\n\r\x0b\x0c\x00-\x1f\x7f]{0,20}.{0,2}){0,8}",
+            lowercase: bool, strip_punctuation: bool, collapse_whitespace: bool, nfkc: bool,
+        ) {
+            let n = Normalization { nfkc, lowercase, strip_punctuation, collapse_whitespace };
+            proptest::prop_assert_eq!(n.apply(&text).into_owned(), reference(&n, &text));
+        }
+
+        /// Words found by searching for spaces (normalised text, whitespace collapsed) are
+        /// those of the general scan, and so is what a following piece needs.
+        #[test]
+        fn space_search_equals_word_scan(
+            text in "([ -~\t\n]{0,12}.{0,2}){0,8}", raw: bool, n in 1usize..5, last: bool,
+        ) {
+            let text = if raw { text.replace(|c: char| c.is_whitespace(), " ") } else {
+                Normalization::ALL.apply(&text).into_owned()
+            };
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            let a = word_ngrams(&text, n, last, true, &mut |s| fast.push(s.to_string()));
+            let b = word_ngrams(&text, n, last, false, &mut |s| general.push(s.to_string()));
+            proptest::prop_assert_eq!(fast, general);
+            proptest::prop_assert_eq!(a, b);
         }
 
         #[test]

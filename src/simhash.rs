@@ -2,9 +2,11 @@
 //! counter per bit (+1 where the hash bit is 1, -1 where it is 0, per occurrence), and the
 //! fingerprint bit set where its counter is above zero.
 //!
-//! The counters are kept as per-bit counts of ones: eight 8-bit lanes per `u64`, filled by
-//! a 256-entry table that spreads each hash byte over eight lanes, so one shingle costs
-//! `BITS / 8` table lookups and additions instead of `BITS` branches.
+//! The counters are kept as per-bit counts of ones, bit-sliced: hashes are summed eight at
+//! a time by a tree of carry-save adders (Harley and Seal's popcount, one bit position per
+//! bit of a word), and only each bit's count of eights goes to byte lanes, by a 256-entry
+//! table that spreads a byte over eight lanes. A shingle costs about four word operations
+//! per 64 bits instead of `BITS` branches.
 
 use std::borrow::Cow;
 
@@ -47,7 +49,7 @@ impl CityHash for u64 {
 impl CityHash for u128 {
     #[inline]
     fn city(bytes: &[u8]) -> Self {
-        cityhash_rs::cityhash_110_128(bytes)
+        crate::city::city128(bytes)
     }
     #[inline]
     fn sketch_hash(&self) -> u64 {
@@ -72,27 +74,53 @@ const SPREAD: [u64; 256] = {
     t
 };
 
+/// Full adder on 64 bit positions at once: per bit, `a + b + c = sum + 2 * carry`.
+#[inline(always)]
+fn carry_save(a: u64, b: u64, c: u64) -> (u64, u64) {
+    let u = a ^ b;
+    (u ^ c, (a & b) | (u & c))
+}
+
 /// Accumulates shingle hashes into per-bit counters of ones. Unit weight per occurrence.
+///
+/// The count of ones of bit `i` is `ones + 2 * twos + 4 * fours` (bit `i` of each plane)
+/// plus 8 times its count of eights (in `lanes`, then `counts`), plus the hashes still
+/// waiting in `group`. A document of one shingle costs a full group of eight, and the
+/// final sums, about a thousand operations: noise next to reading the file.
 #[derive(Clone, Debug)]
 pub struct BitCounter {
     bits: u32,
-    /// Byte lanes: `lanes[j]` lane `i` counts ones of hash bit `8 * j + i` since the last
-    /// flush. A lane overflows after 255 additions, so we flush every 255.
-    lanes: Vec<u64>,
+    /// Up to eight hashes not counted yet, as 64-bit words.
+    group: [[u64; 2]; 8],
+    grouped: usize,
+    /// Carry-save planes: bit `i` of a plane is a binary digit of bit `i`'s count.
+    ones: [u64; 2],
+    twos: [u64; 2],
+    fours: [u64; 2],
+    /// Byte lanes of eights: `lanes[j]` lane `i` counts eights of hash bit `8 * j + i`
+    /// since the last flush. A lane overflows after 255 additions, so we flush every 255.
+    lanes: [u64; 16],
     pending: u32,
-    ones: Vec<u64>,
+    /// Per bit, the ones flushed from the lanes.
+    counts: Vec<u64>,
     total: u64,
 }
 
 impl BitCounter {
-    /// Counters for `bits`-wide hashes (a multiple of 8).
+    /// Counters for `bits`-wide hashes (a multiple of 8, at most 128).
     pub fn new(bits: u32) -> BitCounter {
         assert!(bits.is_multiple_of(8), "hash width must be a multiple of 8");
+        assert!(bits <= 128, "hashes of at most 128 bits");
         BitCounter {
             bits,
-            lanes: vec![0; bits as usize / 8],
+            group: [[0; 2]; 8],
+            grouped: 0,
+            ones: [0; 2],
+            twos: [0; 2],
+            fours: [0; 2],
+            lanes: [0; 16],
             pending: 0,
-            ones: vec![0; bits as usize],
+            counts: vec![0; bits as usize],
             total: 0,
         }
     }
@@ -101,20 +129,50 @@ impl BitCounter {
     #[inline]
     pub fn add<F: Fingerprint>(&mut self, h: &F) {
         debug_assert_eq!(F::BITS, self.bits);
-        for (j, lane) in self.lanes.iter_mut().enumerate() {
-            *lane += SPREAD[h.extract(8 * j as u32, 8) as usize];
+        let slot = &mut self.group[self.grouped % 8];
+        for (w, word) in slot.iter_mut().enumerate().take(words::<F>()) {
+            *word = h.extract(64 * w as u32, (F::BITS - 64 * w as u32).min(64));
         }
         self.total += 1;
+        self.grouped += 1;
+        if self.grouped == 8 {
+            self.add_group::<F>();
+        }
+    }
+
+    /// Adds the eight hashes of `group` to the planes; the eights they carry out go to
+    /// the lanes.
+    #[inline]
+    #[allow(clippy::needless_range_loop)] // `w` indexes the planes and the group in step
+    fn add_group<F: Fingerprint>(&mut self) {
+        let g = &self.group;
+        for w in 0..words::<F>() {
+            let (ones, twos_a) = carry_save(self.ones[w], g[0][w], g[1][w]);
+            let (ones, twos_b) = carry_save(ones, g[2][w], g[3][w]);
+            let (twos, fours_a) = carry_save(self.twos[w], twos_a, twos_b);
+            let (ones, twos_a) = carry_save(ones, g[4][w], g[5][w]);
+            let (ones, twos_b) = carry_save(ones, g[6][w], g[7][w]);
+            let (twos, fours_b) = carry_save(twos, twos_a, twos_b);
+            let (fours, eights) = carry_save(self.fours[w], fours_a, fours_b);
+            (self.ones[w], self.twos[w], self.fours[w]) = (ones, twos, fours);
+            let bytes = ((F::BITS - 64 * w as u32).min(64) / 8) as usize;
+            for j in 0..bytes {
+                self.lanes[8 * w + j] += SPREAD[(eights >> (8 * j)) as usize & 0xff];
+            }
+        }
+        self.grouped = 0;
         self.pending += 1;
         if self.pending == 255 {
             self.flush();
         }
     }
 
+    /// Moves the lanes' counts of eights to `counts`.
     fn flush(&mut self) {
-        for (j, lane) in self.lanes.iter_mut().enumerate() {
+        let lanes = self.bits as usize / 8;
+        for (j, lane) in self.lanes[..lanes].iter_mut().enumerate() {
             for i in 0..8 {
-                self.ones[8 * j + i] += (*lane >> (8 * i)) & 0xff;
+                self.counts[8 * j + i] += 8 * ((*lane >> (8 * i)) & 0xff);
             }
             *lane = 0;
         }
@@ -129,9 +187,8 @@ impl BitCounter {
     /// The SimHash: bit `i` set where more hashes had bit `i` set than not (ties give 0).
     /// With `reverse_bits`, counter `i` becomes bit `BITS - 1 - i` (the seed's order).
     pub fn finish<F: Fingerprint>(&mut self, reverse_bits: bool) -> F {
-        self.flush();
         let mut fp = F::zero();
-        for (i, &ones) in self.ones.iter().enumerate() {
+        for (i, ones) in self.ones::<F>().into_iter().enumerate() {
             if 2 * ones > self.total {
                 let bit = if reverse_bits {
                     F::BITS - 1 - i as u32
@@ -143,6 +200,29 @@ impl BitCounter {
         }
         fp
     }
+
+    /// The number of hashes with each bit set. Consumes the counts: call once, at the end.
+    fn ones<F: Fingerprint>(&mut self) -> Vec<u64> {
+        // The hashes still waiting, padded with zero hashes (which add nothing).
+        if self.grouped > 0 {
+            self.group[self.grouped..].fill([0; 2]);
+            self.add_group::<F>();
+        }
+        self.flush();
+        let mut ones = std::mem::take(&mut self.counts);
+        for (i, count) in ones.iter_mut().enumerate() {
+            let (w, b) = (i / 64, i % 64);
+            let digit = |plane: [u64; 2]| plane[w] >> b & 1;
+            *count += digit(self.ones) + 2 * digit(self.twos) + 4 * digit(self.fours);
+        }
+        ones
+    }
+}
+
+/// 64-bit words in a hash of type `F` (1 or 2).
+#[inline(always)]
+const fn words<F: Fingerprint>() -> usize {
+    F::BITS.div_ceil(64) as usize
 }
 
 /// How much each distinct shingle counts in the fingerprint, by its number of occurrences c.
@@ -306,7 +386,8 @@ impl<'c> TextStream<'c> {
             held: String::new(),
             normalizer: NormalizeStream::new(config.normalization),
             normalized: String::new(),
-            shingles: ShingleStream::new(config.shingling, fields),
+            shingles: ShingleStream::new(config.shingling, fields)
+                .spaces_only(config.normalization.collapse_whitespace),
             digest: twox_hash::XxHash3_128::new(),
             chars: 0,
             field: 0,
@@ -396,6 +477,9 @@ pub struct Fingerprinter<'c, F> {
     compat: bool,
 }
 
+// One per document being read, on the stack: the counter's fixed arrays cost nothing to
+// keep next to the smaller variant, and boxing them would cost an allocation per document.
+#[allow(clippy::large_enum_variant)]
 enum Weights<F> {
     /// Raw weights: per-bit counters, a fixed size.
     Raw(BitCounter),
@@ -587,19 +671,37 @@ mod tests {
 
     #[test]
     fn lane_counter_equals_naive_counters() {
-        // More than 255 shingles so that the lanes flush.
-        let words: Vec<String> = (0..700).map(|i| format!("w{}", i % 300)).collect();
-        let refs: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
-        for reverse in [false, true] {
-            let mut c = BitCounter::new(64);
-            refs.iter().for_each(|s| c.add(&u64::city(s.as_bytes())));
-            assert_eq!(c.finish::<u64>(reverse), naive::<u64>(&refs, reverse));
-            let mut c = BitCounter::new(128);
-            refs.iter().for_each(|s| c.add(&u128::city(s.as_bytes())));
-            assert_eq!(c.finish::<u128>(reverse), naive::<u128>(&refs, reverse));
-            let mut c = BitCounter::new(32);
-            refs.iter().for_each(|s| c.add(&u32::city(s.as_bytes())));
-            assert_eq!(c.finish::<u32>(reverse), naive::<u32>(&refs, reverse));
+        // Every remainder of a group of eight, and more than 255 groups so that the lanes
+        // flush; distinct words, and one word over and over (every count at its extreme).
+        for (count, distinct) in [(0, 1), (1, 1), (7, 5), (8, 8), (13, 13), (700, 300)]
+            .into_iter()
+            .chain([(2039, 1000), (2041, 2041), (5000, 1), (20_001, 7)])
+        {
+            let words: Vec<String> = (0..count).map(|i| format!("w{}", i % distinct)).collect();
+            let refs: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+            for reverse in [false, true] {
+                let mut c = BitCounter::new(64);
+                refs.iter().for_each(|s| c.add(&u64::city(s.as_bytes())));
+                assert_eq!(c.finish::<u64>(reverse), naive::<u64>(&refs, reverse));
+                let mut c = BitCounter::new(128);
+                refs.iter().for_each(|s| c.add(&u128::city(s.as_bytes())));
+                assert_eq!(
+                    c.clone().finish::<u128>(reverse),
+                    naive::<u128>(&refs, reverse)
+                );
+                // The counts themselves, not only their signs.
+                let expected: Vec<u64> = (0..128)
+                    .map(|i| {
+                        refs.iter()
+                            .filter(|s| u128::city(s.as_bytes()).bit(i))
+                            .count() as u64
+                    })
+                    .collect();
+                assert_eq!(c.ones::<u128>(), expected);
+                let mut c = BitCounter::new(32);
+                refs.iter().for_each(|s| c.add(&u32::city(s.as_bytes())));
+                assert_eq!(c.finish::<u32>(reverse), naive::<u32>(&refs, reverse));
+            }
         }
     }
 
