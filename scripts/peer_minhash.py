@@ -223,7 +223,7 @@ class JsonlRows:
     def __len__(self):
         return len(self.offsets)
 
-    def parse(self, key, line):
+    def parse(self, line):
         """The row's (id, text); ValueError with a message if it is not usable."""
         try:
             row = json.loads(line)
@@ -243,7 +243,7 @@ class JsonlRows:
             for key, offset in enumerate(self.offsets):
                 f.seek(offset)
                 try:
-                    self.ids[key], text = self.parse(key, f.readline())
+                    self.ids[key], text = self.parse(f.readline())
                 except ValueError as e:
                     print(f"{self.path}, line {self.lines[key]}: {e}", file=sys.stderr)
                     text = None
@@ -254,7 +254,7 @@ class JsonlRows:
             for key in keys:
                 f.seek(self.offsets[key])
                 try:
-                    row_id, text = self.parse(key, f.readline())
+                    row_id, text = self.parse(f.readline())
                     if row_id != self.ids[key]:
                         raise ValueError("changed since it was sketched")
                 except (ValueError, OSError) as e:
@@ -397,7 +397,7 @@ def main():
                     help="most documents' shingle sets held at once when verifying "
                          "(default 65536, as simdedup)")
     ap.add_argument("--progress", type=int, default=0, metavar="N",
-                    help="report on stderr every N files")
+                    help="report on stderr every N files (rows)")
     args = ap.parse_args()
     if (args.list is None) == (args.jsonl is None):
         ap.error("give either a file list or --jsonl FILE")
