@@ -286,8 +286,9 @@ pub struct ThresholdArgs {
 /// Search methods, for `--method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
-    /// MinHash bands (text): near-linear at any bar; a pair exactly at the bar is found
-    /// with probability at least --recall, pairs above it more often.
+    /// MinHash bands (text) or bit-sampling bands of hyperplane bits (vectors): near-linear;
+    /// a pair exactly at the bar is found with probability at least --recall, pairs above
+    /// it more often.
     Bands,
     /// Permuted block tables: every pair within the distance, guaranteed; falls back to
     /// brute force when the cost model says that is cheaper.
@@ -300,8 +301,8 @@ pub enum MethodArg {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Search method [default: bands for verified text, exact for vectors, -k/-r and
-    /// --no-verify; rotate with --compat].
+    /// Search method [default: bands for verified text; for vectors, by a cost model (exact
+    /// below 20,000 rows or with -k); exact for -k/-r and --no-verify; rotate with --compat].
     #[arg(long, value_enum, value_name = "METHOD")]
     pub method: Option<MethodArg>,
 

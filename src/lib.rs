@@ -12,6 +12,7 @@
 //! or not there at all.
 
 pub mod atomic_file;
+pub mod bitbands;
 pub mod corpus;
 pub mod error;
 pub mod fingerprint;

@@ -6,7 +6,9 @@
 //! checked, which costs nothing for true strangers and a few compares for others), so no
 //! hash set removes repeats and the output does not depend on how bands are scheduled.
 //! Bands are searched a few at a time and handed to the caller in groups of bounded size,
-//! so candidates are verified batch by batch and never all held in memory.
+//! so candidates are verified batch by batch and never all held in memory. An optional
+//! pair filter ([`search_filtered`]) drops collisions before they become candidates, for
+//! instance fingerprints too far apart in Hamming distance.
 
 use rayon::prelude::*;
 
@@ -27,7 +29,14 @@ pub struct BandStats {
     pub bands: u64,
     /// Candidate pairs emitted (each once).
     pub candidates: u64,
+    /// Pairs that shared a key in a band, counted once per band, before the filter and
+    /// before pairs found by an earlier band are dropped.
+    pub collisions: u64,
 }
+
+/// Decides whether a colliding pair (positions in `ids`) becomes a candidate, and with
+/// what distance.
+pub type PairFilter<'a> = &'a (dyn Fn(u32, u32) -> Option<u32> + Sync);
 
 /// Searches the documents `ids` (indexes into `keys`, in any order) band by band and
 /// calls `sink` with groups of candidate pairs, as [`Pair`]s of positions in `ids` with
@@ -40,12 +49,27 @@ pub fn search(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
+    search_filtered(keys, ids, &|_, _| Some(0), progress, sink)
+}
+
+/// [`search`], keeping only the colliding pairs `(x, y)` (positions in `ids`, `x < y`)
+/// for which `filter` gives a distance, which the emitted [`Pair`] carries. The filter is
+/// asked before the earlier bands are checked, so a cheap filter saves that work too; it
+/// must depend on the pair alone.
+pub fn search_filtered(
+    keys: &BandKeys,
+    ids: &[u32],
+    filter: PairFilter,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Vec<Pair>),
+) -> BandStats {
     assert!(ids.len() < u32::MAX as usize, "at most 2^32 - 2 documents");
     let bands = keys.bands();
     let mut stats = BandStats {
         documents: ids.len() as u64,
         bands: bands as u64,
         candidates: 0,
+        collisions: 0,
     };
     progress.start("searching", bands as u64, "bands");
     let step = rayon::current_num_threads().max(1);
@@ -53,15 +77,16 @@ pub fn search(
     let mut band = 0;
     while band < bands {
         let end = (band + step).min(bands);
-        let found: Vec<Vec<Pair>> = (band..end)
+        let found: Vec<(Vec<Pair>, u64)> = (band..end)
             .into_par_iter()
             .map(|b| {
-                let pairs = band_pairs(keys, ids, b);
+                let pairs = band_pairs(keys, ids, b, filter);
                 progress.inc(1);
                 pairs
             })
             .collect();
-        for pairs in found {
+        for (pairs, collisions) in found {
+            stats.collisions += collisions;
             stats.candidates += pairs.len() as u64;
             if pending.is_empty() {
                 pending = pairs;
@@ -83,8 +108,9 @@ pub fn search(
     stats
 }
 
-/// The pairs of band `b` that agree on no earlier band, in table order.
-fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize) -> Vec<Pair> {
+/// The pairs of band `b` that pass `filter` and agree on no earlier band, in table order,
+/// and the number of pairs that share a key in it.
+fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, filter: PairFilter) -> (Vec<Pair>, u64) {
     let mut table: Vec<u64> = ids
         .iter()
         .enumerate()
@@ -92,23 +118,29 @@ fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize) -> Vec<Pair> {
         .collect();
     table.sort_unstable();
     let mut pairs = Vec::new();
+    let mut collisions = 0;
     for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
         if run.len() < 2 {
             continue;
         }
+        collisions += (run.len() * (run.len() - 1) / 2) as u64;
         for (s, &x) in run.iter().enumerate() {
             let x = x as u32;
             let kx = &keys.get(ids[x as usize] as usize)[..b];
             for &y in &run[s + 1..] {
                 let y = y as u32;
+                let (lo, hi) = if x < y { (x, y) } else { (y, x) };
+                let Some(distance) = filter(lo, hi) else {
+                    continue;
+                };
                 let ky = &keys.get(ids[y as usize] as usize)[..b];
                 if kx.iter().zip(ky).all(|(p, q)| p != q) {
-                    pairs.push(Pair::new(x, y, 0));
+                    pairs.push(Pair::new(x, y, distance));
                 }
             }
         }
     }
-    pairs
+    (pairs, collisions)
 }
 
 #[cfg(test)]
