@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use crate::fingerprint::Fingerprint;
-use crate::hyperplane::{Rng, binomial_pmf, cosine_radius};
+use crate::hyperplane::{Rng, cosine_radius};
 use crate::minhash::{BandKeys, mix64};
 
 /// Most bands the solver considers: the keys take `4 * bands` bytes per row.
@@ -27,11 +27,12 @@ pub const MAX_ROWS: u32 = 48;
 /// model: about 40 ns on the 2-core test machine.
 const ENTRY_COST: f64 = 1.0;
 
-/// Cost of a pair that collides in a band (its fingerprints compared): about 4 ns.
-const COLLISION_COST: f64 = 0.1;
+/// Cost of a pair that collides in a band (fingerprints compared; for pairs near the bar,
+/// also their pair radius and earlier bands): measured at about half a table entry.
+const COLLISION_COST: f64 = 0.5;
 
 /// The shape of a bit-sampling band search.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BitBandParams {
     /// Fingerprint width K (hyperplanes per row).
     pub bits: u32,
@@ -39,8 +40,20 @@ pub struct BitBandParams {
     pub rows: u32,
     /// Number of bands (L), one table each.
     pub bands: u32,
-    /// Candidates must also be within this Hamming distance.
+    /// Candidates must also be within this Hamming distance (at the bar solved for; see
+    /// [`BitBandParams::radius_at`] for other bars).
     pub radius: u32,
+    /// The recall solved for: the Hamming filter keeps a pair at its bar with probability
+    /// `1 - (1 - recall) / 10`, the bands catch it with probability `1 - 0.9 (1 - recall)`.
+    pub recall: f64,
+}
+
+/// The share of the miss budget `1 - recall` given to the Hamming filter.
+const FILTER_SHARE: f64 = 0.1;
+
+/// The probability with which the Hamming filter keeps a pair at its bar.
+fn filter_recall(recall: f64) -> f64 {
+    1.0 - (1.0 - recall) * FILTER_SHARE
 }
 
 /// Sampled similarities of the data in hashed space (centred cosines of pairs of a sample
@@ -78,34 +91,60 @@ impl Background {
         self.pairs
     }
 
-    /// The mean of `f(d)` over the Hamming distances of `bits`-bit fingerprints of the
-    /// sampled pairs whose angle fraction is above `max_theta` (pairs below the bar).
-    pub fn mean(&self, bits: u32, max_theta: f64, f: &[f64]) -> f64 {
+    /// The share of sampled pairs below cosine `bar` whose `bits`-bit fingerprints are at
+    /// distance `d`, for each `d` (expected over the planes): `f(d)` weighted by this and
+    /// summed is its mean over the spurious pairs of the sample, all pairs counted.
+    pub fn weights(&self, bits: u32, bar: f64) -> Vec<f64> {
+        let bar_theta = bar.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
+        let mut w = vec![0.0; bits as usize + 1];
         if self.pairs == 0 {
-            return 0.0;
+            return w;
         }
-        let mut total = 0.0;
         for (i, &count) in self.bins.iter().enumerate() {
             let theta = (i as f64 + 0.5) / BINS as f64;
-            if count == 0 || theta <= max_theta {
+            if count == 0 || theta <= bar_theta {
                 continue;
             }
-            let e: f64 = (0..=bits as i64)
-                .map(|d| binomial_pmf(bits as i64, d, theta) * f[d as usize])
-                .sum();
-            total += count as f64 * e;
+            let share = count as f64 / self.pairs as f64;
+            for (x, p) in w.iter_mut().zip(binomial(bits, theta)) {
+                *x += share * p;
+            }
         }
-        total / self.pairs as f64
+        w
     }
+}
+
+/// The distribution of Binomial(n, p), `n + 1` values, from a table of ln k!.
+pub fn binomial(n: u32, p: f64) -> Vec<f64> {
+    let mut ln_fact = vec![0.0f64; n as usize + 1];
+    for k in 1..=n as usize {
+        ln_fact[k] = ln_fact[k - 1] + (k as f64).ln();
+    }
+    (0..=n as usize)
+        .map(|k| {
+            if p <= 0.0 {
+                return (k == 0) as u8 as f64;
+            }
+            if p >= 1.0 {
+                return (k == n as usize) as u8 as f64;
+            }
+            let ln = ln_fact[n as usize] - ln_fact[k] - ln_fact[n as usize - k]
+                + k as f64 * p.ln()
+                + (n as usize - k) as f64 * (1.0 - p).ln();
+            ln.exp()
+        })
+        .collect()
 }
 
 impl BitBandParams {
     /// The cheapest shape over `bits`-bit fingerprints that finds a pair at cosine `bar`
     /// (in hashed space) with probability at least `recall`, for `n` rows whose background
-    /// is `background`: for each `rows`, the fewest bands that reach the recall (at most
-    /// [`MAX_BANDS`]), then the least expected work (table entries plus spurious
-    /// collisions). The Hamming filter keeps a pair at the bar with probability
-    /// `1 - (1 - recall) / 10`. `None` when no shape reaches the recall.
+    /// is `background`: for each `rows`, the fewest bands (at most [`MAX_BANDS`]) that
+    /// collide at the bar with probability `1 - 0.9 (1 - recall)`, then the least expected
+    /// work (table entries plus spurious collisions). The Hamming filter keeps a pair at the
+    /// bar with probability `1 - (1 - recall) / 10`, so by the union bound a pair at or
+    /// above the bar is found with probability at least `recall`, also with the radius of
+    /// its own bar ([`BitBandParams::radius_at`]). `None` when no shape reaches the recall.
     pub fn solve(
         bits: u32,
         bar: f64,
@@ -114,8 +153,10 @@ impl BitBandParams {
         background: &Background,
     ) -> Option<BitBandParams> {
         let recall = recall.clamp(0.5, 0.999_999);
-        let radius = cosine_radius(bits, bar, 1.0 - (1.0 - recall) / 10.0);
+        let radius = cosine_radius(bits, bar, filter_recall(recall));
+        let collide = 1.0 - (1.0 - recall) * (1.0 - FILTER_SHARE);
         let n = n.max(2);
+        let weights = background.weights(bits, bar);
         let mut best: Option<(f64, BitBandParams)> = None;
         for rows in 1..=MAX_ROWS.min(bits) {
             let at = |bands| BitBandParams {
@@ -123,22 +164,23 @@ impl BitBandParams {
                 rows,
                 bands,
                 radius,
+                recall,
             };
-            if at(MAX_BANDS).recall_at(bar) < recall {
+            if at(MAX_BANDS).collision_at(bar) < collide {
                 continue;
             }
             // The fewest bands: the recall grows with the bands.
             let (mut lo, mut hi) = (1, MAX_BANDS);
             while lo < hi {
                 let mid = (lo + hi) / 2;
-                if at(mid).recall_at(bar) >= recall {
+                if at(mid).collision_at(bar) >= collide {
                     hi = mid;
                 } else {
                     lo = mid + 1;
                 }
             }
             let shape = at(lo);
-            let cost = shape.cost(n, bar, background);
+            let cost = shape.cost_with(n, &weights);
             if best.is_none_or(|(c, _)| cost < c) {
                 best = Some((cost, shape));
             }
@@ -146,15 +188,29 @@ impl BitBandParams {
         best.map(|(_, shape)| shape)
     }
 
+    /// The Hamming radius that keeps a pair at cosine `bar` (hashed space) with the same
+    /// probability as [`BitBandParams::radius`] keeps a pair at the bar solved for: for
+    /// pairs whose own bar is higher, a tighter filter with the same guarantee.
+    pub fn radius_at(&self, bar: f64) -> u32 {
+        cosine_radius(self.bits, bar, filter_recall(self.recall))
+    }
+
     /// Expected work over `n` rows with `background`, in table entries: `n * bands`
     /// entries plus a tenth of an entry for each band collision of a pair below the
     /// cosine `bar` (in hashed space).
     pub fn cost(&self, n: usize, bar: f64, background: &Background) -> f64 {
+        self.cost_with(n, &background.weights(self.bits, bar))
+    }
+
+    /// [`BitBandParams::cost`] from [`Background::weights`].
+    fn cost_with(&self, n: usize, weights: &[f64]) -> f64 {
         let n = n as f64;
-        let collisions: Vec<f64> = (0..=self.bits).map(|d| self.collision(d)).collect();
-        let bar_theta = bar.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
-        ENTRY_COST * n * self.bands as f64
-            + COLLISION_COST * n * n / 2.0 * background.mean(self.bits, bar_theta, &collisions)
+        let spurious: f64 = weights
+            .iter()
+            .enumerate()
+            .map(|(d, w)| w * self.collision(d as u32))
+            .sum();
+        ENTRY_COST * n * self.bands as f64 + COLLISION_COST * n * n / 2.0 * spurious
     }
 
     /// The probability that one band agrees for fingerprints at Hamming distance `d`:
@@ -175,13 +231,27 @@ impl BitBandParams {
         1.0 - (1.0 - self.band_agreement(d)).powi(self.bands as i32)
     }
 
+    /// The probability that vectors at cosine `cosine` (in hashed space) share some band
+    /// key, over the random planes and band positions (no radius).
+    pub fn collision_at(&self, cosine: f64) -> f64 {
+        let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
+        binomial(self.bits, p)
+            .iter()
+            .enumerate()
+            .map(|(d, pd)| pd * self.collision(d as u32))
+            .sum()
+    }
+
     /// The S-curve: the probability that vectors at cosine `cosine` (in hashed space) are a
     /// candidate, over the random planes and band positions: the sum over distances
     /// `d <= radius` of Binomial(bits, θ/π) at `d` times [`BitBandParams::collision`].
     pub fn recall_at(&self, cosine: f64) -> f64 {
         let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
-        (0..=self.radius.min(self.bits))
-            .map(|d| binomial_pmf(self.bits as i64, d as i64, p) * self.collision(d))
+        binomial(self.bits, p)
+            .iter()
+            .take(self.radius as usize + 1)
+            .enumerate()
+            .map(|(d, pd)| pd * self.collision(d as u32))
             .sum()
     }
 }
@@ -190,8 +260,10 @@ impl BitBandParams {
 #[derive(Clone, Debug)]
 pub struct BitBands {
     params: BitBandParams,
-    /// Per band, the fingerprint words it reads with the mask of its bits in each.
-    masks: Vec<Vec<(u16, u64)>>,
+    /// Fingerprint words per band mask.
+    words: usize,
+    /// The bits of band `b`: words `b * words .. (b + 1) * words`.
+    masks: Vec<u64>,
 }
 
 impl BitBands {
@@ -204,30 +276,44 @@ impl BitBands {
         );
         let mut rng = Rng::new(seed ^ 0xb17b_a4d5_0000_0000);
         let words = params.bits.div_ceil(64) as usize;
-        let masks = (0..params.bands)
-            .map(|_| {
-                let mut mask = vec![0u64; words];
-                let mut chosen = 0;
-                while chosen < params.rows {
-                    let bit = ((rng.next_u64() as u128 * params.bits as u128) >> 64) as usize;
-                    if mask[bit / 64] >> (bit % 64) & 1 == 0 {
-                        mask[bit / 64] |= 1 << (bit % 64);
-                        chosen += 1;
-                    }
+        let mut masks = vec![0u64; words * params.bands as usize];
+        for mask in masks.chunks_mut(words) {
+            let mut chosen = 0;
+            while chosen < params.rows {
+                let bit = ((rng.next_u64() as u128 * params.bits as u128) >> 64) as usize;
+                if mask[bit / 64] >> (bit % 64) & 1 == 0 {
+                    mask[bit / 64] |= 1 << (bit % 64);
+                    chosen += 1;
                 }
-                mask.iter()
-                    .enumerate()
-                    .filter(|&(_, &m)| m != 0)
-                    .map(|(w, &m)| (w as u16, m))
-                    .collect()
-            })
-            .collect();
-        BitBands { params, masks }
+            }
+        }
+        BitBands {
+            params,
+            words,
+            masks,
+        }
     }
 
     /// The shape.
     pub fn params(&self) -> BitBandParams {
         self.params
+    }
+
+    /// Whether `band` is the first band on all of whose bits fingerprints `a` and `b`
+    /// agree: from the masks alone, no key is read, and a pair whose keys collide without
+    /// its bits agreeing is not a candidate of that band.
+    #[inline]
+    pub fn first_agreement<F: Fingerprint>(&self, a: &F, b: &F, band: usize) -> bool {
+        let mut x = [0u64; 16];
+        let width = F::BITS.min(64);
+        for (w, word) in x.iter_mut().enumerate().take(F::BITS.div_ceil(64) as usize) {
+            *word = a.extract(64 * w as u32, width) ^ b.extract(64 * w as u32, width);
+        }
+        let x = &x[..self.words];
+        let agree = |mask: &[u64]| x.iter().zip(mask).fold(0, |acc, (x, m)| acc | x & m) == 0;
+        let mut masks = self.masks.chunks_exact(self.words);
+        agree(&self.masks[band * self.words..(band + 1) * self.words])
+            && !masks.by_ref().take(band).any(agree)
     }
 
     /// The band keys of one fingerprint, into `out` (one per band).
@@ -246,10 +332,16 @@ impl BitBands {
         {
             *word = fp.extract(64 * w as u32, width);
         }
-        for (b, (key, mask)) in out.iter_mut().zip(&self.masks).enumerate() {
+        for (b, (key, mask)) in out
+            .iter_mut()
+            .zip(self.masks.chunks_exact(self.words))
+            .enumerate()
+        {
             let mut acc = 0x243f_6a88_85a3_08d3 ^ (b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            for &(w, m) in mask {
-                acc = mix64(acc ^ (words[w as usize] & m)).wrapping_add(w as u64);
+            for (w, (&word, &m)) in words.iter().zip(mask).enumerate() {
+                if m != 0 {
+                    acc = mix64(acc ^ (word & m)).wrapping_add(w as u64);
+                }
             }
             *key = (mix64(acc) >> 32) as u32;
         }
@@ -281,6 +373,7 @@ mod tests {
             rows: 2,
             bands: 1,
             radius: 8,
+            recall: 0.99,
         };
         // C(6, 2) / C(8, 2) = 15 / 28.
         assert!((p.band_agreement(2) - 15.0 / 28.0).abs() < 1e-12);
@@ -317,6 +410,7 @@ mod tests {
             rows: 6,
             bands: 40,
             radius: 128,
+            recall: 0.99,
         };
         let bands = BitBands::new(params, 7);
         let a: u128 = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210;
@@ -325,18 +419,103 @@ mod tests {
             let (mut ka, mut kb) = (vec![0; 40], vec![0; 40]);
             bands.keys_of(&a, &mut ka);
             bands.keys_of(&b, &mut kb);
-            for (m, (x, y)) in bands.masks.iter().zip(ka.iter().zip(&kb)) {
-                let touched = m
-                    .iter()
-                    .any(|&(w, mask)| flip / 64 == w as u32 && mask >> (flip % 64) & 1 == 1);
-                assert_eq!(x == y, !touched, "bit {flip}");
+            let touched =
+                |band: usize| bands.masks[2 * band + flip as usize / 64] >> (flip % 64) & 1 == 1;
+            for (band, (x, y)) in ka.iter().zip(&kb).enumerate() {
+                assert_eq!(x == y, !touched(band), "bit {flip}");
             }
+            // The first band whose bits agree, from the masks.
+            let first = (0..40).find(|&c| bands.first_agreement(&a, &b, c));
+            assert_eq!(first, (0..40).find(|&c| !touched(c)));
         }
         assert!(
             bands
                 .masks
-                .iter()
-                .all(|m| m.iter().map(|&(_, mask)| mask.count_ones()).sum::<u32>() == 6)
+                .chunks(2)
+                .all(|m| m.iter().map(|x| x.count_ones()).sum::<u32>() == 6)
         );
+    }
+
+    /// `.npy` bytes of float32 rows.
+    fn npy(rows: &[Vec<f32>]) -> Vec<u8> {
+        let mut header = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
+            rows.len(),
+            rows[0].len()
+        );
+        while (11 + header.len()) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        rows.iter()
+            .flatten()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        out
+    }
+
+    /// Recall at the bar agrees with the solved S-curve: 2,000 pairs planted at cosines
+    /// 0.85, 0.9 and 0.95 (random directions, so each pair sees fresh planes), hashed to 256
+    /// bits, and the share that is a candidate (some band's bits agree and the distance is
+    /// within the radius) compared with [`BitBandParams::recall_at`], within 4 standard
+    /// errors; at least 0.99 at the bar and above.
+    #[test]
+    fn planted_pairs_follow_the_s_curve() {
+        use crate::hyperplane::Projector;
+        use crate::vectors::Vectors;
+        let (dim, count) = (32, 2000);
+        let shape =
+            BitBandParams::solve(256, 0.9, 0.99, 1_000_000, &Background::orthogonal()).unwrap();
+        let bands = BitBands::new(shape, 3);
+        let projector = Projector::new(dim, 256, 9);
+        let mut rng = Rng::new(17);
+        for cosine in [0.85, 0.9, 0.95] {
+            let mut rows = Vec::new();
+            for _ in 0..count {
+                let a: Vec<f64> = (0..dim).map(|_| rng.gaussian()).collect();
+                let na = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+                let a: Vec<f64> = a.iter().map(|x| x / na).collect();
+                let r: Vec<f64> = (0..dim).map(|_| rng.gaussian()).collect();
+                let along: f64 = r.iter().zip(&a).map(|(x, y)| x * y).sum();
+                let r: Vec<f64> = r.iter().zip(&a).map(|(x, y)| x - along * y).collect();
+                let nr = r.iter().map(|x| x * x).sum::<f64>().sqrt();
+                let b: Vec<f64> = a
+                    .iter()
+                    .zip(&r)
+                    .map(|(x, y)| cosine * x + (1.0 - cosine * cosine).sqrt() * y / nr)
+                    .collect();
+                rows.push(a.iter().map(|&x| x as f32).collect());
+                rows.push(b.iter().map(|&x| x as f32).collect());
+            }
+            let v = Vectors::from_bytes(std::path::Path::new("planted.npy"), npy(&rows)).unwrap();
+            let ids: Vec<u32> = (0..rows.len() as u32).collect();
+            let norms: Vec<f64> = rows
+                .iter()
+                .map(|r| r.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt())
+                .collect();
+            let fps: Vec<crate::Bits256> = projector.fingerprints(&v, &ids, &norms, &());
+            let keys = bands.keys(&fps);
+            let found = (0..count)
+                .filter(|&i| {
+                    let (a, b) = (2 * i, 2 * i + 1);
+                    fps[a].distance(&fps[b]) <= shape.radius
+                        && keys.get(a).iter().zip(keys.get(b)).any(|(x, y)| x == y)
+                })
+                .count();
+            let measured = found as f64 / count as f64;
+            let expected = shape.recall_at(cosine);
+            let se = (expected * (1.0 - expected) / count as f64)
+                .sqrt()
+                .max(1e-3);
+            assert!(
+                (measured - expected).abs() <= 4.0 * se,
+                "cosine {cosine}: measured {measured}, S-curve {expected} ({shape:?})"
+            );
+            if cosine >= 0.9 {
+                assert!(expected >= 0.99 && measured >= 0.98, "{cosine}: {measured}");
+            }
+        }
     }
 }

@@ -164,6 +164,34 @@ impl Centring {
         }
     }
 
+    /// For each of `rows`: `(μ·x, |x - μ|)` for its unit row x and the mean μ, so that the
+    /// cosine of rows a and b is `|ca||cb| cos_c + μ·xa + μ·xb - |μ|²`, where `cos_c` is
+    /// their cosine in hashed space. `(0, 1)` without centring.
+    pub fn row_terms(&self, v: &Vectors, rows: &[u32], norms: &[f64]) -> Vec<(f32, f32)> {
+        let Some(mean) = &self.mean else {
+            return vec![(0.0, 1.0); rows.len()];
+        };
+        let mm: f64 = mean.iter().map(|m| m * m).sum();
+        let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+        rows.par_iter()
+            .map_init(
+                || vec![0f32; v.dim()],
+                |buf, &r| {
+                    let row = v.row(r as usize, buf);
+                    let xm = dot(row, &mean32) / norms[r as usize];
+                    (xm as f32, (1.0 - 2.0 * xm + mm).max(0.0).sqrt() as f32)
+                },
+            )
+            .collect()
+    }
+
+    /// The squared norm of the mean (0 without centring).
+    fn mean_norm2(&self) -> f64 {
+        self.mean
+            .as_ref()
+            .map_or(0.0, |m| m.iter().map(|x| x * x).sum())
+    }
+
     /// Row `i` of `v` (norm `norm`) as hashed, scaled to unit length; `None` when it is
     /// the mean itself.
     fn unit_row(&self, v: &Vectors, i: usize, norm: f64) -> Option<Vec<f64>> {
@@ -339,9 +367,11 @@ pub fn choose_search(
     if auto {
         let n = rows.len() as f64;
         let radius = hyperplane::cosine_radius(exact.1, centring.bar, CANDIDATE_RECALL);
-        let within: Vec<f64> = (0..=exact.1).map(|d| (d <= radius) as u8 as f64).collect();
+        let within: f64 = background.weights(exact.1, 1.0)[..=radius as usize]
+            .iter()
+            .sum();
         // A pair verified (a random row read) and kept costs about 4 table entries.
-        let hamming = 4.0 * n * n / 2.0 * background.mean(exact.1, -1.0, &within);
+        let hamming = 4.0 * n * n / 2.0 * within;
         if hamming < shape.cost(rows.len(), centring.bar, &background) {
             return exact;
         }
@@ -373,6 +403,57 @@ pub fn background(v: &Vectors, rows: &[u32], norms: &[f64], centring: &Centring)
         })
         .collect();
     Background::new(cosines)
+}
+
+/// The Hamming filter of the band search, pair by pair: a pair at raw cosine t has cosine
+/// `(t - μ·xa - μ·xb + |μ|²) / (|ca||cb|)` in hashed space ([`Centring::row_terms`]), its
+/// own bar, usually above the worst case the shape is solved for; the pair's radius is
+/// that bar's, for the same filter recall ([`BitBandParams::radius_at`]), so the recall
+/// guarantee holds pair by pair (and the filter is tighter for most pairs). Pairs whose
+/// bar is below the worst case (rows under the low quantile of centred norms) keep the
+/// shape's radius, as the exact search keeps its radius for them.
+struct PairRadius {
+    /// `(μ·x, |x - μ|)` per searched row.
+    terms: Vec<(f32, f32)>,
+    threshold: f64,
+    mean_norm2: f64,
+    /// `radii[i]`: the radius for a bar in `[-1 + i / STEPS, -1 + (i + 1) / STEPS)`.
+    radii: Vec<u32>,
+}
+
+/// Steps per unit of cosine in [`PairRadius`]'s table.
+const STEPS: f64 = 256.0;
+
+impl PairRadius {
+    fn new(
+        v: &Vectors,
+        reps: &[u32],
+        norms: &[f64],
+        opts: &VectorOptions,
+        centring: &Centring,
+        shape: BitBandParams,
+    ) -> PairRadius {
+        let radii = (0..=2 * STEPS as usize)
+            .map(|i| shape.radius_at(-1.0 + i as f64 / STEPS).min(shape.radius))
+            .collect();
+        PairRadius {
+            terms: centring.row_terms(v, reps, norms),
+            threshold: opts.threshold,
+            mean_norm2: centring.mean_norm2(),
+            radii,
+        }
+    }
+
+    /// The radius for rows `a` and `b` (positions in the searched rows).
+    #[inline]
+    fn radius(&self, a: u32, b: u32) -> u32 {
+        let (ma, ca) = self.terms[a as usize];
+        let (mb, cb) = self.terms[b as usize];
+        let bar = (self.threshold - ma as f64 - mb as f64 + self.mean_norm2)
+            / (ca as f64 * cb as f64).max(1e-12);
+        let i = ((bar.clamp(-1.0, 1.0) + 1.0) * STEPS) as usize;
+        self.radii[i.min(self.radii.len() - 1)]
+    }
 }
 
 /// Self-deduplication of a vector file with SemHash's semantics: exact duplicate rows
@@ -422,12 +503,19 @@ pub fn dedup_vectors<F: Fingerprint>(
             );
             plan.radius = shape.radius;
             plan.bands = Some(shape);
-            let keys = BitBands::new(shape, opts.seed).keys(&fps);
+            let bands = BitBands::new(shape, opts.seed);
+            let keys = bands.keys(&fps);
             let ids: Vec<u32> = (0..reps.len() as u32).collect();
-            let radius = shape.radius;
-            let within = |a: u32, b: u32| {
-                let d = fps[a as usize].distance(&fps[b as usize]);
-                (d <= radius).then_some(d)
+            let filter = PairRadius::new(v, &reps, &scan.norms, opts, centring, shape);
+            // Cheapest test first: the distance, then the pair's own radius, then whether
+            // an earlier band already has the pair.
+            let within = |a: u32, b: u32, band: usize| {
+                let (fa, fb) = (&fps[a as usize], &fps[b as usize]);
+                let d = fa.distance(fb);
+                (d <= shape.radius
+                    && d <= filter.radius(a, b)
+                    && bands.first_agreement(fa, fb, band))
+                .then_some(d)
             };
             let mut near = Vec::new();
             let stats =

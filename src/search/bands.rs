@@ -6,9 +6,9 @@
 //! checked, which costs nothing for true strangers and a few compares for others), so no
 //! hash set removes repeats and the output does not depend on how bands are scheduled.
 //! Bands are searched a few at a time and handed to the caller in groups of bounded size,
-//! so candidates are verified batch by batch and never all held in memory. An optional
-//! pair filter ([`search_filtered`]) drops collisions before they become candidates, for
-//! instance fingerprints too far apart in Hamming distance.
+//! so candidates are verified batch by batch and never all held in memory. A caller with
+//! a cheaper test of the earlier bands, or a test of its own (fingerprints too far apart
+//! in Hamming distance), passes it to [`search_filtered`] instead.
 
 use rayon::prelude::*;
 
@@ -34,9 +34,11 @@ pub struct BandStats {
     pub collisions: u64,
 }
 
-/// Decides whether a colliding pair (positions in `ids`) becomes a candidate, and with
-/// what distance.
-pub type PairFilter<'a> = &'a (dyn Fn(u32, u32) -> Option<u32> + Sync);
+/// Decides whether a pair `(x, y)` (positions in `ids`, `x < y`) that shares a key in band
+/// `b` becomes a candidate there, and with what distance: it must answer `None` when the
+/// pair shares a key in an earlier band (as [`first_band`] does), so that every pair is
+/// emitted once, and may drop pairs by tests of its own.
+pub type PairFilter<'a> = &'a (dyn Fn(u32, u32, usize) -> Option<u32> + Sync);
 
 /// Searches the documents `ids` (indexes into `keys`, in any order) band by band and
 /// calls `sink` with groups of candidate pairs, as [`Pair`]s of positions in `ids` with
@@ -49,13 +51,21 @@ pub fn search(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
-    search_filtered(keys, ids, &|_, _| Some(0), progress, sink)
+    let first = |x: u32, y: u32, b: usize| first_band(keys, ids, x, y, b).then_some(0);
+    search_filtered(keys, ids, &first, progress, sink)
 }
 
-/// [`search`], keeping only the colliding pairs `(x, y)` (positions in `ids`, `x < y`)
-/// for which `filter` gives a distance, which the emitted [`Pair`] carries. The filter is
-/// asked before the earlier bands are checked, so a cheap filter saves that work too; it
-/// must depend on the pair alone.
+/// Whether positions `x` and `y` of `ids` share no key in the bands before `b`.
+#[inline]
+pub fn first_band(keys: &BandKeys, ids: &[u32], x: u32, y: u32, b: usize) -> bool {
+    let kx = &keys.get(ids[x as usize] as usize)[..b];
+    let ky = &keys.get(ids[y as usize] as usize)[..b];
+    kx.iter().zip(ky).all(|(p, q)| p != q)
+}
+
+/// [`search`], with the pairs that share a key in a band decided by `filter` (which also
+/// rules out the pairs of earlier bands, see [`PairFilter`]); the emitted [`Pair`]s carry
+/// the distance it gives. The filter must depend on the pair and the band alone.
 pub fn search_filtered(
     keys: &BandKeys,
     ids: &[u32],
@@ -126,15 +136,10 @@ fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, filter: PairFilter) -> (Ve
         collisions += (run.len() * (run.len() - 1) / 2) as u64;
         for (s, &x) in run.iter().enumerate() {
             let x = x as u32;
-            let kx = &keys.get(ids[x as usize] as usize)[..b];
             for &y in &run[s + 1..] {
                 let y = y as u32;
-                let (lo, hi) = if x < y { (x, y) } else { (y, x) };
-                let Some(distance) = filter(lo, hi) else {
-                    continue;
-                };
-                let ky = &keys.get(ids[y as usize] as usize)[..b];
-                if kx.iter().zip(ky).all(|(p, q)| p != q) {
+                // Table order is key then position: x < y.
+                if let Some(distance) = filter(x, y, b) {
                     pairs.push(Pair::new(x, y, distance));
                 }
             }
