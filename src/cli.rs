@@ -307,7 +307,8 @@ pub struct SearchArgs {
     pub method: Option<MethodArg>,
 
     /// Band search: the probability of finding a pair exactly at the similarity bar (pairs
-    /// above it are found more often); the bands are solved from it.
+    /// above it are found more often); the bands are solved from it. For vectors, the bar
+    /// is the centred image of the cosine bar for the rows nearest the mean (the worst case).
     #[arg(long, value_name = "P", default_value_t = 0.99, value_parser = parse_recall)]
     pub recall: f64,
 
