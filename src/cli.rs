@@ -286,8 +286,9 @@ pub struct ThresholdArgs {
 /// Search methods, for `--method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
-    /// MinHash bands (text): near-linear at any bar; a pair exactly at the bar is found
-    /// with probability at least --recall, pairs above it more often.
+    /// MinHash bands (text) or bit-sampling bands of hyperplane bits (vectors): near-linear;
+    /// a pair exactly at the bar is found with probability at least --recall, pairs above
+    /// it more often.
     Bands,
     /// Permuted block tables: every pair within the distance, guaranteed; falls back to
     /// brute force when the cost model says that is cheaper.
@@ -300,13 +301,14 @@ pub enum MethodArg {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Search method [default: bands for verified text, exact for vectors, -k/-r and
-    /// --no-verify; rotate with --compat].
+    /// Search method [default: bands for verified text; for vectors, by a cost model (exact
+    /// below 20,000 rows or with -k); exact for -k/-r and --no-verify; rotate with --compat].
     #[arg(long, value_enum, value_name = "METHOD")]
     pub method: Option<MethodArg>,
 
     /// Band search: the probability of finding a pair exactly at the similarity bar (pairs
-    /// above it are found more often); the bands are solved from it.
+    /// above it are found more often); the bands are solved from it. For vectors, the bar
+    /// is the centred image of the cosine bar for the rows nearest the mean (the worst case).
     #[arg(long, value_name = "P", default_value_t = 0.99, value_parser = parse_recall)]
     pub recall: f64,
 

@@ -205,8 +205,9 @@ pub(crate) fn search_options(
         Some(MethodArg::Brute) => Method::Brute,
         Some(MethodArg::Rotate) => rotate,
         Some(MethodArg::Bands) => bail!(
-            "--method bands needs verified text (MinHash bands of shingles); here the search \
-             is over fingerprints: use exact, brute or rotate"
+            "--method bands needs verified text (MinHash bands of shingles) or `dedup \
+             --vectors` (bands of hyperplane bits); here the search is over fingerprints: use \
+             exact, brute or rotate"
         ),
         None if compat => rotate,
         None => Method::Exact {

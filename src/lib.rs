@@ -6,12 +6,14 @@
 //! [`records`] for every row of a dataset (JSONL, CSV/TSV, Parquet) in one streaming pass,
 //! [`search`] finds the pairs within a Hamming distance, [`ops`] turns pairs into results
 //! and [`output`] writes them. Dense vectors take a parallel path into the same search:
-//! [`vectors`] maps `.npy` files and [`hyperplane`] turns rows into fingerprints; the
+//! [`vectors`] maps `.npy` files, [`hyperplane`] turns rows into fingerprints and
+//! [`bitbands`] samples their bits into band keys for the near-linear band search; the
 //! semantic operations (leakage, outliers, representatives) live in [`ops::semantic`].
 //! Every file the program writes goes through [`atomic_file`]: whole under its final name,
 //! or not there at all.
 
 pub mod atomic_file;
+pub mod bitbands;
 mod city;
 pub mod corpus;
 pub mod error;

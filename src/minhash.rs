@@ -344,6 +344,15 @@ impl BandKeys {
         }
     }
 
+    /// The store holding `keys`, `bands` per document, document after document.
+    pub fn from_flat(bands: usize, keys: Vec<u32>) -> BandKeys {
+        assert!(
+            bands > 0 && keys.len().is_multiple_of(bands),
+            "whole documents"
+        );
+        BandKeys { bands, keys }
+    }
+
     /// Keys per document.
     pub fn bands(&self) -> usize {
         self.bands

@@ -15,18 +15,19 @@ use simdedup::ops::dedup::{
     self, Candidates, Dedup, DedupOptions, DocStats, Grouping, KeepOrder, candidate_radius,
 };
 use simdedup::ops::semantic::{
-    self, CANDIDATE_RECALL, Cosine, Plan, SavedResult, ShingleSets, VectorOptions,
+    self, CANDIDATE_RECALL, Centring, Cosine, Plan, SavedResult, SearchRequest, ShingleSets,
+    VectorMethod, VectorOptions,
 };
 use simdedup::output::escape_path;
 use simdedup::records::{RecordOptions, RecordSet, read_records, write_records};
-use simdedup::search::SearchOptions;
+use simdedup::search::{Method, SearchOptions};
 use simdedup::simhash::{CityHash, TextConfig};
 use simdedup::vectors::{Scan, Vectors, read_ids};
 use simdedup::verify::TextSource;
 use simdedup::{Fingerprint, Wide};
 
 use crate::cli::{
-    OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SearchArgs, SemDedupArgs,
+    MethodArg, OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SearchArgs, SemDedupArgs,
     SemanticInput, ThresholdArgs,
 };
 use crate::commands::{
@@ -82,17 +83,66 @@ fn check_text_bits(bits: u32) -> Result<()> {
 }
 
 fn plan_note(ctx: &Ctx, plan: &Plan, threshold: f64, candidates: usize) {
-    ctx.note(&format!(
-        "{} bits, candidates within Hamming distance {} ({} candidate pairs; radius for {:.0}% \
-         recall at centred cosine {:.4}, the image of cosine {threshold} for rows of centred \
-         norm >= {:.3})",
-        plan.bits,
-        plan.radius,
-        candidates,
-        CANDIDATE_RECALL * 100.0,
-        plan.hashed_bar,
-        plan.low_norm
-    ));
+    let bar = format!(
+        "centred cosine {:.4}, the image of cosine {threshold} for rows of centred norm >= {:.3}",
+        plan.hashed_bar, plan.low_norm
+    );
+    match plan.bands {
+        Some(shape) => ctx.note(&format!(
+            "band search: {} bits, {} bands of {} bits, candidates also within Hamming distance \
+             {} ({candidates} candidate pairs, verified by exact cosine; recall {:.3} at {bar})",
+            shape.bits,
+            shape.bands,
+            shape.rows,
+            shape.radius,
+            shape.recall_at(plan.hashed_bar)
+        )),
+        None => ctx.note(&format!(
+            "exact search: {} bits, candidates within Hamming distance {} ({candidates} \
+             candidate pairs; radius for {:.0}% recall at {bar})",
+            plan.bits,
+            plan.radius,
+            CANDIDATE_RECALL * 100.0,
+        )),
+    }
+}
+
+/// What `--method` asks of the vector search.
+fn vector_method(search: &SearchArgs) -> VectorMethod {
+    match search.method {
+        None => VectorMethod::Auto,
+        Some(MethodArg::Bands) => VectorMethod::Bands,
+        Some(MethodArg::Exact) => VectorMethod::Hamming(Method::Exact {
+            blocks: search.blocks,
+        }),
+        Some(MethodArg::Brute) => VectorMethod::Hamming(Method::Brute),
+        Some(MethodArg::Rotate) => VectorMethod::Hamming(Method::Rotate {
+            window: search.window,
+        }),
+    }
+}
+
+/// Self-deduplication of the vectors `v`: the search chosen (and its width), then run.
+fn vector_dedup(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    v: &Vectors,
+    scan: &Scan,
+    opts: &VectorOptions,
+) -> Result<(Dedup, Plan)> {
+    let rows = semantic::usable_rows(scan);
+    let centring = Centring::of(&[(v, &rows, &scan.norms)], opts);
+    let request = SearchRequest {
+        method: vector_method(&args.search),
+        bits: args.input.bits.as_ref().map(|_| args.input.bits()),
+        recall: args.search.recall,
+    };
+    let (search, bits) = semantic::choose_search(v, &rows, &scan.norms, opts, &centring, request);
+    drop(rows);
+    let grouping = grouping(args.connected);
+    with_width!(bits, F => Ok(semantic::dedup_vectors::<F>(
+        v, scan, opts, &centring, search, grouping, &ctx.bars
+    )), wide)
 }
 
 /// Text documents fingerprinted from the paths of `input`.
@@ -123,7 +173,7 @@ pub fn dedup(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     match &args.input.vectors {
         Some(path) => {
             check_vector_bits(bits)?;
-            with_width!(bits, F => dedup_vectors::<F>(ctx, args, path), wide)
+            dedup_vectors(ctx, args, path)
         }
         None if !args.input.records.columns.is_empty() => {
             check_text_bits(bits)?;
@@ -152,7 +202,7 @@ fn grouping(connected: bool) -> Grouping {
     }
 }
 
-fn dedup_vectors<F: Fingerprint>(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
+fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.9);
     let opts = vector_options(&args.input, threshold, args.max_distance);
     let q = load(ctx, path, args.input.ids.as_deref())?;
@@ -170,8 +220,9 @@ fn dedup_vectors<F: Fingerprint>(ctx: &Ctx, args: &SemDedupArgs, path: &Path) ->
                 r.v.dim()
             );
         }
-        let (leaks, plan, candidates) =
-            semantic::against_vectors::<F>((&q.v, &q.scan), (&r.v, &r.scan), &opts, &ctx.bars);
+        let (leaks, plan, candidates) = with_width!(args.input.bits(), F => Ok::<_, anyhow::Error>(
+            semantic::against_vectors::<F>((&q.v, &q.scan), (&r.v, &r.scan), &opts, &ctx.bars)
+        ), wide)?;
         plan_note(ctx, &plan, threshold, candidates);
         let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
         let leaks: Vec<(u32, u32, f64)> = leaks
@@ -180,8 +231,7 @@ fn dedup_vectors<F: Fingerprint>(ctx: &Ctx, args: &SemDedupArgs, path: &Path) ->
             .collect();
         return write_leaks(ctx, args, &q.ids, &r.ids, &leaks, &skipped);
     }
-    let (result, plan) =
-        semantic::dedup_vectors::<F>(&q.v, &q.scan, &opts, grouping(args.connected), &ctx.bars);
+    let (result, plan) = vector_dedup(ctx, args, &q.v, &q.scan, &opts)?;
     plan_note(ctx, &plan, threshold, result.candidates);
     let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
     finish_dedup(ctx, args, &q.ids, &result, &skipped, "cosine", threshold)
@@ -371,9 +421,7 @@ fn dedup_record_vectors<T>(
     semantic::report_non_finite(&v, &scan, &ids, ctx);
     let threshold = args.threshold.map_or(0.9, |_| threshold);
     let opts = vector_options(&args.input, threshold, args.max_distance);
-    let (result, plan) = with_width!(bits, F => Ok::<_, anyhow::Error>(
-        semantic::dedup_vectors::<F>(&v, &scan, &opts, grouping(args.connected), &ctx.bars)
-    ), wide)?;
+    let (result, plan) = vector_dedup(ctx, args, &v, &scan, &opts)?;
     plan_note(ctx, &plan, threshold, result.candidates);
     if args.out.is_some() || args.removed.is_some() {
         let stats = write_records(

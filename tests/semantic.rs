@@ -343,3 +343,129 @@ fn text_inputs_get_the_same_operations() {
     );
     assert_eq!(rep.stdout.lines().count(), 3, "{}", rep.stderr);
 }
+
+/// A `.npy` file of float32 rows.
+fn npy(rows: &[Vec<f32>]) -> Vec<u8> {
+    let dim = rows.first().map_or(0, |r| r.len());
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {dim}), }}",
+        rows.len()
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for r in rows {
+        for x in r {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// 3,000 clustered rows of 32 dimensions around a shared offset, one in ten replaced by a
+/// copy of an earlier row at a cosine between 0.85 and 0.99 (as scripts/make_vectors.py).
+fn clustered_rows() -> Vec<Vec<f32>> {
+    let mut rng = simdedup::hyperplane::Rng::new(5);
+    let dim = 32;
+    let mut gauss = |scale: f64| -> Vec<f64> {
+        (0..dim)
+            .map(|_| rng.gaussian() * scale / (dim as f64).sqrt())
+            .collect()
+    };
+    let unit = |x: Vec<f64>| -> Vec<f64> {
+        let n = x.iter().map(|a| a * a).sum::<f64>().sqrt();
+        x.into_iter().map(|a| a / n).collect()
+    };
+    let offset = gauss(1.2);
+    let centres: Vec<Vec<f64>> = (0..30).map(|_| gauss(1.0)).collect();
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    for i in 0..3000usize {
+        if i % 10 == 9 {
+            let base = rows[(i * 7919) % i].clone();
+            let c = 0.85 + 0.14 * ((i * 37) % 100) as f64 / 100.0;
+            let r = gauss(1.0);
+            let along: f64 = r.iter().zip(&base).map(|(a, b)| a * b).sum();
+            let r = unit(r.iter().zip(&base).map(|(a, b)| a - along * b).collect());
+            rows.push(
+                base.iter()
+                    .zip(&r)
+                    .map(|(b, r)| c * b + (1.0 - c * c).sqrt() * r)
+                    .collect(),
+            );
+        } else {
+            let noise = gauss(0.8);
+            let centre = &centres[i % 30];
+            rows.push(unit(
+                (0..dim).map(|d| offset[d] + centre[d] + noise[d]).collect(),
+            ));
+        }
+    }
+    rows.into_iter()
+        .map(|r| r.into_iter().map(|x| x as f32).collect())
+        .collect()
+}
+
+#[test]
+fn band_search_finds_a_subset_of_the_exact_pairs_with_exact_scores() {
+    let env = TestEnv::new();
+    env.file("x.npy", npy(&clustered_rows()));
+    let pairs = ["dedup", "--vectors", "x.npy", "--output", "pairs"];
+    let exact = env.run(&[&pairs[..], &["--method", "exact", "-k", "128"]].concat());
+    let bands = env.run(&[&pairs[..], &["--method", "bands"]].concat());
+    assert_eq!((exact.code, bands.code), (0, 0), "{}", bands.stderr);
+    assert!(
+        bands.stderr.contains("band search: 256 bits")
+            && bands
+                .stderr
+                .contains("verified by exact cosine; recall 0.99"),
+        "{}",
+        bands.stderr
+    );
+    let all: std::collections::HashSet<&str> = exact.stdout.lines().collect();
+    let found: Vec<&str> = bands.stdout.lines().collect();
+    for line in &found {
+        assert!(
+            all.contains(line),
+            "{line} is not an exact pair (or its score differs)"
+        );
+    }
+    // A recall of 0.99 at the worst-case bar: far above it on 300 planted copies.
+    assert!(all.len() > 200, "{}", all.len());
+    assert!(
+        found.len() as f64 >= 0.95 * all.len() as f64,
+        "{} of {}",
+        found.len(),
+        all.len()
+    );
+}
+
+#[test]
+fn band_search_output_is_identical_for_one_and_two_threads() {
+    let env = TestEnv::new();
+    env.file("x.npy", npy(&clustered_rows()));
+    let args = [
+        "dedup",
+        "--vectors",
+        "x.npy",
+        "--method",
+        "bands",
+        "--output",
+        "pairs",
+    ];
+    let one = env.run_env(&args, b"", &[("RAYON_NUM_THREADS", "1")]);
+    let two = env.run_env(&args, b"", &[("RAYON_NUM_THREADS", "2")]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(!one.stdout.is_empty());
+    assert_eq!(one.stdout, two.stdout);
+    assert_eq!(one.stderr, two.stderr);
+}
+
+#[test]
+fn the_cost_model_keeps_the_exact_search_on_small_files() {
+    let r = run(&["dedup", "--vectors", "planted.npy", "--output", "pairs"]);
+    assert!(r.stderr.contains("exact search: 128 bits"), "{}", r.stderr);
+}

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::bitbands::{Background, BitBandParams, BitBands};
 use crate::corpus::Corpus;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
@@ -89,8 +90,11 @@ impl Similarity for Cosine<'_> {
 pub struct Plan {
     /// Fingerprint width.
     pub bits: u32,
-    /// Candidate pairs are fingerprints within this Hamming distance.
+    /// Candidate pairs are fingerprints within this Hamming distance (and, with bands,
+    /// share a band key).
     pub radius: u32,
+    /// The band shape, when the band search ran.
+    pub bands: Option<BitBandParams>,
     /// The cosine bar (in centred space if centred) the radius is computed for.
     pub hashed_bar: f64,
     /// The low quantile of centred norms used for `hashed_bar` (1 without centring).
@@ -129,6 +133,79 @@ pub fn report_non_finite(v: &Vectors, scan: &Scan, ids: &[String], report: &dyn 
     }
 }
 
+/// Where the rows are hashed from: the mean of the unit rows subtracted (or not), and the
+/// cosine bar mapped into that space.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Centring {
+    /// The mean of the unit rows, `None` without centring.
+    pub mean: Option<Vec<f64>>,
+    /// The cosine bar in hashed space (see [`hyperplane::centred_threshold`]).
+    pub bar: f64,
+    /// The low quantile of centred norms the bar is computed for (1 without centring).
+    pub low_norm: f64,
+}
+
+impl Centring {
+    /// The centring of `sources` under `opts`: two passes over the rows when centring.
+    pub fn of(sources: &[(&Vectors, &[u32], &[f64])], opts: &VectorOptions) -> Centring {
+        if !opts.center {
+            return Centring {
+                mean: None,
+                bar: opts.threshold,
+                low_norm: 1.0,
+            };
+        }
+        let mean = hyperplane::unit_mean(sources);
+        let (bar, low_norm) = hyperplane::centred_threshold(opts.threshold, sources, &mean);
+        Centring {
+            mean: Some(mean),
+            bar,
+            low_norm,
+        }
+    }
+
+    /// For each of `rows`: `(μ·x, |x - μ|)` for its unit row x and the mean μ, so that the
+    /// cosine of rows a and b is `|ca||cb| cos_c + μ·xa + μ·xb - |μ|²`, where `cos_c` is
+    /// their cosine in hashed space. `(0, 1)` without centring.
+    pub fn row_terms(&self, v: &Vectors, rows: &[u32], norms: &[f64]) -> Vec<(f32, f32)> {
+        let Some(mean) = &self.mean else {
+            return vec![(0.0, 1.0); rows.len()];
+        };
+        let mm: f64 = mean.iter().map(|m| m * m).sum();
+        let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+        rows.par_iter()
+            .map_init(
+                || vec![0f32; v.dim()],
+                |buf, &r| {
+                    let row = v.row(r as usize, buf);
+                    let xm = dot(row, &mean32) / norms[r as usize];
+                    (xm as f32, (1.0 - 2.0 * xm + mm).max(0.0).sqrt() as f32)
+                },
+            )
+            .collect()
+    }
+
+    /// The squared norm of the mean (0 without centring).
+    fn mean_norm2(&self) -> f64 {
+        self.mean
+            .as_ref()
+            .map_or(0.0, |m| m.iter().map(|x| x * x).sum())
+    }
+
+    /// Row `i` of `v` (norm `norm`) as hashed, scaled to unit length; `None` when it is
+    /// the mean itself.
+    fn unit_row(&self, v: &Vectors, i: usize, norm: f64) -> Option<Vec<f64>> {
+        let mut buf = vec![0f32; v.dim()];
+        let row = v.row(i, &mut buf);
+        let mut x: Vec<f64> = row.iter().map(|&a| a as f64 / norm).collect();
+        if let Some(mean) = &self.mean {
+            x.iter_mut().zip(mean).for_each(|(a, m)| *a -= m);
+        }
+        let len = x.iter().map(|a| a * a).sum::<f64>().sqrt();
+        (len > 0.0).then(|| x.into_iter().map(|a| a / len).collect())
+    }
+}
+
 /// Fingerprints of `rows` of each source, all with the same planes (and centring on the
 /// mean of all of them), and the plan: the radius for the threshold.
 pub fn embed<F: Fingerprint>(
@@ -136,15 +213,22 @@ pub fn embed<F: Fingerprint>(
     opts: &VectorOptions,
     progress: &dyn Progress,
 ) -> (Vec<Vec<F>>, Plan) {
+    embed_centred(sources, opts, &Centring::of(sources, opts), progress)
+}
+
+/// [`embed`] with the centring computed already.
+pub fn embed_centred<F: Fingerprint>(
+    sources: &[(&Vectors, &[u32], &[f64])],
+    opts: &VectorOptions,
+    centring: &Centring,
+    progress: &dyn Progress,
+) -> (Vec<Vec<F>>, Plan) {
     let dim = sources[0].0.dim();
     let mut projector = Projector::new(dim, F::BITS as usize, opts.seed);
-    let (bar, low_norm) = if opts.center {
-        let mean = hyperplane::unit_mean(sources);
-        projector.center(&mean);
-        hyperplane::centred_threshold(opts.threshold, sources, &mean)
-    } else {
-        (opts.threshold, 1.0)
-    };
+    if let Some(mean) = &centring.mean {
+        projector.center(mean);
+    }
+    let (bar, low_norm) = (centring.bar, centring.low_norm);
     let radius = opts
         .max_distance
         .unwrap_or_else(|| hyperplane::cosine_radius(F::BITS, bar, CANDIDATE_RECALL))
@@ -156,6 +240,7 @@ pub fn embed<F: Fingerprint>(
     let plan = Plan {
         bits: F::BITS,
         radius,
+        bands: None,
         hashed_bar: bar,
         low_norm,
     };
@@ -196,15 +281,199 @@ pub fn verify<S: Similarity>(candidates: &[Pair], sim: &S, threshold: f64) -> Ve
     out
 }
 
+/// How candidate pairs of vectors are found.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum VectorSearch {
+    /// Every pair within the plan's Hamming radius, by this method (exact tables or brute
+    /// force): guaranteed, but quadratic when the radius is wide.
+    Hamming(Method),
+    /// Bit-sampling bands of this shape ([`crate::bitbands`]), candidates verified group by
+    /// group: near-linear, with the shape's recall at the bar.
+    Bands(BitBandParams),
+}
+
+/// What the caller asked of the vector search.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SearchRequest {
+    /// The method (`--method`).
+    pub method: VectorMethod,
+    /// The fingerprint width asked for (`--bits`), if any.
+    pub bits: Option<u32>,
+    /// The band search's recall at the bar (`--recall`).
+    pub recall: f64,
+}
+
+/// What `--method` asked for with vectors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum VectorMethod {
+    /// The cost model chooses ([`choose_search`]).
+    Auto,
+    /// The band search, shape solved for the recall.
+    Bands,
+    /// A Hamming search over the radius.
+    Hamming(Method),
+}
+
+/// Rows whose pairs [`choose_search`] samples for the background.
+pub const SAMPLE_ROWS: usize = 1000;
+
+/// Below this many rows the cost model keeps the exact search: it takes well under a
+/// second there and is guaranteed.
+pub const MIN_BAND_ROWS: usize = 20_000;
+
+/// Cost of a pair within the Hamming radius in the exact search, in band table entries:
+/// found by the block tables, held, verified. Measured on 1M clustered rows (164 million
+/// pairs within distance 39 of 128 bits: 512 s of CPU) at about 3 µs a pair, against
+/// about 40 ns a table entry; the model takes 50 entries, erring toward the exact search.
+const HAMMING_PAIR_COST: f64 = 50.0;
+
+/// Fingerprint width of the band search unless `--bits` says otherwise.
+pub const BAND_BITS: u32 = 256;
+
+/// The search for a self-deduplication of `rows` of `v`, and the fingerprint width it
+/// needs: the width asked for, else 128 for the Hamming search and [`BAND_BITS`] for
+/// bands. With [`VectorMethod::Auto`] the cost model compares the
+/// Hamming search (pairs within its radius, each verified and held in memory) with the
+/// band search (table entries and band collisions), both estimated from all pairs of
+/// [`SAMPLE_ROWS`] sampled rows; below [`MIN_BAND_ROWS`] rows, or with a radius given
+/// (`opts.max_distance`), the Hamming search runs. Falls back to the Hamming search when
+/// no band shape reaches `recall`.
+pub fn choose_search(
+    v: &Vectors,
+    rows: &[u32],
+    norms: &[f64],
+    opts: &VectorOptions,
+    centring: &Centring,
+    request: SearchRequest,
+) -> (VectorSearch, u32) {
+    let SearchRequest {
+        method,
+        bits,
+        recall,
+    } = request;
+    let exact = (
+        VectorSearch::Hamming(Method::default()),
+        bits.unwrap_or(128),
+    );
+    let auto = match method {
+        VectorMethod::Hamming(m) => return (VectorSearch::Hamming(m), exact.1),
+        VectorMethod::Auto if rows.len() < MIN_BAND_ROWS || opts.max_distance.is_some() => {
+            return exact;
+        }
+        VectorMethod::Auto => true,
+        VectorMethod::Bands => false,
+    };
+    let background = background(v, rows, norms, centring);
+    let band_bits = bits.unwrap_or(BAND_BITS);
+    let Some(shape) =
+        BitBandParams::solve(band_bits, centring.bar, recall, rows.len(), &background)
+    else {
+        return exact;
+    };
+    if auto {
+        let n = rows.len() as f64;
+        let radius = hyperplane::cosine_radius(exact.1, centring.bar, CANDIDATE_RECALL);
+        let within: f64 = background.weights(exact.1, 1.0)[..=radius as usize]
+            .iter()
+            .sum();
+        let hamming = HAMMING_PAIR_COST * n * n / 2.0 * within;
+        if hamming < shape.cost(rows.len(), centring.bar, &background) {
+            return exact;
+        }
+    }
+    (VectorSearch::Bands(shape), band_bits)
+}
+
+/// The cosines, in hashed space, of all pairs of up to [`SAMPLE_ROWS`] rows spread evenly
+/// over `rows`.
+pub fn background(v: &Vectors, rows: &[u32], norms: &[f64], centring: &Centring) -> Background {
+    let m = rows.len().min(SAMPLE_ROWS);
+    let sample: Vec<Vec<f64>> = (0..m)
+        .filter_map(|i| {
+            let r = rows[i * rows.len() / m] as usize;
+            centring.unit_row(v, r, norms[r])
+        })
+        .collect();
+    let cosines: Vec<f64> = (0..sample.len())
+        .into_par_iter()
+        .flat_map_iter(|i| {
+            let sample = &sample;
+            (i + 1..sample.len()).map(move |j| {
+                sample[i]
+                    .iter()
+                    .zip(&sample[j])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+            })
+        })
+        .collect();
+    Background::new(cosines)
+}
+
+/// The Hamming filter of the band search, pair by pair: a pair at raw cosine t has cosine
+/// `(t - μ·xa - μ·xb + |μ|²) / (|ca||cb|)` in hashed space ([`Centring::row_terms`]), its
+/// own bar, usually above the worst case the shape is solved for; the pair's radius is
+/// that bar's, for the same filter recall ([`BitBandParams::radius_at`]), so the recall
+/// guarantee holds pair by pair (and the filter is tighter for most pairs). Pairs whose
+/// bar is below the worst case (rows under the low quantile of centred norms) keep the
+/// shape's radius, as the exact search keeps its radius for them.
+struct PairRadius {
+    /// `(μ·x, |x - μ|)` per searched row.
+    terms: Vec<(f32, f32)>,
+    threshold: f64,
+    mean_norm2: f64,
+    /// `radii[i]`: the radius for a bar in `[-1 + i / STEPS, -1 + (i + 1) / STEPS)`.
+    radii: Vec<u32>,
+}
+
+/// Steps per unit of cosine in [`PairRadius`]'s table.
+const STEPS: f64 = 256.0;
+
+impl PairRadius {
+    fn new(
+        v: &Vectors,
+        reps: &[u32],
+        norms: &[f64],
+        opts: &VectorOptions,
+        centring: &Centring,
+        shape: BitBandParams,
+    ) -> PairRadius {
+        let radii = (0..=2 * STEPS as usize)
+            .map(|i| shape.radius_at(-1.0 + i as f64 / STEPS).min(shape.radius))
+            .collect();
+        PairRadius {
+            terms: centring.row_terms(v, reps, norms),
+            threshold: opts.threshold,
+            mean_norm2: centring.mean_norm2(),
+            radii,
+        }
+    }
+
+    /// The radius for rows `a` and `b` (positions in the searched rows).
+    #[inline]
+    fn radius(&self, a: u32, b: u32) -> u32 {
+        let (ma, ca) = self.terms[a as usize];
+        let (mb, cb) = self.terms[b as usize];
+        let bar = (self.threshold - ma as f64 - mb as f64 + self.mean_norm2)
+            / (ca as f64 * cb as f64).max(1e-12);
+        let i = ((bar.clamp(-1.0, 1.0) + 1.0) * STEPS) as usize;
+        self.radii[i.min(self.radii.len() - 1)]
+    }
+}
+
 /// Self-deduplication of a vector file with SemHash's semantics: exact duplicate rows
 /// first; then, in input order, a row is removed when its cosine to an already kept row is
 /// at or above the threshold, naming the most similar kept row. Non-finite rows take no
 /// part (they are kept in the assignment; callers leave them out of the output); zero rows
-/// match only exact copies of themselves.
+/// match only exact copies of themselves. Candidates come from `search` over `F::BITS`-bit
+/// fingerprints (for bands, `F::BITS` must be the shape's width); with bands they are
+/// verified group by group, never all held at once.
 pub fn dedup_vectors<F: Fingerprint>(
     v: &Vectors,
     scan: &Scan,
     opts: &VectorOptions,
+    centring: &Centring,
+    search: VectorSearch,
     grouping: Grouping,
     progress: &dyn Progress,
 ) -> (Dedup, Plan) {
@@ -214,22 +483,62 @@ pub fn dedup_vectors<F: Fingerprint>(
         .map(|g| g[0])
         .filter(|&r| scan.norms[r as usize] > 0.0)
         .collect();
-    let (fps, plan) = embed::<F>(&[(v, &reps, &scan.norms)], opts, progress);
-    let search = SearchOptions {
-        method: Method::Exact { blocks: None },
-        max_distance: plan.radius,
+    let (mut fps, mut plan) =
+        embed_centred::<F>(&[(v, &reps, &scan.norms)], opts, centring, progress);
+    let fps = fps.pop().expect("one source");
+    let sim = Cosine::new(v, &scan.norms);
+    let (near, candidates) = match search {
+        VectorSearch::Hamming(method) => {
+            let search = SearchOptions {
+                method,
+                max_distance: plan.radius,
+            };
+            let found = search::find_pairs(&fps, &search, progress);
+            let candidates: Vec<Pair> = found
+                .iter()
+                .map(|p| Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance))
+                .collect();
+            (verify(&candidates, &sim, opts.threshold), candidates.len())
+        }
+        VectorSearch::Bands(shape) => {
+            assert_eq!(
+                shape.bits,
+                F::BITS,
+                "band width and fingerprint width differ"
+            );
+            plan.radius = shape.radius;
+            plan.bands = Some(shape);
+            let bands = BitBands::new(shape, opts.seed);
+            let keys = bands.keys(&fps);
+            let ids: Vec<u32> = (0..reps.len() as u32).collect();
+            let filter = PairRadius::new(v, &reps, &scan.norms, opts, centring, shape);
+            // Cheapest test first: the distance, then the pair's own radius, then whether
+            // an earlier band already has the pair.
+            let within = |a: u32, b: u32, band: usize| {
+                let (fa, fb) = (&fps[a as usize], &fps[b as usize]);
+                let d = fa.distance(fb);
+                (d <= shape.radius
+                    && d <= filter.radius(a, b)
+                    && bands.first_agreement(fa, fb, band))
+                .then_some(d)
+            };
+            let mut near = Vec::new();
+            let stats =
+                search::bands::search_filtered(&keys, &ids, &within, progress, &mut |mut group| {
+                    for p in &mut group {
+                        *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
+                    }
+                    near.extend(verify(&group, &sim, opts.threshold));
+                });
+            near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
+            (near, stats.candidates as usize)
+        }
     };
-    let found = search::find_pairs(&fps[0], &search, progress);
-    let candidates: Vec<Pair> = found
-        .iter()
-        .map(|p| Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance))
-        .collect();
-    let near = verify(&candidates, &Cosine::new(v, &scan.norms), opts.threshold);
     let (pairs, assignment) = assign_groups(v.rows(), &groups, &near, grouping);
     let dedup = Dedup {
         pairs,
         assignment,
-        candidates: candidates.len(),
+        candidates,
     };
     (dedup, plan)
 }

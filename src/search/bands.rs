@@ -6,7 +6,9 @@
 //! checked, which costs nothing for true strangers and a few compares for others), so no
 //! hash set removes repeats and the output does not depend on how bands are scheduled.
 //! Bands are searched a few at a time and handed to the caller in groups of bounded size,
-//! so candidates are verified batch by batch and never all held in memory.
+//! so candidates are verified batch by batch and never all held in memory. A caller with
+//! a cheaper test of the earlier bands, or a test of its own (fingerprints too far apart
+//! in Hamming distance), passes it to [`search_filtered`] instead.
 
 use rayon::prelude::*;
 
@@ -27,7 +29,16 @@ pub struct BandStats {
     pub bands: u64,
     /// Candidate pairs emitted (each once).
     pub candidates: u64,
+    /// Pairs that shared a key in a band, counted once per band, before the filter and
+    /// before pairs found by an earlier band are dropped.
+    pub collisions: u64,
 }
+
+/// Decides whether a pair `(x, y)` (positions in `ids`, `x < y`) that shares a key in band
+/// `b` becomes a candidate there, and with what distance: it must answer `None` when the
+/// pair shares a key in an earlier band (as [`first_band`] does), so that every pair is
+/// emitted once, and may drop pairs by tests of its own.
+pub type PairFilter<'a> = &'a (dyn Fn(u32, u32, usize) -> Option<u32> + Sync);
 
 /// Searches the documents `ids` (indexes into `keys`, in any order) band by band and
 /// calls `sink` with groups of candidate pairs, as [`Pair`]s of positions in `ids` with
@@ -40,28 +51,8 @@ pub fn search(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
-    search_split(keys, ids, Split::All, progress, sink)
-}
-
-/// Which pairs a search emits, by positions in `ids`.
-#[derive(Clone, Copy, Debug)]
-enum Split {
-    All,
-    /// One position below the split, one at or above.
-    Cross(u32),
-    /// At least one position at or above the split.
-    Touching(u32),
-}
-
-impl Split {
-    #[inline]
-    fn admits(self, x: u32, y: u32) -> bool {
-        match self {
-            Split::All => true,
-            Split::Cross(s) => (x < s) != (y < s),
-            Split::Touching(s) => x >= s || y >= s,
-        }
-    }
+    let first = |x: u32, y: u32, b: usize| first_band(keys, ids, x, y, b).then_some(0);
+    search_filtered(keys, ids, &first, progress, sink)
 }
 
 /// [`search`] for the pairs that involve a new document: `ids[..split]` were searched
@@ -73,7 +64,11 @@ pub fn search_new(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
-    search_split(keys, ids, Split::Touching(split as u32), progress, sink)
+    let split = split as u32;
+    let touching = |x: u32, y: u32, b: usize| {
+        ((x >= split || y >= split) && first_band(keys, ids, x, y, b)).then_some(0)
+    };
+    search_filtered(keys, ids, &touching, progress, sink)
 }
 
 /// [`search`] for pairs across two sets only: `ids[..split]` (queries, say) against
@@ -85,13 +80,28 @@ pub fn cross_search(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
-    search_split(keys, ids, Split::Cross(split as u32), progress, sink)
+    let split = split as u32;
+    let across = |x: u32, y: u32, b: usize| {
+        (((x < split) != (y < split)) && first_band(keys, ids, x, y, b)).then_some(0)
+    };
+    search_filtered(keys, ids, &across, progress, sink)
 }
 
-fn search_split(
+/// Whether positions `x` and `y` of `ids` share no key in the bands before `b`.
+#[inline]
+pub fn first_band(keys: &BandKeys, ids: &[u32], x: u32, y: u32, b: usize) -> bool {
+    let kx = &keys.get(ids[x as usize] as usize)[..b];
+    let ky = &keys.get(ids[y as usize] as usize)[..b];
+    kx.iter().zip(ky).all(|(p, q)| p != q)
+}
+
+/// [`search`], with the pairs that share a key in a band decided by `filter` (which also
+/// rules out the pairs of earlier bands, see [`PairFilter`]); the emitted [`Pair`]s carry
+/// the distance it gives. The filter must depend on the pair and the band alone.
+pub fn search_filtered(
     keys: &BandKeys,
     ids: &[u32],
-    split: Split,
+    filter: PairFilter,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
@@ -101,6 +111,7 @@ fn search_split(
         documents: ids.len() as u64,
         bands: bands as u64,
         candidates: 0,
+        collisions: 0,
     };
     progress.start("searching", bands as u64, "bands");
     let step = rayon::current_num_threads().max(1);
@@ -108,15 +119,16 @@ fn search_split(
     let mut band = 0;
     while band < bands {
         let end = (band + step).min(bands);
-        let found: Vec<Vec<Pair>> = (band..end)
+        let found: Vec<(Vec<Pair>, u64)> = (band..end)
             .into_par_iter()
             .map(|b| {
-                let pairs = band_pairs(keys, ids, b, split);
+                let pairs = band_pairs(keys, ids, b, filter);
                 progress.inc(1);
                 pairs
             })
             .collect();
-        for pairs in found {
+        for (pairs, collisions) in found {
+            stats.collisions += collisions;
             stats.candidates += pairs.len() as u64;
             if pending.is_empty() {
                 pending = pairs;
@@ -138,9 +150,9 @@ fn search_split(
     stats
 }
 
-/// The pairs of band `b` that agree on no earlier band, in table order; with a `split`,
-/// only pairs across it.
-fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, split: Split) -> Vec<Pair> {
+/// The pairs of band `b` that pass `filter` and agree on no earlier band, in table order,
+/// and the number of pairs that share a key in it.
+fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, filter: PairFilter) -> (Vec<Pair>, u64) {
     let mut table: Vec<u64> = ids
         .iter()
         .enumerate()
@@ -148,26 +160,24 @@ fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, split: Split) -> Vec<Pair>
         .collect();
     table.sort_unstable();
     let mut pairs = Vec::new();
+    let mut collisions = 0;
     for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
         if run.len() < 2 {
             continue;
         }
+        collisions += (run.len() * (run.len() - 1) / 2) as u64;
         for (s, &x) in run.iter().enumerate() {
             let x = x as u32;
-            let kx = &keys.get(ids[x as usize] as usize)[..b];
             for &y in &run[s + 1..] {
                 let y = y as u32;
-                if !split.admits(x, y) {
-                    continue;
-                }
-                let ky = &keys.get(ids[y as usize] as usize)[..b];
-                if kx.iter().zip(ky).all(|(p, q)| p != q) {
-                    pairs.push(Pair::new(x, y, 0));
+                // Table order is key then position: x < y.
+                if let Some(distance) = filter(x, y, b) {
+                    pairs.push(Pair::new(x, y, distance));
                 }
             }
         }
     }
-    pairs
+    (pairs, collisions)
 }
 
 #[cfg(test)]
