@@ -384,7 +384,12 @@ pub fn read_chunks(
         } else {
             utf8_cut(&buf[..filled])
         };
-        f(&String::from_utf8_lossy(&buf[..cut]), eof);
+        // Valid UTF-8 (nearly all text) is checked by the fast validator; only invalid
+        // bytes take the slower lossy decoder. Both give the same text.
+        match std::str::from_utf8(&buf[..cut]) {
+            Ok(text) => f(text, eof),
+            Err(_) => f(&String::from_utf8_lossy(&buf[..cut]), eof),
+        }
         if eof {
             break;
         }
