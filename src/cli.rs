@@ -12,6 +12,8 @@ Examples:
   simdedup docs/                          near-duplicate pairs in a tree, as TSV
   find . -name '*.txt' | simdedup -       files listed on stdin, one per line
   fd -e md -0 | simdedup -0 - --scores    NUL-separated list; add distance and similarity
+  simdedup docs/ -j 0.8 --recall 0.999    a stricter bar, more bands (fewer pairs missed)
+  simdedup docs/ --method exact           every pair within the Hamming radius (slower)
   simdedup --compat dedup-py -v test/     reproduce the seed script dedup.py
   simdedup fingerprint docs/ > fps.tsv    fingerprints as a file, for pipelines
   simdedup pairs fps.tsv -k 3             search a fingerprint file
@@ -20,10 +22,11 @@ Exit status: 0 when all went well, 2 when some input could not be used (each nam
 or on a fatal error (a full disk, an unreadable dataset), 130 when interrupted (Ctrl-C,
 SIGTERM). Output files (-o, --removed, --save) appear whole or not at all.";
 
-/// Find near-duplicate text files, dataset rows and embeddings with SimHash fingerprints.
+/// Find near-duplicate text files, dataset rows and embeddings.
 ///
 /// Reads every file under the given paths (directories are walked recursively, in file-name
-/// order), fingerprints each text, finds the pairs within a Hamming radius, verifies each
+/// order), fingerprints and sketches each text in one pass, finds candidate pairs with
+/// MinHash bands (a pair at the bar is found with probability --recall, 0.99), verifies each
 /// by the exact Jaccard similarity of the two shingle sets (default bar 0.5 on word
 /// 3-shingles) and prints each duplicate pair once as `path_a<TAB>path_b`. Tabs, newlines, carriage returns and backslashes in paths are
 /// written as \t, \n, \r and \\; bytes that are not UTF-8 as \xHH.
@@ -277,8 +280,9 @@ pub struct ThresholdArgs {
     #[arg(short, long, value_name = "RATIO", conflicts_with = "max_distance")]
     pub ratio: Option<f64>,
 
-    /// Candidate (or, with --compat/--no-verify, reported) pairs: Hamming distance at most K
-    /// [default: from --min-similarity; 3/16 of the bits with --no-verify].
+    /// Candidate (or, with --compat/--no-verify, reported) pairs: Hamming distance at most K;
+    /// selects the Hamming search [default: from --min-similarity; 3/16 of the bits with
+    /// --no-verify].
     #[arg(short = 'k', long, value_name = "K")]
     pub max_distance: Option<u32>,
 }
@@ -348,8 +352,8 @@ pub enum KeepArg {
 #[derive(Args, Debug)]
 pub struct DedupArgs {
     /// Duplicates are pairs whose shingle sets have Jaccard similarity at least J, verified
-    /// exactly for every Hamming candidate. The candidate radius follows from J unless -k
-    /// or -r is given.
+    /// exactly for every candidate. The MinHash bands (or, with --method exact, the Hamming
+    /// radius) are solved from J unless -k or -r is given.
     #[arg(short = 'j', long, value_name = "J", default_value_t = 0.5, value_parser = parse_unit)]
     pub min_similarity: f64,
 

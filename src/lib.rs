@@ -1,11 +1,14 @@
-//! simdedup: near-duplicate detection with SimHash fingerprints and exact Hamming search.
+//! simdedup: near-duplicate detection with MinHash band search, SimHash fingerprints and
+//! exact verification.
 //!
 //! The path of a document through the crate reads like the module list: [`input`] finds
 //! the files, [`shingle`] cuts text into features, [`simhash`] turns them into a
-//! [`fingerprint::Fingerprint`], [`corpus`] does that for every file in parallel and
-//! [`records`] for every row of a dataset (JSONL, CSV/TSV, Parquet) in one streaming pass,
-//! [`search`] finds the pairs within a Hamming distance, [`ops`] turns pairs into results
-//! and [`output`] writes them. Dense vectors take a parallel path into the same search:
+//! [`fingerprint::Fingerprint`] and, in the same pass, [`minhash`] band keys; [`corpus`]
+//! does that for every file in parallel and [`records`] for every row of a dataset (JSONL,
+//! CSV/TSV, Parquet) in one streaming pass, [`search`] finds candidate pairs (MinHash
+//! bands, or every pair within a Hamming distance), [`verify`] scores them exactly, [`ops`]
+//! turns pairs into results and [`output`] writes them. [`plant`] makes pairs at a chosen
+//! similarity to measure recall. Dense vectors take a parallel path into the same search:
 //! [`vectors`] maps `.npy` files, [`hyperplane`] turns rows into fingerprints and
 //! [`bitbands`] samples their bits into band keys for the near-linear band search; the
 //! semantic operations (leakage, outliers, representatives) live in [`ops::semantic`].
