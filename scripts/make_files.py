@@ -4,7 +4,7 @@
 Documents are 30-90 words drawn from a Zipf-like vocabulary of made-up words. About 8% of
 documents are near-copies of an earlier one (a few words replaced, inserted or dropped) and
 2% exact copies, so every stage of a run (exact groups, search, verification) has work.
-Files go 1000 to a directory: OUT/d0000/f0000000.txt ...
+Files go 1000 to a directory: OUT/d00000/f00000000.txt ...
 
     python3 scripts/make_files.py --docs 1000000 --out /tmp/files1m
 """
