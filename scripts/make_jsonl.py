@@ -39,6 +39,10 @@ import time
 
 import numpy as np
 
+# The same words for the same seed as the file generator (this script's directory is on
+# sys.path when it runs).
+from make_files import vocabulary
+
 VOCAB_SIZE = 50_000
 WINDOW = 10_000        # make_files.py's window of earlier documents to copy from
 EXACT_RATE = 0.02
@@ -47,15 +51,6 @@ CHUNK = 250_000        # documents generated (and held) at a time
 MAX_AGE = CHUNK        # copy sources lie in this chunk or the previous one
 WRITE_BATCH = 65_536   # documents turned into text at a time
 MIN_DELETE = 5         # make_files.py deletes a word only from longer documents
-
-
-def vocabulary(rng, size):
-    """make_files.py's vocabulary (the same words for the same seed), sorted."""
-    syllables = [c + v for c in "bcdfghklmnprstvz" for v in "aeiou"]
-    words = set()
-    while len(words) < size:
-        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))))
-    return sorted(words)
 
 
 class Words:

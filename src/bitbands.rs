@@ -438,21 +438,8 @@ mod tests {
 
     /// `.npy` bytes of float32 rows.
     fn npy(rows: &[Vec<f32>]) -> Vec<u8> {
-        let mut header = format!(
-            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-            rows.len(),
-            rows[0].len()
-        );
-        while (11 + header.len()) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        rows.iter()
-            .flatten()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        let mut out = Vec::new();
+        crate::vectors::write_npy(&mut out, rows[0].len(), &rows.concat()).unwrap();
         out
     }
 

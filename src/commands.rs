@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use simdedup::corpus::{Corpus, SAMPLE_DOCS, fingerprint_files, sample_similarities};
+use simdedup::corpus::{Corpus, band_shape, fingerprint_files};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
 use simdedup::minhash::BandParams;
@@ -220,10 +220,9 @@ pub(crate) fn search_options(
     })
 }
 
-/// The band shape for a verified text run over the files of `list`, or `None` when the
-/// Hamming search runs instead: `--method exact|brute|rotate`, or a radius given with -k or
-/// -r (without `--method bands`). Over more than [`SAMPLE_DOCS`] files, the background
-/// similarity of a sample of them sets the shape.
+/// The band shape for a verified text run over the files of `list`
+/// ([`simdedup::corpus::band_shape`]), or `None` when the Hamming search runs instead
+/// (see [`uses_bands`]).
 pub(crate) fn band_params(
     search: &SearchArgs,
     threshold: &ThresholdArgs,
@@ -231,35 +230,19 @@ pub(crate) fn band_params(
     list: &FileList,
     config: &simdedup::simhash::TextConfig,
 ) -> Option<BandParams> {
-    band_shape(search, threshold, min_similarity, 0)?;
-    let n = list.files.len();
-    if n <= SAMPLE_DOCS {
-        return Some(BandParams::solve(min_similarity, search.recall, n));
-    }
-    let sample = sample_similarities(&list.files, config, SAMPLE_DOCS);
-    Some(BandParams::solve_sampled(
-        min_similarity,
-        search.recall,
-        n,
-        &sample,
-    ))
+    uses_bands(search, threshold)
+        .then(|| band_shape(&list.files, config, min_similarity, search.recall))
 }
 
-/// Whether the band search runs (`--method bands`, or no method and no radius given), and
-/// its shape for `n` documents without a measured background.
-pub(crate) fn band_shape(
-    search: &SearchArgs,
-    threshold: &ThresholdArgs,
-    min_similarity: f64,
-    n: usize,
-) -> Option<BandParams> {
+/// Whether a verified text run uses the band search: `--method bands`, or no method and
+/// no radius (-k, -r) given.
+pub(crate) fn uses_bands(search: &SearchArgs, threshold: &ThresholdArgs) -> bool {
     let radius = threshold.max_distance.is_some() || threshold.ratio.is_some();
-    let bands = match search.method {
+    match search.method {
         Some(MethodArg::Bands) => true,
         None => !radius,
         _ => false,
-    };
-    bands.then(|| BandParams::solve(min_similarity, search.recall, n))
+    }
 }
 
 /// How the summary line names the candidate search.

@@ -195,6 +195,18 @@ pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> V
         .collect()
 }
 
+/// The band shape for searching `files` at the similarity `bar` with `recall`: from the
+/// background of a sample ([`sample_similarities`]) over more than [`SAMPLE_DOCS`] files,
+/// from the assumed one below ([`BandParams::solve_sampled`] with no sample).
+pub fn band_shape(files: &PathList, config: &TextConfig, bar: f64, recall: f64) -> BandParams {
+    let sample = if files.len() > SAMPLE_DOCS {
+        sample_similarities(files, config, SAMPLE_DOCS)
+    } else {
+        Vec::new()
+    };
+    BandParams::solve_sampled(bar, recall, files.len(), &sample)
+}
+
 impl<F> Corpus<F> {
     /// Number of documents.
     pub fn len(&self) -> usize {

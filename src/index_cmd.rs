@@ -7,10 +7,9 @@ use std::io::{self, Write};
 use anyhow::{Result, bail};
 use bitvec::vec::BitVec;
 
-use simdedup::corpus::{SAMPLE_DOCS, sample_similarities};
+use simdedup::corpus::band_shape;
 use simdedup::index::{self, Builder, Index, IndexView, Settings};
 use simdedup::input::FileList;
-use simdedup::minhash::BandParams;
 use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius};
 use simdedup::output::{escape_path, path_bytes};
 use simdedup::search::{Method, SearchOptions};
@@ -43,13 +42,7 @@ fn build(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
 fn build_with<F: CityHash>(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
     let config = args.features.config();
     let list = files(ctx, &args.input);
-    let n = list.files.len();
-    let sample = if n > SAMPLE_DOCS {
-        sample_similarities(&list.files, &config, SAMPLE_DOCS)
-    } else {
-        Vec::new()
-    };
-    let bands = BandParams::solve_sampled(args.min_similarity, args.recall, n, &sample);
+    let bands = band_shape(&list.files, &config, args.min_similarity, args.recall);
     let corpus = fingerprint_list::<F>(ctx, list, &args.input, &config, Some(bands));
     let mut builder = Builder::<F>::new(config, Some(bands));
     builder.extend(&corpus);

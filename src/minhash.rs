@@ -390,21 +390,6 @@ impl BandKeys {
         self.keys.reserve(n * self.bands);
     }
 
-    /// Keeps the documents `keep` marks, in order.
-    pub fn retain(&mut self, keep: &[bool]) {
-        assert_eq!(keep.len(), self.len());
-        let bands = self.bands;
-        let mut out = 0;
-        for (i, &k) in keep.iter().enumerate() {
-            if k {
-                self.keys
-                    .copy_within(i * bands..(i + 1) * bands, out * bands);
-                out += 1;
-            }
-        }
-        self.keys.truncate(out * bands);
-    }
-
     pub fn shrink_to_fit(&mut self) {
         self.keys.shrink_to_fit();
     }
@@ -570,9 +555,11 @@ mod tests {
         let mut keys = BandKeys::new(2);
         keys.push(&[1, 2]);
         keys.push(&[3, 4]);
-        keys.push(&[5, 6]);
-        keys.retain(&[true, false, true]);
-        assert_eq!(keys.len(), 2);
-        assert_eq!(keys.get(1), &[5, 6]);
+        let mut more = BandKeys::new(2);
+        more.push(&[5, 6]);
+        keys.extend(&more);
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys.get(1), &[3, 4]);
+        assert_eq!(keys.get(2), &[5, 6]);
     }
 }

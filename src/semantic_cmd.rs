@@ -31,7 +31,7 @@ use crate::cli::{
     SemanticInput, ThresholdArgs,
 };
 use crate::commands::{
-    Ctx, band_params, band_shape, describe_search, files, search_options, with_width,
+    Ctx, band_params, describe_search, files, search_options, uses_bands, with_width,
 };
 
 /// A vector file with its ids and row scan; non-finite rows reported, zero rows noted.
@@ -321,21 +321,17 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let config = args.input.text_config();
     // The row count is not known before the single pass: the shape is solved for one row
     // per 200 bytes of the file (the shape changes slowly with the count).
-    let bands = (args.against.is_empty() && args.input.records.embedding_column.is_none())
-        .then(|| {
-            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-            let threshold_args = ThresholdArgs {
-                ratio: None,
-                max_distance: args.max_distance,
-            };
-            band_shape(
-                &args.search,
-                &threshold_args,
-                threshold,
-                (bytes / 200) as usize,
-            )
-        })
-        .flatten();
+    let radius = ThresholdArgs {
+        ratio: None,
+        max_distance: args.max_distance,
+    };
+    let bands = (args.against.is_empty()
+        && args.input.records.embedding_column.is_none()
+        && uses_bands(&args.search, &radius))
+    .then(|| {
+        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        BandParams::solve(threshold, args.search.recall, (bytes / 200) as usize)
+    });
     let set = dataset::<F>(ctx, &args.input, path, &config, bands)?;
     if set.embeddings.is_some() {
         return dedup_record_vectors(ctx, args, &set, threshold);

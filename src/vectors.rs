@@ -226,6 +226,27 @@ impl Vectors {
     }
 }
 
+/// Writes `values` (rows of `dim`, one after another) as a 2-D float32 `.npy` file (format
+/// version 1, C order, little-endian): what [`Vectors`] reads and memory-maps.
+pub fn write_npy(out: &mut dyn std::io::Write, dim: usize, values: &[f32]) -> std::io::Result<()> {
+    let rows = values.len() / dim.max(1);
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    // Magic (6) + version (2) + length (2) + header + '\n', a multiple of 64 bytes.
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    out.write_all(b"\x93NUMPY\x01\x00")?;
+    out.write_all(&(header.len() as u16).to_le_bytes())?;
+    out.write_all(header.as_bytes())?;
+    let mut buf = Vec::with_capacity(values.len() * 4);
+    for v in values {
+        buf.extend_from_slice(&v.to_le_bytes());
+    }
+    out.write_all(&buf)
+}
+
 /// Euclidean norm, accumulated in f64.
 pub fn norm(x: &[f32]) -> f64 {
     dot(x, x).sqrt()

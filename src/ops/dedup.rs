@@ -75,6 +75,31 @@ pub enum Candidates<'a> {
     Bands(&'a BandKeys),
 }
 
+/// Verifies the candidates of a band search group by group, as the search hands them over:
+/// `search` runs one of [`search::bands`]' searches over `ids` with the sink it is given;
+/// each group's positions become document numbers (`ids[x]`), with their fingerprints'
+/// Hamming distance, and go through `verifier`. Returns the pairs at or above the bar,
+/// sorted by (a, b), and the number of candidates.
+pub fn verify_band_candidates<F: Fingerprint>(
+    ids: &[u32],
+    fingerprints: &[F],
+    verifier: &mut Verifier,
+    search: impl FnOnce(&mut dyn FnMut(Vec<Pair>)) -> search::bands::BandStats,
+) -> (Vec<ScoredPair>, usize) {
+    let mut near = Vec::new();
+    let stats = search(&mut |mut group| {
+        for p in &mut group {
+            let (a, b) = (ids[p.a as usize], ids[p.b as usize]);
+            let distance = fingerprints[a as usize].distance(&fingerprints[b as usize]);
+            *p = Pair::new(a, b, distance);
+        }
+        group.sort_unstable();
+        near.extend(verifier.verify(&group, &()));
+    });
+    near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
+    (near, stats.candidates as usize)
+}
+
 /// The Hamming radius that catches a pair of Jaccard similarity `j` with probability at
 /// least `recall`, under SimHash's model: two sets with Jaccard j (and equal sizes) have
 /// cosine c = 2j / (1 + j); each of the `bits` bits differs independently with probability
@@ -209,18 +234,9 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
             assert_eq!(keys.len(), n, "band keys for every document");
             // 2-3. Band candidates, verified group by group.
             let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report);
-            let mut near = Vec::new();
-            let stats = search::bands::search(keys, &reps, progress, &mut |mut group| {
-                for p in &mut group {
-                    let (a, b) = (reps[p.a as usize], reps[p.b as usize]);
-                    let distance = fingerprints[a as usize].distance(&fingerprints[b as usize]);
-                    *p = Pair::new(a, b, distance);
-                }
-                group.sort_unstable();
-                near.extend(verifier.verify(&group, &()));
-            });
-            near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
-            (near, stats.candidates as usize)
+            verify_band_candidates(&reps, fingerprints, &mut verifier, |sink| {
+                search::bands::search(keys, &reps, progress, sink)
+            })
         }
         Candidates::Hamming => {
             // Without exact duplicates or short documents every document is searched: no
@@ -430,18 +446,9 @@ pub fn pairs_with_new<F: Fingerprint, D: DocStats>(
             let mut ids = stale;
             ids.extend_from_slice(&fresh);
             let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report);
-            let mut near = Vec::new();
-            let stats = search::bands::search_new(keys, &ids, split, progress, &mut |mut g| {
-                for p in &mut g {
-                    let (a, b) = (ids[p.a as usize], ids[p.b as usize]);
-                    let distance = fingerprints[a as usize].distance(&fingerprints[b as usize]);
-                    *p = Pair::new(a, b, distance);
-                }
-                g.sort_unstable();
-                near.extend(verifier.verify(&g, &()));
-            });
-            near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
-            (near, stats.candidates as usize)
+            verify_band_candidates(&ids, fingerprints, &mut verifier, |sink| {
+                search::bands::search_new(keys, &ids, split, progress, sink)
+            })
         }
         Candidates::Hamming => {
             let fps_of = |reps: &[u32]| -> Vec<F> {

@@ -14,7 +14,7 @@ use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::hyperplane::{self, Projector};
 use crate::ops::cluster::ScoredPair;
-use crate::ops::dedup::{Dedup, ExactGroups, Grouping, assign_groups};
+use crate::ops::dedup::{Dedup, ExactGroups, Grouping, assign_groups, verify_band_candidates};
 use crate::progress::Progress;
 use crate::search::{self, Method, Pair, SearchOptions};
 use crate::simhash::TextConfig;
@@ -675,17 +675,10 @@ pub fn against_corpus<F: Fingerprint>(
                 .collect();
             let split = ids.partition_point(|&i| i < nq);
             let mut verifier = Verifier::new(&combined, config, &digest, threshold, report);
-            let mut verified = Vec::new();
-            let stats = search::bands::cross_search(&keys, &ids, split, progress, &mut |mut g| {
-                for p in &mut g {
-                    let (a, b) = (ids[p.a as usize], ids[p.b as usize]);
-                    let d = combined.fingerprints[a as usize]
-                        .distance(&combined.fingerprints[b as usize]);
-                    *p = Pair::new(a, b, d);
-                }
-                g.sort_unstable();
-                verified.extend(verifier.verify(&g, &()));
-            });
+            let (mut verified, candidates) =
+                verify_band_candidates(&ids, &combined.fingerprints, &mut verifier, |sink| {
+                    search::bands::cross_search(&keys, &ids, split, progress, sink)
+                });
             // Texts too short for a shingle match as exact duplicates only: by digest.
             let mut short: HashMap<u128, Vec<u32>> = HashMap::new();
             for i in nq..combined.docs.len() as u32 {
@@ -703,7 +696,7 @@ pub fn against_corpus<F: Fingerprint>(
                 .collect();
             verified.extend(verifier.verify(&exact, &()));
             verified.sort_unstable_by_key(|p| (p.a, p.b));
-            (verified, stats.candidates as usize + exact.len())
+            (verified, candidates + exact.len())
         }
     };
     let score_of: HashMap<(u32, u32), f64> = verified
@@ -947,20 +940,8 @@ mod tests {
 
     /// Writes `rows` (each `dim` long) as a float32 `.npy` file.
     fn write_npy(path: &std::path::Path, rows: &[Vec<f32>], dim: usize) {
-        let mut header = format!(
-            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {dim}), }}",
-            rows.len()
-        );
-        while !(11 + header.len()).is_multiple_of(64) {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        for r in rows {
-            out.extend(r.iter().flat_map(|x| x.to_le_bytes()));
-        }
+        let mut out = Vec::new();
+        crate::vectors::write_npy(&mut out, dim, &rows.concat()).unwrap();
         std::fs::write(path, out).unwrap();
     }
 

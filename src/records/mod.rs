@@ -170,24 +170,7 @@ impl Embeddings {
     /// Writes the vectors as a 2-D float32 `.npy` file (C order, little-endian), so that
     /// the embedding mode can memory-map them like any other vector file.
     pub fn write_npy(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let rows = self.values.len() / self.dim.max(1);
-        let mut header = format!(
-            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {}), }}",
-            self.dim
-        );
-        // Magic (6) + version (2) + length (2) + header + '\n', a multiple of 64 bytes.
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        out.write_all(b"\x93NUMPY\x01\x00")?;
-        out.write_all(&(header.len() as u16).to_le_bytes())?;
-        out.write_all(header.as_bytes())?;
-        let mut buf = Vec::with_capacity(self.values.len() * 4);
-        for v in &self.values {
-            buf.extend_from_slice(&v.to_le_bytes());
-        }
-        out.write_all(&buf)
+        crate::vectors::write_npy(out, self.dim, &self.values)
     }
 
     /// The vector of row `i` (an index into [`RecordSet::rows`]).

@@ -51,8 +51,7 @@ pub fn search(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
-    let first = |x: u32, y: u32, b: usize| first_band(keys, ids, x, y, b).then_some(0);
-    search_filtered(keys, ids, &first, progress, sink)
+    search_admitting(keys, ids, &|_, _| true, progress, sink)
 }
 
 /// [`search`] for the pairs that involve a new document: `ids[..split]` were searched
@@ -65,10 +64,7 @@ pub fn search_new(
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
     let split = split as u32;
-    let touching = |x: u32, y: u32, b: usize| {
-        ((x >= split || y >= split) && first_band(keys, ids, x, y, b)).then_some(0)
-    };
-    search_filtered(keys, ids, &touching, progress, sink)
+    search_admitting(keys, ids, &|x, y| x >= split || y >= split, progress, sink)
 }
 
 /// [`search`] for pairs across two sets only: `ids[..split]` (queries, say) against
@@ -81,10 +77,27 @@ pub fn cross_search(
     sink: &mut dyn FnMut(Vec<Pair>),
 ) -> BandStats {
     let split = split as u32;
-    let across = |x: u32, y: u32, b: usize| {
-        (((x < split) != (y < split)) && first_band(keys, ids, x, y, b)).then_some(0)
-    };
-    search_filtered(keys, ids, &across, progress, sink)
+    search_admitting(
+        keys,
+        ids,
+        &|x, y| (x < split) != (y < split),
+        progress,
+        sink,
+    )
+}
+
+/// [`search`] restricted to the pairs of positions `admits` accepts, each from the first
+/// band it shares.
+fn search_admitting(
+    keys: &BandKeys,
+    ids: &[u32],
+    admits: &(dyn Fn(u32, u32) -> bool + Sync),
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Vec<Pair>),
+) -> BandStats {
+    let filter =
+        |x: u32, y: u32, b: usize| (admits(x, y) && first_band(keys, ids, x, y, b)).then_some(0);
+    search_filtered(keys, ids, &filter, progress, sink)
 }
 
 /// Whether positions `x` and `y` of `ids` share no key in the bands before `b`.
