@@ -18,7 +18,8 @@ use simdedup::Error;
 use simdedup::ops::dedup::{
     Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
 };
-use simdedup::records::{RecordOptions, read_records, write_records};
+use simdedup::output::records::write_records;
+use simdedup::records::{RecordOptions, read_records};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::shingle::Normalization;
 use simdedup::simhash::TextConfig;

@@ -11,7 +11,6 @@ use simdedup::corpus::{Corpus, band_shape, fingerprint_files};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
 use simdedup::minhash::BandParams;
-use simdedup::ops::cluster::ScoredPair;
 use simdedup::ops::dedup::{
     Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
 };
@@ -19,6 +18,7 @@ use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
 use simdedup::output::{escape_path, write_path};
 use simdedup::search::{self, Method, SearchOptions, max_distance_for_ratio};
 use simdedup::simhash::CityHash;
+use simdedup::verify::ScoredPair;
 use simdedup::{Error, Fingerprint, Report, Wide};
 
 use crate::bars::Bars;

@@ -24,7 +24,7 @@ pub struct Document {
     pub digest: u128,
 }
 
-impl crate::ops::dedup::DocStats for Document {
+impl crate::texts::DocStats for Document {
     fn chars(&self) -> u64 {
         self.chars
     }
@@ -179,7 +179,7 @@ pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> V
             let path = files.get(s * n / m);
             match read_text(path, false) {
                 Ok(Contents::Text(text)) => {
-                    let (set, _) = crate::verify::shingle_set(&text, None, config);
+                    let (set, _) = crate::texts::shingle_set(&text, None, config);
                     (!set.is_empty()).then_some(set)
                 }
                 _ => None,
@@ -190,7 +190,7 @@ pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> V
         .into_par_iter()
         .flat_map_iter(|a| {
             let sets = &sets;
-            (a + 1..sets.len()).map(move |b| crate::verify::jaccard(&sets[a], &sets[b]))
+            (a + 1..sets.len()).map(move |b| crate::texts::jaccard(&sets[a], &sets[b]))
         })
         .collect()
 }
@@ -225,7 +225,7 @@ impl<F> Corpus<F> {
 
 /// Files are read again for verification, streamed (a file that turned binary counts as
 /// changed: its NUL bytes are read as text and the digest differs).
-impl<F: Sync> crate::verify::TextSource for Corpus<F> {
+impl<F: Sync> crate::texts::TextSource for Corpus<F> {
     fn text(&self, i: usize) -> Result<String, Error> {
         match read_text(self.path(i), true)? {
             Contents::Text(text) => Ok(text),
@@ -238,7 +238,7 @@ impl<F: Sync> crate::verify::TextSource for Corpus<F> {
     }
 
     fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
-        crate::verify::stream_shingle_set(config, |push| {
+        crate::texts::stream_shingle_set(config, |push| {
             read_chunks(self.path(i), true, CHUNK_BYTES, push).map(|_| ())
         })
     }

@@ -79,7 +79,7 @@ pub enum Error {
     Index {
         path: PathBuf,
         #[source]
-        source: crate::index::FormatError,
+        source: FormatError,
     },
     /// A problem with a whole dataset file: its format, header or schema.
     #[error("{}: {message}", path.display())]
@@ -95,4 +95,23 @@ impl<T: Fn(Error) + Sync> Report for T {
     fn report(&self, error: Error) {
         self(error)
     }
+}
+
+/// Why bytes are not a usable index.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("not a simdedup index (it does not start with the index magic bytes)")]
+    Magic,
+    #[error(
+        "index format version {found} is newer than this simdedup reads (up to {newest}); use a newer simdedup"
+    )]
+    NewerVersion { found: u32, newest: u32 },
+    #[error("unknown index format version {found}")]
+    UnknownVersion { found: u32 },
+    #[error("truncated index: {expected} bytes expected, {found} found")]
+    Truncated { expected: u64, found: u64 },
+    #[error("corrupt index: checksum {computed:08x} does not match the stored {stored:08x}")]
+    Checksum { stored: u32, computed: u32 },
+    #[error("corrupt index: {0}")]
+    Corrupt(String),
 }

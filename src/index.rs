@@ -1,7 +1,7 @@
 //! The persistent index: a corpus's fingerprints, per-document counts and paths, with the
 //! settings that made them, in one versioned, checksummed file that is read through a
 //! memory map. Built once ([`Builder`]), extended without reading old documents again, and
-//! queried with new documents ([`query`]): the pairs equal those of one run over old and new
+//! queried with new documents ([`crate::ops::incremental::query`]): the pairs equal those of one run over old and new
 //! documents together that involve a new document.
 //!
 //! # File format (version 2; version 1 is read too)
@@ -53,16 +53,14 @@ use memmap2::Mmap;
 
 use crate::atomic_file::AtomicFile;
 use crate::corpus::Corpus;
-use crate::error::{Error, Report};
+use crate::error::Error;
+pub use crate::error::FormatError;
 use crate::fingerprint::Fingerprint;
-use crate::input::{CHUNK_BYTES, Contents, read_chunks, read_text};
+use crate::input::path_bytes;
 use crate::minhash::{BandKeys, BandParams};
-use crate::ops::dedup::{Candidates, DedupOptions, DocStats, NewPairs, pairs_with_new};
-use crate::output::path_bytes;
-use crate::progress::Progress;
 use crate::shingle::{Normalization, ShingleKind, Shingling};
 use crate::simhash::{TextConfig, Weighting};
-use crate::verify::TextSource;
+use crate::texts::DocStats;
 
 /// The first eight bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"\x89SDX\r\n\x1a\n";
@@ -103,25 +101,6 @@ impl DocStats for DocRecord {
     fn digest(&self) -> u128 {
         self.digest
     }
-}
-
-/// Why bytes are not a usable index.
-#[derive(Debug, thiserror::Error)]
-pub enum FormatError {
-    #[error("not a simdedup index (it does not start with the index magic bytes)")]
-    Magic,
-    #[error(
-        "index format version {found} is newer than this simdedup reads (up to {VERSION}); use a newer simdedup"
-    )]
-    NewerVersion { found: u32 },
-    #[error("unknown index format version {found}")]
-    UnknownVersion { found: u32 },
-    #[error("truncated index: {expected} bytes expected, {found} found")]
-    Truncated { expected: u64, found: u64 },
-    #[error("corrupt index: checksum {computed:08x} does not match the stored {stored:08x}")]
-    Checksum { stored: u32, computed: u32 },
-    #[error("corrupt index: {0}")]
-    Corrupt(String),
 }
 
 /// Where each section lies, from the header (all checked against the file's length).
@@ -327,7 +306,12 @@ impl<'a> IndexView<'a> {
         }
         match u32_at(bytes, 8) {
             1 | VERSION => {}
-            v if v > VERSION => return Err(FormatError::NewerVersion { found: v }),
+            v if v > VERSION => {
+                return Err(FormatError::NewerVersion {
+                    found: v,
+                    newest: VERSION,
+                });
+            }
             v => return Err(FormatError::UnknownVersion { found: v }),
         }
         if found < HEADER_LEN + TRAILER_LEN {
@@ -724,103 +708,6 @@ impl Checksummed<'_> {
     }
 }
 
-/// The indexed documents, then the new ones, numbered as one run over both would number
-/// them; files are read again for verification.
-struct Union<'a, F> {
-    index: IndexView<'a>,
-    corpus: &'a Corpus<F>,
-}
-
-impl<F> Union<'_, F> {
-    fn path(&self, i: usize) -> Cow<'_, Path> {
-        match i.checked_sub(self.index.len()) {
-            None => self.index.path(i),
-            Some(j) => Cow::Borrowed(self.corpus.path(j)),
-        }
-    }
-}
-
-/// Files are read again as the plain run reads them (streamed; a file that turned binary
-/// counts as changed: its digest no longer matches).
-impl<F: Sync> TextSource for Union<'_, F> {
-    fn text(&self, i: usize) -> Result<String, Error> {
-        match read_text(&self.path(i), true)? {
-            Contents::Text(text) => Ok(text),
-            Contents::Binary => unreachable!("binary files are read as text here"),
-        }
-    }
-
-    fn name(&self, i: usize) -> String {
-        self.path(i).display().to_string()
-    }
-
-    fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
-        crate::verify::stream_shingle_set(config, |push| {
-            read_chunks(&self.path(i), true, CHUNK_BYTES, push).map(|_| ())
-        })
-    }
-}
-
-/// New documents against an index: every pair a single deduplication run over the indexed
-/// documents followed by `corpus` would report ([`crate::ops::dedup::dedup`] with `opts`)
-/// that involves a document of `corpus`. Documents are numbered as in that run: indexed
-/// ones `0..index.len()`, then `corpus`'s. `corpus` must be fingerprinted with the index's
-/// settings (an error otherwise); indexed files in candidate pairs are read again for
-/// verification, and one that changed or vanished is reported and its pairs left out.
-pub fn query<F: Fingerprint>(
-    index: &Index,
-    corpus: &Corpus<F>,
-    opts: &DedupOptions,
-    progress: &dyn Progress,
-    report: &dyn Report,
-) -> Result<NewPairs, Error> {
-    let view = index.view();
-    let Some(mut fingerprints) = view.fingerprints::<F>() else {
-        return Err(Error::Incompatible {
-            path: index.file().to_path_buf(),
-            message: format!(
-                "the index holds {}-bit fingerprints, not {}-bit",
-                view.settings().bits,
-                F::BITS
-            ),
-        });
-    };
-    fingerprints.extend_from_slice(&corpus.fingerprints);
-    let mut docs: Vec<DocRecord> = (0..view.len()).map(|i| view.doc(i)).collect();
-    docs.extend(corpus.docs.iter().map(|d| DocRecord {
-        chars: d.chars,
-        shingles: d.shingles,
-        digest: d.digest,
-    }));
-    let source = Union {
-        index: view,
-        corpus,
-    };
-    // The band search when both sides have keys of the same shape.
-    let keys = match (view.band_keys(), &corpus.bands) {
-        (Some(mut keys), Some(new)) if new.bands() == keys.bands() => {
-            keys.extend(new);
-            Some(keys)
-        }
-        _ => None,
-    };
-    let candidates = match &keys {
-        Some(keys) => Candidates::Bands(keys),
-        None => Candidates::Hamming,
-    };
-    Ok(pairs_with_new(
-        &fingerprints,
-        &docs,
-        view.len(),
-        candidates,
-        &source,
-        &view.settings().text,
-        opts,
-        progress,
-        report,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -947,7 +834,7 @@ mod tests {
         newer[8] = 3;
         assert!(matches!(
             err(&newer),
-            FormatError::NewerVersion { found: 3 }
+            FormatError::NewerVersion { found: 3, .. }
         ));
         assert!(err(&newer).to_string().contains("newer"));
         let mut longer = bytes.clone();

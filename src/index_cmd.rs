@@ -8,10 +8,12 @@ use anyhow::{Result, bail};
 use bitvec::vec::BitVec;
 
 use simdedup::corpus::band_shape;
-use simdedup::index::{self, Builder, Index, IndexView, Settings};
+use simdedup::index::{Builder, Index, IndexView, Settings};
 use simdedup::input::FileList;
+use simdedup::input::path_bytes;
 use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius};
-use simdedup::output::{escape_path, path_bytes};
+use simdedup::ops::incremental;
+use simdedup::output::escape_path;
 use simdedup::search::{Method, SearchOptions};
 use simdedup::shingle::Normalization;
 use simdedup::simhash::{CityHash, Weighting};
@@ -146,7 +148,7 @@ fn query_with<F: CityHash>(
         keep: KeepOrder::First,
         grouping: Grouping::Greedy,
     };
-    let result = index::query(index, &corpus, &opts, &ctx.bars, ctx)?;
+    let result = incremental::query(index, &corpus, &opts, &ctx.bars, ctx)?;
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
         "{} indexed and {} new documents, {} duplicate pairs with a new document ({exact} exact), {} candidates {}",

@@ -429,6 +429,18 @@ fn utf8_cut(bytes: &[u8]) -> usize {
     n
 }
 
+/// The bytes of `path` as the OS holds them (outside Unix: its encoded bytes).
+#[cfg(unix)]
+pub fn path_bytes(path: &Path) -> &[u8] {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes()
+}
+
+#[cfg(not(unix))]
+pub fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,11 +3,13 @@
 //!
 //! The path of a document through the crate reads like the module list: [`input`] finds
 //! the files, [`shingle`] cuts text into features, [`simhash`] turns them into a
-//! [`fingerprint::Fingerprint`] and, in the same pass, [`minhash`] band keys; [`corpus`]
-//! does that for every file in parallel and [`records`] for every row of a dataset (JSONL,
-//! CSV/TSV, Parquet) in one streaming pass, [`search`] finds candidate pairs (MinHash
-//! bands, or every pair within a Hamming distance), [`verify`] scores them exactly, [`ops`]
-//! turns pairs into results and [`output`] writes them. [`plant`] makes pairs at a chosen
+//! [`fingerprint::Fingerprint`] and, in the same pass, [`minhash`] band keys; [`texts`]
+//! says what is kept of a fingerprinted text and how it is read again; [`corpus`] does that
+//! for every file in parallel and [`records`] for every row of a dataset (JSONL, CSV/TSV,
+//! Parquet) in one streaming pass, [`index`] stores it, [`search`] finds candidate pairs
+//! (MinHash bands, or every pair within a Hamming distance), [`verify`] scores them
+//! exactly, [`ops`] turns pairs into results and [`output`] writes them (TSV, and the kept
+//! and removed rows of a dataset). A module uses only the modules before it on this path. [`plant`] makes pairs at a chosen
 //! similarity to measure recall. Dense vectors take a parallel path into the same search:
 //! [`vectors`] maps `.npy` files, [`hyperplane`] turns rows into fingerprints and
 //! [`bitbands`] samples their bits into band keys for the near-linear band search; the
@@ -34,6 +36,7 @@ pub mod records;
 pub mod search;
 pub mod shingle;
 pub mod simhash;
+pub mod texts;
 pub mod vectors;
 pub mod verify;
 

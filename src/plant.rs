@@ -2,7 +2,7 @@
 //!
 //! A pair starts from a run of real prose and a copy of it; the copy is edited one word at
 //! a time (a word replaced, inserted or deleted, drawn from the same prose) until the exact
-//! Jaccard similarity of the two shingle sets ([`crate::verify::shingle_set`]) falls into
+//! Jaccard similarity of the two shingle sets ([`crate::texts::shingle_set`]) falls into
 //! the requested window. The similarity of every pair is exact, so a recall measured on
 //! these pairs can be held against the band search's S-curve at that similarity.
 
@@ -11,7 +11,8 @@ use std::ops::Range;
 use crate::minhash::{BandParams, Sketcher};
 use crate::search::synth::SplitMix64;
 use crate::simhash::{TextConfig, sketch_text};
-use crate::verify::{jaccard, shingle_set};
+use crate::texts::jaccard;
+use crate::texts::shingle_set;
 
 /// Two texts and the exact Jaccard similarity of their shingle sets.
 #[derive(Clone, Debug)]

@@ -12,18 +12,19 @@ use simdedup::corpus::{Corpus, fingerprint_files};
 use simdedup::minhash::BandParams;
 use simdedup::ops::cluster::Assignment;
 use simdedup::ops::dedup::{
-    self, Candidates, Dedup, DedupOptions, DocStats, Grouping, KeepOrder, candidate_radius,
+    self, Candidates, Dedup, DedupOptions, Grouping, KeepOrder, candidate_radius,
 };
 use simdedup::ops::semantic::{
     self, CANDIDATE_RECALL, Centring, Cosine, Plan, SavedResult, SearchRequest, ShingleSets,
     VectorMethod, VectorOptions,
 };
 use simdedup::output::escape_path;
-use simdedup::records::{RecordOptions, RecordSet, read_records, write_records};
+use simdedup::output::records::write_records;
+use simdedup::records::{RecordOptions, RecordSet, read_records};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::simhash::{CityHash, TextConfig};
+use simdedup::texts::{DocStats, TextSource};
 use simdedup::vectors::{Scan, Vectors, read_ids};
-use simdedup::verify::TextSource;
 use simdedup::{Fingerprint, Wide};
 
 use crate::cli::{

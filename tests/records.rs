@@ -10,7 +10,8 @@ use simdedup::corpus::fingerprint_files;
 use simdedup::ops::dedup::{
     Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
 };
-use simdedup::records::{Format, RecordOptions, RecordSet, read_records, write_records};
+use simdedup::output::records::write_records;
+use simdedup::records::{Format, RecordOptions, RecordSet, read_records};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::shingle::Normalization;
 use simdedup::simhash::TextConfig;

@@ -18,8 +18,8 @@ use simdedup::shingle::{Normalization, ShingleKind, Shingling, for_each_shingle}
 use simdedup::simhash::{
     CityHash, FIELD_SEPARATOR, TextConfig, Weighting, fingerprint_fields, fingerprint_text,
 };
+use simdedup::texts::{TextSource, shingle_set};
 use simdedup::vectors::Vectors;
-use simdedup::verify::{TextSource, shingle_set};
 use simdedup::{Bits256, Error};
 
 /// Byte `i` of `data`, 0 past its end.
@@ -353,7 +353,12 @@ fn records(data: &[u8], format: Format) {
     for old in [&kept, &removed] {
         let _ = std::fs::remove_file(old);
     }
-    let stats = match records::write_records(&set, &assignment, Some(&kept), Some(&removed)) {
+    let stats = match simdedup::output::records::write_records(
+        &set,
+        &assignment,
+        Some(&kept),
+        Some(&removed),
+    ) {
         Ok(stats) => stats,
         // Parquet outputs decode every column, also those the read left alone, which may
         // be corrupt: an error naming the input, and no output nor temporary file left.

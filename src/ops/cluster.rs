@@ -5,17 +5,7 @@
 //! similar kept record. A record similar only to a removed record is kept, so A~B and B~C
 //! never put an unrelated A and C together. Connected components are available on request.
 
-/// A verified pair: records `a` and `b` (indexes) with similarity `score` (Jaccard or
-/// cosine), `exact` when their normalised contents are identical.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ScoredPair {
-    pub a: u32,
-    pub b: u32,
-    /// Hamming distance of the two fingerprints.
-    pub distance: u32,
-    pub score: f64,
-    pub exact: bool,
-}
+use crate::verify::ScoredPair;
 
 /// The fate of every record.
 #[derive(Clone, Debug, PartialEq)]

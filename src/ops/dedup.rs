@@ -14,11 +14,13 @@ use std::collections::HashMap;
 use crate::error::Report;
 use crate::fingerprint::Fingerprint;
 use crate::minhash::BandKeys;
-use crate::ops::cluster::{self, Assignment, Duplicate, ScoredPair};
+use crate::ops::cluster::{self, Assignment, Duplicate};
 use crate::progress::Progress;
 use crate::search::{self, Pair, SearchOptions};
 use crate::simhash::TextConfig;
-use crate::verify::{TextSource, Verifier, verify_pairs};
+use crate::texts::{DocStats, TextSource};
+use crate::verify::ScoredPair;
+use crate::verify::{Verifier, verify_pairs};
 
 /// Which member of a set of duplicates is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -183,17 +185,6 @@ impl ExactGroups {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u32]> + '_ {
         (0..self.len()).map(|g| self.get(g))
     }
-}
-
-/// What deduplication needs to know of a fingerprinted document besides its fingerprint:
-/// files ([`crate::corpus::Document`]) and records ([`crate::records::Row`]) alike.
-pub trait DocStats: Sync {
-    /// Characters in the text as read (for [`KeepOrder`]).
-    fn chars(&self) -> u64;
-    /// Shingle occurrences; 0 = too short to fingerprint (compared as exact duplicate only).
-    fn shingles(&self) -> u64;
-    /// Digest of the normalised text: equal digests are exact duplicates.
-    fn digest(&self) -> u128;
 }
 
 /// Deduplicates fingerprinted documents (see the module docs): `fingerprints[i]` and

@@ -4,5 +4,6 @@
 
 pub mod cluster;
 pub mod dedup;
+pub mod incremental;
 pub mod pairs;
 pub mod semantic;

@@ -13,12 +13,12 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::hyperplane::{self, Projector};
-use crate::ops::cluster::ScoredPair;
 use crate::ops::dedup::{Dedup, ExactGroups, Grouping, assign_groups, verify_band_candidates};
 use crate::progress::Progress;
 use crate::search::{self, Method, Pair, SearchOptions};
 use crate::simhash::TextConfig;
 use crate::vectors::{Scan, Vectors, dot};
+use crate::verify::ScoredPair;
 use crate::verify::{Verifier, verify_pairs};
 
 /// The candidate recall the automatic radius guarantees for pairs right at the threshold.
@@ -853,18 +853,18 @@ pub struct ShingleSets(pub Vec<Vec<u64>>);
 
 impl Similarity for ShingleSets {
     fn similarity(&self, a: u32, b: u32) -> f64 {
-        crate::verify::jaccard(&self.0[a as usize], &self.0[b as usize])
+        crate::texts::jaccard(&self.0[a as usize], &self.0[b as usize])
     }
 }
 
 /// Tagged shingle sets of dataset rows: similarity is the smallest per-column Jaccard
-/// ([`crate::verify::field_jaccard`]), as in record deduplication.
+/// ([`crate::texts::field_jaccard`]), as in record deduplication.
 pub struct FieldSets(pub Vec<Vec<u64>>);
 
 impl FieldSets {
     /// The smallest per-column Jaccard of two tagged sets.
     pub fn score(a: &[u64], b: &[u64]) -> f64 {
-        crate::verify::field_jaccard(a, b)
+        crate::texts::field_jaccard(a, b)
     }
 }
 

@@ -6,7 +6,7 @@
 //! Columns are combined as one text with [`FIELD_SEPARATOR`] between the fields: each field
 //! is normalised and shingled on its own and its shingles tagged with the field
 //! ([`crate::simhash::fingerprint_fields`]), so no shingle spans two fields. The verified score is the
-//! smallest per-field Jaccard ([`crate::verify::field_jaccard`]): rows are duplicates when
+//! smallest per-field Jaccard ([`crate::texts::field_jaccard`]): rows are duplicates when
 //! every column is similar, and a long shared context cannot hide different questions. The
 //! one SimHash over all tagged shingles is a sound candidate filter for that rule, since
 //! every field at Jaccard >= J puts the union at >= J.
@@ -17,8 +17,7 @@
 
 mod csv_file;
 mod jsonl;
-mod parquet_file;
-pub mod write;
+pub(crate) mod parquet_file;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -33,8 +32,6 @@ use crate::error::{Error, Report};
 use crate::minhash::{BandKeys, BandParams, Sketcher};
 use crate::progress::Progress;
 use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
-
-pub use write::{WriteStats, write_records};
 
 /// The kind of a dataset file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -147,7 +144,7 @@ pub struct Row {
     pub digest: u128,
 }
 
-impl crate::ops::dedup::DocStats for Row {
+impl crate::texts::DocStats for Row {
     fn chars(&self) -> u64 {
         self.chars
     }
@@ -198,22 +195,22 @@ pub struct RecordSet<F> {
     pub skipped: usize,
     /// Rows whose text was not valid UTF-8, decoded with U+FFFD replacements.
     pub lossy: usize,
-    reread: Reread,
+    pub(crate) reread: Reread,
 }
 
 /// How rows are read again.
 #[derive(Debug)]
-struct Reread {
+pub(crate) struct Reread {
     /// The input file, or the spill file for gzip and Parquet.
-    file: File,
-    extractor: Extractor,
+    pub(crate) file: File,
+    pub(crate) extractor: Extractor,
     /// End of the CSV header record (its bytes are `0..header_end`).
-    header_end: u64,
+    pub(crate) header_end: u64,
 }
 
 /// Turns a row's raw content into its fields.
 #[derive(Debug)]
-enum Extractor {
+pub(crate) enum Extractor {
     Json(jsonl::Columns),
     Csv(csv_file::Columns),
     /// The content is the combined text itself (the Parquet spill).
@@ -559,7 +556,7 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::R
 
 /// Rows are read again at their location; the verification's digest check catches a file
 /// that changed in between.
-impl<F: Sync> crate::verify::TextSource for RecordSet<F> {
+impl<F: Sync> crate::texts::TextSource for RecordSet<F> {
     fn text(&self, i: usize) -> Result<String, Error> {
         let bytes = self.raw(i).map_err(|e| io_error(&self.path, e))?;
         let content = match &self.reread.extractor {

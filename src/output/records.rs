@@ -21,11 +21,11 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::parquet_file::{BATCH_SIZE, file_error};
-use super::{Format, RecordSet};
 use crate::atomic_file::AtomicFile;
 use crate::error::Error;
 use crate::ops::cluster::Assignment;
+use crate::records::parquet_file::{BATCH_SIZE, file_error};
+use crate::records::{Format, RecordSet};
 
 /// What was written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -196,7 +196,7 @@ fn csv_field(value: &str, delimiter: u8) -> String {
 /// end inside a quoted field (a quote left open at the end of the file), which would swallow
 /// the new fields; such a record is written anew from its parsed fields.
 fn csv_extendable<'a, F>(set: &RecordSet<F>, content: &'a [u8], delimiter: u8) -> Cow<'a, [u8]> {
-    let super::Extractor::Csv(columns) = &set.reread.extractor else {
+    let crate::records::Extractor::Csv(columns) = &set.reread.extractor else {
         return Cow::Borrowed(content);
     };
     let fields = columns.parse_one(content);
@@ -396,7 +396,7 @@ fn write_parquet<F>(
     let mut next = 0usize;
     let mut start = 0u64;
     let mut batches = batches;
-    while let Some(batch) = super::parquet_file::next_caught(&mut batches, path, start)? {
+    while let Some(batch) = crate::records::parquet_file::next_caught(&mut batches, path, start)? {
         let batch = batch.map_err(|e| Error::BadRecord {
             path: path.clone(),
             row: start,

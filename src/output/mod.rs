@@ -1,10 +1,15 @@
-//! Writing results: TSV fields with paths escaped so that every record is one line.
+//! Writing results: TSV fields with paths escaped so that every record is one line, and
+//! the kept and removed rows of a deduplicated dataset ([`records`]).
 //!
 //! In a path, tab, newline, carriage return and backslash are written `\t`, `\n`, `\r`
 //! and `\\`; bytes that are not UTF-8 are written `\xHH`.
 
 use std::io::{self, Write};
 use std::path::Path;
+
+use crate::input::path_bytes;
+
+pub mod records;
 
 /// Writes `path` as one TSV field.
 pub fn write_path(out: &mut dyn Write, path: &Path) -> io::Result<()> {
@@ -23,18 +28,6 @@ pub fn escape_field(text: &str) -> String {
     let mut v = Vec::new();
     write_escaped(&mut v, text.as_bytes()).expect("writing to a Vec cannot fail");
     String::from_utf8(v).expect("escaped output is UTF-8")
-}
-
-/// The bytes of `path` as the OS holds them (outside Unix: its encoded bytes).
-#[cfg(unix)]
-pub fn path_bytes(path: &Path) -> &[u8] {
-    use std::os::unix::ffi::OsStrExt;
-    path.as_os_str().as_bytes()
-}
-
-#[cfg(not(unix))]
-pub fn path_bytes(path: &Path) -> &[u8] {
-    path.as_os_str().as_encoded_bytes()
 }
 
 /// Writes `bytes` as one TSV field (see the module docs for the escapes).
