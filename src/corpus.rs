@@ -243,3 +243,14 @@ impl<F: Sync> crate::texts::TextSource for Corpus<F> {
         })
     }
 }
+
+impl<'a, F: Sync> From<&'a Corpus<F>> for crate::texts::Texts<'a, F, Document> {
+    fn from(c: &'a Corpus<F>) -> Self {
+        crate::texts::Texts {
+            fingerprints: &c.fingerprints,
+            docs: &c.docs,
+            bands: c.bands.as_ref(),
+            source: c,
+        }
+    }
+}

@@ -81,6 +81,9 @@ pub enum Error {
         #[source]
         source: FormatError,
     },
+    /// A setting that cannot be used (a fingerprint width, a threshold, a column list).
+    #[error("{message}")]
+    Setting { message: String },
     /// A problem with a whole dataset file: its format, header or schema.
     #[error("{}: {message}", path.display())]
     BadFile { path: PathBuf, message: String },

@@ -18,6 +18,7 @@
 //! or not there at all.
 
 pub mod atomic_file;
+pub mod batch;
 pub mod bitbands;
 mod city;
 pub mod corpus;
@@ -27,6 +28,7 @@ pub mod fpfile;
 pub mod hyperplane;
 pub mod index;
 pub mod input;
+pub mod jobs;
 pub mod minhash;
 pub mod ops;
 pub mod output;

@@ -1,6 +1,6 @@
-//! The semantic subcommands (`dedup`, `outliers`, `represent`, `rethreshold`): each reads
-//! text files or a `.npy` file, calls [`simdedup::ops::semantic`] and prints TSV on stdout,
-//! with a summary on stderr.
+//! The semantic subcommands (`dedup`, `outliers`, `represent`, `rethreshold`): each turns
+//! its arguments into a [`simdedup::jobs`] configuration, runs the job on text files, a
+//! dataset or a `.npy` file, and prints TSV on stdout, with a summary on stderr.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -8,32 +8,26 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use simdedup::atomic_file::{AtomicFile, TempFile};
-use simdedup::corpus::{Corpus, fingerprint_files};
+use simdedup::corpus::Corpus;
+use simdedup::jobs::dedup::{self as jobs, load_dataset, load_files};
+use simdedup::jobs::density::{self, Densities};
+use simdedup::jobs::{TextJob, TextSearch, Texts, VectorJob};
 use simdedup::minhash::BandParams;
 use simdedup::ops::cluster::Assignment;
-use simdedup::ops::dedup::{
-    self, Candidates, Dedup, DedupOptions, Grouping, KeepOrder, candidate_radius,
-};
-use simdedup::ops::semantic::{
-    self, CANDIDATE_RECALL, Centring, Cosine, Plan, SavedResult, SearchRequest, ShingleSets,
-    VectorMethod, VectorOptions,
-};
+use simdedup::ops::dedup::{Dedup, Grouping, KeepOrder};
+use simdedup::ops::semantic::{self, CANDIDATE_RECALL, Leak, Plan, SavedResult, VectorMethod};
 use simdedup::output::escape_path;
 use simdedup::output::records::write_records;
-use simdedup::records::{RecordOptions, RecordSet, read_records};
-use simdedup::search::{Method, SearchOptions};
-use simdedup::simhash::{CityHash, TextConfig};
-use simdedup::texts::{DocStats, TextSource};
+use simdedup::records::{RecordOptions, RecordSet};
+use simdedup::search::Method;
+use simdedup::simhash::CityHash;
 use simdedup::vectors::{Scan, Vectors, read_ids};
-use simdedup::{Fingerprint, Wide};
 
 use crate::cli::{
     MethodArg, OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SearchArgs, SemDedupArgs,
     SemanticInput, ThresholdArgs,
 };
-use crate::commands::{
-    Ctx, band_params, describe_search, files, search_options, uses_bands, with_width,
-};
+use crate::commands::{Ctx, files, search_options, uses_bands};
 
 /// A vector file with its ids and row scan; non-finite rows reported, zero rows noted.
 struct Loaded {
@@ -60,13 +54,56 @@ fn load(ctx: &Ctx, path: &Path, ids: Option<&Path>) -> Result<Loaded> {
     Ok(Loaded { v, ids, scan })
 }
 
-fn vector_options(input: &SemanticInput, threshold: f64, k: Option<u32>) -> VectorOptions {
-    VectorOptions {
+/// The vector job the arguments ask for.
+fn vector_job(
+    input: &SemanticInput,
+    search: &SearchArgs,
+    threshold: f64,
+    k: Option<u32>,
+    connected: bool,
+) -> VectorJob {
+    VectorJob {
         seed: input.seed,
         center: !input.no_center,
         threshold,
         max_distance: k,
+        method: vector_method(search),
+        bits: input.bits.as_ref().map(|_| input.bits()),
+        recall: search.recall,
+        grouping: grouping(connected),
     }
+}
+
+/// The text job the arguments ask for: the band search unless -k or a Hamming method is
+/// given.
+fn text_job(
+    input: &SemanticInput,
+    search: &SearchArgs,
+    threshold: f64,
+    k: Option<u32>,
+    connected: bool,
+) -> Result<TextJob> {
+    let radius = ThresholdArgs {
+        ratio: None,
+        max_distance: k,
+    };
+    let search = if uses_bands(search, &radius) {
+        TextSearch::Bands {
+            recall: search.recall,
+        }
+    } else {
+        TextSearch::Hamming {
+            method: search_options(search, 0, false)?.method,
+            max_distance: k,
+        }
+    };
+    Ok(TextJob {
+        text: input.text_config(),
+        threshold,
+        search,
+        grouping: grouping(connected),
+        keep: KeepOrder::First,
+    })
 }
 
 fn check_vector_bits(bits: u32) -> Result<()> {
@@ -123,49 +160,15 @@ fn vector_method(search: &SearchArgs) -> VectorMethod {
     }
 }
 
-/// Self-deduplication of the vectors `v`: the search chosen (and its width), then run.
-fn vector_dedup(
-    ctx: &Ctx,
-    args: &SemDedupArgs,
-    v: &Vectors,
-    scan: &Scan,
-    opts: &VectorOptions,
-) -> Result<(Dedup, Plan)> {
-    let rows = semantic::usable_rows(scan);
-    let centring = Centring::of(&[(v, &rows, &scan.norms)], opts);
-    let request = SearchRequest {
-        method: vector_method(&args.search),
-        bits: args.input.bits.as_ref().map(|_| args.input.bits()),
-        recall: args.search.recall,
-    };
-    let (search, bits) = semantic::choose_search(v, &rows, &scan.norms, opts, &centring, request);
-    drop(rows);
-    let grouping = grouping(args.connected);
-    with_width!(bits, F => Ok(semantic::dedup_vectors::<F>(
-        v, scan, opts, &centring, search, grouping, &ctx.bars
-    )), wide)
-}
-
-/// Text documents fingerprinted from the paths of `input`.
-/// With `bands`, the band shape is solved for the number of files at `bar` and band keys
-/// are computed in the same pass (unless -k or --method asks for the Hamming search).
+/// Text documents fingerprinted from the paths of `input` for `job`.
 fn text_corpus<F: CityHash>(
     ctx: &Ctx,
     input: &SemanticInput,
-    config: &TextConfig,
-    bands: Option<(&SearchArgs, Option<u32>, f64)>,
+    job: &TextJob,
 ) -> (Corpus<F>, Option<BandParams>) {
     let args = input.input_args();
     let list = files(ctx, &args);
-    let params = bands.and_then(|(search, k, bar)| {
-        let threshold = ThresholdArgs {
-            ratio: None,
-            max_distance: k,
-        };
-        band_params(search, &threshold, bar, &list, config)
-    });
-    let corpus = fingerprint_files::<F>(list.files, config, params, args.binary, &ctx.bars, ctx);
-    (corpus, params)
+    load_files::<F>(list.files, args.binary, job, &ctx.bars, ctx)
 }
 
 /// `simdedup dedup`: self-deduplication or leakage against a reference.
@@ -205,111 +208,80 @@ fn grouping(connected: bool) -> Grouping {
 
 fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.9);
-    let opts = vector_options(&args.input, threshold, args.max_distance);
+    let job = vector_job(
+        &args.input,
+        &args.search,
+        threshold,
+        args.max_distance,
+        args.connected,
+    );
     let q = load(ctx, path, args.input.ids.as_deref())?;
+    let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
     if !args.against.is_empty() {
         if args.against.len() != 1 {
             bail!("with --vectors, --against takes one .npy file");
         }
         let r = load(ctx, &args.against[0], args.against_ids.as_deref())?;
-        if r.v.dim() != q.v.dim() {
-            bail!(
-                "{} has {} dimensions, {} has {}",
-                path.display(),
-                q.v.dim(),
-                args.against[0].display(),
-                r.v.dim()
-            );
-        }
-        let (leaks, plan, candidates) = with_width!(args.input.bits(), F => Ok::<_, anyhow::Error>(
-            semantic::against_vectors::<F>((&q.v, &q.scan), (&r.v, &r.scan), &opts, &ctx.bars)
-        ), wide)?;
+        let job = VectorJob {
+            bits: Some(args.input.bits()),
+            ..job
+        };
+        let (leaks, plan, candidates) =
+            jobs::against_vectors((&q.v, &q.scan), (&r.v, &r.scan), &job, &ctx.bars)?;
         plan_note(ctx, &plan, threshold, candidates);
-        let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
-        let leaks: Vec<(u32, u32, f64)> = leaks
-            .iter()
-            .map(|l| (l.query, l.reference, l.score))
-            .collect();
         return write_leaks(ctx, args, &q.ids, &r.ids, &leaks, &skipped);
     }
-    let (result, plan) = vector_dedup(ctx, args, &q.v, &q.scan, &opts)?;
+    let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
-    let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
     finish_dedup(ctx, args, &q.ids, &result, &skipped, "cosine", threshold)
 }
 
 fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.5);
-    let config = args.input.text_config();
-    let bands = Some((&args.search, args.max_distance, threshold));
-    let (corpus, params) = text_corpus::<F>(ctx, &args.input, &config, bands);
-    let k = args
-        .max_distance
-        .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
+    let job = text_job(
+        &args.input,
+        &args.search,
+        threshold,
+        args.max_distance,
+        args.connected,
+    )?;
+    let (corpus, bands) = text_corpus::<F>(ctx, &args.input, &job);
     let ids: Vec<String> = (0..corpus.len())
         .map(|i| escape_path(corpus.path(i)))
         .collect();
     if !args.against.is_empty() {
-        return against_text::<F>(ctx, args, corpus, params, &config, threshold, k);
+        let mut ref_input = args.input.input_args();
+        ref_input.paths = args.against.clone();
+        let list = files(ctx, &ref_input);
+        // The reference is fingerprinted with the queries' band shape.
+        let reference = simdedup::corpus::fingerprint_files::<F>(
+            list.files,
+            &job.text,
+            bands,
+            ref_input.binary,
+            &ctx.bars,
+            ctx,
+        );
+        let r_ids: Vec<String> = (0..reference.len())
+            .map(|i| escape_path(reference.path(i)))
+            .collect();
+        let (leaks, candidates) =
+            jobs::against_texts((&corpus).into(), (&reference).into(), &job, &ctx.bars, ctx);
+        ctx.note(&format!(
+            "{} bits, {candidates} candidate pairs {}, verified by exact Jaccard",
+            F::BITS,
+            job.describe_search(bands, F::BITS)
+        ));
+        return write_leaks(ctx, args, &ids, &r_ids, &leaks, &[]);
     }
-    let candidates = match &corpus.bands {
-        Some(keys) => Candidates::Bands(keys),
-        None => Candidates::Hamming,
-    };
-    let result = verified_dedup(
-        ctx,
-        args,
-        &corpus.fingerprints,
-        &corpus.docs,
-        candidates,
-        &corpus,
-        &config,
-        k,
-        threshold,
-    )?;
+    let result = jobs::dedup_texts(Texts::from(&corpus), &job, &ctx.bars, ctx);
     ctx.note(&format!(
         "{} bits, {} candidate pairs {}, verified by exact Jaccard",
         F::BITS,
         result.candidates,
-        describe_search(params, k, threshold)
+        job.describe_search(bands, F::BITS)
     ));
     finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold)
-}
-
-/// Texts (files or dataset rows) deduplicated in input order, SemHash's greedy rule,
-/// candidates within `k` verified by exact Jaccard at `threshold`.
-#[allow(clippy::too_many_arguments)]
-fn verified_dedup<F: Fingerprint, D: DocStats>(
-    ctx: &Ctx,
-    args: &SemDedupArgs,
-    fingerprints: &[F],
-    docs: &[D],
-    candidates: Candidates,
-    source: &dyn TextSource,
-    config: &TextConfig,
-    k: u32,
-    threshold: f64,
-) -> Result<Dedup> {
-    let search = match candidates {
-        Candidates::Bands(_) => SearchOptions::exact(k),
-        Candidates::Hamming => search_options(&args.search, k, false)?,
-    };
-    let opts = DedupOptions {
-        search,
-        min_similarity: threshold,
-        keep: KeepOrder::First,
-        grouping: grouping(args.connected),
-    };
-    Ok(dedup::dedup(
-        fingerprints,
-        docs,
-        candidates,
-        source,
-        config,
-        &opts,
-        &ctx.bars,
-        ctx,
-    ))
 }
 
 /// A dataset file: rows read once (fingerprints and locations kept, not texts), verified
@@ -319,45 +291,34 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         bail!("--columns reads one dataset file; give exactly one PATH");
     };
     let threshold = args.threshold.unwrap_or(0.5);
-    let config = args.input.text_config();
-    // The row count is not known before the single pass: the shape is solved for one row
-    // per 200 bytes of the file (the shape changes slowly with the count).
-    let radius = ThresholdArgs {
-        ratio: None,
-        max_distance: args.max_distance,
-    };
-    let bands = (args.against.is_empty()
-        && args.input.records.embedding_column.is_none()
-        && uses_bands(&args.search, &radius))
-    .then(|| {
-        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-        BandParams::solve(threshold, args.search.recall, (bytes / 200) as usize)
-    });
-    let set = dataset::<F>(ctx, &args.input, path, &config, bands)?;
+    let mut job = text_job(
+        &args.input,
+        &args.search,
+        threshold,
+        args.max_distance,
+        args.connected,
+    )?;
+    // Leakage and embedding columns search by radius (band keys are not computed).
+    let radius_only = !args.against.is_empty() || args.input.records.embedding_column.is_some();
+    if radius_only && job.band_recall().is_some() {
+        job.search = TextSearch::Hamming {
+            method: Method::default(),
+            max_distance: args.max_distance,
+        };
+    }
+    let set = dataset::<F>(ctx, &args.input, path, &job)?;
     if set.embeddings.is_some() {
         return dedup_record_vectors(ctx, args, &set, threshold);
     }
-    let k = args
-        .max_distance
-        .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
     if !args.against.is_empty() {
-        return against_records(ctx, args, set, &config, threshold, k);
+        return against_records(ctx, args, &set, &job);
     }
-    let candidates = match &set.bands {
-        Some(keys) => Candidates::Bands(keys),
-        None => Candidates::Hamming,
-    };
-    let result = verified_dedup(
-        ctx,
-        args,
-        &set.fingerprints,
-        &set.rows,
-        candidates,
-        &set,
-        &config,
-        k,
-        threshold,
-    )?;
+    let result = jobs::dedup_texts(Texts::from(&set), &job, &ctx.bars, ctx);
+    let bands = set.bands.as_ref().map(|_| {
+        let recall = job.band_recall().expect("bands were asked for");
+        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        BandParams::solve(threshold, recall, (bytes / 200) as usize)
+    });
     ctx.note(&format!(
         "{} rows read, {} skipped, {} bits, {} candidate pairs {}, verified by exact Jaccard \
          of every column",
@@ -365,20 +326,9 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         set.skipped,
         F::BITS,
         result.candidates,
-        describe_search(bands, k, threshold)
+        job.describe_search(bands, F::BITS)
     ));
-    if args.out.is_some() || args.removed.is_some() {
-        let stats = write_records(
-            &set,
-            &result.assignment,
-            args.out.as_deref(),
-            args.removed.as_deref(),
-        )?;
-        ctx.note(&format!(
-            "{} rows kept, {} removed",
-            stats.kept, stats.removed
-        ));
-    }
+    write_dataset(ctx, args, &set, &result.assignment)?;
     finish_dedup(
         ctx,
         args,
@@ -388,6 +338,28 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         "jaccard",
         threshold,
     )
+}
+
+/// Writes the kept and removed rows (-o, --removed) when asked.
+fn write_dataset<T>(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    set: &RecordSet<T>,
+    assignment: &Assignment,
+) -> Result<()> {
+    if args.out.is_some() || args.removed.is_some() {
+        let stats = write_records(
+            set,
+            assignment,
+            args.out.as_deref(),
+            args.removed.as_deref(),
+        )?;
+        ctx.note(&format!(
+            "{} rows kept, {} removed",
+            stats.kept, stats.removed
+        ));
+    }
+    Ok(())
 }
 
 /// Dataset rows deduplicated by their --embedding-column vectors: the vectors go to a
@@ -417,46 +389,37 @@ fn dedup_record_vectors<T>(
     let scan = v.scan();
     semantic::report_non_finite(&v, &scan, &ids, ctx);
     let threshold = args.threshold.map_or(0.9, |_| threshold);
-    let opts = vector_options(&args.input, threshold, args.max_distance);
-    let (result, plan) = vector_dedup(ctx, args, &v, &scan, &opts)?;
+    let job = vector_job(
+        &args.input,
+        &args.search,
+        threshold,
+        args.max_distance,
+        args.connected,
+    );
+    let (result, plan) = jobs::dedup_vectors(&v, &scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
-    if args.out.is_some() || args.removed.is_some() {
-        let stats = write_records(
-            set,
-            &result.assignment,
-            args.out.as_deref(),
-            args.removed.as_deref(),
-        )?;
-        ctx.note(&format!(
-            "{} rows kept, {} removed",
-            stats.kept, stats.removed
-        ));
-    }
+    write_dataset(ctx, args, set, &result.assignment)?;
     let skipped: Vec<u32> = scan.non_finite.iter().map(|x| x.0 as u32).collect();
     finish_dedup(ctx, args, &ids, &result, &skipped, "cosine", threshold)
 }
 
-/// Reads one dataset file with the --columns options: fingerprints, and band keys when
-/// `bands` is given.
+/// Reads one dataset file with the --columns options for `job`.
 fn dataset<F: CityHash>(
     ctx: &Ctx,
     input: &SemanticInput,
     path: &Path,
-    config: &TextConfig,
-    bands: Option<BandParams>,
+    job: &TextJob,
 ) -> Result<RecordSet<F>> {
     let r = &input.records;
     let opts = RecordOptions {
         columns: r.columns.clone(),
-        embedding_column: None,
+        embedding_column: r.embedding_column.clone(),
         id_column: r.id_column.clone(),
         skip_bad_rows: r.skip_bad_rows,
         format: r.format,
-        bands,
+        bands: None,
     };
-    let mut opts = opts;
-    opts.embedding_column = r.embedding_column.clone();
-    let set = read_records::<F>(path, &opts, config, &ctx.bars, ctx)?;
+    let (set, _) = load_dataset::<F>(path, &opts, job, &ctx.bars, ctx)?;
     if set.lossy > 0 {
         ctx.note(&format!(
             "{}: {} row(s) with text that is not UTF-8, read with replacement characters",
@@ -480,118 +443,34 @@ fn record_ids<F>(set: &RecordSet<F>) -> Vec<String> {
     }
 }
 
-/// The per-row shingle sets of a dataset (fields tagged, for `semantic::FieldSets`), read
-/// again.
-fn record_sets<F: Sync>(ctx: &Ctx, set: &RecordSet<F>, config: &TextConfig) -> Vec<Vec<u64>> {
-    use rayon::prelude::*;
-    (0..set.rows.len())
-        .into_par_iter()
-        .map(|i| match set.shingle_set(i, config) {
-            Ok((shingles, _)) => shingles,
-            Err(e) => {
-                simdedup::Report::report(ctx, e);
-                Vec::new()
-            }
-        })
-        .collect()
-}
-
 /// Dataset leakage: rows of the query dataset that duplicate a row of the --against
 /// dataset (same columns), verified by the smallest per-column Jaccard.
 fn against_records<F: CityHash>(
     ctx: &Ctx,
     args: &SemDedupArgs,
-    queries: RecordSet<F>,
-    config: &TextConfig,
-    threshold: f64,
-    k: u32,
+    queries: &RecordSet<F>,
+    job: &TextJob,
 ) -> Result<()> {
     let [ref_path] = args.against.as_slice() else {
         bail!("with --columns, --against takes one dataset file");
     };
-    let reference = dataset::<F>(ctx, &args.input, ref_path, config, None)?;
-    let (cross, _) = simdedup::search::find_cross_pairs(
-        &queries.fingerprints,
-        &reference.fingerprints,
-        k,
-        None,
-        &ctx.bars,
-    );
-    let (q_sets, r_sets) = (
-        semantic::FieldSets(record_sets(ctx, &queries, config)),
-        semantic::FieldSets(record_sets(ctx, &reference, config)),
-    );
-    let mut best: Vec<Option<(u32, f64)>> = vec![None; queries.rows.len()];
-    for p in &cross {
-        let score = semantic::FieldSets::score(
-            &q_sets.0[p.query as usize],
-            &r_sets.0[p.reference as usize],
-        );
-        let slot = &mut best[p.query as usize];
-        if score >= threshold && slot.is_none_or(|(_, s): (u32, f64)| score > s) {
-            *slot = Some((p.reference, score));
-        }
-    }
-    let leaks: Vec<(u32, u32, f64)> = best
-        .iter()
-        .enumerate()
-        .filter_map(|(q, b)| b.map(|(r, s)| (q as u32, r, s)))
-        .collect();
+    let reference = dataset::<F>(ctx, &args.input, ref_path, job)?;
+    let (leaks, candidates) =
+        jobs::against_texts(queries.into(), (&reference).into(), job, &ctx.bars, ctx);
     ctx.note(&format!(
-        "{} bits, candidates within Hamming distance {k} ({} candidate pairs), verified by \
-         exact Jaccard of every column",
+        "{} bits, candidates within Hamming distance {} ({candidates} candidate pairs), \
+         verified by exact Jaccard of every column",
         F::BITS,
-        cross.len()
+        job.radius(F::BITS),
     ));
     write_leaks(
         ctx,
         args,
-        &record_ids(&queries),
+        &record_ids(queries),
         &record_ids(&reference),
         &leaks,
         &[],
     )
-}
-
-/// Text leakage: queries and reference fingerprinted alike, cross candidates verified by
-/// exact Jaccard on one combined corpus (queries first).
-#[allow(clippy::too_many_arguments)]
-fn against_text<F: CityHash>(
-    ctx: &Ctx,
-    args: &SemDedupArgs,
-    queries: Corpus<F>,
-    params: Option<BandParams>,
-    config: &TextConfig,
-    threshold: f64,
-    k: u32,
-) -> Result<()> {
-    let mut ref_input = args.input.input_args();
-    ref_input.paths = args.against.clone();
-    let list = files(ctx, &ref_input);
-    let bands = queries
-        .bands
-        .as_ref()
-        .map(|_| params.expect("the queries' band shape"));
-    let reference =
-        fingerprint_files::<F>(list.files, config, bands, ref_input.binary, &ctx.bars, ctx);
-    let q_ids: Vec<String> = (0..queries.len())
-        .map(|i| escape_path(queries.path(i)))
-        .collect();
-    let r_ids: Vec<String> = (0..reference.len())
-        .map(|i| escape_path(reference.path(i)))
-        .collect();
-    let (leaks, candidates) =
-        semantic::against_corpus(queries, reference, config, threshold, k, &ctx.bars, ctx);
-    let leaks: Vec<(u32, u32, f64)> = leaks
-        .iter()
-        .map(|l| (l.query, l.reference, l.score))
-        .collect();
-    ctx.note(&format!(
-        "{} bits, {candidates} candidate pairs {}, verified by exact Jaccard",
-        F::BITS,
-        describe_search(params, k, threshold)
-    ));
-    write_leaks(ctx, args, &q_ids, &r_ids, &leaks, &[])
 }
 
 /// Prints leakage results: `remove` lists each flagged query, its closest reference record
@@ -601,7 +480,7 @@ fn write_leaks(
     args: &SemDedupArgs,
     q_ids: &[String],
     r_ids: &[String],
-    leaks: &[(u32, u32, f64)],
+    leaks: &[Leak],
     skipped: &[u32],
 ) -> Result<()> {
     let n = q_ids.len() - skipped.len();
@@ -612,8 +491,13 @@ fn write_leaks(
     ));
     if let Some(count) = args.least_similar {
         let mut sorted = leaks.to_vec();
-        sorted.sort_by(|a, b| a.2.total_cmp(&b.2));
-        for &(q, r, s) in sorted.iter().take(count) {
+        sorted.sort_by(|a, b| a.score.total_cmp(&b.score));
+        for &Leak {
+            query: q,
+            reference: r,
+            score: s,
+        } in sorted.iter().take(count)
+        {
             ctx.note(&format!(
                 "least similar: {}\t{}\t{s:.4}",
                 q_ids[q as usize], r_ids[r as usize]
@@ -622,14 +506,19 @@ fn write_leaks(
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     if args.output == OutputKind::Keep {
-        let flagged: std::collections::HashSet<u32> = leaks.iter().map(|l| l.0).collect();
+        let flagged: std::collections::HashSet<u32> = leaks.iter().map(|l| l.query).collect();
         for (i, id) in q_ids.iter().enumerate() {
             if !flagged.contains(&(i as u32)) && !skipped.contains(&(i as u32)) {
                 writeln!(out, "{id}")?;
             }
         }
     } else {
-        for &(q, r, s) in leaks {
+        for &Leak {
+            query: q,
+            reference: r,
+            score: s,
+        } in leaks
+        {
             writeln!(out, "{}\t{}\t{s:.4}", q_ids[q as usize], r_ids[r as usize])?;
         }
     }
@@ -785,14 +674,26 @@ pub fn rethreshold(ctx: &Ctx, args: &RethresholdArgs) -> Result<()> {
     write_assignment(&saved.ids, &result, &saved.skipped, args.output)
 }
 
-/// Density scores for either input, with the similarity used and the record ids.
-fn densities(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
+/// Density scores for either input, with the ids of the records.
+fn densities<'a>(
+    ctx: &Ctx,
+    input: &SemanticInput,
+    k: usize,
+    loaded: &'a mut Option<Loaded>,
+) -> Result<(Densities<'a>, Vec<String>)> {
     let bits = input.bits();
     match &input.vectors {
         Some(path) => {
             check_vector_bits(bits)?;
-            let l = load(ctx, path, input.ids.as_deref())?;
-            with_width!(bits, F => vector_densities::<F>(ctx, input, l, k), wide)
+            let l = loaded.insert(load(ctx, path, input.ids.as_deref())?);
+            let job = VectorJob {
+                seed: input.seed,
+                center: !input.no_center,
+                bits: Some(bits),
+                ..VectorJob::new(0.9)
+            };
+            let d = density::vector_densities(&l.v, &l.scan, &job, k, &ctx.bars)?;
+            Ok((d, l.ids.clone()))
         }
         None if !input.records.columns.is_empty() => {
             check_text_bits(bits)?;
@@ -813,98 +714,45 @@ fn densities(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
     }
 }
 
-/// Density scores of dataset rows: the smallest per-column Jaccard to their neighbours.
-fn record_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
-    let [path] = input.paths.as_slice() else {
-        bail!("--columns reads one dataset file; give exactly one PATH");
-    };
-    let config = input.text_config();
-    let set = dataset::<F>(ctx, input, path, &config, None)?;
-    let sets = semantic::FieldSets(record_sets(ctx, &set, &config));
-    let items: Vec<u32> = (0..set.rows.len() as u32).collect();
-    let scores = semantic::density(&set.fingerprints, &items, &sets, k, &ctx.bars);
-    let ids = record_ids(&set);
-    let sim = move |a: u32, b: u32| semantic::Similarity::similarity(&sets, a, b);
-    Ok(Densities {
-        scores,
-        ids,
-        sim: Box::new(sim),
-    })
-}
-
-/// Scores of the records that could be scored, their ids, and a similarity over them.
-struct Densities {
-    scores: Vec<f64>,
-    /// `ids[i]` names score `i`.
-    ids: Vec<String>,
-    sim: Box<dyn Fn(u32, u32) -> f64 + Sync>,
-}
-
-struct Boxed<'a>(&'a (dyn Fn(u32, u32) -> f64 + Sync));
-
-impl semantic::Similarity for Boxed<'_> {
-    fn similarity(&self, a: u32, b: u32) -> f64 {
-        (self.0)(a, b)
+/// The job for reading texts whose densities are scored (no band keys: kNN runs over the
+/// fingerprints).
+fn density_job(input: &SemanticInput) -> TextJob {
+    TextJob {
+        search: TextSearch::Hamming {
+            method: Method::default(),
+            max_distance: None,
+        },
+        ..TextJob::new(input.text_config(), 0.5)
     }
 }
 
-fn vector_densities<F: Fingerprint>(
+/// Density scores of dataset rows: the smallest per-column Jaccard to their neighbours.
+fn record_densities<F: CityHash>(
     ctx: &Ctx,
     input: &SemanticInput,
-    l: Loaded,
     k: usize,
-) -> Result<Densities> {
-    let rows = semantic::usable_rows(&l.scan);
-    let opts = vector_options(input, 0.9, None);
-    let (fps, _) = semantic::embed::<F>(&[(&l.v, &rows, &l.scan.norms)], &opts, &ctx.bars);
-    let scores = {
-        let sim = Cosine::new(&l.v, &l.scan.norms);
-        semantic::density(&fps[0], &rows, &sim, k, &ctx.bars)
+) -> Result<(Densities<'static>, Vec<String>)> {
+    let [path] = input.paths.as_slice() else {
+        bail!("--columns reads one dataset file; give exactly one PATH");
     };
-    let ids = rows.iter().map(|&r| l.ids[r as usize].clone()).collect();
-    let Loaded { v, scan, .. } = l;
-    let sim = move |a: u32, b: u32| {
-        semantic::Similarity::similarity(
-            &Cosine::new(&v, &scan.norms),
-            rows[a as usize],
-            rows[b as usize],
-        )
-    };
-    Ok(Densities {
-        scores,
-        ids,
-        sim: Box::new(sim),
-    })
+    let job = density_job(input);
+    let set = dataset::<F>(ctx, input, path, &job)?;
+    let d = density::text_densities(Texts::from(&set), &job.text, k, &ctx.bars, ctx);
+    Ok((d, record_ids(&set)))
 }
 
-fn text_densities<F: CityHash>(ctx: &Ctx, input: &SemanticInput, k: usize) -> Result<Densities> {
-    let config = input.text_config();
-    let (corpus, _) = text_corpus::<F>(ctx, input, &config, None);
-    let sets: Vec<Vec<u64>> = {
-        use rayon::prelude::*;
-        (0..corpus.docs.len())
-            .into_par_iter()
-            .map(|i| match corpus.shingle_set(i, &config) {
-                Ok((shingles, _)) => shingles,
-                Err(e) => {
-                    simdedup::Report::report(ctx, e);
-                    Vec::new()
-                }
-            })
-            .collect()
-    };
-    let sets = ShingleSets(sets);
-    let items: Vec<u32> = (0..corpus.docs.len() as u32).collect();
-    let scores = semantic::density(&corpus.fingerprints, &items, &sets, k, &ctx.bars);
+fn text_densities<F: CityHash>(
+    ctx: &Ctx,
+    input: &SemanticInput,
+    k: usize,
+) -> Result<(Densities<'static>, Vec<String>)> {
+    let job = density_job(input);
+    let (corpus, _) = text_corpus::<F>(ctx, input, &job);
+    let d = density::text_densities(Texts::from(&corpus), &job.text, k, &ctx.bars, ctx);
     let ids = (0..corpus.len())
         .map(|i| escape_path(corpus.path(i)))
         .collect();
-    let sim = move |a: u32, b: u32| semantic::Similarity::similarity(&sets, a, b);
-    Ok(Densities {
-        scores,
-        ids,
-        sim: Box::new(sim),
-    })
+    Ok((d, ids))
 }
 
 /// `simdedup outliers`: `id<TAB>score`, lowest density first.
@@ -912,8 +760,9 @@ pub fn outliers(ctx: &Ctx, args: &OutliersArgs) -> Result<()> {
     if !(0.0..=100.0).contains(&args.percent) {
         bail!("--percent {} is not between 0 and 100", args.percent);
     }
-    let d = densities(ctx, &args.input, args.neighbours)?;
-    let list = semantic::outliers(&d.scores, args.percent / 100.0);
+    let mut loaded = None;
+    let (d, ids) = densities(ctx, &args.input, args.neighbours, &mut loaded)?;
+    let list = d.outliers(args.percent / 100.0);
     ctx.note(&format!(
         "{} records, {} outliers (mean similarity to {} nearest neighbours)",
         d.scores.len(),
@@ -922,7 +771,7 @@ pub fn outliers(ctx: &Ctx, args: &OutliersArgs) -> Result<()> {
     ));
     let mut out = io::BufWriter::new(io::stdout().lock());
     for (i, s) in list {
-        writeln!(out, "{}\t{s:.4}", d.ids[i as usize])?;
+        writeln!(out, "{}\t{s:.4}", ids[i as usize])?;
     }
     out.flush()?;
     Ok(())
@@ -930,24 +779,12 @@ pub fn outliers(ctx: &Ctx, args: &OutliersArgs) -> Result<()> {
 
 /// `simdedup represent`: `id<TAB>density`, in selection order.
 pub fn represent(ctx: &Ctx, args: &RepresentArgs) -> Result<()> {
-    let d = densities(ctx, &args.input, args.neighbours)?;
-    let n = d.scores.len();
-    let limit = args
-        .candidates
-        .unwrap_or_else(|| semantic::candidate_limit(n, args.count))
-        .min(n);
-    let items: Vec<u32> = (0..n as u32).collect();
-    let chosen = semantic::representatives(
-        &d.scores,
-        &items,
-        &Boxed(&*d.sim),
-        args.count,
-        args.diversity,
-        limit,
-    );
+    let mut loaded = None;
+    let (d, ids) = densities(ctx, &args.input, args.neighbours, &mut loaded)?;
+    let chosen = d.representatives(args.count, args.diversity, args.candidates);
     let mut out = io::BufWriter::new(io::stdout().lock());
     for (i, s) in chosen {
-        writeln!(out, "{}\t{s:.4}", d.ids[i as usize])?;
+        writeln!(out, "{}\t{s:.4}", ids[i as usize])?;
     }
     out.flush()?;
     Ok(())

@@ -4,6 +4,7 @@
 //! Jaccard compares. Fingerprinting, reading and storage share these; decisions live above.
 
 use crate::error::Error;
+use crate::minhash::BandKeys;
 use crate::simhash::{TextConfig, TextStream, stream_text};
 
 /// What deduplication needs to know of a fingerprinted document besides its fingerprint:
@@ -32,6 +33,65 @@ pub trait TextSource: Sync {
     /// [`TextSource::text`]; a source of large documents streams them instead.
     fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
         Ok(shingle_set(&self.text(i)?, self.separator(), config))
+    }
+}
+
+/// Fingerprinted texts as the text jobs take them: `fingerprints[i]` and `docs[i]` describe
+/// text `i`, which `source` reads again; `bands` holds their MinHash band keys when they
+/// were computed.
+pub struct Texts<'a, F, D> {
+    pub fingerprints: &'a [F],
+    pub docs: &'a [D],
+    pub bands: Option<&'a BandKeys>,
+    pub source: &'a dyn TextSource,
+}
+
+impl<F, D: DocStats> Texts<'_, F, D> {
+    /// Number of texts.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+}
+
+/// Two sources read as one, numbered as one run over both would number them: `first`'s
+/// texts `0..split`, then `second`'s. Records keep `first`'s separator.
+pub struct Joined<'a> {
+    pub first: &'a dyn TextSource,
+    pub second: &'a dyn TextSource,
+    pub split: usize,
+}
+
+impl Joined<'_> {
+    fn side(&self, i: usize) -> (&dyn TextSource, usize) {
+        match i.checked_sub(self.split) {
+            None => (self.first, i),
+            Some(j) => (self.second, j),
+        }
+    }
+}
+
+impl TextSource for Joined<'_> {
+    fn text(&self, i: usize) -> Result<String, Error> {
+        let (s, j) = self.side(i);
+        s.text(j)
+    }
+
+    fn name(&self, i: usize) -> String {
+        let (s, j) = self.side(i);
+        s.name(j)
+    }
+
+    fn separator(&self) -> Option<char> {
+        self.first.separator()
+    }
+
+    fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
+        let (s, j) = self.side(i);
+        s.shingle_set(j, config)
     }
 }
 

@@ -9,7 +9,6 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::bitbands::{Background, BitBandParams, BitBands};
-use crate::corpus::Corpus;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::hyperplane::{self, Projector};
@@ -17,6 +16,7 @@ use crate::ops::dedup::{Dedup, ExactGroups, Grouping, assign_groups, verify_band
 use crate::progress::Progress;
 use crate::search::{self, Method, Pair, SearchOptions};
 use crate::simhash::TextConfig;
+use crate::texts::{DocStats, Joined, Texts};
 use crate::vectors::{Scan, Vectors, dot};
 use crate::verify::ScoredPair;
 use crate::verify::{Verifier, verify_pairs};
@@ -621,43 +621,52 @@ pub fn against_vectors<F: Fingerprint>(
     (leaks, plan, candidates.len())
 }
 
-/// Text leakage: every query document whose shingle-set Jaccard similarity to some
-/// reference document reaches `threshold`, naming the most similar. Candidates are the
-/// cross pairs within Hamming distance `k`; both corpora must use `config`. The reference
-/// documents are indexed from 0 in the result. Also returns the number of candidates.
-pub fn against_corpus<F: Fingerprint>(
-    queries: Corpus<F>,
-    reference: Corpus<F>,
+/// Text leakage: every query text whose shingle-set Jaccard similarity (per-field for
+/// records) to some reference text reaches `threshold`, naming the most similar. With band
+/// keys of one shape on both sides the candidates come from the band search; otherwise they
+/// are the cross pairs within Hamming distance `k`. Both sides must use `config`. The
+/// reference texts are indexed from 0 in the result. Also returns the number of candidates.
+pub fn against_texts<F: Fingerprint, D: DocStats>(
+    queries: Texts<'_, F, D>,
+    reference: Texts<'_, F, D>,
     config: &TextConfig,
     threshold: f64,
     k: u32,
     progress: &dyn Progress,
     report: &dyn Report,
 ) -> (Vec<Leak>, usize) {
-    let nq = queries.docs.len() as u32;
-    // One corpus, queries first, so the search and the verifier see both sets alike.
-    let hamming = match (&queries.bands, &reference.bands) {
-        (Some(_), Some(_)) => None,
-        _ => Some(cross_pairs(
-            &queries.fingerprints,
-            &reference.fingerprints,
-            k,
-        )),
+    let nq = queries.len() as u32;
+    // One numbering, queries first, so the search and the verifier see both sets alike.
+    let source = Joined {
+        first: queries.source,
+        second: reference.source,
+        split: queries.len(),
     };
-    let mut combined = queries;
-    combined.paths.append(&reference.paths);
-    combined.docs.extend(reference.docs);
-    combined.fingerprints.extend(reference.fingerprints);
-    let digest = |i: usize| combined.docs[i].digest;
-    let (verified, candidates) = match hamming {
-        Some(cross) => {
+    let doc = |i: usize| -> &D {
+        match i.checked_sub(nq as usize) {
+            None => &queries.docs[i],
+            Some(j) => &reference.docs[j],
+        }
+    };
+    let digest = |i: usize| doc(i).digest();
+    let keys = match (queries.bands, reference.bands) {
+        (Some(q), Some(r)) if q.bands() == r.bands() => {
+            let mut keys = q.clone();
+            keys.extend(r);
+            Some(keys)
+        }
+        _ => None,
+    };
+    let (verified, candidates) = match keys {
+        None => {
+            let cross = cross_pairs(queries.fingerprints, reference.fingerprints, k);
             let candidates: Vec<Pair> = cross
                 .iter()
                 .map(|&(q, r, d)| Pair::new(q, nq + r, d))
                 .collect();
             let verified = verify_pairs(
                 &candidates,
-                &combined,
+                &source,
                 config,
                 &digest,
                 threshold,
@@ -666,31 +675,34 @@ pub fn against_corpus<F: Fingerprint>(
             );
             (verified, candidates.len())
         }
-        None => {
-            let mut keys = combined.bands.take().expect("query band keys");
-            keys.extend(reference.bands.as_ref().expect("reference band keys"));
-            // Documents without shingles are exact duplicates at most: not searched.
-            let ids: Vec<u32> = (0..combined.docs.len() as u32)
-                .filter(|&i| combined.docs[i as usize].shingles > 0)
+        Some(keys) => {
+            let fingerprints: Vec<F> = queries
+                .fingerprints
+                .iter()
+                .chain(reference.fingerprints)
+                .copied()
                 .collect();
+            let n = fingerprints.len() as u32;
+            // Texts without shingles are exact duplicates at most: not searched.
+            let ids: Vec<u32> = (0..n).filter(|&i| doc(i as usize).shingles() > 0).collect();
             let split = ids.partition_point(|&i| i < nq);
-            let mut verifier = Verifier::new(&combined, config, &digest, threshold, report);
+            let mut verifier = Verifier::new(&source, config, &digest, threshold, report);
             let (mut verified, candidates) =
-                verify_band_candidates(&ids, &combined.fingerprints, &mut verifier, |sink| {
+                verify_band_candidates(&ids, &fingerprints, &mut verifier, |sink| {
                     search::bands::cross_search(&keys, &ids, split, progress, sink)
                 });
             // Texts too short for a shingle match as exact duplicates only: by digest.
             let mut short: HashMap<u128, Vec<u32>> = HashMap::new();
-            for i in nq..combined.docs.len() as u32 {
-                let doc = &combined.docs[i as usize];
-                if doc.shingles == 0 {
-                    short.entry(doc.digest).or_default().push(i);
+            for i in nq..n {
+                let d = doc(i as usize);
+                if d.shingles() == 0 {
+                    short.entry(d.digest()).or_default().push(i);
                 }
             }
             let exact: Vec<Pair> = (0..nq)
-                .filter(|&q| combined.docs[q as usize].shingles == 0)
+                .filter(|&q| doc(q as usize).shingles() == 0)
                 .flat_map(|q| {
-                    let refs = short.get(&combined.docs[q as usize].digest);
+                    let refs = short.get(&doc(q as usize).digest());
                     refs.into_iter().flatten().map(move |&r| Pair::new(q, r, 0))
                 })
                 .collect();

@@ -584,6 +584,17 @@ impl<F: Sync> crate::texts::TextSource for RecordSet<F> {
     }
 }
 
+impl<'a, F: Sync> From<&'a RecordSet<F>> for crate::texts::Texts<'a, F, Row> {
+    fn from(s: &'a RecordSet<F>) -> Self {
+        crate::texts::Texts {
+            fingerprints: &s.fingerprints,
+            docs: &s.rows,
+            bands: s.bands.as_ref(),
+            source: s,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

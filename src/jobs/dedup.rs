@@ -1,0 +1,209 @@
+//! Deduplication jobs. Texts are loaded with the band shape their job needs (the keys are
+//! computed in the fingerprinting pass), then deduplicated by themselves
+//! ([`dedup_texts`]) or against a reference ([`against_texts`]); vectors likewise
+//! ([`dedup_vectors`], [`against_vectors`]). Results are SemHash's: every verified pair,
+//! and which record is kept and which duplicates which.
+
+use std::path::Path;
+
+use crate::batch::{self, TextBatch};
+use crate::corpus::{self, Corpus, fingerprint_files};
+use crate::error::{Error, Report};
+use crate::fingerprint::Fingerprint;
+use crate::input::PathList;
+use crate::minhash::BandParams;
+use crate::ops::dedup::{self, Candidates, Dedup, DedupOptions};
+use crate::ops::semantic::{self, Centring, Leak, Plan, SearchRequest};
+use crate::progress::Progress;
+use crate::records::{RecordOptions, RecordSet, read_records};
+use crate::search::SearchOptions;
+use crate::simhash::CityHash;
+use crate::texts::DocStats;
+use crate::vectors::{Scan, Vectors};
+
+use super::{TextJob, TextSearch, Texts, VectorJob, check_vector_bits};
+
+/// Reads and fingerprints `files` for `job`: with the band search, the shape is solved for
+/// their number and a sampled background ([`corpus::band_shape`]) and the keys computed in
+/// the same pass. Returns the corpus and the shape.
+pub fn load_files<F: CityHash>(
+    files: PathList,
+    allow_binary: bool,
+    job: &TextJob,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> (Corpus<F>, Option<BandParams>) {
+    let bands = job
+        .band_recall()
+        .map(|recall| corpus::band_shape(&files, &job.text, job.threshold, recall));
+    let corpus = fingerprint_files::<F>(files, &job.text, bands, allow_binary, progress, report);
+    (corpus, bands)
+}
+
+/// Reads one dataset file for `job` (`opts.bands` is set here). The row count is not known
+/// before the single pass, so the band shape is solved for one row per 200 bytes of the
+/// file (the shape changes slowly with the count).
+pub fn load_dataset<F: CityHash>(
+    path: &Path,
+    opts: &RecordOptions,
+    job: &TextJob,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Result<(RecordSet<F>, Option<BandParams>), Error> {
+    let bands = job.band_recall().map(|recall| {
+        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        BandParams::solve(job.threshold, recall, (bytes / 200) as usize)
+    });
+    let opts = RecordOptions {
+        bands,
+        ..opts.clone()
+    };
+    let set = read_records::<F>(path, &opts, &job.text, progress, report)?;
+    Ok((set, bands))
+}
+
+/// Fingerprints texts held in memory for `job` (records of several fields with `fields`;
+/// see [`batch::join_fields`]); the band shape from a sampled background.
+pub fn load_batch<F: CityHash>(
+    texts: Vec<String>,
+    fields: bool,
+    job: &TextJob,
+    progress: &dyn Progress,
+) -> (TextBatch<F>, Option<BandParams>) {
+    let bands = job
+        .band_recall()
+        .map(|recall| batch::band_shape(&texts, &job.text, job.threshold, recall));
+    (
+        TextBatch::new(texts, fields, &job.text, bands, progress),
+        bands,
+    )
+}
+
+/// Self-deduplication of `texts`: exact duplicates by digest, then candidates from the
+/// band keys (when `texts` has them) or the Hamming search, verified by exact Jaccard (the
+/// smallest per-field Jaccard for records) at the job's threshold, and assigned in keep
+/// order.
+pub fn dedup_texts<F: Fingerprint, D: DocStats>(
+    texts: Texts<'_, F, D>,
+    job: &TextJob,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Dedup {
+    let k = job.radius(F::BITS);
+    let (candidates, search) = match (texts.bands, job.search) {
+        (Some(keys), _) => (Candidates::Bands(keys), SearchOptions::exact(k)),
+        (None, TextSearch::Hamming { method, .. }) => (
+            Candidates::Hamming,
+            SearchOptions {
+                method,
+                max_distance: k,
+            },
+        ),
+        (None, TextSearch::Bands { .. }) => (Candidates::Hamming, SearchOptions::exact(k)),
+    };
+    let opts = DedupOptions {
+        search,
+        min_similarity: job.threshold,
+        keep: job.keep,
+        grouping: job.grouping,
+    };
+    dedup::dedup(
+        texts.fingerprints,
+        texts.docs,
+        candidates,
+        texts.source,
+        &job.text,
+        &opts,
+        progress,
+        report,
+    )
+}
+
+/// Leakage: every query text whose Jaccard similarity to some reference text reaches the
+/// job's threshold, naming the most similar (reference texts numbered from 0). Both sides
+/// must be fingerprinted alike; the band search runs when both have band keys of the same
+/// shape, the Hamming search within the job's radius otherwise. Also returns the number of
+/// candidate pairs verified.
+pub fn against_texts<F: Fingerprint, D: DocStats>(
+    queries: Texts<'_, F, D>,
+    reference: Texts<'_, F, D>,
+    job: &TextJob,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> (Vec<Leak>, usize) {
+    semantic::against_texts(
+        queries,
+        reference,
+        &job.text,
+        job.threshold,
+        job.radius(F::BITS),
+        progress,
+        report,
+    )
+}
+
+/// The fingerprint width `job` runs with for a self-deduplication of `rows` of `v`, and the
+/// search ([`semantic::choose_search`]).
+fn plan_search(
+    v: &Vectors,
+    scan: &Scan,
+    job: &VectorJob,
+) -> (semantic::VectorSearch, u32, Centring) {
+    let opts = job.options();
+    let rows = semantic::usable_rows(scan);
+    let centring = Centring::of(&[(v, &rows, &scan.norms)], &opts);
+    let request = SearchRequest {
+        method: job.method,
+        bits: job.bits,
+        recall: job.recall,
+    };
+    let (search, bits) = semantic::choose_search(v, &rows, &scan.norms, &opts, &centring, request);
+    (search, bits, centring)
+}
+
+/// Self-deduplication of the rows of `v` by cosine (SemHash's semantics; see
+/// [`semantic::dedup_vectors`]), with the search the job asks for or the cost model picks.
+/// Non-finite rows (in `scan`) take no part. Returns the result and the plan that ran.
+pub fn dedup_vectors(
+    v: &Vectors,
+    scan: &Scan,
+    job: &VectorJob,
+    progress: &dyn Progress,
+) -> Result<(Dedup, Plan), Error> {
+    if let Some(bits) = job.bits {
+        check_vector_bits(bits)?;
+    }
+    let (search, bits, centring) = plan_search(v, scan, job);
+    let opts = job.options();
+    crate::with_width!(bits, F => Ok(semantic::dedup_vectors::<F>(
+        v, scan, &opts, &centring, search, job.grouping, progress
+    )))
+}
+
+/// Vector leakage: every query row whose cosine to some reference row reaches the job's
+/// threshold, naming the closest; planes and centring shared by both. Returns the leaks,
+/// the plan and the number of candidates verified.
+pub fn against_vectors(
+    queries: (&Vectors, &Scan),
+    reference: (&Vectors, &Scan),
+    job: &VectorJob,
+    progress: &dyn Progress,
+) -> Result<(Vec<Leak>, Plan, usize), Error> {
+    if queries.0.dim() != reference.0.dim() {
+        return Err(Error::Setting {
+            message: format!(
+                "{} has {} dimensions, {} has {}",
+                queries.0.path().display(),
+                queries.0.dim(),
+                reference.0.path().display(),
+                reference.0.dim()
+            ),
+        });
+    }
+    let bits = job.bits.unwrap_or(128);
+    check_vector_bits(bits)?;
+    let opts = job.options();
+    crate::with_width!(bits, F => Ok(semantic::against_vectors::<F>(
+        queries, reference, &opts, progress
+    )))
+}
