@@ -769,3 +769,22 @@ pub struct IndexQueryArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser)]
+    struct Features {
+        #[command(flatten)]
+        features: FeatureArgs,
+    }
+
+    /// The library's default text configuration (which the Python package uses) is the
+    /// command line's.
+    #[test]
+    fn default_features_are_the_library_default() {
+        let parsed = Features::parse_from(["simdedup"]);
+        assert_eq!(parsed.features.config(), TextConfig::default());
+    }
+}

@@ -248,6 +248,21 @@ pub struct TextConfig {
     pub compat: bool,
 }
 
+/// The command line's defaults: word 3-shingles, every normalisation step, raw weights.
+impl Default for TextConfig {
+    fn default() -> Self {
+        TextConfig {
+            shingling: Shingling {
+                kind: crate::shingle::ShingleKind::Word,
+                n: 3,
+            },
+            normalization: Normalization::ALL,
+            weighting: Weighting::Raw,
+            compat: false,
+        }
+    }
+}
+
 impl TextConfig {
     /// The seed script (`dedup.py`): raw character bigrams, reversed bit order.
     pub fn dedup_py() -> TextConfig {

@@ -206,3 +206,32 @@ pub fn field_jaccard(a: &[u64], b: &[u64]) -> f64 {
         .map(|k| common[k] as f64 / (size[k] - common[k]) as f64)
         .fold(1.0, f64::min)
 }
+
+/// The exact similarity of each pair of texts of `source` (Jaccard of the shingle sets, or
+/// the smallest per-field Jaccard for records), in parallel; each text's set is built once.
+pub fn pair_similarities(
+    source: &dyn TextSource,
+    config: &TextConfig,
+    pairs: &[(u32, u32)],
+) -> Result<Vec<f64>, Error> {
+    use rayon::prelude::*;
+    let mut needed: Vec<u32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    needed.sort_unstable();
+    needed.dedup();
+    let sets: Vec<Vec<u64>> = needed
+        .par_iter()
+        .map(|&i| source.shingle_set(i as usize, config).map(|s| s.0))
+        .collect::<Result<_, _>>()?;
+    let set = |i: u32| &sets[needed.binary_search(&i).expect("collected")];
+    let fields = source.separator().is_some();
+    Ok(pairs
+        .par_iter()
+        .map(|&(a, b)| {
+            if fields {
+                field_jaccard(set(a), set(b))
+            } else {
+                jaccard(set(a), set(b))
+            }
+        })
+        .collect())
+}

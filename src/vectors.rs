@@ -48,12 +48,19 @@ pub struct Vectors {
 }
 
 /// Where the bytes of a `.npy` file are.
-#[derive(Debug)]
 enum Bytes {
     /// An empty file (which cannot be mapped on every platform).
     Empty,
     Map(Mmap),
     Owned(Vec<u8>),
+    /// Memory owned elsewhere (a numpy array held by the Python package).
+    Shared(std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>),
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes", self.len())
+    }
 }
 
 impl std::ops::Deref for Bytes {
@@ -64,6 +71,7 @@ impl std::ops::Deref for Bytes {
             Bytes::Empty => &[],
             Bytes::Map(map) => map,
             Bytes::Owned(v) => v,
+            Bytes::Shared(s) => (**s).as_ref(),
         }
     }
 }
@@ -102,6 +110,35 @@ impl Vectors {
     /// as [`Vectors::open`] (which parses its map the same way).
     pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Vectors, Error> {
         Vectors::new(path, Bytes::Owned(bytes))
+    }
+
+    /// `rows` × `dim` native float32 values in memory owned by `owner` (row-major, no
+    /// header), named `name` in errors: no copy is made. Its length must be exactly
+    /// `rows * dim * 4` bytes.
+    pub fn from_f32(
+        name: &Path,
+        owner: std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>,
+        rows: usize,
+        dim: usize,
+    ) -> Result<Vectors, Error> {
+        let expected = rows as u64 * dim as u64 * 4;
+        let found = (*owner).as_ref().len() as u64;
+        if found != expected {
+            return Err(Error::NpyTruncated {
+                path: name.to_path_buf(),
+                expected,
+                found,
+            });
+        }
+        Ok(Vectors {
+            path: name.to_path_buf(),
+            bytes: Bytes::Shared(owner),
+            offset: 0,
+            rows,
+            dim,
+            dtype: Dtype::F32,
+            big_endian: cfg!(target_endian = "big"),
+        })
     }
 
     fn new(path: &Path, bytes: Bytes) -> Result<Vectors, Error> {

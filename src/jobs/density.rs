@@ -9,7 +9,7 @@ use crate::fingerprint::Fingerprint;
 use crate::ops::semantic::{self, Cosine, FieldSets, ShingleSets, Similarity};
 use crate::progress::Progress;
 use crate::simhash::TextConfig;
-use crate::texts::{DocStats, Texts};
+use crate::texts::{DocStats, Joined, TextSource, Texts};
 use crate::vectors::{Scan, Vectors};
 
 use super::{VectorJob, check_vector_bits};
@@ -134,6 +134,97 @@ pub fn vector_densities<'a>(
     Ok(Densities {
         scores,
         records: rows,
+        sim: Box::new(move |a, b| sim.similarity(sim_rows[a as usize], sim_rows[b as usize])),
+    })
+}
+
+/// Densities of query texts against reference texts ([`semantic::density_against`]):
+/// each query's mean Jaccard to its nearest reference texts. The similarity kept for
+/// representatives is between queries.
+pub fn text_densities_against<F: Fingerprint, D: DocStats>(
+    queries: Texts<'_, F, D>,
+    reference: Texts<'_, F, D>,
+    config: &TextConfig,
+    k: usize,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Densities<'static> {
+    let source = Joined {
+        first: queries.source,
+        second: reference.source,
+        split: queries.len(),
+    };
+    let n = queries.len() + reference.len();
+    let sets: Vec<Vec<u64>> = (0..n)
+        .into_par_iter()
+        .map(|i| match source.shingle_set(i, config) {
+            Ok((shingles, _)) => shingles,
+            Err(e) => {
+                report.report(e);
+                Vec::new()
+            }
+        })
+        .collect();
+    let fps: Vec<F> = queries
+        .fingerprints
+        .iter()
+        .chain(reference.fingerprints)
+        .copied()
+        .collect();
+    let items: Vec<u32> = (0..n as u32).collect();
+    let split = queries.len();
+    let (scores, sim): (Vec<f64>, ScoreSimilarity) = if source.separator().is_some() {
+        let sets = FieldSets(sets);
+        let scores = semantic::density_against(&fps, &items, split, &sets, k, progress);
+        (scores, Box::new(move |a, b| sets.similarity(a, b)))
+    } else {
+        let sets = ShingleSets(sets);
+        let scores = semantic::density_against(&fps, &items, split, &sets, k, progress);
+        (scores, Box::new(move |a, b| sets.similarity(a, b)))
+    };
+    Densities {
+        scores,
+        records: (0..split as u32).collect(),
+        sim,
+    }
+}
+
+/// Densities of the rows of `queries` against the rows of `reference` by cosine (planes
+/// and centring shared): each query row's mean cosine to its nearest reference rows.
+/// Non-finite and zero rows are not scored.
+pub fn vector_densities_against<'a>(
+    queries: (&'a Vectors, &'a Scan),
+    reference: (&'a Vectors, &'a Scan),
+    job: &VectorJob,
+    k: usize,
+    progress: &dyn Progress,
+) -> Result<Densities<'a>, Error> {
+    let bits = job.bits.unwrap_or(128);
+    check_vector_bits(bits)?;
+    let ((q, qs), (r, rs)) = (queries, reference);
+    let (q_rows, r_rows) = (semantic::usable_rows(qs), semantic::usable_rows(rs));
+    let opts = job.options();
+    let split = q.rows() as u32;
+    let items: Vec<u32> = q_rows
+        .iter()
+        .copied()
+        .chain(r_rows.iter().map(|&i| split + i))
+        .collect();
+    let sim = Cosine::pair((q, &qs.norms), (r, &rs.norms));
+    let scores = crate::with_width!(bits, F => {
+        let (fps, _) = semantic::embed::<F>(
+            &[(q, &q_rows, &qs.norms), (r, &r_rows, &rs.norms)],
+            &opts,
+            progress,
+        );
+        let all: Vec<F> = fps.concat();
+        semantic::density_against(&all, &items, q_rows.len(), &sim, k, progress)
+    });
+    let sim_rows = q_rows.clone();
+    let sim = Cosine::new(q, &qs.norms);
+    Ok(Densities {
+        scores,
+        records: q_rows,
         sim: Box::new(move |a, b| sim.similarity(sim_rows[a as usize], sim_rows[b as usize])),
     })
 }

@@ -310,14 +310,18 @@ pub fn assign_groups(
             ..d
         });
     }
+    // Exact copies follow their representative: of it when it is kept, else of the record
+    // it duplicates (with its score; the copies are not exact copies of that one), so
+    // every removed record names a kept one, as SemHash's groups do.
     for members in groups.iter() {
         let rep = members[0];
+        let fate = duplicate_of[rep as usize].unwrap_or(Duplicate {
+            kept: rep,
+            score: 1.0,
+            exact: true,
+        });
         for &m in &members[1..] {
-            duplicate_of[m as usize] = Some(Duplicate {
-                kept: rep,
-                score: 1.0,
-                exact: true,
-            });
+            duplicate_of[m as usize] = Some(fate);
         }
     }
 
@@ -491,6 +495,29 @@ pub fn pairs_with_new<F: Fingerprint, D: DocStats>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Copies of a removed record name the kept record it duplicates, never the removed
+    /// one (SemHash's groups): record 2 copies 1, and 1 duplicates 0.
+    #[test]
+    fn copies_of_a_removed_record_name_a_kept_one() {
+        let groups = ExactGroups::by_key(vec![0, 1, 2], |i| i.min(1));
+        let near = [ScoredPair {
+            a: 0,
+            b: 1,
+            distance: 3,
+            score: 0.8,
+            exact: false,
+        }];
+        for grouping in [Grouping::Greedy, Grouping::Components] {
+            let (_, a) = assign_groups(3, &groups, &near, grouping);
+            let expected = Some(Duplicate {
+                kept: 0,
+                score: 0.8,
+                exact: false,
+            });
+            assert_eq!(a.duplicate_of, vec![None, expected, expected]);
+        }
+    }
 
     #[test]
     fn radius_grows_with_dissimilarity_and_bits() {

@@ -788,6 +788,45 @@ pub fn density<F: Fingerprint, S: Similarity>(
     scores
 }
 
+/// Density against a reference: for each of the first `split` items (the queries), the
+/// mean exact similarity to its `k` most similar items among the rest (the reference).
+/// Neighbours are found in Hamming space over all items together, `4k` per item, and only
+/// reference ones are scored, so a query in a tight cluster of other queries may find fewer
+/// than `k` reference neighbours (its mean is then over those found; 0 when none).
+/// `items[i]` is the record index of fingerprint `i` in `sim`'s numbering.
+pub fn density_against<F: Fingerprint, S: Similarity>(
+    fps: &[F],
+    items: &[u32],
+    split: usize,
+    sim: &S,
+    k: usize,
+    progress: &dyn Progress,
+) -> Vec<f64> {
+    let neighbours = knn(fps, 4 * k);
+    progress.start("scoring neighbours", split as u64, "records");
+    let scores = neighbours[..split]
+        .par_iter()
+        .enumerate()
+        .map(|(i, list)| {
+            let mut s: Vec<f64> = list
+                .iter()
+                .filter(|&&(j, _)| j as usize >= split)
+                .map(|&(j, _)| sim.similarity(items[i], items[j as usize]))
+                .collect();
+            s.sort_unstable_by(|a, b| b.total_cmp(a));
+            s.truncate(k);
+            progress.inc(1);
+            if s.is_empty() {
+                0.0
+            } else {
+                s.iter().sum::<f64>() / s.len() as f64
+            }
+        })
+        .collect();
+    progress.finish();
+    scores
+}
+
 /// The lowest `fraction` of `scores` (rounded up, as SemHash does), as (index, score),
 /// lowest first; ties by index.
 pub fn outliers(scores: &[f64], fraction: f64) -> Vec<(u32, f64)> {

@@ -1,0 +1,160 @@
+"""Type stubs of the Rust extension (python/src/lib.rs). Every call releases the GIL while it
+works; errors are ``ValueError`` (bad input, with the row or setting named) or ``OSError``.
+
+Texts are ``list[str]``; with ``fields=True`` each text is a record whose columns are joined
+by the ASCII record separator (``"\\x1e"``), compared by the smallest per-column Jaccard.
+Vectors are 2-D float32 arrays, read without a copy when C-contiguous. Indexes in results
+are ``int64`` arrays; -1 in ``duplicate_of`` marks a kept record.
+"""
+
+from typing import Optional
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+def dedup_texts(
+    texts: list[str],
+    threshold: float,
+    fields: bool = False,
+    shingles: str = "word:3",
+    recall: float = 0.99,
+    connected: bool = False,
+) -> dict:
+    """Self-deduplication by exact Jaccard of word shingles, candidates from MinHash bands
+    shaped for ``recall`` at ``threshold``. Returns ``duplicate_of``, ``score``, ``exact``
+    (per record), the verified pairs ``pair_a``, ``pair_b``, ``pair_score``, ``pair_exact``
+    and ``candidates``.
+
+    >>> _core.dedup_texts(["a b c d", "a b c d e"], 0.5)["duplicate_of"]
+    array([-1,  0])
+    """
+
+def against_texts(
+    queries: list[str],
+    reference: list[str],
+    threshold: float,
+    fields: bool = False,
+    shingles: str = "word:3",
+    recall: float = 0.99,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(query, reference, score) for every query text with Jaccard >= ``threshold`` to a
+    reference text, naming the most similar; sorted by query."""
+
+def dedup_vectors(
+    embeddings: npt.NDArray[np.float32],
+    threshold: float,
+    seed: int = 0,
+    center: bool = True,
+    recall: float = 0.99,
+    bits: Optional[int] = None,
+    connected: bool = False,
+) -> dict:
+    """Self-deduplication of rows by exact cosine (keys as in :func:`dedup_texts`).
+    Candidates from hyperplane SimHash fingerprints: exact Hamming tables, or bit-sampling
+    bands above 20,000 rows when the cost model prefers them. A NaN or infinite row is a
+    ``ValueError`` naming it."""
+
+def against_vectors(
+    queries: npt.NDArray[np.float32],
+    reference: npt.NDArray[np.float32],
+    threshold: float,
+    seed: int = 0,
+    center: bool = True,
+    bits: int = 128,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(query, reference, cosine) for every query row with cosine >= ``threshold`` to a
+    reference row, naming the closest."""
+
+def text_densities(
+    texts: list[str],
+    k: int = 100,
+    fields: bool = False,
+    shingles: str = "word:3",
+    count: Optional[int] = None,
+    diversity: float = 0.5,
+    limit: Optional[int] = None,
+) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]], tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+    """((records, densities) densest first, (representatives, densities) in selection
+    order). A density is the mean Jaccard to the ``k`` nearest texts; with ``count``,
+    that many representatives are chosen among the ``limit`` densest by maximal marginal
+    relevance."""
+
+def vector_densities(
+    embeddings: npt.NDArray[np.float32],
+    k: int = 100,
+    seed: int = 0,
+    center: bool = True,
+    count: Optional[int] = None,
+    diversity: float = 0.5,
+    limit: Optional[int] = None,
+) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]], tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+    """As :func:`text_densities`, by cosine. Zero rows are not scored."""
+
+def text_densities_against(
+    queries: list[str],
+    reference: list[str],
+    k: int = 100,
+    fields: bool = False,
+    shingles: str = "word:3",
+    count: Optional[int] = None,
+    diversity: float = 0.5,
+    limit: Optional[int] = None,
+) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]], tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+    """As :func:`text_densities` for the queries, each scored by its nearest reference
+    texts."""
+
+def vector_densities_against(
+    queries: npt.NDArray[np.float32],
+    reference: npt.NDArray[np.float32],
+    k: int = 100,
+    seed: int = 0,
+    center: bool = True,
+    count: Optional[int] = None,
+    diversity: float = 0.5,
+    limit: Optional[int] = None,
+) -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]], tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+    """As :func:`vector_densities` for the query rows, each scored by its nearest reference
+    rows."""
+
+def rethreshold(
+    n: int,
+    pair_a: npt.NDArray[np.int64],
+    pair_b: npt.NDArray[np.int64],
+    pair_score: npt.NDArray[np.float64],
+    pair_exact: npt.NDArray[np.bool_],
+    threshold: float,
+    connected: bool = False,
+) -> dict:
+    """The decisions at ``threshold`` from the verified pairs of a run over ``n`` records
+    (keys as in :func:`dedup_texts`)."""
+
+def fingerprints(texts: list[str], bits: int = 64, shingles: str = "word:3") -> npt.NDArray[np.uint64]:
+    """SimHash (CityHash) fingerprints of texts: one uint64 each at 64 bits; two (high word
+    first) at 128 bits.
+
+    >>> _core.fingerprints(["a b c d"]).dtype
+    dtype('uint64')
+    """
+
+def band_keys(texts: list[str], rows: int, bands: int, shingles: str = "word:3") -> npt.NDArray[np.uint32]:
+    """One-permutation MinHash band keys: ``bands`` uint32 keys per text, row after row."""
+
+def pairs_within(
+    fingerprints: npt.NDArray[np.uint64], k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(a, b, distance) for every pair of 64-bit fingerprints within Hamming distance ``k``,
+    ``a < b``, sorted."""
+
+def band_pairs(keys: npt.NDArray[np.uint32], bands: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(a, b) for every pair that agrees on at least one band key, once, ``a < b``, sorted."""
+
+def jaccard_scores(
+    texts: list[str],
+    a: npt.NDArray[np.int64],
+    b: npt.NDArray[np.int64],
+    fields: bool = False,
+    shingles: str = "word:3",
+) -> npt.NDArray[np.float64]:
+    """Exact Jaccard similarity of texts ``a[i]`` and ``b[i]``."""

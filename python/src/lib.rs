@@ -1,0 +1,616 @@
+//! The Python extension `simdedup._core`: conversions between Python (lists of str, numpy
+//! arrays) and the library's jobs ([`simdedup::jobs`]), with the GIL released while they
+//! run. No deduplication logic lives here; the SemHash-style classes are Python, in
+//! `python/simdedup/__init__.py`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use simdedup::batch::TextBatch;
+use simdedup::jobs::dedup::{self as jobs, load_batch};
+use simdedup::jobs::density;
+use simdedup::jobs::{TextJob, Texts, VectorJob};
+use simdedup::minhash::{BandKeys, BandParams};
+use simdedup::ops::dedup::{Dedup, Grouping};
+use simdedup::ops::semantic::{Leak, SavedResult};
+use simdedup::search::{self, SearchOptions};
+use simdedup::simhash::TextConfig;
+use simdedup::vectors::{Scan, Vectors};
+use simdedup::{Error, Report};
+
+/// A library error as the Python exception a user expects: files that cannot be read are
+/// `OSError`, everything else `ValueError`, with the command line's message.
+fn py_error(e: Error) -> PyErr {
+    match e {
+        Error::Io { .. } | Error::NotFound { .. } => PyOSError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// Collects the non-fatal errors of a job; the first one is raised when the job is done.
+#[derive(Default)]
+struct Collect(Mutex<Vec<Error>>);
+
+impl Report for Collect {
+    fn report(&self, error: Error) {
+        self.0.lock().expect("not poisoned").push(error);
+    }
+}
+
+impl Collect {
+    fn check(self) -> PyResult<()> {
+        match self
+            .0
+            .into_inner()
+            .expect("not poisoned")
+            .into_iter()
+            .next()
+        {
+            Some(e) => Err(py_error(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The bytes of a C-contiguous float32 numpy array, read without a copy. The array is
+/// borrowed read-only by the caller (a `PyReadonlyArray2`) for as long as the
+/// [`Vectors`] made from these bytes lives: every function below drops the `Vectors`
+/// before the borrow ends.
+struct ArrayBytes {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the memory is only read, and outlives every use (see above).
+unsafe impl Send for ArrayBytes {}
+unsafe impl Sync for ArrayBytes {}
+
+impl AsRef<[u8]> for ArrayBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `ptr` and `len` describe the array's buffer, alive and unchanged while
+        // this exists.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// The rows of `array` as [`Vectors`] (no copy) and their scan; a NaN or infinite row
+/// is an error naming it, as in the command line.
+fn vectors(name: &str, array: &PyReadonlyArray2<'_, f32>) -> PyResult<(Vectors, Scan)> {
+    let slice = array.as_slice().map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name}: the array is not C-contiguous (use numpy.ascontiguousarray)"
+        ))
+    })?;
+    let shape = array.shape();
+    let bytes = ArrayBytes {
+        ptr: slice.as_ptr().cast(),
+        len: std::mem::size_of_val(slice),
+    };
+    let v = Vectors::from_f32(Path::new(name), Arc::new(bytes), shape[0], shape[1])
+        .map_err(py_error)?;
+    let scan = v.scan();
+    if let Some(&(row, what)) = scan.non_finite.first() {
+        return Err(PyValueError::new_err(format!(
+            "{name}, row {row}: {what} ({} non-finite row(s) in all)",
+            scan.non_finite.len()
+        )));
+    }
+    Ok((v, scan))
+}
+
+fn text_config(shingles: &str) -> PyResult<TextConfig> {
+    let shingling = shingles
+        .parse()
+        .map_err(|e| PyValueError::new_err(format!("shingles={shingles:?}: {e}")))?;
+    Ok(TextConfig {
+        shingling,
+        ..TextConfig::default()
+    })
+}
+
+fn check_threshold(threshold: f64) -> PyResult<()> {
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(PyValueError::new_err(format!(
+            "threshold {threshold} is not between 0 and 1"
+        )));
+    }
+    Ok(())
+}
+
+fn grouping(connected: bool) -> Grouping {
+    if connected {
+        Grouping::Components
+    } else {
+        Grouping::Greedy
+    }
+}
+
+/// A deduplication result as a dict of numpy arrays: `duplicate_of` (-1 for a kept
+/// record), `score` and `exact` per record; every verified pair (`pair_a`, `pair_b`,
+/// `pair_score`, `pair_exact`); and `candidates`.
+fn dedup_dict<'py>(py: Python<'py>, d: &Dedup) -> PyResult<Bound<'py, PyDict>> {
+    let a = &d.assignment.duplicate_of;
+    let out = PyDict::new(py);
+    let dup: Vec<i64> = a.iter().map(|x| x.map_or(-1, |d| d.kept as i64)).collect();
+    let score: Vec<f64> = a.iter().map(|x| x.map_or(1.0, |d| d.score)).collect();
+    let exact: Vec<bool> = a.iter().map(|x| x.is_some_and(|d| d.exact)).collect();
+    out.set_item("duplicate_of", dup.into_pyarray(py))?;
+    out.set_item("score", score.into_pyarray(py))?;
+    out.set_item("exact", exact.into_pyarray(py))?;
+    let pa: Vec<i64> = d.pairs.iter().map(|p| p.a as i64).collect();
+    let pb: Vec<i64> = d.pairs.iter().map(|p| p.b as i64).collect();
+    let ps: Vec<f64> = d.pairs.iter().map(|p| p.score).collect();
+    let pe: Vec<bool> = d.pairs.iter().map(|p| p.exact).collect();
+    out.set_item("pair_a", pa.into_pyarray(py))?;
+    out.set_item("pair_b", pb.into_pyarray(py))?;
+    out.set_item("pair_score", ps.into_pyarray(py))?;
+    out.set_item("pair_exact", pe.into_pyarray(py))?;
+    out.set_item("candidates", d.candidates)?;
+    Ok(out)
+}
+
+/// An index array of int64, as numpy holds it.
+type Ints<'py> = Bound<'py, PyArray1<i64>>;
+
+/// (record, score) pairs in a chosen order.
+type Scored = Vec<(u32, f64)>;
+
+type IndexArrays<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+);
+
+/// Leaks as three arrays: query index, reference index, score.
+fn leak_arrays<'py>(py: Python<'py>, leaks: &[Leak]) -> IndexArrays<'py> {
+    let q: Vec<i64> = leaks.iter().map(|l| l.query as i64).collect();
+    let r: Vec<i64> = leaks.iter().map(|l| l.reference as i64).collect();
+    let s: Vec<f64> = leaks.iter().map(|l| l.score).collect();
+    (q.into_pyarray(py), r.into_pyarray(py), s.into_pyarray(py))
+}
+
+/// Self-deduplication of texts by exact Jaccard of their shingles (MinHash band search).
+#[pyfunction]
+#[pyo3(signature = (texts, threshold, fields=false, shingles="word:3", recall=0.99, connected=false))]
+fn dedup_texts<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    threshold: f64,
+    fields: bool,
+    shingles: &str,
+    recall: f64,
+    connected: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    check_threshold(threshold)?;
+    let job = TextJob {
+        grouping: grouping(connected),
+        search: simdedup::jobs::TextSearch::Bands { recall },
+        ..TextJob::new(text_config(shingles)?, threshold)
+    };
+    let report = Collect::default();
+    let result = py.detach(|| {
+        let (batch, _) = load_batch::<u128>(texts, fields, &job, &());
+        jobs::dedup_texts(Texts::from(&batch), &job, &(), &report)
+    });
+    report.check()?;
+    dedup_dict(py, &result)
+}
+
+/// Texts of `queries` that duplicate a text of `reference`.
+#[pyfunction]
+#[pyo3(signature = (queries, reference, threshold, fields=false, shingles="word:3", recall=0.99))]
+fn against_texts<'py>(
+    py: Python<'py>,
+    queries: Vec<String>,
+    reference: Vec<String>,
+    threshold: f64,
+    fields: bool,
+    shingles: &str,
+    recall: f64,
+) -> PyResult<IndexArrays<'py>> {
+    check_threshold(threshold)?;
+    let job = TextJob {
+        search: simdedup::jobs::TextSearch::Bands { recall },
+        ..TextJob::new(text_config(shingles)?, threshold)
+    };
+    let report = Collect::default();
+    let leaks = py.detach(|| {
+        let (q, bands) = load_batch::<u128>(queries, fields, &job, &());
+        let r = TextBatch::<u128>::new(reference, fields, &job.text, bands, &());
+        jobs::against_texts(Texts::from(&q), Texts::from(&r), &job, &(), &report).0
+    });
+    report.check()?;
+    Ok(leak_arrays(py, &leaks))
+}
+
+fn vector_job(
+    threshold: f64,
+    seed: u64,
+    center: bool,
+    recall: f64,
+    bits: Option<u32>,
+    connected: bool,
+) -> VectorJob {
+    VectorJob {
+        seed,
+        center,
+        recall,
+        bits,
+        grouping: grouping(connected),
+        ..VectorJob::new(threshold)
+    }
+}
+
+/// Self-deduplication of the rows of a float32 array by cosine.
+#[pyfunction]
+#[pyo3(signature = (embeddings, threshold, seed=0, center=true, recall=0.99, bits=None, connected=false))]
+#[allow(clippy::too_many_arguments)]
+fn dedup_vectors<'py>(
+    py: Python<'py>,
+    embeddings: PyReadonlyArray2<'py, f32>,
+    threshold: f64,
+    seed: u64,
+    center: bool,
+    recall: f64,
+    bits: Option<u32>,
+    connected: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    check_threshold(threshold)?;
+    let (v, scan) = vectors("embeddings", &embeddings)?;
+    let job = vector_job(threshold, seed, center, recall, bits, connected);
+    let result = py.detach(|| jobs::dedup_vectors(&v, &scan, &job, &()));
+    drop(v);
+    dedup_dict(py, &result.map_err(py_error)?.0)
+}
+
+/// Rows of `queries` whose cosine to a row of `reference` reaches `threshold`.
+#[pyfunction]
+#[pyo3(signature = (queries, reference, threshold, seed=0, center=true, bits=128))]
+fn against_vectors<'py>(
+    py: Python<'py>,
+    queries: PyReadonlyArray2<'py, f32>,
+    reference: PyReadonlyArray2<'py, f32>,
+    threshold: f64,
+    seed: u64,
+    center: bool,
+    bits: u32,
+) -> PyResult<IndexArrays<'py>> {
+    check_threshold(threshold)?;
+    let (q, qs) = vectors("records", &queries)?;
+    let (r, rs) = vectors("reference", &reference)?;
+    let job = vector_job(threshold, seed, center, 0.99, Some(bits), false);
+    let result = py.detach(|| jobs::against_vectors((&q, &qs), (&r, &rs), &job, &()));
+    drop((q, r));
+    Ok(leak_arrays(py, &result.map_err(py_error)?.0))
+}
+
+type Ranking<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>);
+
+fn ranking<'py>(py: Python<'py>, list: Vec<(u32, f64)>) -> Ranking<'py> {
+    let (r, s): (Vec<i64>, Vec<f64>) = list.into_iter().map(|(r, s)| (r as i64, s)).unzip();
+    (r.into_pyarray(py), s.into_pyarray(py))
+}
+
+/// Every scored record with its density, densest first (ties by index), and with
+/// `count`, that many representatives in selection order.
+fn densities_and_representatives(
+    d: &density::Densities<'_>,
+    count: Option<usize>,
+    diversity: f64,
+    limit: Option<usize>,
+) -> (Scored, Scored) {
+    let mut ranked: Vec<(u32, f64)> = d.records.iter().copied().zip(d.scores.clone()).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let chosen = count.map_or_else(Vec::new, |c| d.representatives(c, diversity, limit));
+    (ranked, chosen)
+}
+
+/// Density of every text (mean Jaccard to its `k` nearest neighbours), densest first, and
+/// `count` representatives chosen by maximal marginal relevance when asked.
+#[pyfunction]
+#[pyo3(signature = (texts, k=100, fields=false, shingles="word:3", count=None, diversity=0.5, limit=None))]
+#[allow(clippy::too_many_arguments)]
+fn text_densities<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    k: usize,
+    fields: bool,
+    shingles: &str,
+    count: Option<usize>,
+    diversity: f64,
+    limit: Option<usize>,
+) -> PyResult<(Ranking<'py>, Ranking<'py>)> {
+    let config = text_config(shingles)?;
+    let report = Collect::default();
+    let (ranked, chosen) = py.detach(|| {
+        let batch = TextBatch::<u128>::new(texts, fields, &config, None, &());
+        let d = density::text_densities(Texts::from(&batch), &config, k, &(), &report);
+        densities_and_representatives(&d, count, diversity, limit)
+    });
+    report.check()?;
+    Ok((ranking(py, ranked), ranking(py, chosen)))
+}
+
+/// Density of every row by cosine, densest first, and `count` representatives.
+#[pyfunction]
+#[pyo3(signature = (embeddings, k=100, seed=0, center=true, count=None, diversity=0.5, limit=None))]
+#[allow(clippy::too_many_arguments)]
+fn vector_densities<'py>(
+    py: Python<'py>,
+    embeddings: PyReadonlyArray2<'py, f32>,
+    k: usize,
+    seed: u64,
+    center: bool,
+    count: Option<usize>,
+    diversity: f64,
+    limit: Option<usize>,
+) -> PyResult<(Ranking<'py>, Ranking<'py>)> {
+    let (v, scan) = vectors("embeddings", &embeddings)?;
+    let job = vector_job(0.9, seed, center, 0.99, Some(128), false);
+    let result = py.detach(|| {
+        density::vector_densities(&v, &scan, &job, k, &())
+            .map(|d| densities_and_representatives(&d, count, diversity, limit))
+    });
+    drop(v);
+    let (ranked, chosen) = result.map_err(py_error)?;
+    Ok((ranking(py, ranked), ranking(py, chosen)))
+}
+
+/// Density of every query text against the reference texts (mean Jaccard to its `k`
+/// nearest reference texts), densest first, and `count` representatives among the queries.
+#[pyfunction]
+#[pyo3(signature = (queries, reference, k=100, fields=false, shingles="word:3", count=None, diversity=0.5, limit=None))]
+#[allow(clippy::too_many_arguments)]
+fn text_densities_against<'py>(
+    py: Python<'py>,
+    queries: Vec<String>,
+    reference: Vec<String>,
+    k: usize,
+    fields: bool,
+    shingles: &str,
+    count: Option<usize>,
+    diversity: f64,
+    limit: Option<usize>,
+) -> PyResult<(Ranking<'py>, Ranking<'py>)> {
+    let config = text_config(shingles)?;
+    let report = Collect::default();
+    let (ranked, chosen) = py.detach(|| {
+        let q = TextBatch::<u128>::new(queries, fields, &config, None, &());
+        let r = TextBatch::<u128>::new(reference, fields, &config, None, &());
+        let d = density::text_densities_against(
+            Texts::from(&q),
+            Texts::from(&r),
+            &config,
+            k,
+            &(),
+            &report,
+        );
+        densities_and_representatives(&d, count, diversity, limit)
+    });
+    report.check()?;
+    Ok((ranking(py, ranked), ranking(py, chosen)))
+}
+
+/// Density of every query row against the reference rows by cosine, densest first, and
+/// `count` representatives among the queries.
+#[pyfunction]
+#[pyo3(signature = (queries, reference, k=100, seed=0, center=true, count=None, diversity=0.5, limit=None))]
+#[allow(clippy::too_many_arguments)]
+fn vector_densities_against<'py>(
+    py: Python<'py>,
+    queries: PyReadonlyArray2<'py, f32>,
+    reference: PyReadonlyArray2<'py, f32>,
+    k: usize,
+    seed: u64,
+    center: bool,
+    count: Option<usize>,
+    diversity: f64,
+    limit: Option<usize>,
+) -> PyResult<(Ranking<'py>, Ranking<'py>)> {
+    let (q, qs) = vectors("records", &queries)?;
+    let (r, rs) = vectors("reference", &reference)?;
+    if q.dim() != r.dim() {
+        return Err(PyValueError::new_err(format!(
+            "records have {} dimensions, the fitted embeddings {}",
+            q.dim(),
+            r.dim()
+        )));
+    }
+    let job = vector_job(0.9, seed, center, 0.99, Some(128), false);
+    let result = py.detach(|| {
+        density::vector_densities_against((&q, &qs), (&r, &rs), &job, k, &())
+            .map(|d| densities_and_representatives(&d, count, diversity, limit))
+    });
+    drop((q, r));
+    let (ranked, chosen) = result.map_err(py_error)?;
+    Ok((ranking(py, ranked), ranking(py, chosen)))
+}
+
+/// The decisions at a higher threshold from the verified pairs of a run.
+#[pyfunction]
+#[pyo3(signature = (n, pair_a, pair_b, pair_score, pair_exact, threshold, connected=false))]
+#[allow(clippy::too_many_arguments)]
+fn rethreshold<'py>(
+    py: Python<'py>,
+    n: usize,
+    pair_a: PyReadonlyArray1<'py, i64>,
+    pair_b: PyReadonlyArray1<'py, i64>,
+    pair_score: PyReadonlyArray1<'py, f64>,
+    pair_exact: PyReadonlyArray1<'py, bool>,
+    threshold: f64,
+    connected: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (a, b, s, e) = (
+        pair_a.as_slice()?,
+        pair_b.as_slice()?,
+        pair_score.as_slice()?,
+        pair_exact.as_slice()?,
+    );
+    let saved = SavedResult {
+        similarity: String::new(),
+        threshold,
+        ids: vec![String::new(); n],
+        skipped: Vec::new(),
+        pairs: (0..a.len())
+            .map(|i| (a[i] as u32, b[i] as u32, s[i], e[i]))
+            .collect(),
+    };
+    let result = py.detach(|| saved.rethreshold(threshold, grouping(connected)));
+    dedup_dict(py, &result)
+}
+
+/// SimHash fingerprints of texts: 64-bit as uint64, or 128-bit as two uint64 columns
+/// (high word first) flattened row by row.
+#[pyfunction]
+#[pyo3(signature = (texts, bits=64, shingles="word:3"))]
+fn fingerprints<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    bits: u32,
+    shingles: &str,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let config = text_config(shingles)?;
+    let words = py.detach(|| match bits {
+        64 => Ok(TextBatch::<u64>::new(texts, false, &config, None, &()).fingerprints),
+        128 => Ok(TextBatch::<u128>::new(texts, false, &config, None, &())
+            .fingerprints
+            .iter()
+            .flat_map(|&f| [(f >> 64) as u64, f as u64])
+            .collect()),
+        _ => Err(PyValueError::new_err(format!(
+            "bits={bits}: text fingerprints are 64 or 128 bits here"
+        ))),
+    })?;
+    Ok(words.into_pyarray(py))
+}
+
+/// MinHash band keys of texts (one-permutation MinHash, `bands` bands of `rows` bins):
+/// uint32, `bands` per text, flattened row by row.
+#[pyfunction]
+#[pyo3(signature = (texts, rows, bands, shingles="word:3"))]
+fn band_keys<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    rows: u32,
+    bands: u32,
+    shingles: &str,
+) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    if rows == 0 || bands == 0 || rows * bands > simdedup::minhash::MAX_BINS {
+        return Err(PyValueError::new_err(format!(
+            "rows={rows}, bands={bands}: need rows, bands >= 1 and rows * bands <= {}",
+            simdedup::minhash::MAX_BINS
+        )));
+    }
+    let config = text_config(shingles)?;
+    let params = BandParams { rows, bands };
+    let keys = py.detach(|| {
+        let batch = TextBatch::<u64>::new(texts, false, &config, Some(params), &());
+        let keys = batch.bands.expect("asked for");
+        (0..keys.len())
+            .flat_map(|i| keys.get(i).to_vec())
+            .collect::<Vec<u32>>()
+    });
+    Ok(keys.into_pyarray(py))
+}
+
+/// Every pair (a < b) of 64-bit fingerprints within Hamming distance `k`, with the
+/// distance, sorted.
+#[pyfunction]
+fn pairs_within<'py>(
+    py: Python<'py>,
+    fingerprints: PyReadonlyArray1<'py, u64>,
+    k: u32,
+) -> PyResult<(Ints<'py>, Ints<'py>, Ints<'py>)> {
+    let fps = fingerprints.as_slice()?;
+    let pairs = py.detach(|| search::find_pairs(fps, &SearchOptions::exact(k), &()));
+    let a: Vec<i64> = pairs.iter().map(|p| p.a as i64).collect();
+    let b: Vec<i64> = pairs.iter().map(|p| p.b as i64).collect();
+    let d: Vec<i64> = pairs.iter().map(|p| p.distance as i64).collect();
+    Ok((a.into_pyarray(py), b.into_pyarray(py), d.into_pyarray(py)))
+}
+
+/// Every pair (a < b) that agrees on at least one band key, once, sorted; `keys` holds
+/// `bands` uint32 keys per item, flattened row by row.
+#[pyfunction]
+fn band_pairs<'py>(
+    py: Python<'py>,
+    keys: PyReadonlyArray1<'py, u32>,
+    bands: usize,
+) -> PyResult<(Ints<'py>, Ints<'py>)> {
+    let flat = keys.as_slice()?;
+    if bands == 0 || flat.len() % bands != 0 {
+        return Err(PyValueError::new_err(format!(
+            "{} keys do not split into rows of {bands} bands",
+            flat.len()
+        )));
+    }
+    let pairs = py.detach(|| {
+        let keys = BandKeys::from_flat(bands, flat.to_vec());
+        let ids: Vec<u32> = (0..keys.len() as u32).collect();
+        let mut pairs = Vec::new();
+        search::bands::search(&keys, &ids, &(), &mut |group| pairs.extend(group));
+        pairs.sort_unstable_by_key(|p| (p.a, p.b));
+        pairs
+    });
+    let a: Vec<i64> = pairs.iter().map(|p| p.a as i64).collect();
+    let b: Vec<i64> = pairs.iter().map(|p| p.b as i64).collect();
+    Ok((a.into_pyarray(py), b.into_pyarray(py)))
+}
+
+/// Exact Jaccard similarity of the shingle sets of texts `a[i]` and `b[i]` (the smallest
+/// per-field Jaccard with `fields`).
+#[pyfunction]
+#[pyo3(signature = (texts, a, b, fields=false, shingles="word:3"))]
+fn jaccard_scores<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    a: PyReadonlyArray1<'py, i64>,
+    b: PyReadonlyArray1<'py, i64>,
+    fields: bool,
+    shingles: &str,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let config = text_config(shingles)?;
+    let (a, b) = (a.as_slice()?, b.as_slice()?);
+    let n = texts.len() as i64;
+    if let Some(&bad) = a.iter().chain(b).find(|&&i| i < 0 || i >= n) {
+        return Err(PyValueError::new_err(format!(
+            "index {bad} is out of range for {n} texts"
+        )));
+    }
+    let pairs: Vec<(u32, u32)> = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as u32, y as u32))
+        .collect();
+    let scores = py.detach(|| {
+        let batch = TextBatch::<u64>::new(texts, fields, &config, None, &());
+        simdedup::texts::pair_similarities(&batch, &config, &pairs)
+    });
+    Ok(scores.map_err(py_error)?.into_pyarray(py))
+}
+
+/// The extension module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(dedup_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(against_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_vectors, m)?)?;
+    m.add_function(wrap_pyfunction!(against_vectors, m)?)?;
+    m.add_function(wrap_pyfunction!(text_densities, m)?)?;
+    m.add_function(wrap_pyfunction!(vector_densities, m)?)?;
+    m.add_function(wrap_pyfunction!(text_densities_against, m)?)?;
+    m.add_function(wrap_pyfunction!(vector_densities_against, m)?)?;
+    m.add_function(wrap_pyfunction!(rethreshold, m)?)?;
+    m.add_function(wrap_pyfunction!(fingerprints, m)?)?;
+    m.add_function(wrap_pyfunction!(band_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs_within, m)?)?;
+    m.add_function(wrap_pyfunction!(band_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(jaccard_scores, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

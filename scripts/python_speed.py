@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Speed of the Python package against its peers, from Python, on the same in-memory data.
+
+    pip install . semhash rensa datasketch
+    python3 scripts/python_speed.py vectors [--rows 100000] [--dim 256]
+    python3 scripts/python_speed.py texts --corpus eval/work/c100k
+
+vectors: SemHash.from_embeddings(...).self_deduplicate(0.9) with its default backend
+(USearch) against SimDedup.from_embeddings(...).self_deduplicate(0.9), on the anisotropic
+clustered vectors of scripts/compare_semhash.py; reports both times, their ratio and the
+agreement of the removed sets (|A xor B| / |A u B|).
+
+texts: the corpus of eval/make_corpus.py read into memory once (not timed), then each tool
+from texts to verified pairs at Jaccard 0.5: SimDedup (exact Jaccard of MinHash band
+candidates), rensa and datasketch as eval/run_eval.py configures them (MinHash LSH, pairs
+kept by estimated Jaccard). F1 is against the corpus's truth.tsv (exact Jaccard >= 0.5).
+Each tool runs in a fresh process; times are wall seconds from the in-memory texts.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+class Unused:
+    def encode(self, inputs, **kwargs):
+        raise AssertionError("not called")
+
+
+def vectors_worker(tool, rows, dim, threshold):
+    sys.path.insert(0, HERE)
+    from compare_semhash import make_vectors
+
+    v = make_vectors(rows, dim)
+    records = [str(i) for i in range(len(v))]
+    start = time.perf_counter()
+    if tool == "simdedup":
+        from simdedup import SimDedup
+
+        removed = [d.record for d in SimDedup.from_embeddings(v, records).self_deduplicate(threshold).filtered]
+    else:
+        from semhash import SemHash
+
+        removed = [d.record for d in SemHash.from_embeddings(v, records, model=Unused()).self_deduplicate(threshold).filtered]
+    return time.perf_counter() - start, removed
+
+
+def texts_worker(tool, corpus, bar):
+    sys.path.insert(0, os.path.join(ROOT, "eval"))
+    from run_eval import BANDS, ROWS, read_all
+
+    paths, texts = read_all(os.path.join(corpus, "corpus"))
+    start = time.perf_counter()
+    pairs = set()
+    if tool == "simdedup":
+        from simdedup import _core
+
+        out = _core.dedup_texts(texts, bar)
+        pairs = set(zip(out["pair_a"].tolist(), out["pair_b"].tolist()))
+    elif tool == "rensa":
+        from rensa import RMinHash, RMinHashLSH
+        from shingles import shingles
+
+        P = BANDS * ROWS
+        mhs = RMinHash.from_token_sets([list(shingles(t)) for t in texts], P, 42)
+        lsh = RMinHashLSH(bar, P, BANDS)
+        lsh.insert_many(mhs, 0)
+        for i, cands in enumerate(lsh.query_all(mhs)):
+            for j in cands:
+                if j != i and (min(i, j), max(i, j)) not in pairs and mhs[i].jaccard(mhs[j]) >= bar:
+                    pairs.add((min(i, j), max(i, j)))
+    elif tool == "datasketch":
+        from datasketch import MinHash, MinHashLSH
+        from shingles import shingles
+
+        lsh = MinHashLSH(threshold=bar, num_perm=128)
+        mhs = []
+        for i, t in enumerate(texts):
+            m = MinHash(num_perm=128)
+            m.update_batch([s.encode("utf-8") for s in shingles(t)])
+            mhs.append(m)
+            lsh.insert(i, m)
+        for i, m in enumerate(mhs):
+            for j in lsh.query(m):
+                if j != i and (min(i, j), max(i, j)) not in pairs and m.jaccard(mhs[j]) >= bar:
+                    pairs.add((min(i, j), max(i, j)))
+    seconds = time.perf_counter() - start
+    named = [(paths[a], paths[b]) if paths[a] < paths[b] else (paths[b], paths[a]) for a, b in pairs]
+    return seconds, named
+
+
+def run(args_list):
+    """Runs this script as a worker in a fresh process; returns its JSON answer."""
+    out = subprocess.run([sys.executable, __file__, "--worker", *args_list], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("what", choices=["vectors", "texts"])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--threshold", type=float)
+    ap.add_argument("--corpus", default=os.path.join(ROOT, "eval", "work", "c100k"))
+    ap.add_argument("--tools", default=None)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--tool", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        if a.what == "vectors":
+            s, removed = vectors_worker(a.tool, a.rows, a.dim, a.threshold)
+            print(json.dumps({"seconds": s, "removed": removed}))
+        else:
+            s, pairs = texts_worker(a.tool, a.corpus, a.threshold)
+            print(json.dumps({"seconds": s, "pairs": pairs}))
+        return
+    if a.what == "vectors":
+        t = a.threshold or 0.9
+        tools = (a.tools or "simdedup,semhash").split(",")
+        res = {tool: run(["vectors", "--tool", tool, "--rows", str(a.rows), "--dim", str(a.dim), "--threshold", str(t)]) for tool in tools}
+        print(f"{a.rows} x {a.dim} vectors, cosine {t}, load {os.getloadavg()[0]:.2f}")
+        for tool, r in res.items():
+            print(f"  {tool:10} {r['seconds']:8.2f} s  {len(r['removed'])} removed")
+        if "semhash" in res and "simdedup" in res:
+            ours, theirs = set(res["simdedup"]["removed"]), set(res["semhash"]["removed"])
+            union = ours | theirs
+            print(f"  simdedup is {res['semhash']['seconds'] / res['simdedup']['seconds']:.1f}x faster; "
+                  f"removed sets differ in {len(ours ^ theirs) / max(1, len(union)):.4f} of their union")
+    else:
+        t = a.threshold or 0.5
+        sys.path.insert(0, os.path.join(ROOT, "eval"))
+        from run_eval import load_truth
+
+        truth = set(load_truth(os.path.join(a.corpus, "truth.tsv")))
+        tools = (a.tools or "simdedup,rensa,datasketch").split(",")
+        print(f"{a.corpus}: {len(truth)} true pairs at J >= {t}, load {os.getloadavg()[0]:.2f}")
+        base = None
+        for tool in tools:
+            r = run(["texts", "--tool", tool, "--corpus", a.corpus, "--threshold", str(t)])
+            got = {tuple(p) for p in r["pairs"]}
+            tp = len(got & truth)
+            prec, rec = tp / max(1, len(got)), tp / max(1, len(truth))
+            f1 = 2 * prec * rec / max(1e-12, prec + rec)
+            base = base or r["seconds"]
+            print(f"  {tool:10} {r['seconds']:8.2f} s  ({r['seconds'] / base:5.1f}x)  pairs {len(got)}  "
+                  f"precision {prec:.4f} recall {rec:.4f} F1 {f1:.4f}")
+
+
+if __name__ == "__main__":
+    main()
