@@ -7,7 +7,7 @@ A SemHash user switches by changing one import::
     texts = ["the cat sat on the mat", "the cat sat on the mat!", "a dog barked"]
     result = SimDedup.from_records(texts).self_deduplicate(threshold=0.5)
     print(result.selected)           # ['the cat sat on the mat', 'a dog barked']
-    print(result.duplicate_ratio)    # 0.333...
+    print(result.duplicate_ratio)    # 0.33...
 
 Similarity depends on how the instance is made:
 
@@ -101,8 +101,8 @@ class DeduplicationResult(Generic[Record]):
     record: no chains).
 
     >>> r = SimDedup.from_records(["a b c d", "a b c d e", "x y z w"]).self_deduplicate(0.5)
-    >>> [d.record for d in r.filtered], r.duplicate_ratio
-    (['a b c d e'], 0.3333333333333333)
+    >>> [d.record for d in r.filtered], round(r.duplicate_ratio, 3)
+    (['a b c d e'], 0.333)
     """
 
     selected: list[Record] = field(default_factory=list)
@@ -333,7 +333,8 @@ class SimDedup(Generic[Record]):
         or by the vectors of ``model``.
 
         Options: ``shingles`` ("word:3", "char:5", ...) and ``recall`` (0.99) for lexical
-        similarity; ``seed`` (0) and ``center`` (True) for the hyperplanes of vectors.
+        similarity; ``seed`` (the command line's) and ``center`` (True) for the hyperplanes of
+        vectors.
 
         >>> SimDedup.from_records(["one two three", "one two three"]).self_deduplicate(0.9).exact_duplicate_ratio
         0.5

@@ -45,7 +45,7 @@ def against_texts(
 def dedup_vectors(
     embeddings: npt.NDArray[np.float32],
     threshold: float,
-    seed: int = 0,
+    seed: Optional[int] = None,
     center: bool = True,
     recall: float = 0.99,
     bits: Optional[int] = None,
@@ -60,7 +60,7 @@ def against_vectors(
     queries: npt.NDArray[np.float32],
     reference: npt.NDArray[np.float32],
     threshold: float,
-    seed: int = 0,
+    seed: Optional[int] = None,
     center: bool = True,
     bits: int = 128,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -84,7 +84,7 @@ def text_densities(
 def vector_densities(
     embeddings: npt.NDArray[np.float32],
     k: int = 100,
-    seed: int = 0,
+    seed: Optional[int] = None,
     center: bool = True,
     count: Optional[int] = None,
     diversity: float = 0.5,
@@ -109,7 +109,7 @@ def vector_densities_against(
     queries: npt.NDArray[np.float32],
     reference: npt.NDArray[np.float32],
     k: int = 100,
-    seed: int = 0,
+    seed: Optional[int] = None,
     center: bool = True,
     count: Optional[int] = None,
     diversity: float = 0.5,

@@ -230,14 +230,14 @@ fn against_texts<'py>(
 
 fn vector_job(
     threshold: f64,
-    seed: u64,
+    seed: Option<u64>,
     center: bool,
     recall: f64,
     bits: Option<u32>,
     connected: bool,
 ) -> VectorJob {
     VectorJob {
-        seed,
+        seed: seed.unwrap_or(simdedup::hyperplane::DEFAULT_SEED),
         center,
         recall,
         bits,
@@ -248,13 +248,13 @@ fn vector_job(
 
 /// Self-deduplication of the rows of a float32 array by cosine.
 #[pyfunction]
-#[pyo3(signature = (embeddings, threshold, seed=0, center=true, recall=0.99, bits=None, connected=false))]
+#[pyo3(signature = (embeddings, threshold, seed=None, center=true, recall=0.99, bits=None, connected=false))]
 #[allow(clippy::too_many_arguments)]
 fn dedup_vectors<'py>(
     py: Python<'py>,
     embeddings: PyReadonlyArray2<'py, f32>,
     threshold: f64,
-    seed: u64,
+    seed: Option<u64>,
     center: bool,
     recall: f64,
     bits: Option<u32>,
@@ -270,13 +270,13 @@ fn dedup_vectors<'py>(
 
 /// Rows of `queries` whose cosine to a row of `reference` reaches `threshold`.
 #[pyfunction]
-#[pyo3(signature = (queries, reference, threshold, seed=0, center=true, bits=128))]
+#[pyo3(signature = (queries, reference, threshold, seed=None, center=true, bits=128))]
 fn against_vectors<'py>(
     py: Python<'py>,
     queries: PyReadonlyArray2<'py, f32>,
     reference: PyReadonlyArray2<'py, f32>,
     threshold: f64,
-    seed: u64,
+    seed: Option<u64>,
     center: bool,
     bits: u32,
 ) -> PyResult<IndexArrays<'py>> {
@@ -338,13 +338,13 @@ fn text_densities<'py>(
 
 /// Density of every row by cosine, densest first, and `count` representatives.
 #[pyfunction]
-#[pyo3(signature = (embeddings, k=100, seed=0, center=true, count=None, diversity=0.5, limit=None))]
+#[pyo3(signature = (embeddings, k=100, seed=None, center=true, count=None, diversity=0.5, limit=None))]
 #[allow(clippy::too_many_arguments)]
 fn vector_densities<'py>(
     py: Python<'py>,
     embeddings: PyReadonlyArray2<'py, f32>,
     k: usize,
-    seed: u64,
+    seed: Option<u64>,
     center: bool,
     count: Option<usize>,
     diversity: f64,
@@ -399,14 +399,14 @@ fn text_densities_against<'py>(
 /// Density of every query row against the reference rows by cosine, densest first, and
 /// `count` representatives among the queries.
 #[pyfunction]
-#[pyo3(signature = (queries, reference, k=100, seed=0, center=true, count=None, diversity=0.5, limit=None))]
+#[pyo3(signature = (queries, reference, k=100, seed=None, center=true, count=None, diversity=0.5, limit=None))]
 #[allow(clippy::too_many_arguments)]
 fn vector_densities_against<'py>(
     py: Python<'py>,
     queries: PyReadonlyArray2<'py, f32>,
     reference: PyReadonlyArray2<'py, f32>,
     k: usize,
-    seed: u64,
+    seed: Option<u64>,
     center: bool,
     count: Option<usize>,
     diversity: f64,

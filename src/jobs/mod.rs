@@ -123,7 +123,7 @@ impl VectorJob {
     /// The job at cosine `threshold`, everything else at the command line's defaults.
     pub fn new(threshold: f64) -> VectorJob {
         VectorJob {
-            seed: 0,
+            seed: crate::hyperplane::DEFAULT_SEED,
             center: true,
             threshold,
             max_distance: None,
