@@ -183,10 +183,13 @@ impl StaticModel {
         }
         let [rows, dim] = embeddings.shape[..] else {
             return Err(layout(format!(
-                "tensor '{name}' has shape {:?}, not (tokens, dimensions)",
+                "tensor '{name}' has shape {:?}, not (tokens, dimensions > 0)",
                 embeddings.shape
             )));
         };
+        if dim == 0 {
+            return Err(layout(format!("tensor '{name}' has 0 dimensions")));
+        }
         let vocab = tokenizer.vocab();
         let tokens = vocab.len();
         let max_id = vocab.values().copied().max().map_or(0, |m| m as usize + 1);
@@ -289,9 +292,6 @@ impl StaticModel {
     /// in parallel. A text with no known token (an empty one, say) is a zero vector.
     pub fn encode<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<f32> {
         let mut out = vec![0f32; texts.len() * self.dim];
-        if self.dim == 0 {
-            return out;
-        }
         out.par_chunks_mut(self.dim)
             .zip(texts.par_iter())
             .for_each_init(Buffers::default, |buf, (row, text)| {
