@@ -12,6 +12,7 @@
 //! BERT vocabulary, so every word holding one is `[UNK]` either way.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -23,7 +24,8 @@ use super::ModelError;
 /// A `BertNormalizer` + `BertPreTokenizer` + `WordPiece` tokenizer.
 #[derive(Debug)]
 pub struct Tokenizer {
-    vocab: HashMap<String, u32>,
+    /// Looked up once per candidate piece: the hot path, hence the cheap hash.
+    vocab: HashMap<String, u32, BuildHasherDefault<PieceHasher>>,
     /// Added tokens matched in the raw text, longest first (leftmost-longest matching).
     added: Vec<(String, u32)>,
     /// The first bytes of the added tokens: a match can start only at one of them.
@@ -147,6 +149,7 @@ impl Tokenizer {
         }
         let vocab: HashMap<String, u32> = serde_json::from_value(json.model.vocab)
             .map_err(|e| unsupported(format!("the WordPiece vocabulary is not a map: {e}")))?;
+        let vocab: HashMap<_, _, _> = vocab.into_iter().collect();
         let mut added = Vec::new();
         for t in json.added_tokens {
             if t.normalized || t.single_word || t.lstrip || t.rstrip {
@@ -345,6 +348,35 @@ impl Tokenizer {
         if let Some(unk) = self.unk {
             ids.push(unk);
         }
+    }
+}
+
+/// FxHash (rustc's), eight bytes at a time: a vocabulary is not chosen by an adversary,
+/// and SipHash would cost more than the rest of tokenization.
+#[derive(Default)]
+struct PieceHasher(u64);
+
+impl Hasher for PieceHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+
+    fn finish(&self) -> u64 {
+        // The high bits are the well-mixed ones; hashbrown takes its control byte from
+        // the top seven.
+        self.0.rotate_left(26)
     }
 }
 
