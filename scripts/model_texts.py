@@ -100,6 +100,8 @@ def varied(n, seed=13):
     mixtures of sentences with special cases (seeded), no NUL bytes."""
     rng = random.Random(seed)
     prose = sentences()
+    if not prose:
+        raise SystemExit(f"no licence texts in {LICENSES} (Debian's base-files ships them)")
     texts = list(SPECIAL) + whole_licenses()
     texts += prose[: max(0, (n - len(texts)) * 2 // 3)]
     while len(texts) < n:
