@@ -107,7 +107,7 @@ fn find_files(dir: &Path) -> Result<Files, ModelError> {
         let source = if dir.exists() {
             std::io::Error::other("not a directory")
         } else {
-            std::io::Error::from(std::io::ErrorKind::NotFound)
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory")
         };
         return Err(ModelError::Io {
             path: dir.to_path_buf(),
