@@ -25,7 +25,7 @@ fn main() {
         assert_eq!(v.len(), texts.len() * model.dim());
     }
     println!(
-        "load {load:.3} s; {} texts in {best:.3} s (best of {repeats}): {:.0} texts/s on {} threads",
+        "load {load:.3} s; {} texts in {best:.3} s (best of {repeats}): {:.0} texts/s on {} thread(s)",
         texts.len(),
         texts.len() as f64 / best,
         rayon::current_num_threads()
