@@ -75,6 +75,10 @@ pub enum Command {
     /// new documents that duplicate indexed ones without fingerprinting those again.
     #[command(after_help = INDEX_EXAMPLES, subcommand_required = true)]
     Index(IndexArgs),
+    /// Embed text files with a static-embedding model (Model2Vec) read from a local
+    /// directory: one float32 row of a .npy file per file, as Python's model2vec computes it.
+    #[command(after_help = EMBED_EXAMPLES)]
+    Embed(EmbedArgs),
 }
 
 /// The default run: find near-duplicate pairs among files.
@@ -768,6 +772,36 @@ pub struct IndexQueryArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+const EMBED_EXAMPLES: &str = "\
+Examples:
+  simdedup embed --model potion-base-8M docs/ -o emb.npy --ids ids.txt
+  simdedup dedup --vectors emb.npy --ids ids.txt      then deduplicate the vectors
+
+A model directory holds config.json, model.safetensors (tensor `embeddings`: float32, float16
+or int8; optional `weights` and `mapping`) and tokenizer.json (BERT WordPiece), or the
+sentence-transformers layout (config_sentence_transformers.json, 0_StaticEmbedding/). It is
+never downloaded. Each file is one text; bytes that are not UTF-8 are read as U+FFFD, and a
+text with no known token (an empty file) is a zero row.";
+
+/// `simdedup embed`: texts to vectors with a static-embedding model.
+#[derive(Args, Debug)]
+pub struct EmbedArgs {
+    /// The model directory (Model2Vec or sentence-transformers static-embedding layout).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The vectors: a .npy file of float32 rows, one per file, in input order.
+    #[arg(short, long, value_name = "FILE.npy")]
+    pub output: PathBuf,
+
+    /// Also write each row's path, one per line in row order (escaped as in other output).
+    #[arg(long, value_name = "FILE")]
+    pub ids: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@
 //! [`vectors`] maps `.npy` files, [`hyperplane`] turns rows into fingerprints and
 //! [`bitbands`] samples their bits into band keys for the near-linear band search; the
 //! semantic operations (leakage, outliers, representatives) live in [`ops::semantic`].
+//! Text becomes such vectors in [`embed`]: a static-embedding model (Model2Vec) read from a
+//! local directory, with Model2Vec's tokenizer and averaging reproduced exactly.
 //! Every file the program writes goes through [`atomic_file`]: whole under its final name,
 //! or not there at all.
 
@@ -22,6 +24,7 @@ pub mod batch;
 pub mod bitbands;
 mod city;
 pub mod corpus;
+pub mod embed;
 pub mod error;
 pub mod fingerprint;
 pub mod fpfile;

@@ -6,6 +6,7 @@
 mod bars;
 mod cli;
 mod commands;
+mod embed_cmd;
 mod index_cmd;
 mod semantic_cmd;
 
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Some(Command::Represent(args)) => semantic_cmd::represent(&ctx, args),
         Some(Command::Rethreshold(args)) => semantic_cmd::rethreshold(&ctx, args),
         Some(Command::Index(args)) => index_cmd::index(&ctx, args),
+        Some(Command::Embed(args)) => embed_cmd::embed(&ctx, args),
     };
     match result {
         Ok(()) if ctx.errors() == 0 && ctx.no_input() => ExitCode::from(1),

@@ -6,6 +6,7 @@ mod bad_input;
 mod bands;
 mod cli;
 mod compat_oracle;
+mod embed;
 mod failures;
 mod fuzz_corpus;
 mod golden;
