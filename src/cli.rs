@@ -452,6 +452,12 @@ pub struct SemanticInput {
     #[arg(long, value_name = "FILE.npy")]
     pub vectors: Option<PathBuf>,
 
+    /// Embed each text (file, or dataset row: each --columns column embedded and the
+    /// vectors concatenated) with the static-embedding model in DIR, then compare by cosine
+    /// as with --vectors (default threshold 0.9). See `simdedup embed --help` for the layouts.
+    #[arg(long, value_name = "DIR", conflicts_with = "vectors")]
+    pub model: Option<PathBuf>,
+
     /// One id per line for the rows of --vectors [default: row numbers from 0].
     #[arg(long, value_name = "FILE", requires = "vectors")]
     pub ids: Option<PathBuf>,

@@ -5,22 +5,16 @@
 //! placeholder of the same length; the output appears under its name only when complete.
 
 use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 
 use simdedup::atomic_file::AtomicFile;
 use simdedup::embed::StaticModel;
-use simdedup::input::{Contents, read_text};
+use simdedup::jobs::embed::embed_files;
 use simdedup::output::write_path;
-use simdedup::{Progress, Report};
 
 use crate::cli::EmbedArgs;
 use crate::commands::{self, Ctx};
-
-/// Files read and embedded together: enough to keep every core busy.
-const BATCH: usize = 4096;
 
 /// Length of the `.npy` header written: room for any row count.
 const HEADER_BYTES: usize = 128;
@@ -31,41 +25,20 @@ pub fn embed(ctx: &Ctx, args: &EmbedArgs) -> Result<()> {
     let list = commands::files(ctx, &args.input);
     let mut out = AtomicFile::create(&args.output)?;
     let mut ids = args.ids.as_deref().map(AtomicFile::create).transpose()?;
-    let mut rows = 0u64;
-    let binary = AtomicUsize::new(0);
-    {
+    let stats = {
         let mut npy = BufWriter::new(out.as_file());
         let mut ids_out = ids.as_ref().map(|f| BufWriter::new(f.as_file()));
         npy.write_all(&header(0, dim)).map_err(|e| out.error(e))?;
-        ctx.bars
-            .start("embedding", list.files.len() as u64, "files");
-        let paths: Vec<&std::path::Path> = list.files.iter().collect();
         let mut bytes = Vec::with_capacity(dim * 4);
-        for batch in paths.chunks(BATCH) {
-            // Each file's text, or None for one skipped (binary, or reported unreadable).
-            let texts: Vec<Option<String>> = batch
-                .par_iter()
-                .map(|path| match read_text(path, args.input.binary) {
-                    Ok(Contents::Text(text)) => Some(text),
-                    Ok(Contents::Binary) => {
-                        binary.fetch_add(1, Ordering::Relaxed);
-                        None
-                    }
-                    Err(e) => {
-                        ctx.report(e);
-                        None
-                    }
-                })
-                .collect();
-            let kept: Vec<&str> = texts.iter().flatten().map(String::as_str).collect();
-            let vectors = model.encode(&kept);
-            let mut vectors = vectors.chunks_exact(dim);
-            for (path, text) in batch.iter().zip(&texts) {
-                if text.is_none() {
-                    continue;
-                }
+        let stats = embed_files(
+            &model,
+            &list.files,
+            args.input.binary,
+            &ctx.bars,
+            ctx,
+            &mut |path, vector| -> Result<()> {
                 bytes.clear();
-                for v in vectors.next().expect("one row per text") {
+                for v in vector {
                     bytes.extend_from_slice(&v.to_le_bytes());
                 }
                 npy.write_all(&bytes).map_err(|e| out.error(e))?;
@@ -74,23 +47,23 @@ pub fn embed(ctx: &Ctx, args: &EmbedArgs) -> Result<()> {
                         .and_then(|()| w.write_all(b"\n"))
                         .map_err(|e| f.error(e))?;
                 }
-                rows += 1;
-            }
-            ctx.bars.inc(batch.len() as u64);
-        }
-        ctx.bars.finish();
+                Ok(())
+            },
+        )?;
         npy.flush().map_err(|e| out.error(e))?;
         if let (Some(mut w), Some(f)) = (ids_out, ids.as_ref()) {
             w.flush().map_err(|e| f.error(e))?;
         }
-    }
+        stats
+    };
+    let rows = stats.rows as u64;
     let mut file = out.as_file();
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.write_all(&header(rows, dim)))
         .map_err(|e| out.error(e))
         .context("the .npy header is written last: -o must be a regular file")?;
     out.flush().map_err(|e| out.error(e))?;
-    let binary = binary.into_inner();
+    let binary = stats.binary;
     if binary > 0 {
         ctx.note(&format!(
             "{binary} binary file(s) skipped (they contain NUL bytes; --binary reads them)"

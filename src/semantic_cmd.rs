@@ -9,8 +9,10 @@ use anyhow::{Context, Result, bail};
 
 use simdedup::atomic_file::{AtomicFile, TempFile};
 use simdedup::corpus::Corpus;
+use simdedup::embed::StaticModel;
 use simdedup::jobs::dedup::{self as jobs, load_dataset, load_files};
 use simdedup::jobs::density::{self, Densities};
+use simdedup::jobs::embed::{embed_files, embed_source};
 use simdedup::jobs::{TextJob, TextSearch, Texts, VectorJob};
 use simdedup::minhash::BandParams;
 use simdedup::ops::cluster::Assignment;
@@ -174,6 +176,10 @@ fn text_corpus<F: CityHash>(
 /// `simdedup dedup`: self-deduplication or leakage against a reference.
 pub fn dedup(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let bits = args.input.bits();
+    if args.input.model.is_some() {
+        check_vector_bits(bits)?;
+        return dedup_model(ctx, args);
+    }
     match &args.input.vectors {
         Some(path) => {
             check_vector_bits(bits)?;
@@ -234,6 +240,91 @@ fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
     let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
     finish_dedup(ctx, args, &q.ids, &result, &skipped, "cosine", threshold)
+}
+
+/// Texts embedded with `--model`: their vectors (held in memory), ids and, for a dataset,
+/// the record set (for -o / --removed).
+struct Embedded {
+    loaded: Loaded,
+    set: Option<RecordSet<u64>>,
+}
+
+/// Embeds the texts of `input` (files, or the rows of one dataset) with its `--model`.
+fn embed_input(ctx: &Ctx, input: &SemanticInput, paths: &[std::path::PathBuf]) -> Result<Embedded> {
+    let dir = input.model.as_ref().expect("--model given");
+    let model = StaticModel::load(dir).context("cannot load the model")?;
+    let dim = model.dim();
+    let (values, ids, set) = if input.records.columns.is_empty() {
+        let mut args = input.input_args();
+        args.paths = paths.to_vec();
+        let list = files(ctx, &args);
+        let mut values = Vec::with_capacity(list.files.len() * dim);
+        let mut ids = Vec::with_capacity(list.files.len());
+        embed_files(
+            &model,
+            &list.files,
+            args.binary,
+            &ctx.bars,
+            ctx,
+            &mut |path, v| {
+                values.extend_from_slice(v);
+                ids.push(escape_path(path));
+                Ok::<(), std::convert::Infallible>(())
+            },
+        )
+        .unwrap_or_else(|never| match never {});
+        (values, ids, None)
+    } else {
+        let [path] = paths else {
+            bail!("--columns reads one dataset file; give exactly one PATH");
+        };
+        let set = dataset::<u64>(ctx, input, path, &density_job(input))?;
+        let fields = input.records.columns.len();
+        let values = embed_source(&model, &set, set.rows.len(), fields, &ctx.bars)?;
+        (values, record_ids(&set), Some(set))
+    };
+    let width = dim * input.records.columns.len().max(1);
+    let v = Vectors::from_values(dir, values, width)?;
+    let scan = v.scan();
+    Ok(Embedded {
+        loaded: Loaded { v, ids, scan },
+        set,
+    })
+}
+
+/// `dedup --model`: the texts embedded, then the vector deduplication (or leakage).
+fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
+    let threshold = args.threshold.unwrap_or(0.9);
+    let job = vector_job(
+        &args.input,
+        &args.search,
+        threshold,
+        args.max_distance,
+        args.connected,
+    );
+    let q = embed_input(ctx, &args.input, &args.input.paths)?;
+    let ql = &q.loaded;
+    if !args.against.is_empty() {
+        let r = embed_input(ctx, &args.input, &args.against)?;
+        let job = VectorJob {
+            bits: Some(args.input.bits()),
+            ..job
+        };
+        let (leaks, plan, candidates) = jobs::against_vectors(
+            (&ql.v, &ql.scan),
+            (&r.loaded.v, &r.loaded.scan),
+            &job,
+            &ctx.bars,
+        )?;
+        plan_note(ctx, &plan, threshold, candidates);
+        return write_leaks(ctx, args, &ql.ids, &r.loaded.ids, &leaks, &[]);
+    }
+    let (result, plan) = jobs::dedup_vectors(&ql.v, &ql.scan, &job, &ctx.bars)?;
+    plan_note(ctx, &plan, threshold, result.candidates);
+    if let Some(set) = &q.set {
+        write_dataset(ctx, args, set, &result.assignment)?;
+    }
+    finish_dedup(ctx, args, &ql.ids, &result, &[], "cosine", threshold)
 }
 
 fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
@@ -682,6 +773,18 @@ fn densities<'a>(
     loaded: &'a mut Option<Loaded>,
 ) -> Result<(Densities<'a>, Vec<String>)> {
     let bits = input.bits();
+    if input.model.is_some() {
+        check_vector_bits(bits)?;
+        let l = loaded.insert(embed_input(ctx, input, &input.paths)?.loaded);
+        let job = VectorJob {
+            seed: input.seed,
+            center: !input.no_center,
+            bits: Some(bits),
+            ..VectorJob::new(0.9)
+        };
+        let d = density::vector_densities(&l.v, &l.scan, &job, k, &ctx.bars)?;
+        return Ok((d, l.ids.clone()));
+    }
     match &input.vectors {
         Some(path) => {
             check_vector_bits(bits)?;

@@ -76,6 +76,18 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+/// Owned float32 values seen as their native bytes.
+struct Values(Vec<f32>);
+
+impl AsRef<[u8]> for Values {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: any f32 is 4 initialised bytes, and u8 has no alignment requirement.
+        unsafe {
+            std::slice::from_raw_parts(self.0.as_ptr().cast(), std::mem::size_of_val(&self.0[..]))
+        }
+    }
+}
+
 /// Rows that cannot take part in cosine comparisons.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scan {
@@ -139,6 +151,13 @@ impl Vectors {
             dtype: Dtype::F32,
             big_endian: cfg!(target_endian = "big"),
         })
+    }
+
+    /// Rows of `dim` values held in `values` (row-major), named `name` in messages; the
+    /// values are kept, not copied.
+    pub fn from_values(name: &Path, values: Vec<f32>, dim: usize) -> Result<Vectors, Error> {
+        let rows = if dim == 0 { 0 } else { values.len() / dim };
+        Vectors::from_f32(name, std::sync::Arc::new(Values(values)), rows, dim)
     }
 
     fn new(path: &Path, bytes: Bytes) -> Result<Vectors, Error> {

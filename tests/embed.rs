@@ -106,3 +106,107 @@ fn a_truncated_model_file_names_it() {
     );
     assert!(!env.path().join("e.npy").exists());
 }
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| (x * y) as f64).sum();
+    let na: f64 = a.iter().map(|x| (x * x) as f64).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (x * x) as f64).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+/// `dedup --model` is `embed` followed by `dedup --vectors`: the same pairs, scored by the
+/// cosine of the model's vectors.
+#[test]
+fn dedup_with_a_model_equals_embed_then_dedup_vectors() {
+    let env = TestEnv::new();
+    env.file("t/a.txt", "The lighthouse keeper lit the lamp at dusk.")
+        .file("t/b.txt", "The lighthouse keeper lit the lamp at dusk!")
+        .file(
+            "t/c.txt",
+            "Fresh bread is sold at the bakery every morning.",
+        )
+        .file("t/d.txt", "Every morning the bakery sells fresh bread.")
+        .file(
+            "t/e.txt",
+            "Compilers translate source code into machine code.",
+        );
+    let m = model();
+    let direct = env.run(&[
+        "dedup", "--model", &m, "t", "--output", "pairs", "-t", "0.8",
+    ]);
+    assert_eq!(direct.code, 0, "{}", direct.stderr);
+    let embed = env.run(&[
+        "embed", "--model", &m, "t", "-o", "e.npy", "--ids", "ids.txt",
+    ]);
+    assert_eq!(embed.code, 0, "{}", embed.stderr);
+    let via = env.run(&[
+        "dedup",
+        "--vectors",
+        "e.npy",
+        "--ids",
+        "ids.txt",
+        "--output",
+        "pairs",
+        "-t",
+        "0.8",
+    ]);
+    assert_eq!(via.code, 0, "{}", via.stderr);
+    assert_eq!(direct.stdout, via.stdout);
+    assert!(
+        direct.stdout.contains("t/a.txt\tt/b.txt\t"),
+        "{}",
+        direct.stdout
+    );
+    let v = rows(&env.path().join("e.npy"));
+    for line in direct.stdout.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let idx = |p: &str| {
+            ["t/a.txt", "t/b.txt", "t/c.txt", "t/d.txt", "t/e.txt"]
+                .iter()
+                .position(|x| *x == p)
+                .unwrap()
+        };
+        let score: f64 = f[2].parse().unwrap();
+        assert!(
+            (cosine(&v[idx(f[0])], &v[idx(f[1])]) - score).abs() < 1e-4,
+            "{line}"
+        );
+    }
+}
+
+/// A dataset's columns are embedded one by one and concatenated: rows alike in one column
+/// only are less similar than rows alike in both; -o keeps the first of each duplicate.
+#[test]
+fn dedup_dataset_columns_with_a_model() {
+    let env = TestEnv::new();
+    env.file(
+        "d.jsonl",
+        concat!(
+            r#"{"q":"Where is the lighthouse?","a":"On the northern cliff."}"#,
+            "\n",
+            r#"{"q":"Where is the lighthouse?","a":"On the northern cliff!"}"#,
+            "\n",
+            r#"{"q":"Where is the lighthouse?","a":"Bread is baked at dawn."}"#,
+            "\n",
+        ),
+    );
+    let m = model();
+    let run = env.run(&[
+        "dedup",
+        "d.jsonl",
+        "--columns",
+        "q,a",
+        "--model",
+        &m,
+        "-t",
+        "0.95",
+        "-o",
+        "kept.jsonl",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert!(run.stdout.starts_with("1\t0\t"), "{}", run.stdout);
+    let kept = std::fs::read_to_string(env.path().join("kept.jsonl")).unwrap();
+    assert_eq!(kept.lines().count(), 2);
+    assert!(!kept.contains("cliff!"));
+}

@@ -4,13 +4,15 @@
 //!
 //! - [`dedup`]: self-deduplication and deduplication against a reference, for texts
 //!   (files, dataset rows or texts in memory) and for vectors;
-//! - [`density`]: neighbour density, and from it outliers and representatives.
+//! - [`density`]: neighbour density, and from it outliers and representatives;
+//! - [`embed`]: texts to vectors with a static-embedding model.
 //!
 //! Texts of every origin meet as [`Texts`]: fingerprints, per-document counts, optional
 //! MinHash band keys and a source to read them again for verification.
 
 pub mod dedup;
 pub mod density;
+pub mod embed;
 
 pub use crate::texts::Texts;
 
