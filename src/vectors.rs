@@ -156,7 +156,7 @@ impl Vectors {
     /// Rows of `dim` values held in `values` (row-major), named `name` in messages; the
     /// values are kept, not copied.
     pub fn from_values(name: &Path, values: Vec<f32>, dim: usize) -> Result<Vectors, Error> {
-        let rows = if dim == 0 { 0 } else { values.len() / dim };
+        let rows = values.len().checked_div(dim).unwrap_or(0);
         Vectors::from_f32(name, std::sync::Arc::new(Values(values)), rows, dim)
     }
 

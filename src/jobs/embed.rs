@@ -38,7 +38,7 @@ pub fn embed_files<E>(
     allow_binary: bool,
     progress: &dyn Progress,
     report: &dyn Report,
-    sink: &mut dyn FnMut(&Path, &[f32]) -> Result<(), E>,
+    sink: &mut impl FnMut(&Path, &[f32]) -> Result<(), E>,
 ) -> Result<EmbedStats, E> {
     let dim = model.dim();
     let binary = AtomicUsize::new(0);
