@@ -4,6 +4,7 @@
     pip install . semhash rensa datasketch
     python3 scripts/python_speed.py vectors [--rows 100000] [--dim 256]
     python3 scripts/python_speed.py texts --corpus eval/work/c100k
+    python3 scripts/python_speed.py model [--rows 100000]
 
 vectors: SemHash.from_embeddings(...).self_deduplicate(0.9) with its default backend
 (USearch) against SimDedup.from_embeddings(...).self_deduplicate(0.9), on the anisotropic
@@ -15,6 +16,12 @@ from texts to verified pairs at Jaccard 0.5: SimDedup (exact Jaccard of MinHash 
 candidates), rensa and datasketch as eval/run_eval.py configures them (MinHash LSH, pairs
 kept by estimated Jaccard). F1 is against the corpus's truth.tsv (exact Jaccard >= 0.5).
 Each tool runs in a fresh process; times are wall seconds from the in-memory texts.
+
+model: SemHash's headline job, end to end from texts: SemHash.from_records(texts,
+model=model2vec.StaticModel.from_pretrained(DIR)).self_deduplicate(0.9) against
+SimDedup.from_records(texts, model=DIR).self_deduplicate(0.9) (simdedup's own model reader),
+on licence sentences from /usr/share/common-licenses, each with a number appended
+(scripts/embed_speed.py's texts), and the vendored potion-base-4m-int8.
 """
 import argparse
 import json
@@ -94,6 +101,30 @@ def texts_worker(tool, corpus, bar):
     return seconds, named
 
 
+def model_worker(tool, rows, threshold, model_dir):
+    import random
+
+    sys.path.insert(0, HERE)
+    from model_texts import sentences
+
+    rng = random.Random(7)
+    prose = sentences()
+    texts = [f"{rng.choice(prose)} {i}" for i in range(rows)]
+    start = time.perf_counter()
+    if tool == "simdedup":
+        from simdedup import SimDedup
+
+        result = SimDedup.from_records(texts, model=model_dir).self_deduplicate(threshold)
+    else:
+        from model2vec import StaticModel
+        from semhash import SemHash
+
+        model = StaticModel.from_pretrained(model_dir)
+        result = SemHash.from_records(texts, model=model).self_deduplicate(threshold)
+    removed = [d.record for d in result.filtered]
+    return time.perf_counter() - start, removed
+
+
 def run(args_list):
     """Runs this script as a worker in a fresh process; returns its JSON answer."""
     out = subprocess.run([sys.executable, __file__, "--worker", *args_list], capture_output=True, text=True)
@@ -104,7 +135,8 @@ def run(args_list):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["vectors", "texts"])
+    ap.add_argument("what", choices=["vectors", "texts", "model"])
+    ap.add_argument("--model", default=os.path.join(ROOT, "testdata", "models", "potion-base-4m-int8"))
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--threshold", type=float)
@@ -117,15 +149,20 @@ def main():
         if a.what == "vectors":
             s, removed = vectors_worker(a.tool, a.rows, a.dim, a.threshold)
             print(json.dumps({"seconds": s, "removed": removed}))
+        elif a.what == "model":
+            s, removed = model_worker(a.tool, a.rows, a.threshold, a.model)
+            print(json.dumps({"seconds": s, "removed": removed}))
         else:
             s, pairs = texts_worker(a.tool, a.corpus, a.threshold)
             print(json.dumps({"seconds": s, "pairs": pairs}))
         return
-    if a.what == "vectors":
+    if a.what in ("vectors", "model"):
         t = a.threshold or 0.9
         tools = (a.tools or "simdedup,semhash").split(",")
-        res = {tool: run(["vectors", "--tool", tool, "--rows", str(a.rows), "--dim", str(a.dim), "--threshold", str(t)]) for tool in tools}
-        print(f"{a.rows} x {a.dim} vectors, cosine {t}, load {os.getloadavg()[0]:.2f}")
+        extra = ["--dim", str(a.dim)] if a.what == "vectors" else ["--model", a.model]
+        res = {tool: run([a.what, "--tool", tool, "--rows", str(a.rows), "--threshold", str(t), *extra]) for tool in tools}
+        what = f"{a.rows} x {a.dim} vectors" if a.what == "vectors" else f"{a.rows} texts embedded by {a.model}"
+        print(f"{what}, cosine {t}, load {os.getloadavg()[0]:.2f}")
         for tool, r in res.items():
             print(f"  {tool:10} {r['seconds']:8.2f} s  {len(r['removed'])} removed")
         if "semhash" in res and "simdedup" in res:

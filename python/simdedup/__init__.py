@@ -16,6 +16,8 @@ Similarity depends on how the instance is made:
   whitespace normalisation), as the ``simdedup`` command line does; candidates come from a
   MinHash band search with 0.99 recall at the threshold. Records of several columns are
   similar when every column is (the smallest per-column Jaccard).
+- ``from_records(records, model="path/to/model")``: semantic, with the built-in
+  static-embedding model reader (Model2Vec layout; vectors equal ``model2vec``'s).
 - ``from_records(records, model=encoder)``: semantic. ``encoder.encode(list_of_str)``
   returns one vector per text (a ``model2vec.StaticModel`` or a sentence-transformers model
   works as in SemHash); records of several columns concatenate their columns' vectors.
@@ -30,6 +32,7 @@ The work runs in Rust with the GIL released.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -45,6 +48,7 @@ __all__ = [
     "FilterResult",
     "SelectedWithDuplicates",
     "Encoder",
+    "StaticModel",
     "fingerprints",
     "band_keys",
     "pairs_within",
@@ -55,6 +59,9 @@ __all__ = [
 __version__ = _core.__version__
 
 Record = TypeVar("Record", str, dict)
+
+# A static-embedding model read from a local directory (Model2Vec layout), in Rust.
+StaticModel = _core.StaticModel
 
 # The lower-level calls, for pipelines (see their docstrings in _core.pyi).
 fingerprints = _core.fingerprints
@@ -326,11 +333,13 @@ class SimDedup(Generic[Record]):
         cls,
         records: Sequence[Record],
         columns: Sequence[str] | None = None,
-        model: Encoder | str | None = None,
+        model: Encoder | str | os.PathLike | None = None,
         **options: Any,
     ) -> SimDedup:
         """Records (strings, or dicts with ``columns``) to compare lexically (``model=None``)
-        or by the vectors of ``model``.
+        or by the vectors of ``model``: an encoder object, or the path of a local
+        static-embedding model directory (read by :class:`StaticModel`, no Python model
+        library needed).
 
         Options: ``shingles`` ("word:3", "char:5", ...) and ``recall`` (0.99) for lexical
         similarity; ``seed`` (the command line's) and ``center`` (True) for the hyperplanes of
@@ -340,11 +349,8 @@ class SimDedup(Generic[Record]):
         0.5
         """
         records, columns, was_string = _prepare(records, columns)
-        if isinstance(model, str):
-            raise NotImplementedError(
-                "model as a path needs the built-in static-embedding model, not in this build; "
-                "pass an encoder object (e.g. model2vec.StaticModel.from_pretrained(path))"
-            )
+        if isinstance(model, (str, os.PathLike)):
+            model = StaticModel(os.fspath(model))
         embeddings = None if model is None else _embed(model, records, columns, was_string)
         return cls(records, columns, was_string, model, embeddings, dict(options))
 

@@ -14,6 +14,22 @@ import numpy.typing as npt
 
 __version__: str
 
+class StaticModel:
+    """A static-embedding model read from a local directory (Model2Vec: config.json,
+    model.safetensors, tokenizer.json; or the sentence-transformers static layout). Its
+    vectors equal model2vec's ``StaticModel.encode`` within 1e-5.
+
+    >>> m = StaticModel("testdata/models/potion-base-4m-int8")
+    >>> m.encode(["hello world"]).shape
+    (1, 128)
+    """
+
+    def __init__(self, path: str) -> None: ...
+    @property
+    def dim(self) -> int: ...
+    def encode(self, texts: list[str], **kwargs: object) -> npt.NDArray[np.float32]:
+        """One row per text (float32, shape (len(texts), dim)); the GIL is released."""
+
 def dedup_texts(
     texts: list[str],
     threshold: float,

@@ -6,7 +6,10 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -594,6 +597,56 @@ fn jaccard_scores<'py>(
     Ok(scores.map_err(py_error)?.into_pyarray(py))
 }
 
+/// A static-embedding model read from a local directory (Model2Vec or sentence-transformers
+/// layout): `encode(texts)` gives Model2Vec's vectors. It follows SemHash's encoder
+/// protocol, so `SimDedup.from_records(texts, model=StaticModel(path))` works, and a path
+/// given as `model=` is loaded as one.
+#[pyclass(frozen, module = "simdedup._core")]
+struct StaticModel {
+    model: simdedup::embed::StaticModel,
+    path: String,
+}
+
+#[pymethods]
+impl StaticModel {
+    #[new]
+    fn new(path: std::path::PathBuf) -> PyResult<Self> {
+        let model = simdedup::embed::StaticModel::load(&path).map_err(|e| match e {
+            simdedup::embed::ModelError::Io { .. } => PyOSError::new_err(e.to_string()),
+            _ => PyValueError::new_err(e.to_string()),
+        })?;
+        Ok(StaticModel {
+            model,
+            path: path.display().to_string(),
+        })
+    }
+
+    /// Dimensions of a vector.
+    #[getter]
+    fn dim(&self) -> usize {
+        self.model.dim()
+    }
+
+    /// The vectors of `texts`, a float32 array of shape (len(texts), dim), computed in
+    /// parallel without the GIL.
+    #[pyo3(signature = (texts, **_kwargs))]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        _kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, numpy::PyArray2<f32>>> {
+        let n = texts.len();
+        let values = py.detach(|| self.model.encode(&texts));
+        let array = values.into_pyarray(py);
+        array.reshape([n, self.model.dim()])
+    }
+
+    fn __repr__(&self) -> String {
+        format!("StaticModel({:?}, dim={})", self.path, self.model.dim())
+    }
+}
+
 /// The extension module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -611,6 +664,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pairs_within, m)?)?;
     m.add_function(wrap_pyfunction!(band_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(jaccard_scores, m)?)?;
+    m.add_class::<StaticModel>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
