@@ -156,7 +156,9 @@ impl BitBandParams {
         let radius = cosine_radius(bits, bar, filter_recall(recall));
         let collide = 1.0 - (1.0 - recall) * (1.0 - FILTER_SHARE);
         let n = n.max(2);
-        let weights = background.weights(bits, bar);
+        // Work counts every collision, duplicates' included: a tight cluster collides in
+        // nearly every band, and each of those collisions is examined.
+        let weights = background.weights(bits, 1.0);
         let mut best: Option<(f64, BitBandParams)> = None;
         for rows in 1..=MAX_ROWS.min(bits) {
             let at = |bands| BitBandParams {
@@ -196,21 +198,22 @@ impl BitBandParams {
     }
 
     /// Expected work over `n` rows with `background`, in table entries: `n * bands`
-    /// entries plus a tenth of an entry for each band collision of a pair below the
-    /// cosine `bar` (in hashed space).
-    pub fn cost(&self, n: usize, bar: f64, background: &Background) -> f64 {
-        self.cost_with(n, &background.weights(self.bits, bar))
+    /// entries plus [`COLLISION_COST`] for each band in which a pair collides, for every
+    /// pair of the sample (near duplicates collide in many bands, and each collision is
+    /// examined). `_bar` is kept for the callers: the work does not depend on it.
+    pub fn cost(&self, n: usize, _bar: f64, background: &Background) -> f64 {
+        self.cost_with(n, &background.weights(self.bits, 1.0))
     }
 
     /// [`BitBandParams::cost`] from [`Background::weights`].
     fn cost_with(&self, n: usize, weights: &[f64]) -> f64 {
         let n = n as f64;
-        let spurious: f64 = weights
+        let collisions: f64 = weights
             .iter()
             .enumerate()
-            .map(|(d, w)| w * self.collision(d as u32))
+            .map(|(d, w)| w * self.bands as f64 * self.band_agreement(d as u32))
             .sum();
-        ENTRY_COST * n * self.bands as f64 + COLLISION_COST * n * n / 2.0 * spurious
+        ENTRY_COST * n * self.bands as f64 + COLLISION_COST * n * n / 2.0 * collisions
     }
 
     /// The probability that one band agrees for fingerprints at Hamming distance `d`:
