@@ -37,8 +37,9 @@ impl crate::ops::dedup::DocStats for Document {
 }
 
 /// Fingerprinted documents in input order: `paths.get(i)`, `docs[i]` and `fingerprints[i]`
-/// describe document `i`. Per document this holds the path's bytes plus 8, the 32 bytes of
-/// a [`Document`] and the fingerprint.
+/// describe document `i` (`fingerprints` is empty when they were not kept, see
+/// [`fingerprint_files_keeping`]). Per document this holds the path's bytes plus 8, the 32
+/// bytes of a [`Document`], the fingerprint and the band keys (4 bytes per band).
 #[derive(Debug)]
 pub struct Corpus<F> {
     pub paths: PathList,
@@ -61,9 +62,24 @@ const BATCH: usize = 8192;
 /// cannot be read are reported and left out; binary files are counted and left out. With
 /// `bands`, each document's MinHash band keys are computed in the same pass.
 pub fn fingerprint_files<F: CityHash>(
+    files: PathList,
+    config: &TextConfig,
+    bands: Option<BandParams>,
+    allow_binary: bool,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Corpus<F> {
+    fingerprint_files_keeping(files, config, bands, true, allow_binary, progress, report)
+}
+
+/// [`fingerprint_files`], keeping the fingerprints only if `keep_fingerprints`; without,
+/// [`Corpus::fingerprints`] is empty. A band search that prints no Hamming distance needs
+/// none, and saves their 4-16 bytes a document.
+pub fn fingerprint_files_keeping<F: CityHash>(
     mut files: PathList,
     config: &TextConfig,
     bands: Option<BandParams>,
+    keep_fingerprints: bool,
     allow_binary: bool,
     progress: &dyn Progress,
     report: &dyn Report,
@@ -73,7 +89,7 @@ pub fn fingerprint_files<F: CityHash>(
     let binary = AtomicUsize::new(0);
     let unreadable = AtomicUsize::new(0);
     let mut docs = Vec::with_capacity(n);
-    let mut fingerprints = Vec::with_capacity(n);
+    let mut fingerprints = Vec::with_capacity(if keep_fingerprints { n } else { 0 });
     let mut kept = bitvec::bitvec![0; n];
     let sketcher = bands.map(Sketcher::new);
     let width = bands.map_or(0, |b| b.bands as usize);
@@ -137,7 +153,9 @@ pub fn fingerprint_files<F: CityHash>(
             if let Some((doc, fp)) = outcome {
                 kept.set(i, true);
                 docs.push(doc);
-                fingerprints.push(fp);
+                if keep_fingerprints {
+                    fingerprints.push(fp);
+                }
                 if let Some(keys) = keys.as_mut() {
                     keys.push(band_keys);
                 }
