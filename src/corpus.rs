@@ -204,13 +204,23 @@ pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> V
             }
         })
         .collect();
-    (0..sets.len())
-        .into_par_iter()
-        .flat_map_iter(|a| {
-            let sets = &sets;
-            (a + 1..sets.len()).map(move |b| crate::verify::jaccard(&sets[a], &sets[b]))
-        })
-        .collect()
+    // Pairs (a, b), a < b, in order, written in place: one allocation of the final size
+    // (a parallel collect of unknown length would hold the values twice on the way).
+    let m = sets.len();
+    let mut similarities = vec![0.0; m * m.saturating_sub(1) / 2];
+    let mut rows: Vec<&mut [f64]> = Vec::with_capacity(m);
+    let mut rest = &mut similarities[..];
+    for a in 0..m {
+        let (row, tail) = rest.split_at_mut(m - 1 - a);
+        rows.push(row);
+        rest = tail;
+    }
+    rows.into_par_iter().enumerate().for_each(|(a, row)| {
+        for (x, b) in row.iter_mut().zip(a + 1..) {
+            *x = crate::verify::jaccard(&sets[a], &sets[b]);
+        }
+    });
+    similarities
 }
 
 /// The band shape for searching `files` at the similarity `bar` with `recall`: from the

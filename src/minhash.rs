@@ -46,13 +46,13 @@ impl BandParams {
     /// a shape's spurious candidates are estimated as the share of those pairs below the
     /// bar that it would make candidates. An empty sample falls back to [`BandParams::solve`].
     pub fn solve_sampled(bar: f64, recall: f64, n: usize, background: &[f64]) -> BandParams {
-        let below: Vec<f64> = background.iter().copied().filter(|&j| j < bar).collect();
-        if below.is_empty() {
+        // The pairs below the bar, read in place (no copy of a sample of half a million).
+        let below = || background.iter().copied().filter(|&j| j < bar);
+        let count = below().count();
+        if count == 0 {
             return Self::solve(bar, recall, n);
         }
-        let rate = |p: &BandParams| {
-            below.iter().map(|&j| p.recall_at(j)).sum::<f64>() / below.len() as f64
-        };
+        let rate = |p: &BandParams| below().map(|j| p.recall_at(j)).sum::<f64>() / count as f64;
         Self::solve_with(bar, recall, n, &rate)
     }
 
