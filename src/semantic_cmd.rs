@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 
 use simdedup::atomic_file::{AtomicFile, TempFile};
 use simdedup::corpus::{Corpus, fingerprint_files};
-use simdedup::minhash::BandParams;
+use simdedup::minhash::{BandKeys, BandParams};
 use simdedup::ops::cluster::Assignment;
 use simdedup::ops::dedup::{
     self, Candidates, Dedup, DedupOptions, DocStats, Grouping, KeepOrder, candidate_radius,
@@ -241,7 +241,7 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.5);
     let config = args.input.text_config();
     let bands = Some((&args.search, args.max_distance, threshold));
-    let (corpus, params) = text_corpus::<F>(ctx, &args.input, &config, bands);
+    let (mut corpus, params) = text_corpus::<F>(ctx, &args.input, &config, bands);
     let k = args
         .max_distance
         .unwrap_or_else(|| candidate_radius(F::BITS, threshold, CANDIDATE_RECALL));
@@ -251,16 +251,13 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     if !args.against.is_empty() {
         return against_text::<F>(ctx, args, corpus, params, &config, threshold, k);
     }
-    let candidates = match &corpus.bands {
-        Some(keys) => Candidates::Bands(keys),
-        None => Candidates::Hamming,
-    };
+    let keys = corpus.bands.take();
     let result = verified_dedup(
         ctx,
         args,
         &corpus.fingerprints,
         &corpus.docs,
-        candidates,
+        keys,
         &corpus,
         &config,
         k,
@@ -283,15 +280,15 @@ fn verified_dedup<F: Fingerprint, D: DocStats>(
     args: &SemDedupArgs,
     fingerprints: &[F],
     docs: &[D],
-    candidates: Candidates,
+    keys: Option<BandKeys>,
     source: &dyn TextSource,
     config: &TextConfig,
     k: u32,
     threshold: f64,
 ) -> Result<Dedup> {
-    let search = match candidates {
-        Candidates::Bands(_) => SearchOptions::exact(k),
-        Candidates::Hamming => search_options(&args.search, k, false)?,
+    let search = match keys {
+        Some(_) => SearchOptions::exact(k),
+        None => search_options(&args.search, k, false)?,
     };
     let opts = DedupOptions {
         search,
@@ -299,16 +296,23 @@ fn verified_dedup<F: Fingerprint, D: DocStats>(
         keep: KeepOrder::First,
         grouping: grouping(args.connected),
     };
-    Ok(dedup::dedup(
-        fingerprints,
-        docs,
-        candidates,
-        source,
-        config,
-        &opts,
-        &ctx.bars,
-        ctx,
-    ))
+    // Band keys go to the search, which frees them before verification.
+    let (bars, hamming) = (&ctx.bars, Candidates::Hamming);
+    Ok(match keys {
+        Some(keys) => {
+            dedup::dedup_with_keys(fingerprints, docs, keys, source, config, &opts, bars, ctx)
+        }
+        None => dedup::dedup(
+            fingerprints,
+            docs,
+            hamming,
+            source,
+            config,
+            &opts,
+            bars,
+            ctx,
+        ),
+    })
 }
 
 /// A dataset file: rows read once (fingerprints and locations kept, not texts), verified
@@ -332,7 +336,7 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
         BandParams::solve(threshold, args.search.recall, (bytes / 200) as usize)
     });
-    let set = dataset::<F>(ctx, &args.input, path, &config, bands)?;
+    let mut set = dataset::<F>(ctx, &args.input, path, &config, bands)?;
     if set.embeddings.is_some() {
         return dedup_record_vectors(ctx, args, &set, threshold);
     }
@@ -342,16 +346,13 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     if !args.against.is_empty() {
         return against_records(ctx, args, set, &config, threshold, k);
     }
-    let candidates = match &set.bands {
-        Some(keys) => Candidates::Bands(keys),
-        None => Candidates::Hamming,
-    };
+    let keys = set.bands.take();
     let result = verified_dedup(
         ctx,
         args,
         &set.fingerprints,
         &set.rows,
-        candidates,
+        keys,
         &set,
         &config,
         k,
