@@ -38,7 +38,7 @@ impl crate::ops::dedup::DocStats for Document {
 
 /// Fingerprinted documents in input order: `paths.get(i)`, `docs[i]` and `fingerprints[i]`
 /// describe document `i` (`fingerprints` is empty when they were not kept, see
-/// [`fingerprint_files_keeping`]). Per document this holds the path's bytes plus 8, the 32
+/// [`fingerprint_files_keeping`]). Per document this holds the path's bytes plus 4, the 32
 /// bytes of a [`Document`], the fingerprint and the band keys (4 bytes per band).
 #[derive(Debug)]
 pub struct Corpus<F> {
