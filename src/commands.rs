@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use simdedup::corpus::{Corpus, band_shape, fingerprint_files};
+use simdedup::corpus::{Corpus, band_shape, fingerprint_files_keeping};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
 use simdedup::minhash::BandParams;
 use simdedup::ops::dedup::{
-    Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
+    Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup, dedup_with_keys,
 };
 use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
 use simdedup::output::{escape_path, write_path};
@@ -162,7 +162,28 @@ pub(crate) fn fingerprint_list<F: CityHash>(
     config: &simdedup::simhash::TextConfig,
     bands: Option<BandParams>,
 ) -> Corpus<F> {
-    let corpus = fingerprint_files::<F>(list.files, config, bands, input.binary, &ctx.bars, ctx);
+    fingerprint_list_keeping(ctx, list, input, config, bands, true)
+}
+
+/// [`fingerprint_list`], keeping the fingerprints only if `keep_fingerprints`.
+fn fingerprint_list_keeping<F: CityHash>(
+    ctx: &Ctx,
+    list: FileList,
+    input: &InputArgs,
+    config: &simdedup::simhash::TextConfig,
+    bands: Option<BandParams>,
+    keep_fingerprints: bool,
+) -> Corpus<F> {
+    let (files, binary) = (list.files, input.binary);
+    let corpus = fingerprint_files_keeping::<F>(
+        files,
+        config,
+        bands,
+        keep_fingerprints,
+        binary,
+        &ctx.bars,
+        ctx,
+    );
     if corpus.binary_skipped > 0 {
         ctx.note(&format!(
             "{} binary file(s) skipped (they contain NUL bytes; --binary reads them)",
@@ -319,7 +340,9 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         &list,
         &config,
     );
-    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &config, bands);
+    // The band search needs the fingerprints only for the distances --scores prints.
+    let keep = bands.is_none() || args.output.scores;
+    let mut corpus = fingerprint_list_keeping::<F>(ctx, list, &args.input, &config, bands, keep);
     let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
     if short > 0 {
         ctx.note(&format!(
@@ -350,20 +373,21 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
             Grouping::Greedy
         },
     };
-    let candidates = match &corpus.bands {
-        Some(keys) => Candidates::Bands(keys),
-        None => Candidates::Hamming,
+    let (fps, docs) = (&corpus.fingerprints, &corpus.docs);
+    let result = match corpus.bands.take() {
+        // The keys go to the search, which frees them early.
+        Some(keys) => dedup_with_keys(fps, docs, keys, &corpus, &config, &opts, &ctx.bars, ctx),
+        None => dedup(
+            fps,
+            docs,
+            Candidates::Hamming,
+            &corpus,
+            &config,
+            &opts,
+            &ctx.bars,
+            ctx,
+        ),
     };
-    let result = dedup(
-        &corpus.fingerprints,
-        &corpus.docs,
-        candidates,
-        &corpus,
-        &config,
-        &opts,
-        &ctx.bars,
-        ctx,
-    );
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
         "{} documents, {} duplicate pairs ({} exact), {} candidates {}, {} removed",

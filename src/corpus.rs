@@ -37,8 +37,9 @@ impl crate::texts::DocStats for Document {
 }
 
 /// Fingerprinted documents in input order: `paths.get(i)`, `docs[i]` and `fingerprints[i]`
-/// describe document `i`. Per document this holds the path's bytes plus 8, the 32 bytes of
-/// a [`Document`] and the fingerprint.
+/// describe document `i` (`fingerprints` is empty when they were not kept, see
+/// [`fingerprint_files_keeping`]). Per document this holds the path's bytes plus 4, the 32
+/// bytes of a [`Document`], the fingerprint and the band keys (4 bytes per band).
 #[derive(Debug)]
 pub struct Corpus<F> {
     pub paths: PathList,
@@ -61,9 +62,24 @@ const BATCH: usize = 8192;
 /// cannot be read are reported and left out; binary files are counted and left out. With
 /// `bands`, each document's MinHash band keys are computed in the same pass.
 pub fn fingerprint_files<F: CityHash>(
+    files: PathList,
+    config: &TextConfig,
+    bands: Option<BandParams>,
+    allow_binary: bool,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Corpus<F> {
+    fingerprint_files_keeping(files, config, bands, true, allow_binary, progress, report)
+}
+
+/// [`fingerprint_files`], keeping the fingerprints only if `keep_fingerprints`; without,
+/// [`Corpus::fingerprints`] is empty. A band search that prints no Hamming distance needs
+/// none, and saves their 4-16 bytes a document.
+pub fn fingerprint_files_keeping<F: CityHash>(
     mut files: PathList,
     config: &TextConfig,
     bands: Option<BandParams>,
+    keep_fingerprints: bool,
     allow_binary: bool,
     progress: &dyn Progress,
     report: &dyn Report,
@@ -73,7 +89,7 @@ pub fn fingerprint_files<F: CityHash>(
     let binary = AtomicUsize::new(0);
     let unreadable = AtomicUsize::new(0);
     let mut docs = Vec::with_capacity(n);
-    let mut fingerprints = Vec::with_capacity(n);
+    let mut fingerprints = Vec::with_capacity(if keep_fingerprints { n } else { 0 });
     let mut kept = bitvec::bitvec![0; n];
     let sketcher = bands.map(Sketcher::new);
     let width = bands.map_or(0, |b| b.bands as usize);
@@ -137,7 +153,9 @@ pub fn fingerprint_files<F: CityHash>(
             if let Some((doc, fp)) = outcome {
                 kept.set(i, true);
                 docs.push(doc);
-                fingerprints.push(fp);
+                if keep_fingerprints {
+                    fingerprints.push(fp);
+                }
                 if let Some(keys) = keys.as_mut() {
                     keys.push(band_keys);
                 }
@@ -186,13 +204,23 @@ pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> V
             }
         })
         .collect();
-    (0..sets.len())
-        .into_par_iter()
-        .flat_map_iter(|a| {
-            let sets = &sets;
-            (a + 1..sets.len()).map(move |b| crate::texts::jaccard(&sets[a], &sets[b]))
-        })
-        .collect()
+    // Pairs (a, b), a < b, in order, written in place: one allocation of the final size
+    // (a parallel collect of unknown length would hold the values twice on the way).
+    let m = sets.len();
+    let mut similarities = vec![0.0; m * m.saturating_sub(1) / 2];
+    let mut rows: Vec<&mut [f64]> = Vec::with_capacity(m);
+    let mut rest = &mut similarities[..];
+    for a in 0..m {
+        let (row, tail) = rest.split_at_mut(m - 1 - a);
+        rows.push(row);
+        rest = tail;
+    }
+    rows.into_par_iter().enumerate().for_each(|(a, row)| {
+        for (x, b) in row.iter_mut().zip(a + 1..) {
+            *x = crate::texts::jaccard(&sets[a], &sets[b]);
+        }
+    });
+    similarities
 }
 
 /// The band shape for searching `files` at the similarity `bar` with `recall`: from the

@@ -23,14 +23,20 @@ pub struct WalkOptions {
     pub null_separated: bool,
 }
 
-/// Paths stored back to back in one buffer. Millions of paths cost their bytes plus 8 bytes
+/// Paths stored back to back in one buffer. Millions of paths cost their bytes plus 4 bytes
 /// each, where `Vec<PathBuf>` adds 24 bytes and a heap block (16 bytes or more) per path.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PathList {
     bytes: Vec<u8>,
-    /// `ends[i]` is where path `i` ends in `bytes`; it starts where path `i - 1` ends.
-    ends: Vec<u64>,
+    /// Where path `i` ends in `bytes` (it starts where path `i - 1` ends), modulo [`WRAP`].
+    ends: Vec<u32>,
+    /// `wraps[k]` is the first path that ends at `(k + 1) * WRAP` or later: the high part of
+    /// the ends, for lists of more than 4 GiB of paths (empty below that).
+    wraps: Vec<usize>,
 }
+
+/// The ends of paths are stored modulo this (2^32; small in unit tests, to test the wraps).
+const WRAP: usize = if cfg!(test) { 1 << 8 } else { 1 << 32 };
 
 impl PathList {
     pub fn new() -> PathList {
@@ -48,7 +54,20 @@ impl PathList {
     pub fn push(&mut self, path: &Path) {
         self.bytes
             .extend_from_slice(path.as_os_str().as_encoded_bytes());
-        self.ends.push(self.bytes.len() as u64);
+        self.push_end(self.bytes.len());
+    }
+
+    /// Records that the next path ends at `end` in `bytes`.
+    fn push_end(&mut self, end: usize) {
+        while (self.wraps.len() + 1) * WRAP <= end {
+            self.wraps.push(self.ends.len());
+        }
+        self.ends.push((end % WRAP) as u32);
+    }
+
+    /// Where path `i` ends in `bytes`.
+    fn end(&self, i: usize) -> usize {
+        self.wraps.partition_point(|&w| w <= i) * WRAP + self.ends[i] as usize
     }
 
     /// Path `i`. Panics if `i >= len()`.
@@ -62,27 +81,34 @@ impl PathList {
 
     /// Adds `other`'s paths after this list's.
     pub fn append(&mut self, other: &PathList) {
-        let base = self.bytes.len() as u64;
+        let base = self.bytes.len();
         self.bytes.extend_from_slice(&other.bytes);
-        self.ends.extend(other.ends.iter().map(|e| base + e));
+        for i in 0..other.len() {
+            self.push_end(base + other.end(i));
+        }
     }
 
     /// Keeps the paths whose bit is set in `keep` (one bit per path), in order, in place.
     pub fn retain(&mut self, keep: &BitSlice) {
         assert_eq!(keep.len(), self.len(), "one bit per path");
         let (mut write, mut start, mut kept) = (0usize, 0usize, 0usize);
+        let mut wraps = Vec::new();
         for i in 0..self.ends.len() {
-            let end = self.ends[i] as usize;
+            let end = self.end(i);
             if keep[i] {
                 self.bytes.copy_within(start..end, write);
                 write += end - start;
-                self.ends[kept] = write as u64;
+                while (wraps.len() + 1) * WRAP <= write {
+                    wraps.push(kept);
+                }
+                self.ends[kept] = (write % WRAP) as u32;
                 kept += 1;
             }
             start = end;
         }
         self.bytes.truncate(write);
         self.ends.truncate(kept);
+        self.wraps = wraps;
     }
 
     /// Frees spare capacity (after the list stops growing).
@@ -92,8 +118,8 @@ impl PathList {
     }
 
     fn raw(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.bytes[start..self.ends[i] as usize]
+        let start = if i == 0 { 0 } else { self.end(i - 1) };
+        &self.bytes[start..self.end(i)]
     }
 }
 
@@ -541,6 +567,41 @@ mod tests {
         );
         list.retain(&bitvec::bitvec![usize, bitvec::order::Lsb0; 0, 0, 0]);
         assert!(list.is_empty());
+    }
+
+    /// Lists longer than [`WRAP`] bytes (256 in the tests, 4 GiB otherwise): pushing,
+    /// appending and keeping across the wraps, paths as long as a wrap or longer included.
+    #[test]
+    fn path_list_past_the_wrap() {
+        let names: Vec<String> = (0..300)
+            .map(|i| "p".repeat(i % 7 + if i % 50 == 0 { 600 } else { 0 }) + &i.to_string())
+            .collect();
+        let mut list: PathList = names.iter().collect();
+        assert!(list.bytes.len() > 20 * WRAP && !list.wraps.is_empty());
+        assert!(list.iter().map(|p| p.to_str().unwrap()).eq(&names));
+        let mut twice = list.clone();
+        twice.append(&list);
+        assert!(
+            twice
+                .iter()
+                .map(|p| p.to_str().unwrap())
+                .eq(names.iter().chain(&names))
+        );
+        let keep: bitvec::vec::BitVec = (0..300).map(|i| i % 3 != 1).collect();
+        list.retain(&keep);
+        let kept: Vec<&String> = names
+            .iter()
+            .step_by(1)
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 1)
+            .map(|(_, n)| n)
+            .collect();
+        assert!(
+            list.iter()
+                .map(|p| p.to_str().unwrap())
+                .eq(kept.iter().map(|n| n.as_str()))
+        );
+        assert_eq!(list, kept.iter().collect::<PathList>());
     }
 
     #[cfg(unix)]

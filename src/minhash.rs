@@ -46,13 +46,13 @@ impl BandParams {
     /// a shape's spurious candidates are estimated as the share of those pairs below the
     /// bar that it would make candidates. An empty sample falls back to [`BandParams::solve`].
     pub fn solve_sampled(bar: f64, recall: f64, n: usize, background: &[f64]) -> BandParams {
-        let below: Vec<f64> = background.iter().copied().filter(|&j| j < bar).collect();
-        if below.is_empty() {
+        // The pairs below the bar, read in place (no copy of a sample of half a million).
+        let below = || background.iter().copied().filter(|&j| j < bar);
+        let count = below().count();
+        if count == 0 {
             return Self::solve(bar, recall, n);
         }
-        let rate = |p: &BandParams| {
-            below.iter().map(|&j| p.recall_at(j)).sum::<f64>() / below.len() as f64
-        };
+        let rate = |p: &BandParams| below().map(|j| p.recall_at(j)).sum::<f64>() / count as f64;
         Self::solve_with(bar, recall, n, &rate)
     }
 
@@ -395,6 +395,69 @@ impl BandKeys {
     }
 }
 
+/// Band keys stored band by band: the keys of band `b` for all documents are one slice
+/// ([`BandColumns::column`]), so a search that is done with a band can free it
+/// ([`BandColumns::truncate`], from the last band down).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BandColumns {
+    bands: usize,
+    docs: usize,
+    /// `keys[b * docs + i]` is the key of document `i` in band `b`.
+    keys: Vec<u32>,
+}
+
+/// Documents copied at a time by [`BandKeys::into_columns`], whose rows are then freed.
+const TRANSPOSE_BLOCK: usize = 8192;
+
+impl BandKeys {
+    /// The same keys stored band by band. The documents are copied from the last, a block
+    /// at a time, and each block's rows freed as soon as it is copied, so the two layouts
+    /// never need much more memory than one (the columns' pages are only touched, so only
+    /// resident, as they are written).
+    pub fn into_columns(mut self) -> BandColumns {
+        let (bands, docs) = (self.bands, self.len());
+        // Zeroed memory of this size comes untouched from the system.
+        let mut keys = vec![0u32; bands * docs];
+        let mut end = docs;
+        while end > 0 {
+            let start = end.saturating_sub(TRANSPOSE_BLOCK);
+            for i in start..end {
+                for (b, &key) in self.get(i).iter().enumerate() {
+                    keys[b * docs + i] = key;
+                }
+            }
+            self.keys.truncate(start * bands);
+            self.keys.shrink_to_fit();
+            end = start;
+        }
+        BandColumns { bands, docs, keys }
+    }
+}
+
+impl BandColumns {
+    /// Number of documents.
+    pub fn docs(&self) -> usize {
+        self.docs
+    }
+
+    /// Number of bands still held.
+    pub fn bands(&self) -> usize {
+        self.bands
+    }
+
+    /// The keys of band `b`, one per document.
+    pub fn column(&self, b: usize) -> &[u32] {
+        &self.keys[b * self.docs..(b + 1) * self.docs]
+    }
+
+    /// Keeps the first `bands` bands and frees the others' memory.
+    pub fn truncate(&mut self, bands: usize) {
+        self.bands = self.bands.min(bands);
+        self.keys.truncate(self.bands * self.docs);
+        self.keys.shrink_to_fit();
+    }
+}
+
 /// The band keys of a set of 64-bit hashes, for tests and one-off use.
 pub fn band_keys_of(hashes: impl IntoIterator<Item = u64>, params: BandParams) -> Vec<u32> {
     let mut sketcher = Sketcher::new(params);
@@ -548,6 +611,25 @@ mod tests {
                 proptest::prop_assert_eq!(&keys, &reference_keys(&hashes, params));
             }
         }
+    }
+
+    #[test]
+    fn columns_hold_the_same_keys() {
+        let mut keys = BandKeys::new(3);
+        let n = 2 * TRANSPOSE_BLOCK + 5;
+        for i in 0..n as u32 {
+            keys.push(&[i, i * 7, !i]);
+        }
+        let mut cols = keys.clone().into_columns();
+        assert_eq!((cols.bands(), cols.docs()), (3, n));
+        for b in 0..3 {
+            let column: Vec<u32> = (0..n).map(|i| keys.get(i)[b]).collect();
+            assert_eq!(cols.column(b), &column[..]);
+        }
+        cols.truncate(1);
+        assert_eq!(cols.bands(), 1);
+        assert_eq!(cols.column(0)[5], 5);
+        assert_eq!(BandKeys::new(4).into_columns().bands(), 4);
     }
 
     #[test]

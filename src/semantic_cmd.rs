@@ -336,7 +336,7 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         args.max_distance,
         args.connected,
     )?;
-    let (corpus, bands) = text_corpus::<F>(ctx, &args.input, &job);
+    let (mut corpus, bands) = text_corpus::<F>(ctx, &args.input, &job);
     let ids: Vec<String> = (0..corpus.len())
         .map(|i| escape_path(corpus.path(i)))
         .collect();
@@ -365,7 +365,8 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         ));
         return write_leaks(ctx, args, &ids, &r_ids, &leaks, &[]);
     }
-    let result = jobs::dedup_texts(Texts::from(&corpus), &job, &ctx.bars, ctx);
+    let keys = corpus.bands.take();
+    let result = jobs::dedup_texts(Texts::from(&corpus), keys, &job, &ctx.bars, ctx);
     ctx.note(&format!(
         "{} bits, {} candidate pairs {}, verified by exact Jaccard",
         F::BITS,
@@ -397,19 +398,20 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
             max_distance: args.max_distance,
         };
     }
-    let set = dataset::<F>(ctx, &args.input, path, &job)?;
+    let mut set = dataset::<F>(ctx, &args.input, path, &job)?;
     if set.embeddings.is_some() {
         return dedup_record_vectors(ctx, args, &set, threshold);
     }
     if !args.against.is_empty() {
         return against_records(ctx, args, &set, &job);
     }
-    let result = jobs::dedup_texts(Texts::from(&set), &job, &ctx.bars, ctx);
-    let bands = set.bands.as_ref().map(|_| {
+    let keys = set.bands.take();
+    let bands = keys.as_ref().map(|_| {
         let recall = job.band_recall().expect("bands were asked for");
         let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
         BandParams::solve(threshold, recall, (bytes / 200) as usize)
     });
+    let result = jobs::dedup_texts(Texts::from(&set), keys, &job, &ctx.bars, ctx);
     ctx.note(&format!(
         "{} rows read, {} skipped, {} bits, {} candidate pairs {}, verified by exact Jaccard \
          of every column",

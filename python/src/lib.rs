@@ -197,8 +197,9 @@ fn dedup_texts<'py>(
     };
     let report = Collect::default();
     let result = py.detach(|| {
-        let (batch, _) = load_batch::<u128>(texts, fields, &job, &());
-        jobs::dedup_texts(Texts::from(&batch), &job, &(), &report)
+        let (mut batch, _) = load_batch::<u128>(texts, fields, &job, &());
+        let keys = batch.bands.take();
+        jobs::dedup_texts(Texts::from(&batch), keys, &job, &(), &report)
     });
     report.check()?;
     dedup_dict(py, &result)

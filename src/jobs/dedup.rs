@@ -11,7 +11,7 @@ use crate::corpus::{self, Corpus, fingerprint_files};
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::input::PathList;
-use crate::minhash::BandParams;
+use crate::minhash::{BandKeys, BandParams};
 use crate::ops::dedup::{self, Candidates, Dedup, DedupOptions};
 use crate::ops::semantic::{self, Centring, Leak, Plan, SearchRequest};
 use crate::progress::Progress;
@@ -80,26 +80,25 @@ pub fn load_batch<F: CityHash>(
 }
 
 /// Self-deduplication of `texts`: exact duplicates by digest, then candidates from the
-/// band keys (when `texts` has them) or the Hamming search, verified by exact Jaccard (the
-/// smallest per-field Jaccard for records) at the job's threshold, and assigned in keep
-/// order.
+/// band `keys` (the texts' MinHash band keys, taken so that the search frees them before
+/// verification allocates: see [`dedup::dedup_with_keys`]) or, without keys, the Hamming
+/// search; verified by exact Jaccard (the smallest per-field Jaccard for records) at the
+/// job's threshold, and assigned in keep order. `texts.fingerprints` may be empty with
+/// keys (the pairs' distances are then 0).
 pub fn dedup_texts<F: Fingerprint, D: DocStats>(
     texts: Texts<'_, F, D>,
+    keys: Option<BandKeys>,
     job: &TextJob,
     progress: &dyn Progress,
     report: &dyn Report,
 ) -> Dedup {
     let k = job.radius(F::BITS);
-    let (candidates, search) = match (texts.bands, job.search) {
-        (Some(keys), _) => (Candidates::Bands(keys), SearchOptions::exact(k)),
-        (None, TextSearch::Hamming { method, .. }) => (
-            Candidates::Hamming,
-            SearchOptions {
-                method,
-                max_distance: k,
-            },
-        ),
-        (None, TextSearch::Bands { .. }) => (Candidates::Hamming, SearchOptions::exact(k)),
+    let search = match (&keys, job.search) {
+        (None, TextSearch::Hamming { method, .. }) => SearchOptions {
+            method,
+            max_distance: k,
+        },
+        _ => SearchOptions::exact(k),
     };
     let opts = DedupOptions {
         search,
@@ -107,16 +106,28 @@ pub fn dedup_texts<F: Fingerprint, D: DocStats>(
         keep: job.keep,
         grouping: job.grouping,
     };
-    dedup::dedup(
-        texts.fingerprints,
-        texts.docs,
-        candidates,
-        texts.source,
-        &job.text,
-        &opts,
-        progress,
-        report,
-    )
+    match keys {
+        Some(keys) => dedup::dedup_with_keys(
+            texts.fingerprints,
+            texts.docs,
+            keys,
+            texts.source,
+            &job.text,
+            &opts,
+            progress,
+            report,
+        ),
+        None => dedup::dedup(
+            texts.fingerprints,
+            texts.docs,
+            Candidates::Hamming,
+            texts.source,
+            &job.text,
+            &opts,
+            progress,
+            report,
+        ),
+    }
 }
 
 /// Leakage: every query text whose Jaccard similarity to some reference text reaches the

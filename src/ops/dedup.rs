@@ -80,8 +80,9 @@ pub enum Candidates<'a> {
 /// Verifies the candidates of a band search group by group, as the search hands them over:
 /// `search` runs one of [`search::bands`]' searches over `ids` with the sink it is given;
 /// each group's positions become document numbers (`ids[x]`), with their fingerprints'
-/// Hamming distance, and go through `verifier`. Returns the pairs at or above the bar,
-/// sorted by (a, b), and the number of candidates.
+/// Hamming distance (0 when `fingerprints` is empty: a caller that prints no distance need
+/// not keep them), and go through `verifier`. Returns the pairs at or above the bar, sorted
+/// by (a, b), and the number of candidates.
 pub fn verify_band_candidates<F: Fingerprint>(
     ids: &[u32],
     fingerprints: &[F],
@@ -92,7 +93,10 @@ pub fn verify_band_candidates<F: Fingerprint>(
     let stats = search(&mut |mut group| {
         for p in &mut group {
             let (a, b) = (ids[p.a as usize], ids[p.b as usize]);
-            let distance = fingerprints[a as usize].distance(&fingerprints[b as usize]);
+            let distance = match fingerprints {
+                [] => 0,
+                f => f[a as usize].distance(&f[b as usize]),
+            };
             *p = Pair::new(a, b, distance);
         }
         group.sort_unstable();
@@ -213,12 +217,7 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
     let groups = digest_groups(docs, opts.keep);
 
     // 2. Candidates among the representatives that have shingles.
-    let mut reps: Vec<u32> = groups
-        .iter()
-        .map(|g| g[0])
-        .filter(|&r| docs[r as usize].shingles() > 0)
-        .collect();
-    reps.sort_unstable();
+    let reps = representatives(&groups, docs);
     let digest = |i: usize| docs[i].digest();
     let (near, candidates) = match candidates {
         Candidates::Bands(keys) => {
@@ -264,6 +263,62 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
         assignment,
         candidates,
     }
+}
+
+/// [`dedup`] with the MinHash band search over `keys` (one entry per document), which it
+/// takes: they are reduced to their collision runs ([`search::bands::collision_runs`]) and
+/// freed before the exact-duplicate groups, the search and the verification allocate
+/// anything, so the peak memory is the keys' or the rest's, not their sum. The pairs, the
+/// decisions and the candidate count are [`dedup`]'s with [`Candidates::Bands`].
+/// `fingerprints` may be empty: the pairs' distances are then 0.
+#[allow(clippy::too_many_arguments)]
+pub fn dedup_with_keys<F: Fingerprint, D: DocStats>(
+    fingerprints: &[F],
+    docs: &[D],
+    keys: BandKeys,
+    source: &dyn TextSource,
+    config: &TextConfig,
+    opts: &DedupOptions,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Dedup {
+    assert!(
+        fingerprints.is_empty() || fingerprints.len() == docs.len(),
+        "one fingerprint per document, or none"
+    );
+    assert_eq!(keys.len(), docs.len(), "band keys for every document");
+    let n = docs.len();
+    // Documents without shingles are never searched (their keys are all alike).
+    let runs = search::bands::collision_runs(keys, &|i| docs[i].shingles() > 0, progress);
+    // 1. Exact duplicates, as in `dedup`.
+    let groups = digest_groups(docs, opts.keep);
+    // 2-3. Band candidates among the representatives, verified group by group.
+    let reps = representatives(&groups, docs);
+    let digest = |i: usize| docs[i].digest();
+    let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report);
+    let (near, candidates) = verify_band_candidates(&reps, fingerprints, &mut verifier, |sink| {
+        search::bands::search_runs(&runs, &reps, sink)
+    });
+    drop((runs, reps));
+    // 4. Decisions, as in `dedup`.
+    let (pairs, assignment) = assign_groups(n, &groups, &near, opts.grouping);
+    Dedup {
+        pairs,
+        assignment,
+        candidates,
+    }
+}
+
+/// The representative (first member) of each group that has shingles, in document order:
+/// the documents a search compares.
+fn representatives<D: DocStats>(groups: &ExactGroups, docs: &[D]) -> Vec<u32> {
+    let mut reps: Vec<u32> = groups
+        .iter()
+        .map(|g| g[0])
+        .filter(|&r| docs[r as usize].shingles() > 0)
+        .collect();
+    reps.sort_unstable();
+    reps
 }
 
 /// Decisions from exact-duplicate `groups` and the verified `near` pairs between

@@ -193,6 +193,148 @@ fn band_pairs(keys: &BandKeys, ids: &[u32], b: usize, filter: PairFilter) -> (Ve
     (pairs, collisions)
 }
 
+/// The collision runs of every band: for each band, the documents that share their key
+/// with at least one other document, grouped by key. They hold what the band search needs of
+/// the keys (at 35x3 on prose, a few percent of the documents per band, 4 bytes each) so
+/// that the keys themselves (4 bytes per band per document) can be freed before the rest
+/// of the run allocates anything ([`collision_runs`], then [`search_runs`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BandRuns {
+    /// Documents the keys were for (document numbers are below this).
+    documents: usize,
+    /// Per band: the members of its runs, run after run (runs in key order, members in
+    /// ascending order), and where each run ends in `members`.
+    bands: Vec<(Vec<u32>, Vec<u32>)>,
+}
+
+impl BandRuns {
+    /// Number of bands.
+    pub fn bands(&self) -> usize {
+        self.bands.len()
+    }
+
+    /// The runs of band `b`, each a list of document numbers in ascending order.
+    pub fn runs(&self, b: usize) -> impl Iterator<Item = &[u32]> + '_ {
+        let (members, ends) = &self.bands[b];
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        starts
+            .zip(ends.iter().copied())
+            .map(move |(s, e)| &members[s as usize..e as usize])
+    }
+}
+
+/// Reduces `keys` to their collision runs over the documents `include` accepts, and frees
+/// them band by band. The keys are first stored band by band ([`BandKeys::into_columns`]);
+/// each band, from the last, becomes a table of 8 bytes per document (sorted by all
+/// threads at once) and its runs, and its keys are freed. So the memory beyond the keys
+/// is one table, and the runs take the place of freed keys.
+pub fn collision_runs(
+    keys: BandKeys,
+    include: &(dyn Fn(usize) -> bool + Sync),
+    progress: &dyn Progress,
+) -> BandRuns {
+    let n = keys.len();
+    assert!(n < u32::MAX as usize, "at most 2^32 - 2 documents");
+    // Documents left out get an entry no document has (position u32::MAX), skipped below.
+    const LEFT_OUT: u64 = u64::MAX;
+    progress.start("searching", keys.bands() as u64, "bands");
+    let mut columns = keys.into_columns();
+    let mut bands = vec![(Vec::new(), Vec::new()); columns.bands()];
+    let mut table: Vec<u64> = Vec::new();
+    for b in (0..columns.bands()).rev() {
+        table.clear();
+        table.par_extend(columns.column(b).par_iter().enumerate().map(|(i, &key)| {
+            if include(i) {
+                (key as u64) << 32 | i as u64
+            } else {
+                LEFT_OUT
+            }
+        }));
+        columns.truncate(b);
+        table.par_sort_unstable();
+        let (mut members, mut ends) = (Vec::new(), Vec::new());
+        for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
+            // Left-out entries sort last, at the end of the last run.
+            let run = &run[..run.partition_point(|&x| x != LEFT_OUT)];
+            if run.len() >= 2 {
+                members.extend(run.iter().map(|&x| x as u32));
+                ends.push(members.len() as u32);
+            }
+        }
+        members.shrink_to_fit();
+        ends.shrink_to_fit();
+        bands[b] = (members, ends);
+        progress.inc(1);
+    }
+    progress.finish();
+    BandRuns {
+        documents: n,
+        bands,
+    }
+}
+
+/// [`search`] over collision runs ([`collision_runs`]) instead of the keys: the same groups
+/// of the same candidate pairs (positions in `ids`, distance 0), the same statistics. A pair
+/// is emitted by the first band it shares (the pairs of earlier bands are remembered in a
+/// set, 8 bytes and a little more per candidate, instead of comparing earlier keys).
+pub fn search_runs(runs: &BandRuns, ids: &[u32], sink: &mut dyn FnMut(Vec<Pair>)) -> BandStats {
+    assert!(ids.len() < u32::MAX as usize, "at most 2^32 - 2 documents");
+    let mut position = vec![u32::MAX; runs.documents];
+    for (x, &id) in ids.iter().enumerate() {
+        position[id as usize] = x as u32;
+    }
+    let mut stats = BandStats {
+        documents: ids.len() as u64,
+        bands: runs.bands() as u64,
+        candidates: 0,
+        collisions: 0,
+    };
+    let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut pending: Vec<Pair> = Vec::new();
+    let mut run_positions: Vec<u32> = Vec::new();
+    for b in 0..runs.bands() {
+        let mut pairs = Vec::new();
+        for run in runs.runs(b) {
+            run_positions.clear();
+            run_positions.extend(
+                run.iter()
+                    .map(|&d| position[d as usize])
+                    .filter(|&x| x != u32::MAX),
+            );
+            if run_positions.len() < 2 {
+                continue;
+            }
+            run_positions.sort_unstable();
+            let m = run_positions.len();
+            stats.collisions += (m * (m - 1) / 2) as u64;
+            for (s, &x) in run_positions.iter().enumerate() {
+                for &y in &run_positions[s + 1..] {
+                    if !seen.contains(&((x as u64) << 32 | y as u64)) {
+                        pairs.push(Pair::new(x, y, 0));
+                    }
+                }
+            }
+        }
+        // A pair shares at most one run of a band: the set only needs the earlier bands.
+        seen.extend(pairs.iter().map(|p| (p.a as u64) << 32 | p.b as u64));
+        stats.candidates += pairs.len() as u64;
+        if pending.is_empty() {
+            pending = pairs;
+        } else {
+            pending.extend(pairs);
+        }
+        if pending.len() >= GROUP_CANDIDATES {
+            pending.sort_unstable();
+            sink(std::mem::take(&mut pending));
+        }
+    }
+    if !pending.is_empty() {
+        pending.sort_unstable();
+        sink(pending);
+    }
+    stats
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +376,32 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The search over collision runs hands over the same groups as the search over the
+        /// keys, with the same statistics, for any subset of documents searched.
+        #[test]
+        fn runs_search_equals_key_search(
+            docs in proptest::collection::vec(proptest::collection::vec(0u32..4, 3), 0..40),
+            skip in proptest::collection::vec(proptest::bool::weighted(0.2), 40),
+            left_out in proptest::collection::vec(proptest::bool::weighted(0.1), 40),
+        ) {
+            let mut keys = BandKeys::new(3);
+            for d in &docs {
+                keys.push(d);
+            }
+            // Documents left out of the runs are never searched (as documents without
+            // shingles); the search may skip others too (exact duplicates).
+            let ids: Vec<u32> = (0..docs.len() as u32)
+                .filter(|&i| !skip[i as usize] && !left_out[i as usize])
+                .collect();
+            let mut by_keys = Vec::new();
+            let stats = search(&keys, &ids, &(), &mut |g| by_keys.push(g));
+            let runs = collision_runs(keys, &|i| !left_out[i], &());
+            let mut by_runs = Vec::new();
+            let run_stats = search_runs(&runs, &ids, &mut |g| by_runs.push(g));
+            proptest::prop_assert_eq!(by_runs, by_keys);
+            proptest::prop_assert_eq!(run_stats, stats);
+        }
+
         /// Against the oracle: every pair of documents with an equal key in some band, each
         /// once, whatever the keys.
         #[test]
