@@ -11,9 +11,9 @@ use simdedup::corpus::{Corpus, band_shape, fingerprint_files_keeping};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
 use simdedup::minhash::BandParams;
-use simdedup::ops::dedup::{
-    Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup, dedup_with_keys,
-};
+use simdedup::jobs::dedup as jobs;
+use simdedup::jobs::{TextJob, TextSearch, Texts};
+use simdedup::ops::dedup::{Grouping, KeepOrder, candidate_radius};
 use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
 use simdedup::output::{escape_path, write_path};
 use simdedup::search::{self, Method, SearchOptions, max_distance_for_ratio};
@@ -354,14 +354,18 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         (None, None) => candidate_radius(F::BITS, args.dedup.min_similarity, CANDIDATE_RECALL),
         _ => max_distance(&args.threshold, F::BITS, false)?,
     };
-    let method = if bands.is_some() {
-        SearchOptions::exact(k)
-    } else {
-        search_options(&args.search, k, false)?
-    };
-    let opts = DedupOptions {
-        search: method,
-        min_similarity: args.dedup.min_similarity,
+    let job = TextJob {
+        text: config,
+        threshold: args.dedup.min_similarity,
+        search: match bands {
+            Some(_) => TextSearch::Bands {
+                recall: args.search.recall,
+            },
+            None => TextSearch::Hamming {
+                method: search_options(&args.search, k, false)?.method,
+                max_distance: Some(k),
+            },
+        },
         keep: match args.dedup.keep {
             KeepArg::First => KeepOrder::First,
             KeepArg::Longest => KeepOrder::Longest,
@@ -373,21 +377,9 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
             Grouping::Greedy
         },
     };
-    let (fps, docs) = (&corpus.fingerprints, &corpus.docs);
-    let result = match corpus.bands.take() {
-        // The keys go to the search, which frees them early.
-        Some(keys) => dedup_with_keys(fps, docs, keys, &corpus, &config, &opts, &ctx.bars, ctx),
-        None => dedup(
-            fps,
-            docs,
-            Candidates::Hamming,
-            &corpus,
-            &config,
-            &opts,
-            &ctx.bars,
-            ctx,
-        ),
-    };
+    // The keys go to the search, which frees them early.
+    let keys = corpus.bands.take();
+    let result = jobs::dedup_texts(Texts::from(&corpus), keys, &job, &ctx.bars, ctx);
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
         "{} documents, {} duplicate pairs ({} exact), {} candidates {}, {} removed",
