@@ -3,6 +3,7 @@
 //! verification without touching a disk. A record of several columns is one text with
 //! [`FIELD_SEPARATOR`] between its fields, as datasets are ([`crate::records`]).
 
+use arrow_array::{Array, LargeStringArray, StringArray};
 use rayon::prelude::*;
 
 use crate::corpus::{Document, SAMPLE_DOCS};
@@ -12,11 +13,61 @@ use crate::progress::Progress;
 use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
 use crate::texts::{TextSource, jaccard, shingle_set};
 
-/// Fingerprinted texts in input order: `texts[i]`, `docs[i]` and `fingerprints[i]`
+/// The texts of a batch: owned strings, or an Arrow string column used in place (a
+/// pyarrow array handed over through the Arrow C data interface, a Parquet column). A null
+/// slot reads as the empty text; callers that must refuse nulls check [`TextColumn::first_null`].
+#[derive(Debug)]
+pub enum TextColumn {
+    Owned(Vec<String>),
+    Utf8(StringArray),
+    LargeUtf8(LargeStringArray),
+}
+
+impl TextColumn {
+    /// Number of texts.
+    pub fn len(&self) -> usize {
+        match self {
+            TextColumn::Owned(v) => v.len(),
+            TextColumn::Utf8(a) => a.len(),
+            TextColumn::LargeUtf8(a) => a.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Text `i` (empty for a null slot).
+    pub fn get(&self, i: usize) -> &str {
+        match self {
+            TextColumn::Owned(v) => &v[i],
+            TextColumn::Utf8(a) => a.value(i),
+            TextColumn::LargeUtf8(a) => a.value(i),
+        }
+    }
+
+    /// The first null slot of an Arrow column, if any.
+    pub fn first_null(&self) -> Option<usize> {
+        let nulls = match self {
+            TextColumn::Owned(_) => None,
+            TextColumn::Utf8(a) => a.nulls(),
+            TextColumn::LargeUtf8(a) => a.nulls(),
+        }?;
+        (0..nulls.len()).find(|&i| nulls.is_null(i))
+    }
+}
+
+impl From<Vec<String>> for TextColumn {
+    fn from(v: Vec<String>) -> Self {
+        TextColumn::Owned(v)
+    }
+}
+
+/// Fingerprinted texts in input order: `texts.get(i)`, `docs[i]` and `fingerprints[i]`
 /// describe text `i`.
 #[derive(Debug)]
 pub struct TextBatch<F> {
-    pub texts: Vec<String>,
+    pub texts: TextColumn,
     pub docs: Vec<Document>,
     pub fingerprints: Vec<F>,
     /// MinHash band keys of every text, when fingerprinting was asked for them.
@@ -49,12 +100,13 @@ impl<F: CityHash> TextBatch<F> {
     /// field ([`crate::simhash::fingerprint_fields`]); without, a separator character in a
     /// text is ordinary text.
     pub fn new(
-        texts: Vec<String>,
+        texts: impl Into<TextColumn>,
         fields: bool,
         config: &TextConfig,
         bands: Option<BandParams>,
         progress: &dyn Progress,
     ) -> TextBatch<F> {
+        let texts = texts.into();
         let n = texts.len();
         progress.start("fingerprinting", n as u64, "texts");
         let width = bands.map_or(0, |b| b.bands as usize);
@@ -62,8 +114,9 @@ impl<F: CityHash> TextBatch<F> {
         let stride = width.max(1);
         let mut flat = vec![0u32; n * stride];
         let sketcher = bands.map(Sketcher::new);
-        let sigs: Vec<_> = texts
-            .par_iter()
+        let sigs: Vec<_> = (0..n)
+            .into_par_iter()
+            .map(|i| texts.get(i))
             .zip(flat.par_chunks_mut(stride))
             .map_init(
                 || sketcher.clone(),
@@ -119,12 +172,12 @@ impl<F> TextBatch<F> {
 /// The exact Jaccard similarities of all pairs among up to `m` of `texts`, evenly spaced:
 /// the background a band shape has to live with (as [`crate::corpus::sample_similarities`]
 /// measures it for files). Texts without shingles are left out.
-pub fn sample_similarities(texts: &[String], config: &TextConfig, m: usize) -> Vec<f64> {
+pub fn sample_similarities(texts: &TextColumn, config: &TextConfig, m: usize) -> Vec<f64> {
     let n = texts.len();
     let m = m.min(n);
     let sets: Vec<Vec<u64>> = (0..m)
         .into_par_iter()
-        .map(|s| shingle_set(&texts[s * n / m], None, config).0)
+        .map(|s| shingle_set(texts.get(s * n / m), None, config).0)
         .filter(|set| !set.is_empty())
         .collect();
     (0..sets.len())
@@ -138,7 +191,7 @@ pub fn sample_similarities(texts: &[String], config: &TextConfig, m: usize) -> V
 
 /// The band shape for searching `texts` at `bar` with `recall`, from a sampled background
 /// above [`SAMPLE_DOCS`] texts (as [`crate::corpus::band_shape`] does for files).
-pub fn band_shape(texts: &[String], config: &TextConfig, bar: f64, recall: f64) -> BandParams {
+pub fn band_shape(texts: &TextColumn, config: &TextConfig, bar: f64, recall: f64) -> BandParams {
     let sample = if texts.len() > SAMPLE_DOCS {
         sample_similarities(texts, config, SAMPLE_DOCS)
     } else {
@@ -149,7 +202,7 @@ pub fn band_shape(texts: &[String], config: &TextConfig, bar: f64, recall: f64) 
 
 impl<F: Sync> TextSource for TextBatch<F> {
     fn text(&self, i: usize) -> Result<String, Error> {
-        Ok(self.texts[i].clone())
+        Ok(self.texts.get(i).to_string())
     }
 
     fn name(&self, i: usize) -> String {
@@ -161,7 +214,7 @@ impl<F: Sync> TextSource for TextBatch<F> {
     }
 
     fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
-        Ok(shingle_set(&self.texts[i], self.separator(), config))
+        Ok(shingle_set(self.texts.get(i), self.separator(), config))
     }
 }
 

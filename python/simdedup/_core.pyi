@@ -1,7 +1,9 @@
 """Type stubs of the Rust extension (python/src/lib.rs). Every call releases the GIL while it
 works; errors are ``ValueError`` (bad input, with the row or setting named) or ``OSError``.
 
-Texts are ``list[str]``; with ``fields=True`` each text is a record whose columns are joined
+Texts are a ``list[str]`` (copied) or a pyarrow string or large-string array (chunked or
+not), read in place through the Arrow C data interface (a null is a ``ValueError`` naming
+its row); with ``fields=True`` each text is a record whose columns are joined
 by the ASCII record separator (``"\\x1e"``), compared by the smallest per-column Jaccard.
 Vectors are 2-D float32 arrays, read without a copy when C-contiguous. Indexes in results
 are ``int64`` arrays; -1 in ``duplicate_of`` marks a kept record.

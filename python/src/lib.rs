@@ -14,7 +14,7 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use simdedup::batch::TextBatch;
+use simdedup::batch::{TextBatch, TextColumn};
 use simdedup::jobs::dedup::{self as jobs, load_batch};
 use simdedup::jobs::density;
 use simdedup::jobs::{TextJob, Texts, VectorJob};
@@ -106,6 +106,52 @@ fn vectors(name: &str, array: &PyReadonlyArray2<'_, f32>) -> PyResult<(Vectors, 
     Ok((v, scan))
 }
 
+/// Texts from Python: a list of str (copied), or a pyarrow string or large-string array
+/// (or chunked array) read in place through the Arrow C data interface. A null is an
+/// error naming its row.
+fn text_column(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<TextColumn> {
+    if !obj.hasattr("_export_to_c")? && !obj.hasattr("combine_chunks")? {
+        return obj
+            .extract::<Vec<String>>()
+            .map(TextColumn::Owned)
+            .map_err(|_| {
+                PyValueError::new_err(format!(
+                    "{name}: expected a list of str or a pyarrow string array"
+                ))
+            });
+    }
+    let array = if obj.hasattr("combine_chunks")? {
+        obj.call_method0("combine_chunks")?
+    } else {
+        obj.clone()
+    };
+    let mut ffi_array = arrow_array::ffi::FFI_ArrowArray::empty();
+    let mut ffi_schema = arrow_array::ffi::FFI_ArrowSchema::empty();
+    array.call_method1(
+        "_export_to_c",
+        (&raw mut ffi_array as usize, &raw mut ffi_schema as usize),
+    )?;
+    // SAFETY: pyarrow filled both structs; from_ffi takes the array's ownership and calls
+    // its release callback when the data is dropped.
+    let data = unsafe { arrow_array::ffi::from_ffi(ffi_array, &ffi_schema) }
+        .map_err(|e| PyValueError::new_err(format!("{name}: {e}")))?;
+    let column = match data.data_type() {
+        arrow_schema::DataType::Utf8 => TextColumn::Utf8(arrow_array::StringArray::from(data)),
+        arrow_schema::DataType::LargeUtf8 => {
+            TextColumn::LargeUtf8(arrow_array::LargeStringArray::from(data))
+        }
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "{name}: an Arrow array of {other}, not of strings (cast it to pyarrow.string())"
+            )));
+        }
+    };
+    if let Some(row) = column.first_null() {
+        return Err(PyValueError::new_err(format!("{name}, row {row}: null")));
+    }
+    Ok(column)
+}
+
 fn text_config(shingles: &str) -> PyResult<TextConfig> {
     let shingling = shingles
         .parse()
@@ -182,13 +228,14 @@ fn leak_arrays<'py>(py: Python<'py>, leaks: &[Leak]) -> IndexArrays<'py> {
 #[pyo3(signature = (texts, threshold, fields=false, shingles="word:3", recall=0.99, connected=false))]
 fn dedup_texts<'py>(
     py: Python<'py>,
-    texts: Vec<String>,
+    texts: &Bound<'py, PyAny>,
     threshold: f64,
     fields: bool,
     shingles: &str,
     recall: f64,
     connected: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let texts = text_column("texts", texts)?;
     check_threshold(threshold)?;
     let job = TextJob {
         grouping: grouping(connected),
@@ -210,13 +257,15 @@ fn dedup_texts<'py>(
 #[pyo3(signature = (queries, reference, threshold, fields=false, shingles="word:3", recall=0.99))]
 fn against_texts<'py>(
     py: Python<'py>,
-    queries: Vec<String>,
-    reference: Vec<String>,
+    queries: &Bound<'py, PyAny>,
+    reference: &Bound<'py, PyAny>,
     threshold: f64,
     fields: bool,
     shingles: &str,
     recall: f64,
 ) -> PyResult<IndexArrays<'py>> {
+    let queries = text_column("queries", queries)?;
+    let reference = text_column("reference", reference)?;
     check_threshold(threshold)?;
     let job = TextJob {
         search: simdedup::jobs::TextSearch::Bands { recall },
@@ -321,7 +370,7 @@ fn densities_and_representatives(
 #[allow(clippy::too_many_arguments)]
 fn text_densities<'py>(
     py: Python<'py>,
-    texts: Vec<String>,
+    texts: &Bound<'py, PyAny>,
     k: usize,
     fields: bool,
     shingles: &str,
@@ -329,6 +378,7 @@ fn text_densities<'py>(
     diversity: f64,
     limit: Option<usize>,
 ) -> PyResult<(Ranking<'py>, Ranking<'py>)> {
+    let texts = text_column("texts", texts)?;
     let config = text_config(shingles)?;
     let report = Collect::default();
     let (ranked, chosen) = py.detach(|| {
@@ -372,8 +422,8 @@ fn vector_densities<'py>(
 #[allow(clippy::too_many_arguments)]
 fn text_densities_against<'py>(
     py: Python<'py>,
-    queries: Vec<String>,
-    reference: Vec<String>,
+    queries: &Bound<'py, PyAny>,
+    reference: &Bound<'py, PyAny>,
     k: usize,
     fields: bool,
     shingles: &str,
@@ -381,6 +431,8 @@ fn text_densities_against<'py>(
     diversity: f64,
     limit: Option<usize>,
 ) -> PyResult<(Ranking<'py>, Ranking<'py>)> {
+    let queries = text_column("queries", queries)?;
+    let reference = text_column("reference", reference)?;
     let config = text_config(shingles)?;
     let report = Collect::default();
     let (ranked, chosen) = py.detach(|| {
@@ -474,10 +526,11 @@ fn rethreshold<'py>(
 #[pyo3(signature = (texts, bits=64, shingles="word:3"))]
 fn fingerprints<'py>(
     py: Python<'py>,
-    texts: Vec<String>,
+    texts: &Bound<'py, PyAny>,
     bits: u32,
     shingles: &str,
 ) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let texts = text_column("texts", texts)?;
     let config = text_config(shingles)?;
     let words = py.detach(|| match bits {
         64 => Ok(TextBatch::<u64>::new(texts, false, &config, None, &()).fingerprints),
@@ -499,11 +552,12 @@ fn fingerprints<'py>(
 #[pyo3(signature = (texts, rows, bands, shingles="word:3"))]
 fn band_keys<'py>(
     py: Python<'py>,
-    texts: Vec<String>,
+    texts: &Bound<'py, PyAny>,
     rows: u32,
     bands: u32,
     shingles: &str,
 ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    let texts = text_column("texts", texts)?;
     if rows == 0 || bands == 0 || rows * bands > simdedup::minhash::MAX_BINS {
         return Err(PyValueError::new_err(format!(
             "rows={rows}, bands={bands}: need rows, bands >= 1 and rows * bands <= {}",
@@ -572,12 +626,13 @@ fn band_pairs<'py>(
 #[pyo3(signature = (texts, a, b, fields=false, shingles="word:3"))]
 fn jaccard_scores<'py>(
     py: Python<'py>,
-    texts: Vec<String>,
+    texts: &Bound<'py, PyAny>,
     a: PyReadonlyArray1<'py, i64>,
     b: PyReadonlyArray1<'py, i64>,
     fields: bool,
     shingles: &str,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let texts = text_column("texts", texts)?;
     let config = text_config(shingles)?;
     let (a, b) = (a.as_slice()?, b.as_slice()?);
     let n = texts.len() as i64;

@@ -182,3 +182,20 @@ def test_bad_input_raises_clear_errors():
         SimDedup.from_embeddings(np.ones((1, 2), dtype=np.float32), ["a"]).deduplicate(["b"])
     with pytest.raises(ValueError, match="strings"):
         SimDedup.from_records(["a b c"]).deduplicate([{"text": "a"}])
+
+
+def test_arrow_string_arrays_are_read_in_place():
+    pa = pytest.importorskip("pyarrow")
+    texts = sentences(300, seed=11)
+    from simdedup import _core
+
+    listed = _core.dedup_texts(texts, 0.5)
+    for array in (pa.array(texts), pa.array(texts, type=pa.large_string()), pa.chunked_array([texts[:100], texts[100:]])):
+        got = _core.dedup_texts(array, 0.5)
+        assert got["duplicate_of"].tolist() == listed["duplicate_of"].tolist()
+        assert got["pair_score"].tolist() == listed["pair_score"].tolist()
+    assert simdedup.fingerprints(pa.array(texts)).tolist() == simdedup.fingerprints(texts).tolist()
+    with pytest.raises(ValueError, match="texts, row 1: null"):
+        _core.dedup_texts(pa.array(["a b c", None]), 0.5)
+    with pytest.raises(ValueError, match="not of strings"):
+        _core.dedup_texts(pa.array([1, 2]), 0.5)

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::batch::{self, TextBatch};
+use crate::batch::{self, TextBatch, TextColumn};
 use crate::corpus::{self, Corpus, fingerprint_files};
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
@@ -65,11 +65,12 @@ pub fn load_dataset<F: CityHash>(
 /// Fingerprints texts held in memory for `job` (records of several fields with `fields`;
 /// see [`batch::join_fields`]); the band shape from a sampled background.
 pub fn load_batch<F: CityHash>(
-    texts: Vec<String>,
+    texts: impl Into<TextColumn>,
     fields: bool,
     job: &TextJob,
     progress: &dyn Progress,
 ) -> (TextBatch<F>, Option<BandParams>) {
+    let texts = texts.into();
     let bands = job
         .band_recall()
         .map(|recall| batch::band_shape(&texts, &job.text, job.threshold, recall));
