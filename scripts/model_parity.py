@@ -77,6 +77,8 @@ def main():
     ap.add_argument("--model", default=str(ROOT / "testdata" / "models" / "potion-base-4m-int8"))
     ap.add_argument("-n", type=int, default=1000, help="texts besides the invalid UTF-8 ones")
     args = ap.parse_args()
+    # The binary runs in a temporary directory: a relative path is resolved from here.
+    args.bin = str(Path(args.bin).resolve())
 
     texts = varied(args.n)
     raw = [t.encode("utf-8") for t in texts] + INVALID_UTF8
