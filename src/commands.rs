@@ -184,13 +184,17 @@ fn fingerprint_list_keeping<F: CityHash>(
         &ctx.bars,
         ctx,
     );
-    if corpus.binary_skipped > 0 {
+    note_binary(ctx, corpus.binary_skipped);
+    corpus
+}
+
+/// Notes binary files left out of a run.
+pub(crate) fn note_binary(ctx: &Ctx, skipped: usize) {
+    if skipped > 0 {
         ctx.note(&format!(
-            "{} binary file(s) skipped (they contain NUL bytes; --binary reads them)",
-            corpus.binary_skipped
+            "{skipped} binary file(s) skipped (they contain NUL bytes; --binary reads them)"
         ));
     }
-    corpus
 }
 
 /// The distance bound from `-k`, `-r` or the default.

@@ -7,12 +7,11 @@ use std::io::{self, Write};
 use anyhow::{Result, bail};
 use bitvec::vec::BitVec;
 
-use simdedup::corpus::band_shape;
-use simdedup::index::{Builder, Index, IndexView, Settings};
+use simdedup::index::{Index, IndexView, Settings};
 use simdedup::input::FileList;
 use simdedup::input::path_bytes;
-use simdedup::ops::dedup::{DedupOptions, Grouping, KeepOrder, candidate_radius};
-use simdedup::ops::incremental;
+use simdedup::jobs::index as jobs;
+use simdedup::ops::dedup::candidate_radius;
 use simdedup::output::escape_path;
 use simdedup::search::{Method, SearchOptions};
 use simdedup::shingle::Normalization;
@@ -23,7 +22,7 @@ use crate::cli::{
     InputArgs, normalization,
 };
 use crate::commands::{
-    CANDIDATE_RECALL, Ctx, describe_search, files, fingerprint_list, max_distance, with_width,
+    CANDIDATE_RECALL, Ctx, describe_search, files, max_distance, note_binary, with_width,
     write_pairs,
 };
 
@@ -42,17 +41,22 @@ fn build(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
 }
 
 fn build_with<F: CityHash>(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
-    let config = args.features.config();
     let list = files(ctx, &args.input);
-    let bands = band_shape(&list.files, &config, args.min_similarity, args.recall);
-    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &config, Some(bands));
-    let mut builder = Builder::<F>::new(config, Some(bands));
-    builder.extend(&corpus);
-    builder.save(&args.out)?;
+    let (written, bands) = jobs::build::<F>(
+        list.files,
+        &args.features.config(),
+        args.min_similarity,
+        args.recall,
+        args.input.binary,
+        &args.out,
+        &ctx.bars,
+        ctx,
+    )?;
+    note_binary(ctx, written.corpus.binary_skipped);
     ctx.note(&format!(
         "{}: {} documents indexed, with {} band keys of {} rows (recall {:.3} at J {})",
         args.out.display(),
-        builder.len(),
+        written.total,
         bands.bands,
         bands.rows,
         bands.recall_at(args.min_similarity),
@@ -64,26 +68,18 @@ fn build_with<F: CityHash>(ctx: &Ctx, args: &IndexBuildArgs) -> Result<()> {
 fn add(ctx: &Ctx, args: &IndexAddArgs) -> Result<()> {
     let index = Index::open(&args.index)?;
     let settings = resolve(&index, &args.settings)?;
-    with_width!(settings.bits, F => add_with::<F>(ctx, args, &index, settings))
+    with_width!(settings.bits, F => add_with::<F>(ctx, args, &index))
 }
 
-fn add_with<F: CityHash>(
-    ctx: &Ctx,
-    args: &IndexAddArgs,
-    index: &Index,
-    settings: Settings,
-) -> Result<()> {
-    let view = index.view();
-    let list = new_files(ctx, &args.input, &view, "skipped");
-    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text, settings.bands);
-    let mut builder = Builder::<F>::from_view(&view).expect("the width is the index's");
-    builder.extend(&corpus);
-    builder.save(&args.index)?;
+fn add_with<F: CityHash>(ctx: &Ctx, args: &IndexAddArgs, index: &Index) -> Result<()> {
+    let list = new_files(ctx, &args.input, &index.view(), "skipped");
+    let written = jobs::add::<F>(index, list.files, args.input.binary, &ctx.bars, ctx)?;
+    note_binary(ctx, written.corpus.binary_skipped);
     ctx.note(&format!(
         "{}: {} documents added, {} in all",
         args.index.display(),
-        corpus.len(),
-        builder.len()
+        written.corpus.len(),
+        written.total
     ));
     Ok(())
 }
@@ -124,7 +120,28 @@ fn query_with<F: CityHash>(
             args.recall
         ));
     }
-    let corpus = fingerprint_list::<F>(ctx, list, &args.input, &settings.text, bands);
+    // The candidate radius exactly as the plain run chooses it.
+    let k = match (args.threshold.max_distance, args.threshold.ratio) {
+        (None, None) => candidate_radius(F::BITS, args.min_similarity, CANDIDATE_RECALL),
+        _ => max_distance(&args.threshold, F::BITS, false)?,
+    };
+    let search = SearchOptions {
+        method: Method::Exact {
+            blocks: args.blocks,
+        },
+        max_distance: k,
+    };
+    let (corpus, result) = jobs::query::<F>(
+        index,
+        list.files,
+        args.min_similarity,
+        bands,
+        search,
+        args.input.binary,
+        &ctx.bars,
+        ctx,
+    )?;
+    note_binary(ctx, corpus.binary_skipped);
     let short = corpus.docs.iter().filter(|d| d.shingles == 0).count();
     if short > 0 {
         ctx.note(&format!(
@@ -132,23 +149,6 @@ fn query_with<F: CityHash>(
             settings.text.shingling
         ));
     }
-    // The candidate radius exactly as the plain run chooses it.
-    let k = match (args.threshold.max_distance, args.threshold.ratio) {
-        (None, None) => candidate_radius(F::BITS, args.min_similarity, CANDIDATE_RECALL),
-        _ => max_distance(&args.threshold, F::BITS, false)?,
-    };
-    let opts = DedupOptions {
-        search: SearchOptions {
-            method: Method::Exact {
-                blocks: args.blocks,
-            },
-            max_distance: k,
-        },
-        min_similarity: args.min_similarity,
-        keep: KeepOrder::First,
-        grouping: Grouping::Greedy,
-    };
-    let result = incremental::query(index, &corpus, &opts, &ctx.bars, ctx)?;
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
         "{} indexed and {} new documents, {} duplicate pairs with a new document ({exact} exact), {} candidates {}",

@@ -5,7 +5,8 @@
 //! - [`dedup`]: self-deduplication and deduplication against a reference, for texts
 //!   (files, dataset rows or texts in memory) and for vectors;
 //! - [`density`]: neighbour density, and from it outliers and representatives;
-//! - [`embed`]: texts to vectors with a static-embedding model.
+//! - [`embed`]: texts to vectors with a static-embedding model;
+//! - [`index`]: build, add to and query a persistent index.
 //!
 //! Texts of every origin meet as [`Texts`]: fingerprints, per-document counts, optional
 //! MinHash band keys and a source to read them again for verification.
@@ -13,6 +14,7 @@
 pub mod dedup;
 pub mod density;
 pub mod embed;
+pub mod index;
 
 pub use crate::texts::Texts;
 
