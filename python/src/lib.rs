@@ -3,6 +3,8 @@
 //! run. No deduplication logic lives here; the SemHash-style classes are Python, in
 //! `python/simdedup/__init__.py`.
 
+mod spark;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -611,6 +613,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pairs_within, m)?)?;
     m.add_function(wrap_pyfunction!(band_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(jaccard_scores, m)?)?;
+    spark::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
