@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -43,6 +44,17 @@ __all__ = ["dedup", "read", "write", "components", "main"]
 ROW = "__simdedup_row"
 # Pairs handed over by one run_pairs call (24 bytes each in the Arrow batch).
 PIECE = 1 << 16
+
+
+def _stage(stats: dict | None, name: str, df: DataFrame) -> DataFrame:
+    """With ``stats``, materialises ``df`` (cached) and records its wall time and rows."""
+    if stats is None:
+        return df
+    start = time.perf_counter()
+    df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    rows = df.count()
+    stats[name] = (time.perf_counter() - start, rows)
+    return df
 
 
 def _row_numbers(df: DataFrame) -> DataFrame:
@@ -179,6 +191,7 @@ def dedup(
     bits: int = 128,
     shape_rows: int | None = None,
     partitions: int | None = None,
+    stats: dict | None = None,
 ):
     """Deduplicates the rows of ``df`` on the text ``columns`` as ``simdedup dedup`` does:
     exact Jaccard of word 3-shingles (the smallest per column) at ``threshold``, greedy
@@ -188,7 +201,8 @@ def dedup(
     removed ones. The band shape is solved for ``shape_rows`` rows (default: the row
     count; the command line solves it for file bytes / 200, which :func:`main` passes).
     ``bits`` is the command line's ``--bits`` (128 by default), which the band keys
-    depend on (the shingle hashes are CityHash64 or CityHash128)."""
+    depend on (the shingle hashes are CityHash64 or CityHash128). With a ``stats`` dict,
+    each stage is materialised in turn and its (seconds, rows) recorded under its name."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not between 0 and 1")
     columns = list(columns)
@@ -201,7 +215,7 @@ def dedup(
             raise ValueError(f"column '{c}' holds {kind}, not text")
     spark = df.sparkSession
     parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
-    numbered = _row_numbers(df)
+    numbered = _stage(stats, "0 row numbers", _row_numbers(df))
     n = shape_rows if shape_rows is not None else numbered.count()
     rows, bands = _core.band_shape(threshold, int(n), recall)
 
@@ -214,17 +228,20 @@ def dedup(
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
+    sketch = _stage(stats, "1 sketch", sketch)
     # 2. Exact duplicates: the first row of each digest represents it.
     firsts = sketch.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
     grouped = sketch.join(firsts, ["hi", "lo"])
     copies = grouped.where("row != rep").select("row", "rep")
+    grouped = _stage(stats, "2 exact duplicates", grouped)
     reps = grouped.where("row = rep AND shingles > 0").select("row", "keys", "text")
     # 3. Candidates: pairs of equal-bucket runs, each pair once (its first band).
     entries = reps.select("row", F.explode("keys").alias("bucket"))
     entries = entries.repartition(parts, "bucket").sortWithinPartitions("bucket", "row")
     found = entries.select("bucket", "row").mapInArrow(_run_pairs, "a long, b long, band long")
-    candidates = found.groupBy("a", "b").agg(F.min("band").alias("band"))
+    candidates = _stage(stats, "3 candidates", found.groupBy("a", "b").agg(F.min("band").alias("band")))
     # 4. Verify.
+    start = time.perf_counter()
     texts = reps.select("row", "text")
     with_texts = candidates.join(texts.withColumnsRenamed({"row": "a", "text": "ta"}), "a").join(
         texts.withColumnsRenamed({"row": "b", "text": "tb"}), "b"
@@ -235,8 +252,11 @@ def dedup(
         .where(F.col("score") >= threshold)
         .localCheckpoint()
     )
+    if stats is not None:
+        stats["4 verify"] = (time.perf_counter() - start, verified.count())
     # 5. Decisions, component by component.
-    comps, _ = components(verified.select("a", "b"))
+    start = time.perf_counter()
+    comps, rounds = components(verified.select("a", "b"))
     by_comp = verified.join(comps.withColumnsRenamed({"node": "a"}), "a")
     fates = (
         by_comp.repartition(parts, "comp")
@@ -244,6 +264,8 @@ def dedup(
         .mapInArrow(_assign, "row long, kept long, score double")
         .localCheckpoint()
     )
+    if stats is not None:
+        stats[f"5 decisions ({rounds} component rounds)"] = (time.perf_counter() - start, fates.count())
     # Exact copies follow their representative: of it when kept, else of whom it duplicates.
     rep_fate = fates.withColumnsRenamed({"row": "rep", "kept": "rep_kept", "score": "rep_score"})
     copy_fates = copies.join(rep_fate, "rep", "left").select(
