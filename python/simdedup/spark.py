@@ -232,7 +232,8 @@ def dedup(
     # 2. Exact duplicates: the first row of each digest represents it.
     firsts = sketch.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
     grouped = sketch.join(firsts, ["hi", "lo"])
-    copies = grouped.where("row != rep").select("row", "rep")
+    # Kept apart (checkpointed): the output needs them after the sketch is released.
+    copies = grouped.where("row != rep").select("row", "rep").localCheckpoint()
     grouped = _stage(stats, "2 exact duplicates", grouped)
     reps = grouped.where("row = rep AND shingles > 0").select("row", "keys", "text")
     # 3. Candidates: pairs of equal-bucket runs, each pair once (its first band).
