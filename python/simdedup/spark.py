@@ -7,8 +7,8 @@ decisions as the local run. Each stage is one ``simdedup._core`` call on an Arro
 
 or from a shell::
 
-    spark-submit -m simdedup.spark in.parquet --columns text -o kept.parquet --removed removed.parquet
-    python -m simdedup.spark in.jsonl --columns question,context -o kept.parquet
+    python -m simdedup.spark in.jsonl --columns question,context --master 'local[2]' -o kept.parquet
+    spark-submit "$(python -c 'import simdedup.spark as s; print(s.__file__)')" in.parquet --columns text -o kept.parquet
 
 Stages (README, "Spark"):
 
