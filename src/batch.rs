@@ -46,6 +46,14 @@ impl TextColumn {
         }
     }
 
+    /// The texts as owned strings (no copy when they are owned already).
+    pub fn into_strings(self) -> Vec<String> {
+        match self {
+            TextColumn::Owned(v) => v,
+            other => (0..other.len()).map(|i| other.get(i).to_string()).collect(),
+        }
+    }
+
     /// The first null slot of an Arrow column, if any.
     pub fn first_null(&self) -> Option<usize> {
         let nulls = match self {

@@ -176,3 +176,37 @@ def jaccard_scores(
     shingles: str = "word:3",
 ) -> npt.NDArray[np.float64]:
     """Exact Jaccard similarity of texts ``a[i]`` and ``b[i]``."""
+
+# The stages of the Spark job (python/src/spark.rs, python/simdedup/spark.py).
+
+def band_shape(threshold: float, n: int, recall: float = 0.99) -> tuple[int, int]:
+    """``(rows, bands)`` of the band search over ``n`` records (the command line passes
+    file bytes / 200 for a dataset)."""
+
+def sketch_batch(
+    columns: list[list[Optional[str]]],
+    names: list[str],
+    row_ids: npt.NDArray[np.int64],
+    rows: int,
+    bands: int,
+    shingles: str = "word:3",
+    bits: int = 128,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[str], npt.NDArray[np.int64]]:
+    """Per row: digest high and low words (int64 bit patterns), shingle count, the combined
+    text, and ``bands`` buckets ``band << 32 | key`` flattened row by row. A None value is
+    a ``ValueError`` naming the row id and column."""
+
+def run_pairs(
+    buckets: npt.NDArray[np.int64], ids: npt.NDArray[np.int64], cursor: tuple[int, int], max: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], Optional[tuple[int, int]]]:
+    """Pairs ``(a, b, band)`` of equal-bucket runs of entries sorted by bucket, at most
+    ``max`` from ``cursor``, and the cursor to go on from (None when done)."""
+
+def verify_pairs(texts_a: list[str], texts_b: list[str], shingles: str = "word:3") -> npt.NDArray[np.float64]:
+    """The smallest per-field Jaccard of each pair of combined texts."""
+
+def assign_pairs(
+    a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], score: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Greedy keep-first over the pairs of whole components, rows in id order: removed id,
+    kept id, score."""

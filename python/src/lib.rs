@@ -3,6 +3,8 @@
 //! run. No deduplication logic lives here; the SemHash-style classes are Python, in
 //! `python/simdedup/__init__.py`.
 
+mod spark;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -721,6 +723,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(band_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(jaccard_scores, m)?)?;
     m.add_class::<StaticModel>()?;
+    spark::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

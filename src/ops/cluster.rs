@@ -106,6 +106,40 @@ pub fn greedy(n: usize, order: &[u32], pairs: &[ScoredPair]) -> Assignment {
     Assignment { duplicate_of }
 }
 
+/// [`greedy`] over records named by sparse ids (row numbers of a distributed job, say),
+/// visited in increasing id order: `pairs` are `(id, id, score)` (none exact), and only
+/// ids that appear in a pair take part. Returns each removed id with the id it duplicates
+/// and the score, by increasing removed id. Because the greedy rule only looks at a
+/// record's pairs, running this on each connected component of a pair graph (or on any
+/// union of whole components) gives the decisions of one run over the whole graph.
+pub fn greedy_sparse(pairs: &[(u64, u64, f64)]) -> Vec<(u64, u64, f64)> {
+    let mut ids: Vec<u64> = pairs.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let index = |id: u64| ids.binary_search(&id).expect("collected") as u32;
+    let dense: Vec<ScoredPair> = pairs
+        .iter()
+        .map(|&(a, b, score)| {
+            let (a, b) = (index(a), index(b));
+            ScoredPair {
+                a: a.min(b),
+                b: a.max(b),
+                distance: 0,
+                score,
+                exact: false,
+            }
+        })
+        .collect();
+    let order: Vec<u32> = (0..ids.len() as u32).collect();
+    let assignment = greedy(ids.len(), &order, &dense);
+    assignment
+        .duplicate_of
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (ids[i], ids[d.kept as usize], d.score)))
+        .collect()
+}
+
 /// Connected components of the pair graph: in each component the record first in `order`
 /// is kept and every other member names it, with the score of their direct pair if they
 /// have one, else the lowest score on the path that joined them (a lower bound in spirit,
@@ -200,5 +234,22 @@ mod tests {
         let a = greedy(3, &[0, 1, 2], &pairs);
         assert_eq!(a.duplicate_of[2].unwrap().kept, 0);
         assert!(a.duplicate_of[2].unwrap().exact);
+    }
+
+    #[test]
+    fn greedy_sparse_equals_greedy_per_component() {
+        // Two components over sparse ids: {10, 40, 70} and {20, 1 << 63}.
+        let top = 1u64 << 63;
+        let pairs = [(40, 10, 0.9), (40, 70, 0.8), (10, 70, 0.6), (top, 20, 0.7)];
+        assert_eq!(
+            greedy_sparse(&pairs),
+            vec![(40, 10, 0.9), (70, 10, 0.6), (top, 20, 0.7)]
+        );
+        // Component by component gives the same.
+        let mut split = greedy_sparse(&pairs[3..]);
+        split.extend(greedy_sparse(&pairs[..3]));
+        split.sort_by_key(|x| x.0);
+        assert_eq!(split, greedy_sparse(&pairs));
+        assert!(greedy_sparse(&[]).is_empty());
     }
 }

@@ -335,6 +335,47 @@ pub fn search_runs(runs: &BandRuns, ids: &[u32], sink: &mut dyn FnMut(Vec<Pair>)
     stats
 }
 
+/// Where [`run_pairs`] stopped: the pair `(x, y)` of positions in its input comes next.
+pub type RunCursor = (usize, usize);
+
+/// The candidate pairs of sorted `(key, id)` entries (one band's table, or a slice of one
+/// holding whole runs: a distributed job sorts by key and hands each task its slice): every
+/// pair of entries with equal keys, as `(smaller id, larger id, shared key)`. Pairs are
+/// enumerated in a fixed order, position `x` then `y > x` inside each run, from `cursor`
+/// on, and at most `max` (at least 1) are returned with the cursor to resume from (`None`
+/// when done), so a run of any length (10,000 near-copies of a boilerplate row make 50
+/// million pairs) is emitted in bounded pieces. `keys` must be sorted.
+pub fn run_pairs(
+    keys: &[u64],
+    ids: &[u64],
+    cursor: RunCursor,
+    max: usize,
+) -> (Vec<(u64, u64, u64)>, Option<RunCursor>) {
+    assert_eq!(keys.len(), ids.len(), "one id per key");
+    assert!(max > 0, "at least one pair per piece");
+    debug_assert!(keys.is_sorted(), "keys are sorted");
+    let n = keys.len();
+    let (mut x, mut y) = cursor;
+    let mut out = Vec::new();
+    while x < n {
+        if y <= x {
+            y = x + 1;
+        }
+        if y >= n || keys[y] != keys[x] {
+            x += 1;
+            y = x + 1;
+            continue;
+        }
+        if out.len() == max {
+            return (out, Some((x, y)));
+        }
+        let (a, b) = (ids[x].min(ids[y]), ids[x].max(ids[y]));
+        out.push((a, b, keys[x]));
+        y += 1;
+    }
+    (out, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,6 +414,28 @@ mod tests {
         all.sort_unstable();
         let ab: Vec<(u32, u32)> = all.iter().map(|p| (p.a, p.b)).collect();
         assert_eq!(ab, vec![(0, 2), (1, 2)]);
+    }
+
+    #[test]
+    fn run_pairs_in_bounded_pieces() {
+        // Runs: key 1 (ids 5, 3, 9), key 2 (id 4), key 7 (ids 8, 2).
+        let keys = [1, 1, 1, 2, 7, 7];
+        let ids = [5, 3, 9, 4, 8, 2];
+        let (all, done) = run_pairs(&keys, &ids, (0, 0), usize::MAX);
+        assert_eq!(done, None);
+        assert_eq!(all, vec![(3, 5, 1), (5, 9, 1), (3, 9, 1), (2, 8, 7)]);
+        // Any piece size gives the same pairs in the same order.
+        for max in 1..5 {
+            let (mut got, mut cursor) = (Vec::new(), Some((0, 0)));
+            while let Some(c) = cursor {
+                let (piece, next) = run_pairs(&keys, &ids, c, max);
+                assert!(piece.len() <= max);
+                got.extend(piece);
+                cursor = next;
+            }
+            assert_eq!(got, all);
+        }
+        assert_eq!(run_pairs(&[], &[], (0, 0), 3), (vec![], None));
     }
 
     proptest::proptest! {

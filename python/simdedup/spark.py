@@ -1,0 +1,388 @@
+"""The deduplication of ``simdedup dedup DATASET --columns ...`` as a Spark job, with the same
+decisions as the local run. Each stage is one ``simdedup._core`` call on an Arrow batch::
+
+    import simdedup.spark
+    out = simdedup.spark.dedup(df, columns=["text"], threshold=0.5, id_column="id")
+    kept, removed = simdedup.spark.dedup(df, columns=["text"], split=True)
+
+or from a shell::
+
+    python -m simdedup.spark in.jsonl --columns question,context --master 'local[2]' -o kept.parquet
+    spark-submit "$(python -c 'import simdedup.spark as s; print(s.__file__)')" in.parquet --columns text -o kept.parquet
+
+Stages (README, "Spark"):
+
+1. sketch: per row its number in input order, the digest of its normalised fields, its
+   shingle count, its combined text and its MinHash band buckets (``band << 32 | key``);
+2. exact duplicates: rows grouped by digest; the first of each group represents it;
+3. candidates: representatives' buckets exploded, repartitioned by bucket and sorted, the
+   pairs of each equal-bucket run emitted in bounded pieces, one row per pair (first band);
+4. verify: candidates joined to both texts, smallest per-field Jaccard, pairs at the bar;
+5. decisions: connected components of the verified pairs (large-star / small-star rounds,
+   checkpointed), then greedy keep-first over each component's pairs in row order;
+6. every input row with ``duplicate_of`` (the kept row's id, or row number) and ``score``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from simdedup import _core
+
+__all__ = ["dedup", "read", "write", "components", "main"]
+
+ROW = "__simdedup_row"
+# Pairs handed over by one run_pairs call (24 bytes each in the Arrow batch).
+PIECE = 1 << 16
+
+
+def _stage(stats: dict | None, name: str, df: DataFrame) -> DataFrame:
+    """With ``stats``, materialises ``df`` (cached) and records its wall time and rows."""
+    if stats is None:
+        return df
+    start = time.perf_counter()
+    df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    rows = df.count()
+    stats[name] = (time.perf_counter() - start, rows)
+    return df
+
+
+def _row_numbers(df: DataFrame) -> DataFrame:
+    """``df`` with ``ROW``: 0, 1, ... in the DataFrame's order (partition by partition, as
+    a file is split in order), computed once and kept (the ids must not be recomputed)."""
+    mono = df.withColumn("__mono", F.monotonically_increasing_id())
+    mono = mono.withColumn("__pid", F.expr("shiftright(__mono, 33)"))
+    mono = mono.persist(StorageLevel.MEMORY_AND_DISK)
+    counts = sorted(mono.groupBy("__pid").count().collect())
+    offsets, total = [], 0
+    for pid, count in counts:
+        offsets.append((pid, total))
+        total += count
+    spark = df.sparkSession
+    table = spark.createDataFrame(offsets or [(0, 0)], "__pid long, __off long")
+    numbered = mono.join(F.broadcast(table), "__pid").withColumn(
+        ROW, F.col("__off") + F.expr("__mono & 8589934591")
+    )
+    return numbered.drop("__mono", "__pid", "__off")
+
+
+def _sketch(columns: Sequence[str], rows: int, bands: int, shingles: str, bits: int):
+    """Stage 1 over Arrow batches of (ROW, *columns)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            ids = batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            values = [batch.column(i + 1).to_pylist() for i in range(len(columns))]
+            hi, lo, count, texts, buckets = _core.sketch_batch(values, list(columns), ids, rows, bands, shingles, bits)
+            offsets = pa.array(np.arange(0, len(ids) * bands + 1, bands, dtype=np.int32))
+            keys = pa.ListArray.from_arrays(offsets, pa.array(buckets, pa.int64()))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(ids), pa.array(hi), pa.array(lo), pa.array(count), pa.array(texts, pa.string()), keys],
+                names=["row", "hi", "lo", "shingles", "text", "keys"],
+            )
+
+    return run
+
+
+def _run_pairs(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Stage 3 over one partition sorted by (bucket, row): the pairs of each equal-bucket
+    run, a run that spans batches carried to the next; at most PIECE pairs per batch out."""
+    carry_b = np.empty(0, np.int64)
+    carry_r = np.empty(0, np.int64)
+
+    def emit(buckets, rows):
+        cursor = (0, 0)
+        while cursor is not None:
+            a, b, band, cursor = _core.run_pairs(buckets, rows, cursor, PIECE)
+            if len(a):
+                yield pa.RecordBatch.from_arrays([pa.array(a), pa.array(b), pa.array(band)], names=["a", "b", "band"])
+
+    for batch in batches:
+        buckets = np.concatenate([carry_b, batch.column(0).to_numpy(zero_copy_only=False)])
+        rows = np.concatenate([carry_r, batch.column(1).to_numpy(zero_copy_only=False)])
+        if not len(buckets):
+            continue
+        last = int(np.searchsorted(buckets, buckets[-1]))
+        yield from emit(buckets[:last], rows[:last])
+        carry_b, carry_r = buckets[last:], rows[last:]
+    if len(carry_b):
+        yield from emit(carry_b, carry_r)
+
+
+def _verify(shingles: str):
+    """Stage 4 over batches of (a, b, text_a, text_b)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            scores = _core.verify_pairs(batch.column(2).to_pylist(), batch.column(3).to_pylist(), shingles)
+            yield pa.RecordBatch.from_arrays([batch.column(0), batch.column(1), pa.array(scores)], names=["a", "b", "score"])
+
+    return run
+
+
+def _assign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Stage 5 over one partition holding whole components: greedy keep-first."""
+    table = pa.Table.from_batches(list(batches))
+    if table.num_rows == 0:
+        return
+    col = lambda name: table.column(name).to_numpy()  # noqa: E731
+    removed, kept, score = _core.assign_pairs(col("a"), col("b"), col("score"))
+    yield pa.RecordBatch.from_arrays([pa.array(removed), pa.array(kept), pa.array(score)], names=["row", "kept", "score"])
+
+
+def components(edges: DataFrame, max_rounds: int = 100) -> tuple[DataFrame, int]:
+    """Connected components of the undirected ``edges`` (columns ``a``, ``b``): a DataFrame
+    of (``node``, ``comp``), ``comp`` the smallest node of the component, for every node in
+    an edge, and the number of rounds taken. Alternates large-star and small-star
+    (Kiveris et al. 2014) until the edges form stars (each node but the root points at the
+    root, the smallest), checkpointing each round so the plan stays short."""
+    e = edges.select(F.least("a", "b").alias("lo"), F.greatest("a", "b").alias("hi")).where("lo != hi").distinct()
+    rounds = 0
+    while True:
+        rounds += 1
+        # Large-star: every neighbour larger than u points at the smallest of u's closed
+        # neighbourhood.
+        both = e.select(F.col("lo").alias("u"), F.col("hi").alias("v")).unionByName(
+            e.select(F.col("hi").alias("u"), F.col("lo").alias("v"))
+        )
+        m = both.groupBy("u").agg(F.least(F.min("v"), F.col("u")).alias("m"))
+        large = both.join(m, "u").where("v > u").select(F.col("v").alias("hi"), F.col("m").alias("lo"))
+        # Small-star: u and its smaller neighbours point at the smallest of them.
+        m = large.groupBy("hi").agg(F.min("lo").alias("m"))
+        joined = large.join(m, "hi")
+        small = (
+            joined.select(F.col("lo").alias("x"), "m")
+            .unionByName(joined.select(F.col("hi").alias("x"), "m"))
+            .where("x != m")
+            .select(F.greatest("x", "m").alias("hi"), F.least("x", "m").alias("lo"))
+            .distinct()
+        )
+        e = small.localCheckpoint()
+        # Stars: every child has one parent, and no parent is a child.
+        parents = e.select(F.col("lo").alias("hi")).distinct()
+        children = e.select("hi").distinct().count()
+        if (children == e.count() and parents.join(e, "hi").limit(1).count() == 0) or rounds >= max_rounds:
+            break
+    nodes = e.select(F.col("hi").alias("node"), F.col("lo").alias("comp")).unionByName(
+        e.select(F.col("lo").alias("node"), F.col("lo").alias("comp"))
+    )
+    return nodes.distinct(), rounds
+
+
+def dedup(
+    df: DataFrame,
+    columns: Sequence[str],
+    threshold: float = 0.5,
+    id_column: str | None = None,
+    *,
+    split: bool = False,
+    recall: float = 0.99,
+    shingles: str = "word:3",
+    bits: int = 128,
+    shape_rows: int | None = None,
+    partitions: int | None = None,
+    stats: dict | None = None,
+):
+    """Deduplicates the rows of ``df`` on the text ``columns`` as ``simdedup dedup`` does:
+    exact Jaccard of word 3-shingles (the smallest per column) at ``threshold``, greedy
+    keep-first in the DataFrame's row order. Returns ``df`` with ``duplicate_of`` (the kept
+    row's ``id_column`` value, else its row number from 0; null when kept) and ``score``
+    added, in input order; with ``split``, the kept rows (original columns) and the
+    removed ones. The band shape is solved for ``shape_rows`` rows (default: the row
+    count; the command line solves it for file bytes / 200, which :func:`main` passes).
+    ``bits`` is the command line's ``--bits`` (128 by default), which the band keys
+    depend on (the shingle hashes are CityHash64 or CityHash128). With a ``stats`` dict,
+    each stage is materialised in turn and its (seconds, rows) recorded under its name."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold {threshold} is not between 0 and 1")
+    columns = list(columns)
+    for c in columns + ([id_column] if id_column else []):
+        if c not in df.columns:
+            raise ValueError(f"no column '{c}' (the columns are {', '.join(df.columns)})")
+    for c in columns:
+        kind = df.schema[c].dataType.simpleString()
+        if kind != "string":
+            raise ValueError(f"column '{c}' holds {kind}, not text")
+    spark = df.sparkSession
+    parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
+    numbered = _stage(stats, "0 row numbers", _row_numbers(df))
+    n = shape_rows if shape_rows is not None else numbered.count()
+    rows, bands = _core.band_shape(threshold, int(n), recall)
+
+    # 1. Sketch.
+    sketch = (
+        numbered.select(ROW, *columns)
+        .mapInArrow(
+            _sketch(columns, rows, bands, shingles, bits),
+            "row long, hi long, lo long, shingles long, text string, keys array<long>",
+        )
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    sketch = _stage(stats, "1 sketch", sketch)
+    # 2. Exact duplicates: the first row of each digest represents it.
+    firsts = sketch.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
+    grouped = sketch.join(firsts, ["hi", "lo"])
+    # Kept apart (checkpointed): the output needs them after the sketch is released.
+    copies = grouped.where("row != rep").select("row", "rep").localCheckpoint()
+    grouped = _stage(stats, "2 exact duplicates", grouped)
+    reps = grouped.where("row = rep AND shingles > 0").select("row", "keys", "text")
+    # 3. Candidates: pairs of equal-bucket runs, each pair once (its first band).
+    entries = reps.select("row", F.explode("keys").alias("bucket"))
+    entries = entries.repartition(parts, "bucket").sortWithinPartitions("bucket", "row")
+    found = entries.select("bucket", "row").mapInArrow(_run_pairs, "a long, b long, band long")
+    candidates = _stage(stats, "3 candidates", found.groupBy("a", "b").agg(F.min("band").alias("band")))
+    # 4. Verify.
+    start = time.perf_counter()
+    texts = reps.select("row", "text")
+    with_texts = candidates.join(texts.withColumnsRenamed({"row": "a", "text": "ta"}), "a").join(
+        texts.withColumnsRenamed({"row": "b", "text": "tb"}), "b"
+    )
+    verified = (
+        with_texts.select("a", "b", "ta", "tb")
+        .mapInArrow(_verify(shingles), "a long, b long, score double")
+        .where(F.col("score") >= threshold)
+        .localCheckpoint()
+    )
+    if stats is not None:
+        stats["4 verify"] = (time.perf_counter() - start, verified.count())
+    # 5. Decisions, component by component.
+    start = time.perf_counter()
+    comps, rounds = components(verified.select("a", "b"))
+    by_comp = verified.join(comps.withColumnsRenamed({"node": "a"}), "a")
+    fates = (
+        by_comp.repartition(parts, "comp")
+        .select("a", "b", "score")
+        .mapInArrow(_assign, "row long, kept long, score double")
+        .localCheckpoint()
+    )
+    if stats is not None:
+        stats[f"5 decisions ({rounds} component rounds)"] = (time.perf_counter() - start, fates.count())
+    # Exact copies follow their representative: of it when kept, else of whom it duplicates.
+    rep_fate = fates.withColumnsRenamed({"row": "rep", "kept": "rep_kept", "score": "rep_score"})
+    copy_fates = copies.join(rep_fate, "rep", "left").select(
+        "row",
+        F.coalesce("rep_kept", "rep").alias("kept"),
+        F.coalesce("rep_score", F.lit(1.0)).alias("score"),
+    )
+    decisions = fates.unionByName(copy_fates).withColumnRenamed("row", ROW)
+    # 6. Every row with its fate, in input order.
+    out = numbered.join(decisions, ROW, "left")
+    if id_column:
+        names = numbered.select(F.col(ROW).alias("kept"), F.col(id_column).alias("duplicate_of"))
+        out = out.join(names, "kept", "left")
+    else:
+        out = out.withColumn("duplicate_of", F.col("kept"))
+    out = out.select(*df.columns, "duplicate_of", "score", ROW).orderBy(ROW).drop(ROW)
+    sketch.unpersist()
+    if split:
+        return (
+            out.where("duplicate_of IS NULL").select(*df.columns),
+            out.where("duplicate_of IS NOT NULL"),
+        )
+    return out
+
+
+def _format(path: str, given: str | None) -> str:
+    name = path.lower().rstrip("/")
+    for ext, kind in (
+        (".jsonl.gz", "jsonl"),
+        (".ndjson.gz", "jsonl"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "jsonl"),
+        (".csv", "csv"),
+        (".tsv", "tsv"),
+        (".parquet", "parquet"),
+    ):
+        if given is None and name.endswith(ext):
+            return kind
+    if given in ("jsonl", "csv", "tsv", "parquet"):
+        return given
+    raise ValueError(f"{path}: unknown dataset format (name it: jsonl, csv, tsv or parquet)")
+
+
+def read(spark: SparkSession, path: str, fmt: str | None = None) -> DataFrame:
+    """A dataset file (or directory of part files) as a DataFrame: JSON Lines (optionally
+    gzip), CSV or TSV with a header (RFC 4180 quoting, newlines inside quotes), Parquet."""
+    kind = _format(path, fmt)
+    if kind == "jsonl":
+        return spark.read.option("mode", "FAILFAST").json(path)
+    if kind in ("csv", "tsv"):
+        return spark.read.csv(
+            path, header=True, multiLine=True, escape='"', sep="," if kind == "csv" else "\t", mode="FAILFAST"
+        )
+    return spark.read.parquet(path)
+
+
+def write(df: DataFrame, path: str, fmt: str | None = None) -> None:
+    """Writes ``df`` as a directory of part files in the format ``path`` names."""
+    kind = _format(path, fmt)
+    writer = df.write.mode("overwrite")
+    if kind == "jsonl":
+        writer.json(path)
+    elif kind in ("csv", "tsv"):
+        writer.csv(path, header=True, escape='"', sep="," if kind == "csv" else "\t")
+    else:
+        writer.parquet(path)
+
+
+def _input_bytes(path: str) -> int:
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m simdedup.spark IN --columns ... -o KEPT --removed REMOVED``."""
+    p = argparse.ArgumentParser(prog="simdedup.spark", description=__doc__.split("\n\n")[0])
+    p.add_argument("input", help="dataset: .jsonl, .jsonl.gz, .csv, .tsv, .parquet (file or directory)")
+    p.add_argument("--columns", required=True, help="text columns, comma-separated")
+    p.add_argument("--threshold", "-t", type=float, default=0.5, help="Jaccard bar [0.5]")
+    p.add_argument("--id-column", help="column naming rows in duplicate_of [row number]")
+    p.add_argument("--format", help="input format when the name does not tell it")
+    p.add_argument("-o", "--output", help="kept rows (directory of part files)")
+    p.add_argument("--removed", help="removed rows with duplicate_of and score")
+    p.add_argument("--master", help="Spark master when not run by spark-submit (e.g. local[2])")
+    args = p.parse_args(argv)
+    builder = SparkSession.builder.appName("simdedup")
+    if args.master:
+        builder = builder.master(args.master)
+    spark = builder.getOrCreate()
+    try:
+        df = read(spark, args.input, args.format)
+        kept, removed = dedup(
+            df,
+            [c for c in args.columns.split(",") if c],
+            args.threshold,
+            args.id_column,
+            split=True,
+            shape_rows=_input_bytes(args.input) // 200,
+        )
+        if args.output:
+            write(kept, args.output)
+        if args.removed:
+            write(removed, args.removed)
+        if not args.output and not args.removed:
+            print(f"{removed.count()} rows removed", file=sys.stderr)
+    except ValueError as e:
+        print(f"simdedup.spark: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a worker's error (a bad row) arrives wrapped by Spark
+        lines = [x for x in str(e).splitlines() if "Error:" in x]
+        print(f"simdedup.spark: {lines[-1] if lines else e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""The Spark job (simdedup.spark) on local[2] against the single-machine run, row for row."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+pq = pytest.importorskip("pyarrow.parquet")
+pa = pytest.importorskip("pyarrow")
+
+from conftest import sentences  # noqa: E402
+from simdedup import _core  # noqa: E402
+from simdedup import spark as sd  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("simdedup-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "1g")
+        # Small Arrow batches: equal-bucket runs then span batches.
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "300")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+def _write_parquet(path, rows):
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def _local(cli, path, tmp_path, *extra):
+    """The command line's kept ids and removed {id: (duplicate_of, score)} (Parquet: full
+    precision scores)."""
+    kept, removed = tmp_path / "cli_kept.parquet", tmp_path / "cli_removed.parquet"
+    cli("dedup", str(path), "--columns", "text", "--id-column", "id", "-o", str(kept), "--removed", str(removed), *extra)
+    k = pq.read_table(kept).column("id").to_pylist()
+    r = pq.read_table(removed).to_pylist()
+    return k, {x["id"]: (x["duplicate_of"], x["score"]) for x in r}
+
+
+def _spark(df, path, threshold=0.5, **kw):
+    shape = os.path.getsize(path) // 200
+    kept, removed = sd.dedup(df, ["text"], threshold, "id", split=True, shape_rows=shape, **kw)
+    k = [r["id"] for r in kept.collect()]
+    # The command line writes a Parquet id as text; Spark keeps the id column's type.
+    r = {x["id"]: (str(x["duplicate_of"]), x["score"]) for x in removed.collect()}
+    return k, r
+
+
+def _rows(texts):
+    return [{"id": i, "text": t} for i, t in enumerate(texts)]
+
+
+def test_text_equals_the_local_run(spark, cli, tmp_path):
+    texts = sentences(1500, seed=11)
+    texts += texts[:40]  # exact copies, some of removed rows
+    texts += ["ok", "", "a b"]  # too short for a shingle: exact duplicates only
+    path = _write_parquet(tmp_path / "d.parquet", _rows(texts))
+    expected = _local(cli, path, tmp_path, "--threshold", "0.5")
+    got = _spark(spark.read.parquet(str(path)), path)
+    assert len(expected[1]) > 200
+    assert got[0] == expected[0]
+    assert got[1] == expected[1]  # ids, duplicate_of and scores, bit for bit
+
+
+def test_several_columns_and_the_shell_entry(spark, cli, tmp_path):
+    texts = sentences(600, seed=12)
+    rows = [{"id": f"r{i}", "q": t, "c": " ".join(t.split()[::-2])} for i, t in enumerate(texts)]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = cli("dedup", str(path), "--columns", "q,c", "--id-column", "id", "--output", "remove", "-t", "0.4")
+    expected = {line.split("\t")[0]: line.split("\t")[1:] for line in out.splitlines()}
+    code = sd.main(
+        [str(path), "--columns", "q,c", "--id-column", "id", "-t", "0.4",
+         "-o", str(tmp_path / "kept.parquet"), "--removed", str(tmp_path / "removed.parquet")]
+    )
+    assert code == 0
+    removed = spark.read.parquet(str(tmp_path / "removed.parquet")).collect()
+    kept = spark.read.parquet(str(tmp_path / "kept.parquet")).collect()
+    got = {r["id"]: [r["duplicate_of"], f"{r['score']:.4f}"] for r in removed}
+    assert len(expected) > 20
+    assert got == expected
+    assert len(kept) + len(removed) == len(rows)
+    assert set(kept[0].asDict()) == {"id", "q", "c"}  # every original field, nothing added
+
+
+def test_partition_invariance(spark, tmp_path):
+    texts = sentences(800, seed=13) + sentences(50, seed=13)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in _rows(texts)))
+    size = os.path.getsize(path)
+    results = []
+    for parts in (1, 2, 7):
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(size // parts + 1))
+        df = spark.read.json(str(path))
+        if parts == 1:
+            df = df.coalesce(1)
+        assert df.rdd.getNumPartitions() == parts
+        results.append(_spark(df, path))
+    spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    results.append(_spark(spark.read.json(str(path)), path))  # a rerun
+    assert len(results[0][1]) > 50
+    assert all(r == results[0] for r in results)
+
+
+def test_empty_partitions_and_no_duplicates(spark, cli, tmp_path):
+    texts = [f"row {i} says {' '.join(str(i * k) for k in range(8))}" for i in range(300)]
+    path = _write_parquet(tmp_path / "d.parquet", _rows(texts))
+    df = spark.read.parquet(str(path))
+    empty = spark.createDataFrame(spark.sparkContext.parallelize([], 3), df.schema)
+    padded = empty.union(df).union(empty)
+    assert padded.rdd.getNumPartitions() >= 7
+    kept, removed = _spark(padded, path)
+    assert removed == {} and kept == list(range(300))
+    assert (kept, removed) == _local(cli, path, tmp_path)
+
+
+def test_skewed_buckets(spark, cli, tmp_path):
+    """10,000 identical rows (one exact group) and 300 near-copies of a boilerplate row
+    (300-row runs in most bands), with ordinary rows between."""
+    base = "this page is part of the documentation of our product and is provided as is"
+    texts = sentences(200, seed=14)
+    texts += [base] * 10_000
+    texts += [f"{base} see section {i}" for i in range(300)]
+    texts += sentences(100, seed=15)
+    path = _write_parquet(tmp_path / "d.parquet", _rows(texts))
+    expected = _local(cli, path, tmp_path)
+    got = _spark(spark.read.parquet(str(path)), path)
+    assert len(expected[1]) > 10_200
+    assert got == expected
+
+
+def test_chains_need_several_rounds(spark, cli, tmp_path):
+    """A chain of rows, each similar only to its neighbours, in a shuffled order: one
+    component that large-star/small-star join in several rounds; greedy keeps every other."""
+    words = [f"w{i}" for i in range(400)]
+    chain = [" ".join(words[4 * i : 4 * i + 20]) for i in range(80)]
+    order = np.random.default_rng(1).permutation(len(chain))
+    texts = [chain[i] for i in order] + sentences(100, seed=16)
+    path = _write_parquet(tmp_path / "d.parquet", _rows(texts))
+    expected = _local(cli, path, tmp_path)
+    assert _spark(spark.read.parquet(str(path)), path) == expected
+    edges = spark.createDataFrame([(int(order[i]), int(order[i + 1])) for i in range(79)], "a long, b long")
+    comps, rounds = sd.components(edges)
+    assert rounds >= 2
+    assert {r["comp"] for r in comps.collect()} == {int(order.min())}
+
+
+def test_components_of_large_ids(spark):
+    top = 1 << 62
+    edges = spark.createDataFrame([(top + 5, top + 1), (top + 1, top + 9), (3, 4)], "a long, b long")
+    comps, _ = sd.components(edges)
+    got = {r["node"]: r["comp"] for r in comps.collect()}
+    assert got == {top + 1: top + 1, top + 5: top + 1, top + 9: top + 1, 3: 3, 4: 3}
+
+
+def test_digests_with_the_top_bit_set(spark, cli, tmp_path):
+    """Digests are int64 bit patterns: many are negative, and copies still group."""
+    texts = [f"copy number {i} of a text that is long enough" for i in range(40)]
+    hi, lo, _, _, _ = _core.sketch_batch([texts], ["text"], np.arange(40, dtype=np.int64), 4, 2)
+    assert (hi < 0).any() and (lo < 0).any()
+    negative = [t for t, h in zip(texts, hi) if h < 0][:3]
+    path = _write_parquet(tmp_path / "d.parquet", _rows(texts + negative * 2))
+    expected = _local(cli, path, tmp_path)
+    got = _spark(spark.read.parquet(str(path)), path)
+    assert len(got[1]) >= 6
+    assert got == expected
+
+
+def test_bad_rows_are_named(spark, tmp_path):
+    path = tmp_path / "d.jsonl"
+    rows = [{"id": 0, "text": "a b c d"}, {"id": 1, "text": "e f g h"}, {"id": 2, "text": "x y z"}, {"id": 3}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    df = spark.read.json(str(path))
+    with pytest.raises(Exception, match="row 3: column 'text' is missing or not text"):
+        sd.dedup(df, ["text"], 0.5, "id").collect()
+    with pytest.raises(ValueError, match="no column 'body'"):
+        sd.dedup(df, ["body"])
+    with pytest.raises(ValueError, match="column 'id' holds bigint, not text"):
+        sd.dedup(df, ["id"])
+    assert sd.main([str(path), "--columns", "text"]) == 2
