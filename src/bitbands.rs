@@ -408,17 +408,18 @@ impl BitBands {
 
     /// The search over `fps` itself, band by band, with no stored keys: each band's table
     /// is built from the fingerprints (key and position, radix-sorted), and the members of
-    /// each run of equal keys are copied next to each other before their pairs are
-    /// compared, so the comparisons read cache, not memory. A pair sharing a key in band
-    /// `b` is a candidate there when `within(x, y, distance)` holds (positions in `fps`,
-    /// `x < y`) and `b` is the first band whose bits agree ([`BitBands::first_agreement`]);
-    /// candidates are counted, and those that `keep(x, y)` accepts go to `sink` (a test
-    /// that reads more of the rows, done here while the run's rows are in cache). Groups
-    /// are sorted by `(a, b)`, as [`crate::search::bands::search_filtered`] gives them,
-    /// and the same for any thread count.
-    pub fn search<F, W, K>(
+    /// each run of equal keys are copied next to each other (fingerprint and `row(x)`)
+    /// before their pairs are compared, so the comparisons read cache, not memory. A pair
+    /// sharing a key in band `b` is a candidate there when `within(row x, row y,
+    /// distance)` holds (positions in `fps`, `x < y`), `keep(x, y)` accepts it (a test that
+    /// reads more of the rows, done here while the run's rows are in cache) and `b` is the
+    /// first band whose bits agree ([`BitBands::first_agreement`], tested last: it is the
+    /// dearest). Candidates go to `sink` in groups sorted by `(a, b)`, as
+    /// [`crate::search::bands::search_filtered`] gives them, the same for any thread count.
+    pub fn search<F, T, R, W, K>(
         &self,
         fps: &[F],
+        row: &R,
         within: &W,
         keep: &K,
         progress: &dyn Progress,
@@ -426,7 +427,9 @@ impl BitBands {
     ) -> BandStats
     where
         F: Fingerprint,
-        W: Fn(u32, u32, u32) -> bool + Sync,
+        T: Copy,
+        R: Fn(u32) -> T + Sync,
+        W: Fn(&T, &T, u32) -> bool + Sync,
         K: Fn(u32, u32) -> bool + Sync,
     {
         assert!(fps.len() < u32::MAX as usize, "at most 2^32 - 2 rows");
@@ -443,17 +446,17 @@ impl BitBands {
         let mut band = 0;
         while band < bands {
             let end = (band + step).min(bands);
-            let found: Vec<(Vec<Pair>, u64, u64)> = (band..end)
+            let found: Vec<(Vec<Pair>, u64)> = (band..end)
                 .into_par_iter()
                 .map(|b| {
-                    let out = self.band_pairs(fps, b, within, keep);
+                    let out = self.band_pairs(fps, b, row, within, keep);
                     progress.inc(1);
                     out
                 })
                 .collect();
-            for (pairs, candidates, collisions) in found {
+            for (pairs, collisions) in found {
                 stats.collisions += collisions;
-                stats.candidates += candidates;
+                stats.candidates += pairs.len() as u64;
                 pending.extend(pairs);
                 if pending.len() >= GROUP_CANDIDATES {
                     pending.sort_unstable();
@@ -470,18 +473,21 @@ impl BitBands {
         stats
     }
 
-    /// The kept candidates of band `b` (see [`BitBands::search`]), the number of its
-    /// candidates, and the number of pairs that share its table key.
-    fn band_pairs<F, W, K>(
+    /// The candidates of band `b` (see [`BitBands::search`]) and the number of pairs that
+    /// share its table key.
+    fn band_pairs<F, T, R, W, K>(
         &self,
         fps: &[F],
         b: usize,
+        row: &R,
         within: &W,
         keep: &K,
-    ) -> (Vec<Pair>, u64, u64)
+    ) -> (Vec<Pair>, u64)
     where
         F: Fingerprint,
-        W: Fn(u32, u32, u32) -> bool + Sync,
+        T: Copy,
+        R: Fn(u32) -> T + Sync,
+        W: Fn(&T, &T, u32) -> bool + Sync,
         K: Fn(u32, u32) -> bool + Sync,
     {
         let width = F::BITS.min(64);
@@ -499,29 +505,31 @@ impl BitBands {
             .collect();
         radix_sort_keys(&mut table);
         let mut pairs = Vec::new();
-        let (mut candidates, mut collisions) = (0, 0);
-        let mut members: Vec<(u32, F)> = Vec::new();
+        let mut collisions = 0;
+        let mut members: Vec<(u32, F, T)> = Vec::new();
         for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
             if run.len() < 2 {
                 continue;
             }
             collisions += (run.len() * (run.len() - 1) / 2) as u64;
             members.clear();
-            members.extend(run.iter().map(|&e| (e as u32, fps[e as u32 as usize])));
-            for (s, &(x, fx)) in members.iter().enumerate() {
-                for &(y, fy) in &members[s + 1..] {
-                    // Positions ascend within a run (the sort is stable): x < y.
-                    let d = fx.distance(&fy);
-                    if within(x, y, d) && self.first_agreement(&fx, &fy, b) {
-                        candidates += 1;
-                        if keep(x, y) {
-                            pairs.push(Pair::new(x, y, d));
-                        }
+            members.extend(run.iter().map(|&e| {
+                let x = e as u32;
+                (x, fps[x as usize], row(x))
+            }));
+            for (s, (x, fx, tx)) in members.iter().enumerate() {
+                for (y, fy, ty) in &members[s + 1..] {
+                    // Positions ascend within a run (the sort is stable): x < y. The
+                    // cheapest tests first: the mask scan of the earlier bands is the
+                    // dearest, and few pairs reach it.
+                    let d = fx.distance(fy);
+                    if within(tx, ty, d) && keep(*x, *y) && self.first_agreement(fx, fy, b) {
+                        pairs.push(Pair::new(*x, *y, d));
                     }
                 }
             }
         }
-        (pairs, candidates, collisions)
+        (pairs, collisions)
     }
 
     /// The band keys of one fingerprint, into `out` (one per band).

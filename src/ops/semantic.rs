@@ -449,11 +449,9 @@ impl PairRadius {
         }
     }
 
-    /// The radius for rows `a` and `b` (positions in the searched rows).
+    /// The radius for rows whose terms are `(ma, ca)` and `(mb, cb)`.
     #[inline]
-    fn radius(&self, a: u32, b: u32) -> u32 {
-        let (ma, ca) = self.terms[a as usize];
-        let (mb, cb) = self.terms[b as usize];
+    fn radius_of(&self, (ma, ca): (f32, f32), (mb, cb): (f32, f32)) -> u32 {
         let bar = (self.threshold - ma as f64 - mb as f64 + self.mean_norm2)
             / (ca as f64 * cb as f64).max(1e-12);
         let i = ((bar.clamp(-1.0, 1.0) + 1.0) * STEPS) as usize;
@@ -514,14 +512,16 @@ pub fn dedup_vectors<F: Fingerprint>(
             plan.bands = Some(shape);
             let bands = BitBands::new(shape, opts.seed);
             let filter = PairRadius::new(v, &reps, &scan.norms, opts, centring, shape);
-            // Cheapest test first: the distance, then the pair's own radius (the band
-            // search then checks that no earlier band already has the pair).
-            let within = |a: u32, b: u32, d: u32| d <= shape.radius && d <= filter.radius(a, b);
-            let mut near = Vec::new();
-            // Then, for candidates, the 8-bit codes, read while the run is in cache: the
-            // pairs they prove below the threshold are not read again.
+            // The distance, then the pair's own radius from the rows' terms (copied with
+            // the run), then the 8-bit codes: the pairs they prove below the threshold are
+            // not read again (the band search then checks that no earlier band has the pair).
+            let row = |x: u32| filter.terms[x as usize];
+            let within = |&ta: &(f32, f32), &tb: &(f32, f32), d: u32| {
+                d <= shape.radius && d <= filter.radius_of(ta, tb)
+            };
             let keep = |a: u32, b: u32| codes.may_reach(a, b, opts.threshold);
-            let stats = bands.search(&fps, &within, &keep, progress, &mut |mut group| {
+            let mut near = Vec::new();
+            let stats = bands.search(&fps, &row, &within, &keep, progress, &mut |mut group| {
                 for p in &mut group {
                     *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
                 }
