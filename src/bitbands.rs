@@ -16,6 +16,36 @@ use rayon::prelude::*;
 use crate::fingerprint::Fingerprint;
 use crate::hyperplane::{Rng, cosine_radius};
 use crate::minhash::{BandKeys, mix64};
+use crate::progress::Progress;
+use crate::search::Pair;
+use crate::search::bands::{BandStats, GROUP_CANDIDATES};
+
+/// Bits of a band's table key in [`BitBands::search`]: two radix passes of 11 bits.
+const TABLE_KEY_BITS: u32 = 22;
+
+/// Sorts entries `key << 32 | position` (key below 2^22, positions ascending on entry) by
+/// key, stably, so positions stay ascending within a key: two counting passes of 11 bits.
+fn radix_sort_keys(table: &mut Vec<u64>) {
+    let mut other = vec![0u64; table.len()];
+    for shift in [32, 43] {
+        let mut counts = vec![0usize; 1 << 11];
+        for &e in table.iter() {
+            counts[(e >> shift) as usize & 0x7ff] += 1;
+        }
+        let mut sum = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = sum;
+            sum += n;
+        }
+        for &e in table.iter() {
+            let slot = &mut counts[(e >> shift) as usize & 0x7ff];
+            other[*slot] = e;
+            *slot += 1;
+        }
+        std::mem::swap(table, &mut other);
+    }
+}
 
 /// Most bands the solver considers: the keys take `4 * bands` bytes per row.
 pub const MAX_BANDS: u32 = 400;
@@ -267,6 +297,10 @@ pub struct BitBands {
     words: usize,
     /// The bits of band `b`: words `b * words .. (b + 1) * words`.
     masks: Vec<u64>,
+    /// Words per band set (`bands / 64`, rounded up).
+    set_words: usize,
+    /// The bands that look at bit `i`: words `i * set_words .. (i + 1) * set_words`.
+    bands_of_bit: Vec<u64>,
 }
 
 impl BitBands {
@@ -290,10 +324,22 @@ impl BitBands {
                 }
             }
         }
+        let set_words = (params.bands as usize).div_ceil(64);
+        assert!(params.bands <= MAX_BANDS, "at most {MAX_BANDS} bands");
+        let mut bands_of_bit = vec![0u64; set_words * params.bits as usize];
+        for (b, mask) in masks.chunks(words).enumerate() {
+            for bit in 0..params.bits as usize {
+                if mask[bit / 64] >> (bit % 64) & 1 == 1 {
+                    bands_of_bit[bit * set_words + b / 64] |= 1 << (b % 64);
+                }
+            }
+        }
         BitBands {
             params,
             words,
             masks,
+            set_words,
+            bands_of_bit,
         }
     }
 
@@ -314,9 +360,176 @@ impl BitBands {
         }
         let x = &x[..self.words];
         let agree = |mask: &[u64]| x.iter().zip(mask).fold(0, |acc, (x, m)| acc | x & m) == 0;
-        let mut masks = self.masks.chunks_exact(self.words);
-        agree(&self.masks[band * self.words..(band + 1) * self.words])
-            && !masks.by_ref().take(band).any(agree)
+        if !agree(&self.masks[band * self.words..(band + 1) * self.words]) {
+            return false;
+        }
+        let differing: u32 = x.iter().map(|w| w.count_ones()).sum();
+        if band * self.words <= differing as usize * self.set_words {
+            // Few earlier bands: test their masks.
+            let mut masks = self.masks.chunks_exact(self.words);
+            return !masks.by_ref().take(band).any(agree);
+        }
+        // Many: the bands touched by a differing bit, from the bits' band sets.
+        let mut touched = [0u64; (MAX_BANDS as usize).div_ceil(64)];
+        let touched = &mut touched[..self.set_words];
+        for (w, &word) in x.iter().enumerate() {
+            let mut rest = word;
+            while rest != 0 {
+                let bit = 64 * w + rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let set = &self.bands_of_bit[bit * self.set_words..(bit + 1) * self.set_words];
+                touched.iter_mut().zip(set).for_each(|(t, s)| *t |= s);
+            }
+        }
+        // Every band before `band` is touched.
+        let (full, part) = (band / 64, band % 64);
+        touched[..full].iter().all(|&t| t == u64::MAX)
+            && (part == 0 || touched[full] | !((1u64 << part) - 1) == u64::MAX)
+    }
+
+    /// A band's table key of a fingerprint's words: its masked bits multiplied in and
+    /// mixed, [`TABLE_KEY_BITS`] bits. Agreeing bits give equal keys; unequal bits collide
+    /// by chance (1 in 2^22), which [`BitBands::first_agreement`] rules out.
+    #[inline]
+    fn table_key(&self, words: &[u64], band: usize) -> u64 {
+        const K: [u64; 4] = [
+            0x9e37_79b9_7f4a_7c15,
+            0xc2b2_ae3d_27d4_eb4f,
+            0x1656_67b1_9e37_79f9,
+            0x27d4_eb2f_1656_67c5,
+        ];
+        let mask = &self.masks[band * self.words..(band + 1) * self.words];
+        let mut acc = band as u64;
+        for (w, (&word, &m)) in words.iter().zip(mask).enumerate() {
+            acc ^= (word & m).wrapping_mul(K[w % 4]).rotate_left(w as u32 * 16);
+        }
+        mix64(acc) >> (64 - TABLE_KEY_BITS)
+    }
+
+    /// The search over `fps` itself, band by band, with no stored keys: each band's table
+    /// is built from the fingerprints (key and position, radix-sorted), and the members of
+    /// each run of equal keys are copied next to each other (fingerprint and `row(x)`)
+    /// before their pairs are compared, so the comparisons read cache, not memory. A pair
+    /// sharing a key in band `b` is a candidate there when `within(row x, row y,
+    /// distance)` holds (positions in `fps`, `x < y`), `keep(x, y)` accepts it (a test that
+    /// reads more of the rows, done here while the run's rows are in cache) and `b` is the
+    /// first band whose bits agree ([`BitBands::first_agreement`], tested last: it is the
+    /// dearest). Candidates go to `sink` in groups sorted by `(a, b)`, as
+    /// [`crate::search::bands::search_filtered`] gives them, the same for any thread count.
+    pub fn search<F, T, R, W, K>(
+        &self,
+        fps: &[F],
+        row: &R,
+        within: &W,
+        keep: &K,
+        progress: &dyn Progress,
+        sink: &mut dyn FnMut(Vec<Pair>),
+    ) -> BandStats
+    where
+        F: Fingerprint,
+        T: Copy,
+        R: Fn(u32) -> T + Sync,
+        W: Fn(&T, &T, u32) -> bool + Sync,
+        K: Fn(u32, u32) -> bool + Sync,
+    {
+        assert!(fps.len() < u32::MAX as usize, "at most 2^32 - 2 rows");
+        let bands = self.params.bands as usize;
+        let mut stats = BandStats {
+            documents: fps.len() as u64,
+            bands: bands as u64,
+            candidates: 0,
+            collisions: 0,
+        };
+        progress.start("searching", bands as u64, "bands");
+        let step = rayon::current_num_threads().max(1);
+        let mut pending: Vec<Pair> = Vec::new();
+        let mut band = 0;
+        while band < bands {
+            let end = (band + step).min(bands);
+            let found: Vec<(Vec<Pair>, u64)> = (band..end)
+                .into_par_iter()
+                .map(|b| {
+                    let out = self.band_pairs(fps, b, row, within, keep);
+                    progress.inc(1);
+                    out
+                })
+                .collect();
+            for (pairs, collisions) in found {
+                stats.collisions += collisions;
+                stats.candidates += pairs.len() as u64;
+                pending.extend(pairs);
+                if pending.len() >= GROUP_CANDIDATES {
+                    pending.sort_unstable();
+                    sink(std::mem::take(&mut pending));
+                }
+            }
+            band = end;
+        }
+        if !pending.is_empty() {
+            pending.sort_unstable();
+            sink(pending);
+        }
+        progress.finish();
+        stats
+    }
+
+    /// The candidates of band `b` (see [`BitBands::search`]) and the number of pairs that
+    /// share its table key.
+    fn band_pairs<F, T, R, W, K>(
+        &self,
+        fps: &[F],
+        b: usize,
+        row: &R,
+        within: &W,
+        keep: &K,
+    ) -> (Vec<Pair>, u64)
+    where
+        F: Fingerprint,
+        T: Copy,
+        R: Fn(u32) -> T + Sync,
+        W: Fn(&T, &T, u32) -> bool + Sync,
+        K: Fn(u32, u32) -> bool + Sync,
+    {
+        let width = F::BITS.min(64);
+        let nwords = F::BITS.div_ceil(64) as usize;
+        let mut table: Vec<u64> = fps
+            .iter()
+            .enumerate()
+            .map(|(x, fp)| {
+                let mut words = [0u64; 16];
+                for (w, word) in words.iter_mut().enumerate().take(nwords) {
+                    *word = fp.extract(64 * w as u32, width);
+                }
+                self.table_key(&words[..nwords], b) << 32 | x as u64
+            })
+            .collect();
+        radix_sort_keys(&mut table);
+        let mut pairs = Vec::new();
+        let mut collisions = 0;
+        let mut members: Vec<(u32, F, T)> = Vec::new();
+        for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
+            if run.len() < 2 {
+                continue;
+            }
+            collisions += (run.len() * (run.len() - 1) / 2) as u64;
+            members.clear();
+            members.extend(run.iter().map(|&e| {
+                let x = e as u32;
+                (x, fps[x as usize], row(x))
+            }));
+            for (s, (x, fx, tx)) in members.iter().enumerate() {
+                for (y, fy, ty) in &members[s + 1..] {
+                    // Positions ascend within a run (the sort is stable): x < y. The
+                    // cheapest tests first: the mask scan of the earlier bands is the
+                    // dearest, and few pairs reach it.
+                    let d = fx.distance(fy);
+                    if within(tx, ty, d) && keep(*x, *y) && self.first_agreement(fx, fy, b) {
+                        pairs.push(Pair::new(*x, *y, d));
+                    }
+                }
+            }
+        }
+        (pairs, collisions)
     }
 
     /// The band keys of one fingerprint, into `out` (one per band).

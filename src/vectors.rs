@@ -308,6 +308,74 @@ pub fn norm(x: &[f32]) -> f64 {
     dot(x, x).sqrt()
 }
 
+/// Rows as unit vectors rounded to 8-bit codes, with a bound on each row's rounding error,
+/// to rule out pairs far below a cosine bar without reading their f32 rows (a quarter of
+/// the bytes, integer products): [`Codes::may_reach`] never rules out a pair whose exact
+/// cosine reaches the bar.
+pub struct Codes {
+    dim: usize,
+    /// Row `i`'s codes: `codes[i * dim..(i + 1) * dim]`.
+    codes: Vec<i8>,
+    /// Per row: `(s, e)`, the unit row is `s * codes + r` with `|r| <= e`.
+    scale: Vec<(f64, f64)>,
+}
+
+impl Codes {
+    /// Codes of the `rows` of `v` (norms from [`Vectors::scan`]), numbered by position in
+    /// `rows`; rows of norm 0 get an infinite error, so no pair with them is ruled out.
+    pub fn new(v: &Vectors, rows: &[u32], norms: &[f64]) -> Codes {
+        let dim = v.dim();
+        let mut codes = vec![0i8; rows.len() * dim];
+        let mut scale = vec![(0.0, f64::INFINITY); rows.len()];
+        codes
+            .par_chunks_mut(dim.max(1))
+            .zip(scale.par_iter_mut())
+            .zip(rows)
+            .filter(|(_, r)| norms[**r as usize] > 0.0)
+            .for_each_init(
+                || vec![0f32; dim],
+                |buf, ((out, s), &r)| {
+                    let row = v.row(r as usize, buf);
+                    let inv = 1.0 / norms[r as usize];
+                    let top = row.iter().fold(0f64, |m, &x| m.max((x as f64 * inv).abs()));
+                    let step = if top > 0.0 { top / 127.0 } else { 1.0 };
+                    let mut err2 = 0.0;
+                    for (c, &x) in out.iter_mut().zip(row) {
+                        let u = x as f64 * inv;
+                        let q = (u / step).round().clamp(-127.0, 127.0);
+                        *c = q as i8;
+                        err2 += (u - q * step) * (u - q * step);
+                    }
+                    // Rounding in the error itself, and a unit row of norm 1 ± 1e-15.
+                    *s = (step, err2.sqrt() * (1.0 + 1e-9) + 1e-12);
+                },
+            );
+        Codes { dim, codes, scale }
+    }
+
+    /// Whether rows `a` and `b` (positions in the rows coded) may have cosine `bar` or more: false only when their codes
+    /// prove the cosine lower. With unit rows `u = s q + r`, `|r| <= e`, the cosine differs
+    /// from `s_u s_v q_u·q_v` by `u·r_v + r_u·(s_v q_v)`, at most `e_v + e_u (1 + e_v)`.
+    #[inline]
+    pub fn may_reach(&self, a: u32, b: u32, bar: f64) -> bool {
+        let (sa, ea) = self.scale[a as usize];
+        let (sb, eb) = self.scale[b as usize];
+        let slack = eb + ea * (1.0 + eb) + 1e-9;
+        if !slack.is_finite() {
+            return true;
+        }
+        let x = &self.codes[a as usize * self.dim..(a as usize + 1) * self.dim];
+        let y = &self.codes[b as usize * self.dim..(b as usize + 1) * self.dim];
+        // At most 127² per product: i32 holds 133,000 dimensions.
+        let q: i32 = x
+            .iter()
+            .zip(y)
+            .map(|(&p, &q)| p as i16 as i32 * q as i16 as i32)
+            .sum();
+        sa * sb * q as f64 + slack >= bar
+    }
+}
+
 /// Dot product, accumulated in f64 over 4 lanes (vectorises): the products of f32 values
 /// are exact in f64, so cosines near a threshold are decided to about 1e-15.
 pub fn dot(x: &[f32], y: &[f32]) -> f64 {

@@ -17,7 +17,7 @@ use crate::progress::Progress;
 use crate::search::{self, Method, Pair, SearchOptions};
 use crate::simhash::TextConfig;
 use crate::texts::{DocStats, Joined, Texts};
-use crate::vectors::{Scan, Vectors, dot};
+use crate::vectors::{Codes, Scan, Vectors, dot};
 use crate::verify::ScoredPair;
 use crate::verify::{Verifier, verify_pairs};
 
@@ -449,11 +449,9 @@ impl PairRadius {
         }
     }
 
-    /// The radius for rows `a` and `b` (positions in the searched rows).
+    /// The radius for rows whose terms are `(ma, ca)` and `(mb, cb)`.
     #[inline]
-    fn radius(&self, a: u32, b: u32) -> u32 {
-        let (ma, ca) = self.terms[a as usize];
-        let (mb, cb) = self.terms[b as usize];
+    fn radius_of(&self, (ma, ca): (f32, f32), (mb, cb): (f32, f32)) -> u32 {
         let bar = (self.threshold - ma as f64 - mb as f64 + self.mean_norm2)
             / (ca as f64 * cb as f64).max(1e-12);
         let i = ((bar.clamp(-1.0, 1.0) + 1.0) * STEPS) as usize;
@@ -487,6 +485,7 @@ pub fn dedup_vectors<F: Fingerprint>(
         embed_centred::<F>(&[(v, &reps, &scan.norms)], opts, centring, progress);
     let fps = fps.pop().expect("one source");
     let sim = Cosine::new(v, &scan.norms);
+    let codes = Codes::new(v, &reps, &scan.norms);
     let (near, candidates) = match search {
         VectorSearch::Hamming(method) => {
             let search = SearchOptions {
@@ -494,11 +493,14 @@ pub fn dedup_vectors<F: Fingerprint>(
                 max_distance: plan.radius,
             };
             let found = search::find_pairs(&fps, &search, progress);
+            // Pairs the 8-bit codes prove below the threshold are not read again.
             let candidates: Vec<Pair> = found
-                .iter()
+                .par_iter()
+                .filter(|p| codes.may_reach(p.a, p.b, opts.threshold))
                 .map(|p| Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance))
                 .collect();
-            (verify(&candidates, &sim, opts.threshold), candidates.len())
+            let near = verify(&candidates, &sim, opts.threshold);
+            (near, found.len())
         }
         VectorSearch::Bands(shape) => {
             assert_eq!(
@@ -509,27 +511,22 @@ pub fn dedup_vectors<F: Fingerprint>(
             plan.radius = shape.radius;
             plan.bands = Some(shape);
             let bands = BitBands::new(shape, opts.seed);
-            let keys = bands.keys(&fps);
-            let ids: Vec<u32> = (0..reps.len() as u32).collect();
             let filter = PairRadius::new(v, &reps, &scan.norms, opts, centring, shape);
-            // Cheapest test first: the distance, then the pair's own radius, then whether
-            // an earlier band already has the pair.
-            let within = |a: u32, b: u32, band: usize| {
-                let (fa, fb) = (&fps[a as usize], &fps[b as usize]);
-                let d = fa.distance(fb);
-                (d <= shape.radius
-                    && d <= filter.radius(a, b)
-                    && bands.first_agreement(fa, fb, band))
-                .then_some(d)
+            // The distance, then the pair's own radius from the rows' terms (copied with
+            // the run), then the 8-bit codes: the pairs they prove below the threshold are
+            // not read again (the band search then checks that no earlier band has the pair).
+            let row = |x: u32| filter.terms[x as usize];
+            let within = |&ta: &(f32, f32), &tb: &(f32, f32), d: u32| {
+                d <= shape.radius && d <= filter.radius_of(ta, tb)
             };
+            let keep = |a: u32, b: u32| codes.may_reach(a, b, opts.threshold);
             let mut near = Vec::new();
-            let stats =
-                search::bands::search_filtered(&keys, &ids, &within, progress, &mut |mut group| {
-                    for p in &mut group {
-                        *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
-                    }
-                    near.extend(verify(&group, &sim, opts.threshold));
-                });
+            let stats = bands.search(&fps, &row, &within, &keep, progress, &mut |mut group| {
+                for p in &mut group {
+                    *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
+                }
+                near.extend(verify(&group, &sim, opts.threshold));
+            });
             near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
             (near, stats.candidates as usize)
         }
