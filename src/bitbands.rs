@@ -47,7 +47,8 @@ fn radix_sort_keys(table: &mut Vec<u64>) {
     }
 }
 
-/// Most bands the solver considers: the keys take `4 * bands` bytes per row.
+/// Most bands the solver considers: the keys take `4 * bands` bytes per row where they are
+/// stored ([`BitBands::keys`]; [`BitBands::search`] stores none).
 pub const MAX_BANDS: u32 = 400;
 
 /// Most bits per band the solver considers.
@@ -301,6 +302,9 @@ pub struct BitBands {
     set_words: usize,
     /// The bands that look at bit `i`: words `i * set_words .. (i + 1) * set_words`.
     bands_of_bit: Vec<u64>,
+    /// `likely[d]`: bands after which a pair at distance `d` has most likely agreed on
+    /// some band already (`1 / a(d)`, see [`BitBandParams::band_agreement`]).
+    likely: Vec<f64>,
 }
 
 impl BitBands {
@@ -334,12 +338,16 @@ impl BitBands {
                 }
             }
         }
+        let likely = (0..=params.bits)
+            .map(|d| 1.0 / params.band_agreement(d).max(1e-300))
+            .collect();
         BitBands {
             params,
             words,
             masks,
             set_words,
             bands_of_bit,
+            likely,
         }
     }
 
@@ -364,8 +372,10 @@ impl BitBands {
             return false;
         }
         let differing: u32 = x.iter().map(|w| w.count_ones()).sum();
-        if band * self.words <= differing as usize * self.set_words {
-            // Few earlier bands: test their masks.
+        // The mask scan stops at the first agreeing band, after about `likely[d]` bands.
+        let scanned = (band as f64).min(self.likely[differing as usize]);
+        if scanned * self.words as f64 <= (differing as usize * self.set_words) as f64 {
+            // Few earlier bands, or an early agreement likely: test their masks.
             let mut masks = self.masks.chunks_exact(self.words);
             return !masks.by_ref().take(band).any(agree);
         }
@@ -519,11 +529,21 @@ impl BitBands {
             }));
             for (s, (x, fx, tx)) in members.iter().enumerate() {
                 for (y, fy, ty) in &members[s + 1..] {
-                    // Positions ascend within a run (the sort is stable): x < y. The
-                    // cheapest tests first: the mask scan of the earlier bands is the
-                    // dearest, and few pairs reach it.
+                    // Positions ascend within a run (the sort is stable): x < y.
                     let d = fx.distance(fy);
-                    if within(tx, ty, d) && keep(*x, *y) && self.first_agreement(fx, fy, b) {
+                    if !within(tx, ty, d) {
+                        continue;
+                    }
+                    // Close pairs have usually agreed on an earlier band, which the mask
+                    // test finds at once; others are first put to the cheaper code bound.
+                    let found = if b as f64 >= self.likely[d as usize] {
+                        self.first_agreement(fx, fy, b) && keep(*x, *y)
+                    } else if keep(*x, *y) {
+                        self.first_agreement(fx, fy, b)
+                    } else {
+                        false
+                    };
+                    if found {
                         pairs.push(Pair::new(*x, *y, d));
                     }
                 }
