@@ -19,7 +19,7 @@ use simdedup::output::{escape_path, write_path};
 use simdedup::search::{self, Method, SearchOptions, max_distance_for_ratio};
 use simdedup::simhash::CityHash;
 use simdedup::verify::ScoredPair;
-use simdedup::{Error, Fingerprint, Report, Wide};
+use simdedup::{Error, Fingerprint, Report};
 
 use crate::bars::Bars;
 use crate::cli::{
@@ -77,36 +77,9 @@ impl Report for Ctx {
 
 /// Runs `$body` with the type alias `$F` bound to the fingerprint type of `$bits` bits.
 macro_rules! with_width {
+    // Every width, vectors' included: the library's macro.
     ($bits:expr, $F:ident => $body:expr, wide) => {
-        match $bits {
-            32 => {
-                type $F = u32;
-                $body
-            }
-            64 => {
-                type $F = u64;
-                $body
-            }
-            128 => {
-                type $F = u128;
-                $body
-            }
-            256 => {
-                type $F = Wide<4>;
-                $body
-            }
-            512 => {
-                type $F = Wide<8>;
-                $body
-            }
-            1024 => {
-                type $F = Wide<16>;
-                $body
-            }
-            other => {
-                bail!("unsupported fingerprint width {other} (use 32, 64, 128, 256, 512 or 1024)")
-            }
-        }
+        simdedup::with_width!($bits, $F => $body)
     };
     ($bits:expr, $F:ident => $body:expr) => {
         match $bits {
