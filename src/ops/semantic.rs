@@ -762,13 +762,27 @@ pub fn density<F: Fingerprint, S: Similarity>(
     progress: &dyn Progress,
 ) -> Vec<f64> {
     let neighbours = knn(fps, 2 * k);
-    progress.start("scoring neighbours", fps.len() as u64, "records");
+    score_neighbours(&neighbours, items, sim, k, &|_| true, progress)
+}
+
+/// For each list of `neighbours` (item `i`'s), the mean of the `k` highest exact
+/// similarities to the neighbours `keep` accepts (0 when none is), in parallel.
+fn score_neighbours<S: Similarity>(
+    neighbours: &[Vec<(u32, u32)>],
+    items: &[u32],
+    sim: &S,
+    k: usize,
+    keep: &(dyn Fn(usize) -> bool + Sync),
+    progress: &dyn Progress,
+) -> Vec<f64> {
+    progress.start("scoring neighbours", neighbours.len() as u64, "records");
     let scores = neighbours
         .par_iter()
         .enumerate()
         .map(|(i, list)| {
             let mut s: Vec<f64> = list
                 .iter()
+                .filter(|&&(j, _)| keep(j as usize))
                 .map(|&(j, _)| sim.similarity(items[i], items[j as usize]))
                 .collect();
             s.sort_unstable_by(|a, b| b.total_cmp(a));
@@ -800,28 +814,14 @@ pub fn density_against<F: Fingerprint, S: Similarity>(
     progress: &dyn Progress,
 ) -> Vec<f64> {
     let neighbours = knn(fps, 4 * k);
-    progress.start("scoring neighbours", split as u64, "records");
-    let scores = neighbours[..split]
-        .par_iter()
-        .enumerate()
-        .map(|(i, list)| {
-            let mut s: Vec<f64> = list
-                .iter()
-                .filter(|&&(j, _)| j as usize >= split)
-                .map(|&(j, _)| sim.similarity(items[i], items[j as usize]))
-                .collect();
-            s.sort_unstable_by(|a, b| b.total_cmp(a));
-            s.truncate(k);
-            progress.inc(1);
-            if s.is_empty() {
-                0.0
-            } else {
-                s.iter().sum::<f64>() / s.len() as f64
-            }
-        })
-        .collect();
-    progress.finish();
-    scores
+    score_neighbours(
+        &neighbours[..split],
+        items,
+        sim,
+        k,
+        &|j| j >= split,
+        progress,
+    )
 }
 
 /// The lowest `fraction` of `scores` (rounded up, as SemHash does), as (index, score),
