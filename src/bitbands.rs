@@ -122,6 +122,16 @@ impl Background {
         self.pairs
     }
 
+    /// The share of sampled pairs at cosine `bar` or above (to the bins' resolution).
+    pub fn share_at_least(&self, bar: f64) -> f64 {
+        let bar_theta = bar.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
+        let near: u64 = (self.bins.iter().enumerate())
+            .filter(|&(i, _)| (i as f64 + 0.5) / BINS as f64 <= bar_theta)
+            .map(|(_, &c)| c)
+            .sum();
+        near as f64 / self.pairs.max(1) as f64
+    }
+
     /// The share of sampled pairs below cosine `bar` whose `bits`-bit fingerprints are at
     /// distance `d`, for each `d` (expected over the planes): `f(d)` weighted by this and
     /// summed is its mean over the spurious pairs of the sample, all pairs counted.
@@ -552,6 +562,160 @@ impl BitBands {
         (pairs, collisions)
     }
 
+    /// Keep-first search, for a greedy deduplication that needs only the pairs that decide
+    /// (a row against the rows already kept), not every pair: rows are visited in order,
+    /// and row `x`'s candidates are the rows `y < x` already kept that agree with it on
+    /// every bit of some band, pass `within(row y, row x, distance)` and `keep(y, x)`, each
+    /// once, as `Pair { a: y, b: x }` in increasing `y`. `decide(x, candidates)` says
+    /// whether `x` is kept. The candidates of `x` are those that [`BitBands::search`]
+    /// would give with a kept `y`, so a greedy assignment made from them is the one made
+    /// from every pair; pairs with a removed row, most of the work in tight clusters, are
+    /// never formed.
+    ///
+    /// Each band's table is sorted once; every run of equal keys gets a slot list, where
+    /// the run's kept rows are appended as they are decided, so a visit reads only kept
+    /// rows, contiguously (see [`BitBands::greedy_bytes`] for the memory). The visit is
+    /// sequential, as each decision depends on the ones before it.
+    pub fn greedy<F, T, R, W, K>(
+        &self,
+        fps: &[F],
+        row: &R,
+        within: &W,
+        keep: &K,
+        progress: &dyn Progress,
+        decide: &mut dyn FnMut(u32, &[Pair]) -> bool,
+    ) -> BandStats
+    where
+        F: Fingerprint,
+        T: Copy,
+        R: Fn(u32) -> T,
+        W: Fn(&T, &T, u32) -> bool,
+        K: Fn(u32, u32) -> bool,
+    {
+        const NONE: u32 = u32::MAX;
+        let n = fps.len();
+        let bands = self.params.bands as usize;
+        assert!(2 * n < NONE as usize, "at most 2^31 - 1 rows");
+        let width = F::BITS.min(64);
+        let nwords = F::BITS.div_ceil(64) as usize;
+        let words_of = |fp: &F| {
+            let mut words = [0u64; 16];
+            for (w, word) in words.iter_mut().enumerate().take(nwords) {
+                *word = fp.extract(64 * w as u32, width);
+            }
+            words
+        };
+        progress.start("searching", (bands + n) as u64, "tables and rows");
+        // Band b's slots: for each run of two or more equal keys, its count of kept rows,
+        // then room for all its members; `firsts[x]` lists row x's run (its count slot)
+        // in every band, or NONE where no other row shares its key.
+        let (mut slots, firsts): (Vec<Vec<u32>>, Vec<Vec<u32>>) = (0..bands)
+            .into_par_iter()
+            .map(|b| {
+                let mut table: Vec<u64> = fps
+                    .iter()
+                    .enumerate()
+                    .map(|(x, fp)| self.table_key(&words_of(fp)[..nwords], b) << 32 | x as u64)
+                    .collect();
+                radix_sort_keys(&mut table);
+                let mut first = vec![NONE; n];
+                let mut slots = Vec::new();
+                for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
+                    if run.len() > 1 {
+                        for &e in run {
+                            first[e as u32 as usize] = slots.len() as u32;
+                        }
+                        slots.resize(slots.len() + 1 + run.len(), 0);
+                    }
+                }
+                progress.inc(1);
+                (slots, first)
+            })
+            .unzip();
+        // Row-major, so that a row's runs are read from one place.
+        let mut at = vec![NONE; n * bands];
+        for (b, first) in firsts.iter().enumerate() {
+            for (x, &f) in first.iter().enumerate() {
+                at[x * bands + b] = f;
+            }
+        }
+        drop(firsts);
+        let mut stats = BandStats {
+            documents: n as u64,
+            bands: bands as u64,
+            candidates: 0,
+            collisions: 0,
+        };
+        let mut seen = vec![NONE; n];
+        let mut found: Vec<Pair> = Vec::new();
+        let mut counts = vec![0u32; bands];
+        for (x, fx) in fps.iter().enumerate() {
+            let wx = words_of(fx);
+            let tx = row(x as u32);
+            let at_x = &at[x * bands..(x + 1) * bands];
+            let x = x as u32;
+            // The counts first, in a loop of independent reads (cache misses that
+            // overlap), then the kept rows of the runs that have some.
+            for ((count, band), &f) in counts.iter_mut().zip(&slots).zip(at_x) {
+                *count = if f == NONE { 0 } else { band[f as usize] };
+            }
+            found.clear();
+            for (b, ((band, &f), &count)) in slots.iter().zip(at_x).zip(&counts).enumerate() {
+                if count == 0 {
+                    continue;
+                }
+                let start = f as usize + 1;
+                stats.collisions += count as u64;
+                for &y in &band[start..start + count as usize] {
+                    if seen[y as usize] == x {
+                        continue;
+                    }
+                    let fy = &fps[y as usize];
+                    let wy = words_of(fy);
+                    let mask = &self.masks[b * self.words..(b + 1) * self.words];
+                    let agree = wx[..nwords]
+                        .iter()
+                        .zip(&wy[..nwords])
+                        .zip(mask)
+                        .all(|((a, c), m)| (a ^ c) & m == 0);
+                    if !agree {
+                        continue;
+                    }
+                    seen[y as usize] = x;
+                    let d = fy.distance(fx);
+                    if within(&row(y), &tx, d) && keep(y, x) {
+                        found.push(Pair {
+                            a: y,
+                            b: x,
+                            distance: d,
+                        });
+                    }
+                }
+            }
+            found.sort_unstable_by_key(|p| p.a);
+            stats.candidates += found.len() as u64;
+            if decide(x, &found) {
+                for ((band, &f), &count) in slots.iter_mut().zip(at_x).zip(&counts) {
+                    if f != NONE {
+                        band[f as usize + 1 + count as usize] = x;
+                        band[f as usize] = count + 1;
+                    }
+                }
+            }
+            if x % 4096 == 4095 {
+                progress.inc(4096);
+            }
+        }
+        progress.finish();
+        stats
+    }
+
+    /// Bytes [`BitBands::greedy`] holds for `rows` rows at most: a run position and a slot
+    /// per row and band, and a count per run.
+    pub fn greedy_bytes(&self, rows: usize) -> u64 {
+        12 * rows as u64 * self.params.bands as u64
+    }
+
     /// The band keys of one fingerprint, into `out` (one per band).
     pub fn keys_of<F: Fingerprint>(&self, fp: &F, out: &mut [u32]) {
         assert_eq!(
@@ -670,6 +834,58 @@ mod tests {
                 .chunks(2)
                 .all(|m| m.iter().map(|x| x.count_ones()).sum::<u32>() == 6)
         );
+    }
+
+    /// The keep-first search hands each row exactly the pairs of the full band search
+    /// whose other row is earlier and kept, through the same filters: 600 fingerprints in
+    /// 30 clusters (members 4 to 20 bits from their centre), a decision rule that removes
+    /// a row with a candidate within distance 12.
+    #[test]
+    fn keep_first_candidates_are_the_full_search_pairs_with_kept_rows() {
+        let params = BitBandParams {
+            bits: 128,
+            rows: 8,
+            bands: 20,
+            radius: 40,
+            recall: 0.99,
+        };
+        let bands = BitBands::new(params, 5);
+        let mut rng = Rng::new(23);
+        let centres: Vec<u128> = (0..30)
+            .map(|_| (rng.next_u64() as u128) << 64 | rng.next_u64() as u128)
+            .collect();
+        let fps: Vec<u128> = (0..600)
+            .map(|i| {
+                let mut fp = centres[(i * 7) % 30];
+                for _ in 0..4 + i % 17 {
+                    fp ^= 1u128 << (rng.next_u64() % 128);
+                }
+                fp
+            })
+            .collect();
+        let row = |x: u32| x;
+        let within = |_: &u32, _: &u32, d: u32| d <= 40;
+        let keep = |a: u32, b: u32| !(a + b).is_multiple_of(5);
+        let mut all = std::collections::HashSet::new();
+        bands.search(&fps, &row, &within, &keep, &(), &mut |group| {
+            all.extend(group.into_iter().map(|p| (p.a, p.b)));
+        });
+        let mut given: Vec<Vec<u32>> = vec![Vec::new(); fps.len()];
+        let mut kept = vec![false; fps.len()];
+        bands.greedy(&fps, &row, &within, &keep, &(), &mut |x, found| {
+            given[x as usize] = found.iter().map(|p| p.a).collect();
+            assert!(found.iter().all(|p| p.b == x));
+            kept[x as usize] = !found.iter().any(|p| p.distance <= 12);
+            kept[x as usize]
+        });
+        let removed = kept.iter().filter(|k| !**k).count();
+        assert!(removed > 100 && removed < 550, "{removed} removed");
+        for x in 0..fps.len() as u32 {
+            let expected: Vec<u32> = (0..x)
+                .filter(|&y| kept[y as usize] && all.contains(&(y, x)))
+                .collect();
+            assert_eq!(given[x as usize], expected, "row {x}");
+        }
     }
 
     /// `.npy` bytes of float32 rows.

@@ -16,7 +16,7 @@ use simdedup::jobs::embed::{embed_files, embed_source};
 use simdedup::jobs::{TextJob, TextSearch, Texts, VectorJob};
 use simdedup::minhash::BandParams;
 use simdedup::ops::cluster::Assignment;
-use simdedup::ops::dedup::{Dedup, Grouping, KeepOrder};
+use simdedup::ops::dedup::{Dedup, Grouping, KeepOrder, PairSet};
 use simdedup::ops::semantic::{self, CANDIDATE_RECALL, Leak, Plan, SavedResult, VectorMethod};
 use simdedup::output::escape_path;
 use simdedup::output::records::write_records;
@@ -56,23 +56,22 @@ fn load(ctx: &Ctx, path: &Path, ids: Option<&Path>) -> Result<Loaded> {
     Ok(Loaded { v, ids, scan })
 }
 
-/// The vector job the arguments ask for.
-fn vector_job(
-    input: &SemanticInput,
-    search: &SearchArgs,
-    threshold: f64,
-    k: Option<u32>,
-    connected: bool,
-) -> VectorJob {
+/// The vector deduplication the arguments ask for. Only the pairs that decide are
+/// searched for, unless the output needs them all (`--output pairs`, `--save`,
+/// `--connected`).
+fn vector_job(args: &SemDedupArgs, threshold: f64) -> VectorJob {
+    let input = &args.input;
+    let all = args.connected || args.save.is_some() || args.output == OutputKind::Pairs;
     VectorJob {
         seed: input.seed,
         center: !input.no_center,
         threshold,
-        max_distance: k,
-        method: vector_method(search),
+        max_distance: args.max_distance,
+        method: vector_method(&args.search),
         bits: input.bits.as_ref().map(|_| input.bits()),
-        recall: search.recall,
-        grouping: grouping(connected),
+        recall: args.search.recall,
+        grouping: grouping(args.connected),
+        pairs: if all { PairSet::All } else { PairSet::Deciding },
     }
 }
 
@@ -129,8 +128,14 @@ fn plan_note(ctx: &Ctx, plan: &Plan, threshold: f64, candidates: usize) {
     );
     match plan.bands {
         Some(shape) => ctx.note(&format!(
-            "band search: {} bits, {} bands of {} bits, candidates also within Hamming distance \
-             {} ({candidates} candidate pairs, verified by exact cosine; recall {:.3} at {bar})",
+            "band search{}: {} bits, {} bands of {} bits, candidates also within Hamming \
+             distance {} ({candidates} candidate pairs, verified by exact cosine; recall {:.3} \
+             at {bar})",
+            if plan.keep_first {
+                " (keep-first: each row against the rows kept before it)"
+            } else {
+                ""
+            },
             shape.bits,
             shape.bands,
             shape.rows,
@@ -214,13 +219,7 @@ fn grouping(connected: bool) -> Grouping {
 
 fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.9);
-    let job = vector_job(
-        &args.input,
-        &args.search,
-        threshold,
-        args.max_distance,
-        args.connected,
-    );
+    let job = vector_job(args, threshold);
     let q = load(ctx, path, args.input.ids.as_deref())?;
     let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
     if !args.against.is_empty() {
@@ -295,13 +294,7 @@ fn embed_input(ctx: &Ctx, input: &SemanticInput, paths: &[std::path::PathBuf]) -
 /// `dedup --model`: the texts embedded, then the vector deduplication (or leakage).
 fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let threshold = args.threshold.unwrap_or(0.9);
-    let job = vector_job(
-        &args.input,
-        &args.search,
-        threshold,
-        args.max_distance,
-        args.connected,
-    );
+    let job = vector_job(args, threshold);
     let q = embed_input(ctx, &args.input, &args.input.paths)?;
     let ql = &q.loaded;
     if !args.against.is_empty() {
@@ -482,13 +475,7 @@ fn dedup_record_vectors<T>(
     let scan = v.scan();
     semantic::report_non_finite(&v, &scan, &ids, ctx);
     let threshold = args.threshold.map_or(0.9, |_| threshold);
-    let job = vector_job(
-        &args.input,
-        &args.search,
-        threshold,
-        args.max_distance,
-        args.connected,
-    );
+    let job = vector_job(args, threshold);
     let (result, plan) = jobs::dedup_vectors(&v, &scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
     write_dataset(ctx, args, set, &result.assignment)?;

@@ -464,6 +464,66 @@ fn band_search_output_is_identical_for_one_and_two_threads() {
     assert_eq!(one.stderr, two.stderr);
 }
 
+/// 1,500 rows in 60 tight clusters of 25, interleaved: each member at cosine about 0.95
+/// to its centre, so members are at about 0.90 to each other, on both sides of the bar.
+fn tight_clusters() -> Vec<Vec<f32>> {
+    let mut rng = simdedup::hyperplane::Rng::new(11);
+    let dim = 32;
+    let mut gauss = |scale: f64| -> Vec<f64> {
+        (0..dim)
+            .map(|_| rng.gaussian() * scale / (dim as f64).sqrt())
+            .collect()
+    };
+    let unit = |x: Vec<f64>| -> Vec<f64> {
+        let n = x.iter().map(|a| a * a).sum::<f64>().sqrt();
+        x.into_iter().map(|a| a / n).collect()
+    };
+    let centres: Vec<Vec<f64>> = (0..60).map(|_| unit(gauss(1.0))).collect();
+    (0..1500)
+        .map(|i| {
+            let noise = gauss(0.33);
+            let c = &centres[(i * 7) % 60];
+            unit(c.iter().zip(&noise).map(|(a, b)| a + b).collect())
+                .into_iter()
+                .map(|x| x as f32)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn keep_first_search_decides_as_the_full_band_search() {
+    let env = TestEnv::new();
+    env.file("t.npy", npy(&tight_clusters()));
+    let args = ["dedup", "--vectors", "t.npy", "--method", "bands"];
+    let first = env.run(&args);
+    // --save needs every pair, so the full band search runs.
+    let full = env.run(&[&args[..], &["--save", "s.json"]].concat());
+    assert_eq!((first.code, full.code), (0, 0), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("band search (keep-first"),
+        "{}",
+        first.stderr
+    );
+    assert!(!full.stderr.contains("keep-first"), "{}", full.stderr);
+    let removed = first.stdout.lines().count();
+    assert!(removed > 300 && removed < 1400, "{removed} removed");
+    assert_eq!(first.stdout, full.stdout);
+    // Against the exhaustive search: the bands' recall, far above the worst case here.
+    let exact = env.run(&[
+        "dedup",
+        "--vectors",
+        "t.npy",
+        "--method",
+        "exact",
+        "-k",
+        "128",
+    ]);
+    let oracle: std::collections::HashSet<&str> = exact.stdout.lines().collect();
+    let same = first.stdout.lines().filter(|l| oracle.contains(l)).count();
+    assert!(same as f64 >= 0.95 * removed as f64, "{same} of {removed}");
+}
+
 #[test]
 fn the_cost_model_keeps_the_exact_search_on_small_files() {
     let r = run(&["dedup", "--vectors", "planted.npy", "--output", "pairs"]);

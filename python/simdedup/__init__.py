@@ -116,9 +116,11 @@ class DeduplicationResult(Generic[Record]):
     filtered: list[DuplicateRecord] = field(default_factory=list)
     threshold: float = 0.9
     columns: Sequence[str] | None = None
-    # For rethreshold: the records and every verified pair of a self-deduplication.
+    # For rethreshold: the records and every verified pair of a self-deduplication, or
+    # (vectors searched for the deciding pairs only) the search to run again.
     _records: list | None = field(default=None, repr=False, compare=False)
     _pairs: dict | None = field(default=None, repr=False, compare=False)
+    _redo: Any = field(default=None, repr=False, compare=False)
     _selected_index: list[int] | None = field(default=None, repr=False, compare=False)
     _filtered_index: list[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
@@ -145,8 +147,9 @@ class DeduplicationResult(Generic[Record]):
         return sorted(pairs, key=lambda p: p[2])[:n]
 
     def rethreshold(self, threshold: float) -> None:
-        """Applies a higher ``threshold`` in place: the decisions are made again from the
-        verified pairs, so a record no longer filtered can keep later ones.
+        """Applies a higher ``threshold`` in place: the decisions are made again (from the
+        verified pairs; with a model or embeddings, by searching again at ``threshold``), so
+        a record no longer filtered can keep later ones.
 
         >>> r = SimDedup.from_records(["a b c d", "a b c d e"]).self_deduplicate(0.5)
         >>> r.rethreshold(0.9); r.selected
@@ -158,11 +161,14 @@ class DeduplicationResult(Generic[Record]):
                 "were never kept; deduplicate again"
             )
         self.__dict__.pop("_swd", None)
-        if self._pairs is not None and self._records is not None:
-            p = self._pairs
-            out = _core.rethreshold(
-                len(self._records), p["pair_a"], p["pair_b"], p["pair_score"], p["pair_exact"], threshold
-            )
+        if (self._pairs is not None or self._redo is not None) and self._records is not None:
+            if self._redo is not None:
+                out = self._redo(threshold)
+            else:
+                p = self._pairs
+                out = _core.rethreshold(
+                    len(self._records), p["pair_a"], p["pair_b"], p["pair_score"], p["pair_exact"], threshold
+                )
             fresh = _from_assignment(self._records, out, threshold, self.columns)
             self.selected, self.filtered = fresh.selected, fresh.filtered
             self._selected_index, self._filtered_index = fresh._selected_index, fresh._filtered_index
@@ -437,10 +443,18 @@ class SimDedup(Generic[Record]):
         t = self._threshold(threshold, self._lexical)
         if self._lexical:
             out = _core.dedup_texts(self._texts, t, recall=self._options.get("recall", 0.99), **self._text_options())
-        else:
-            out = _core.dedup_vectors(self._embeddings, t, **self._vector_options())
-        result = _from_assignment(self.records, out, t, self.columns)
-        result._records, result._pairs = self.records, out
+            result = _from_assignment(self.records, out, t, self.columns)
+            result._records, result._pairs = self.records, out
+            return result
+        # Only the pairs that decide (the search skips pairs between removed records);
+        # rethreshold searches again.
+        embeddings, options = self._embeddings, self._vector_options()
+
+        def redo(threshold: float) -> dict:
+            return _core.dedup_vectors(embeddings, threshold, all_pairs=False, **options)
+
+        result = _from_assignment(self.records, redo(t), t, self.columns)
+        result._records, result._redo = self.records, redo
         return result
 
     def deduplicate(

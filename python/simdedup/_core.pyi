@@ -68,8 +68,11 @@ def dedup_vectors(
     recall: float = 0.99,
     bits: Optional[int] = None,
     connected: bool = False,
+    all_pairs: bool = True,
 ) -> dict:
-    """Self-deduplication of rows by exact cosine (keys as in :func:`dedup_texts`).
+    """Self-deduplication of rows by exact cosine (keys as in :func:`dedup_texts`; with
+    ``all_pairs=False`` only the pairs that decide: each removed row with the kept rows it
+    reaches, which lets the search skip the pairs between removed rows).
     Candidates from hyperplane SimHash fingerprints: exact Hamming tables, or bit-sampling
     bands above 20,000 rows when the cost model prefers them. A NaN or infinite row is a
     ``ValueError`` naming it."""

@@ -21,7 +21,7 @@ use simdedup::jobs::dedup::{self as jobs, load_batch};
 use simdedup::jobs::density;
 use simdedup::jobs::{TextJob, Texts, VectorJob};
 use simdedup::minhash::{BandKeys, BandParams};
-use simdedup::ops::dedup::{Dedup, Grouping};
+use simdedup::ops::dedup::{Dedup, Grouping, PairSet};
 use simdedup::ops::semantic::{Leak, SavedResult};
 use simdedup::search::{self, SearchOptions};
 use simdedup::simhash::TextConfig;
@@ -301,9 +301,11 @@ fn vector_job(
     }
 }
 
-/// Self-deduplication of the rows of a float32 array by cosine.
+/// Self-deduplication of the rows of a float32 array by cosine. With `all_pairs=False`
+/// the pairs returned are only those that decide (each removed row with the kept rows it
+/// reaches), which lets the search skip the pairs between removed rows.
 #[pyfunction]
-#[pyo3(signature = (embeddings, threshold, seed=None, center=true, recall=0.99, bits=None, connected=false))]
+#[pyo3(signature = (embeddings, threshold, seed=None, center=true, recall=0.99, bits=None, connected=false, all_pairs=true))]
 #[allow(clippy::too_many_arguments)]
 fn dedup_vectors<'py>(
     py: Python<'py>,
@@ -314,10 +316,18 @@ fn dedup_vectors<'py>(
     recall: f64,
     bits: Option<u32>,
     connected: bool,
+    all_pairs: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     check_threshold(threshold)?;
     let (v, scan) = vectors("embeddings", &embeddings)?;
-    let job = vector_job(threshold, seed, center, recall, bits, connected);
+    let job = VectorJob {
+        pairs: if all_pairs {
+            PairSet::All
+        } else {
+            PairSet::Deciding
+        },
+        ..vector_job(threshold, seed, center, recall, bits, connected)
+    };
     let result = py.detach(|| jobs::dedup_vectors(&v, &scan, &job, &()));
     drop(v);
     dedup_dict(py, &result.map_err(py_error)?.0)

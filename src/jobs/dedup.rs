@@ -12,7 +12,7 @@ use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::input::PathList;
 use crate::minhash::{BandKeys, BandParams};
-use crate::ops::dedup::{self, Candidates, Dedup, DedupOptions};
+use crate::ops::dedup::{self, Candidates, Dedup, DedupOptions, Grouping, PairSet};
 use crate::ops::semantic::{self, Centring, Leak, Plan, SearchRequest};
 use crate::progress::Progress;
 use crate::records::{RecordOptions, RecordSet, read_records};
@@ -168,6 +168,7 @@ fn plan_search(
         method: job.method,
         bits: job.bits,
         recall: job.recall,
+        deciding: job.pairs == PairSet::Deciding && job.grouping == Grouping::Greedy,
     };
     let (search, bits) = semantic::choose_search(v, &rows, &scan.norms, &opts, &centring, request);
     (search, bits, centring)

@@ -20,7 +20,7 @@ pub use crate::texts::Texts;
 
 use crate::error::Error;
 use crate::minhash::BandParams;
-use crate::ops::dedup::{Grouping, KeepOrder, candidate_radius};
+use crate::ops::dedup::{Grouping, KeepOrder, PairSet, candidate_radius};
 use crate::ops::semantic::{CANDIDATE_RECALL, VectorMethod, VectorOptions};
 use crate::search::Method;
 use crate::simhash::TextConfig;
@@ -121,6 +121,8 @@ pub struct VectorJob {
     /// Recall of the band search at the bar.
     pub recall: f64,
     pub grouping: Grouping,
+    /// Every verified pair, or only those that decide (faster on tight clusters).
+    pub pairs: PairSet,
 }
 
 impl VectorJob {
@@ -135,6 +137,7 @@ impl VectorJob {
             bits: None,
             recall: 0.99,
             grouping: Grouping::Greedy,
+            pairs: PairSet::All,
         }
     }
 

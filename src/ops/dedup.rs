@@ -44,6 +44,19 @@ pub enum Grouping {
     Components,
 }
 
+/// Which verified pairs a deduplication returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PairSet {
+    /// Every pair at or above the bar (for `--save`, pair output, rethresholding and
+    /// connected components).
+    #[default]
+    All,
+    /// With [`Grouping::Greedy`], only the pairs that decide: each removed record with the
+    /// kept records it reaches. The decisions are the same; a search may then skip the
+    /// pairs between removed records, most of the work in tight clusters.
+    Deciding,
+}
+
 /// Settings of a text deduplication.
 #[derive(Clone, Copy, Debug)]
 pub struct DedupOptions {

@@ -95,6 +95,8 @@ pub struct Plan {
     pub radius: u32,
     /// The band shape, when the band search ran.
     pub bands: Option<BitBandParams>,
+    /// The band search visited rows in order against the rows kept so far.
+    pub keep_first: bool,
     /// The cosine bar (in centred space if centred) the radius is computed for.
     pub hashed_bar: f64,
     /// The low quantile of centred norms used for `hashed_bar` (1 without centring).
@@ -241,6 +243,7 @@ pub fn embed_centred<F: Fingerprint>(
         bits: F::BITS,
         radius,
         bands: None,
+        keep_first: false,
         hashed_bar: bar,
         low_norm,
     };
@@ -290,6 +293,11 @@ pub enum VectorSearch {
     /// Bit-sampling bands of this shape ([`crate::bitbands`]), candidates verified group by
     /// group: near-linear, with the shape's recall at the bar.
     Bands(BitBandParams),
+    /// The same bands visited row by row against the rows kept so far
+    /// ([`BitBands::greedy`]): the same decisions, without the pairs between removed rows
+    /// (so only for [`Grouping::Greedy`] with [`crate::ops::dedup::PairSet::Deciding`]); it pays when most
+    /// rows have near duplicates.
+    KeepFirst(BitBandParams),
 }
 
 /// What the caller asked of the vector search.
@@ -301,6 +309,9 @@ pub struct SearchRequest {
     pub bits: Option<u32>,
     /// The band search's recall at the bar (`--recall`).
     pub recall: f64,
+    /// Only the pairs that decide a greedy assignment are needed ([`crate::ops::dedup::PairSet::Deciding`]
+    /// with [`Grouping::Greedy`]), so the keep-first search may run.
+    pub deciding: bool,
 }
 
 /// What `--method` asked for with vectors.
@@ -330,6 +341,13 @@ const HAMMING_PAIR_COST: f64 = 50.0;
 /// Fingerprint width of the band search unless `--bits` says otherwise.
 pub const BAND_BITS: u32 = 256;
 
+/// The keep-first search runs when the sample says a row has at least this many near
+/// duplicates on average (its sequential visit then skips most of the work) ...
+const KEEP_FIRST_NEIGHBOURS: f64 = 1.0;
+
+/// ... and its tables fit in this many bytes ([`BitBands::greedy_bytes`]).
+const KEEP_FIRST_BYTES: u64 = 1 << 30;
+
 /// The search for a self-deduplication of `rows` of `v`, and the fingerprint width it
 /// needs: the width asked for, else 128 for the Hamming search and [`BAND_BITS`] for
 /// bands. With [`VectorMethod::Auto`] the cost model compares the
@@ -350,6 +368,7 @@ pub fn choose_search(
         method,
         bits,
         recall,
+        deciding,
     } = request;
     let exact = (
         VectorSearch::Hamming(Method::default()),
@@ -380,6 +399,11 @@ pub fn choose_search(
         if hamming < shape.cost(rows.len(), centring.bar, &background) {
             return exact;
         }
+    }
+    let neighbours = background.share_at_least(centring.bar) * (rows.len() - 1) as f64;
+    let bytes = 12 * rows.len() as u64 * shape.bands as u64;
+    if deciding && neighbours >= KEEP_FIRST_NEIGHBOURS && bytes <= KEEP_FIRST_BYTES {
+        return (VectorSearch::KeepFirst(shape), band_bits);
     }
     (VectorSearch::Bands(shape), band_bits)
 }
@@ -502,7 +526,7 @@ pub fn dedup_vectors<F: Fingerprint>(
             let near = verify(&candidates, &sim, opts.threshold);
             (near, found.len())
         }
-        VectorSearch::Bands(shape) => {
+        VectorSearch::Bands(shape) | VectorSearch::KeepFirst(shape) => {
             assert_eq!(
                 shape.bits,
                 F::BITS,
@@ -521,12 +545,39 @@ pub fn dedup_vectors<F: Fingerprint>(
             };
             let keep = |a: u32, b: u32| codes.may_reach(a, b, opts.threshold);
             let mut near = Vec::new();
-            let stats = bands.search(&fps, &row, &within, &keep, progress, &mut |mut group| {
-                for p in &mut group {
-                    *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
-                }
-                near.extend(verify(&group, &sim, opts.threshold));
-            });
+            let keep_first = matches!(search, VectorSearch::KeepFirst(_));
+            assert!(
+                !keep_first || grouping == Grouping::Greedy,
+                "the keep-first search makes greedy decisions only"
+            );
+            plan.keep_first = keep_first;
+            let stats = if keep_first {
+                // Each row against the rows kept before it: the first reaching the
+                // threshold removes it, and pairs among removed rows are never formed.
+                bands.greedy(&fps, &row, &within, &keep, progress, &mut |x, found| {
+                    let before = near.len();
+                    let b = reps[x as usize];
+                    near.extend(found.iter().filter_map(|p| {
+                        let a = reps[p.a as usize];
+                        let score = sim.similarity(a, b);
+                        (score >= opts.threshold).then_some(ScoredPair {
+                            a,
+                            b,
+                            distance: p.distance,
+                            score,
+                            exact: false,
+                        })
+                    }));
+                    near.len() == before
+                })
+            } else {
+                bands.search(&fps, &row, &within, &keep, progress, &mut |mut group| {
+                    for p in &mut group {
+                        *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
+                    }
+                    near.extend(verify(&group, &sim, opts.threshold));
+                })
+            };
             near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
             (near, stats.candidates as usize)
         }
