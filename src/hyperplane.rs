@@ -287,13 +287,6 @@ impl UnitSum {
     }
 }
 
-/// The norm |x/|x| - mean| of a row `x` of norm `norm` (non-zero) centred on `mean`
-/// (given as f32, `mean_norm2` = |mean|² in f64), as [`centred_threshold`] computes it.
-pub fn centred_norm(row: &[f32], norm: f64, mean32: &[f32], mean_norm2: f64) -> f64 {
-    let xm = dot(row, mean32) / norm;
-    (1.0 - 2.0 * xm + mean_norm2).max(0.0).sqrt()
-}
-
 /// The position, in the sorted centred norms of `n` rows (n >= 1), of the
 /// [`LOW_NORM_QUANTILE`] quantile that [`centred_threshold`] takes.
 pub fn low_norm_index(n: usize) -> usize {
@@ -320,6 +313,17 @@ pub fn centred_threshold(
     sources: &[(&Vectors, &[u32], &[f64])],
     mean: &[f64],
 ) -> (f64, f64) {
+    let mut r = centred_norms(sources, mean);
+    if r.is_empty() {
+        return (t, 1.0);
+    }
+    r.sort_unstable_by(|a, b| a.total_cmp(b));
+    centred_bar(t, r[low_norm_index(r.len())])
+}
+
+/// The centred norms |x/|x| - mean| of the `rows` of each source, in order (the values
+/// whose low quantile [`centred_threshold`] takes).
+pub fn centred_norms(sources: &[(&Vectors, &[u32], &[f64])], mean: &[f64]) -> Vec<f64> {
     let mm: f64 = mean.iter().map(|x| x * x).sum();
     let mean32: Vec<f32> = mean.iter().map(|&x| x as f32).collect();
     let mut r: Vec<f64> = Vec::new();
@@ -328,16 +332,16 @@ pub fn centred_threshold(
             .par_iter()
             .map_init(
                 || vec![0f32; v.dim()],
-                |buf, &i| centred_norm(v.row(i as usize, buf), norms[i as usize], &mean32, mm),
+                |buf, &i| {
+                    let row = v.row(i as usize, buf);
+                    let xm = dot(row, &mean32) / norms[i as usize];
+                    (1.0 - 2.0 * xm + mm).max(0.0).sqrt()
+                },
             )
             .collect();
         r.extend(part);
     }
-    if r.is_empty() {
-        return (t, 1.0);
-    }
-    r.sort_unstable_by(|a, b| a.total_cmp(b));
-    centred_bar(t, r[low_norm_index(r.len())])
+    r
 }
 
 /// The Hamming radius within which two fingerprints of `bits` hyperplane bits whose
@@ -477,7 +481,12 @@ mod tests {
         let (bar, q) = centred_bar(0.9, 0.5);
         assert!((bar - 0.6).abs() < 1e-12 && q == 0.5);
         assert_eq!(centred_bar(0.9, 0.0).0, -1.0);
-        assert_eq!(centred_norm(&[2.0, 0.0], 2.0, &[0.0, 0.0], 0.0), 1.0);
+        let v =
+            Vectors::from_values(std::path::Path::new("t"), vec![2.0, 0.0, 0.0, 3.0], 2).unwrap();
+        let r = centred_norms(&[(&v, &[1, 0], &[2.0, 3.0])], &[0.0, 0.0]);
+        assert_eq!(r, vec![1.0, 1.0]);
+        let r = centred_norms(&[(&v, &[0], &[2.0, 3.0])], &[1.0, 0.0]);
+        assert_eq!(r, vec![0.0]);
     }
 
     #[test]
