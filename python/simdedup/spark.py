@@ -23,6 +23,12 @@ Stages (README, "Spark"):
 5. decisions: connected components of the verified pairs (large-star / small-star rounds,
    checkpointed), then greedy keep-first over each component's pairs in row order;
 6. every input row with ``duplicate_of`` (the kept row's id, or row number) and ``score``.
+
+With ``embedding_column`` the stages are those of the local exact vector search: sketch
+(checked vectors, digest of their float32 bytes, norms), centring (the exact mean of the
+unit rows, the low quantile of the centred norms, bar and radius), exact duplicates,
+candidates (128-bit fingerprints of the representatives, broadcast; every pair within the
+radius), verify (exact cosine), then stages 5 and 6 as for text.
 """
 
 from __future__ import annotations
