@@ -199,38 +199,105 @@ impl Projector {
     }
 }
 
-/// The mean of the unit-length `rows` of `v` (norms in `norms`, non-zero), in f64.
+/// The mean of the unit-length `rows` of `v` (norms in `norms`, non-zero), in f64: the
+/// exact [`UnitSum`] of the rows, rounded once, so the same rows give the same bits in any
+/// order and however they are split (threads, Spark partitions).
 pub fn unit_mean(sources: &[(&Vectors, &[u32], &[f64])]) -> Vec<f64> {
     let dim = sources[0].0.dim();
-    let mut total = vec![0f64; dim];
-    let mut count = 0usize;
+    let mut total = UnitSum::new(dim);
     for &(v, rows, norms) in sources {
         let sum = rows
             .par_iter()
             .fold(
-                || (vec![0f64; dim], vec![0f32; dim]),
+                || (UnitSum::new(dim), vec![0f32; dim]),
                 |(mut s, mut buf), &r| {
-                    let row = v.row(r as usize, &mut buf);
-                    let inv = 1.0 / norms[r as usize];
-                    for (a, &x) in s.iter_mut().zip(row) {
-                        *a += x as f64 * inv;
-                    }
+                    s.add(v.row(r as usize, &mut buf), norms[r as usize]);
                     (s, buf)
                 },
             )
             .map(|(s, _)| s)
             .reduce(
-                || vec![0f64; dim],
+                || UnitSum::new(dim),
                 |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a.merge(&b);
                     a
                 },
             );
-        total.iter_mut().zip(&sum).for_each(|(x, y)| *x += y);
-        count += rows.len();
+        total.merge(&sum);
     }
-    let n = count.max(1) as f64;
-    total.iter().map(|x| x / n).collect()
+    total.mean()
+}
+
+/// A sum of unit rows `x/|x|` kept exactly, so that it does not depend on the order of the
+/// rows or on how they are split: each component `x_d / |x|` (in `[-1, 1]`, computed in
+/// f64 as `x_d as f64 * (1 / |x|)`) is rounded to a multiple of 2^-[`UnitSum::FRACTION`]
+/// and added as an integer. Partial sums [`merge`](UnitSum::merge) exactly; the mean is
+/// rounded once at the end. Holds up to 2^56 rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitSum {
+    /// Per component, the sum in units of 2^-FRACTION.
+    pub sums: Vec<i128>,
+    /// Rows added.
+    pub count: u64,
+}
+
+impl UnitSum {
+    /// Fraction bits of the fixed point: components are kept to 2^-70 (about 1e-21).
+    pub const FRACTION: i32 = 70;
+
+    /// An empty sum of `dim` components.
+    pub fn new(dim: usize) -> UnitSum {
+        UnitSum {
+            sums: vec![0; dim],
+            count: 0,
+        }
+    }
+
+    /// Adds the unit row of `row` (whose norm is `norm`, non-zero).
+    pub fn add(&mut self, row: &[f32], norm: f64) {
+        let inv = 1.0 / norm;
+        let scale = (2f64).powi(Self::FRACTION);
+        for (s, &x) in self.sums.iter_mut().zip(row) {
+            // |x inv| <= 1 (1 + 1e-15), so the product is below 2^71: exact in i128.
+            *s += (x as f64 * inv * scale).round() as i128;
+        }
+        self.count += 1;
+    }
+
+    /// Adds another partial sum (of as many components).
+    pub fn merge(&mut self, other: &UnitSum) {
+        assert_eq!(
+            self.sums.len(),
+            other.sums.len(),
+            "sums of different widths"
+        );
+        self.sums
+            .iter_mut()
+            .zip(&other.sums)
+            .for_each(|(a, b)| *a += b);
+        self.count += other.count;
+    }
+
+    /// The mean of the rows added (zeros when none were).
+    pub fn mean(&self) -> Vec<f64> {
+        let n = self.count.max(1) as f64;
+        let unit = (2f64).powi(-Self::FRACTION);
+        // One rounding to f64 (the power of two is exact), one division.
+        self.sums.iter().map(|&s| s as f64 * unit / n).collect()
+    }
+}
+
+/// The position, in the sorted centred norms of `n` rows (n >= 1), of the
+/// [`LOW_NORM_QUANTILE`] quantile that [`centred_threshold`] takes.
+pub fn low_norm_index(n: usize) -> usize {
+    ((n.max(1) - 1) as f64 * LOW_NORM_QUANTILE) as usize
+}
+
+/// The centred bar for raw cosine `t` when the low quantile of the centred norms is `q`
+/// (see [`centred_threshold`]): `(bar, q)`, `q` floored at 1e-9.
+pub fn centred_bar(t: f64, q: f64) -> (f64, f64) {
+    let q = q.max(1e-9);
+    ((1.0 - (1.0 - t) / (q * q)).max(-1.0), q)
 }
 
 /// The fraction of rows whose centred norm may fall below the bound used by
@@ -246,6 +313,17 @@ pub fn centred_threshold(
     sources: &[(&Vectors, &[u32], &[f64])],
     mean: &[f64],
 ) -> (f64, f64) {
+    let mut r = centred_norms(sources, mean);
+    if r.is_empty() {
+        return (t, 1.0);
+    }
+    r.sort_unstable_by(|a, b| a.total_cmp(b));
+    centred_bar(t, r[low_norm_index(r.len())])
+}
+
+/// The centred norms |x/|x| - mean| of the `rows` of each source, in order (the values
+/// whose low quantile [`centred_threshold`] takes).
+pub fn centred_norms(sources: &[(&Vectors, &[u32], &[f64])], mean: &[f64]) -> Vec<f64> {
     let mm: f64 = mean.iter().map(|x| x * x).sum();
     let mean32: Vec<f32> = mean.iter().map(|&x| x as f32).collect();
     let mut r: Vec<f64> = Vec::new();
@@ -263,12 +341,7 @@ pub fn centred_threshold(
             .collect();
         r.extend(part);
     }
-    if r.is_empty() {
-        return (t, 1.0);
-    }
-    r.sort_unstable_by(|a, b| a.total_cmp(b));
-    let q = r[((r.len() - 1) as f64 * LOW_NORM_QUANTILE) as usize].max(1e-9);
-    ((1.0 - (1.0 - t) / (q * q)).max(-1.0), q)
+    r
 }
 
 /// The Hamming radius within which two fingerprints of `bits` hyperplane bits whose
@@ -359,6 +432,61 @@ mod tests {
                 "{x}: {a} {b}"
             );
         }
+    }
+
+    #[test]
+    fn unit_sum_is_exact_in_any_order_and_split() {
+        let mut rng = Rng::new(3);
+        let dim = 7;
+        let rows: Vec<Vec<f32>> = (0..500)
+            .map(|i| {
+                (0..dim)
+                    .map(|_| (rng.gaussian() * 10f64.powi(i % 9 - 4)) as f32)
+                    .collect()
+            })
+            .collect();
+        let norms: Vec<f64> = rows.iter().map(|r| crate::vectors::norm(r)).collect();
+        let sum_of = |order: &mut dyn Iterator<Item = usize>| {
+            let mut s = UnitSum::new(dim);
+            order.for_each(|i| s.add(&rows[i], norms[i]));
+            s
+        };
+        let forward = sum_of(&mut (0..500));
+        let backward = sum_of(&mut (0..500).rev());
+        let mut split = sum_of(&mut (0..500).filter(|i| i % 3 == 0));
+        split.merge(&sum_of(&mut (0..500).filter(|i| i % 3 != 0)));
+        assert_eq!(forward, backward);
+        assert_eq!(forward, split);
+        assert_eq!(forward.count, 500);
+        // Within rounding of the naive f64 mean.
+        let mean = forward.mean();
+        for (d, &m) in mean.iter().enumerate() {
+            let naive = (0..500).map(|i| rows[i][d] as f64 / norms[i]).sum::<f64>() / 500.0;
+            assert!((m - naive).abs() < 1e-14, "{d}: {m} {naive}");
+        }
+        // The library's mean over a vector file is this sum's, whatever the threads do.
+        let values: Vec<f32> = rows.iter().flatten().copied().collect();
+        let v = Vectors::from_values(std::path::Path::new("t"), values, dim).unwrap();
+        let all: Vec<u32> = (0..500).collect();
+        assert_eq!(unit_mean(&[(&v, &all, &norms)]), mean);
+        assert_eq!(UnitSum::new(3).mean(), vec![0.0; 3]);
+    }
+
+    #[test]
+    fn centred_bar_and_quantile() {
+        assert_eq!(low_norm_index(1), 0);
+        assert_eq!(low_norm_index(101), 1);
+        assert_eq!(low_norm_index(100), 0);
+        assert_eq!(centred_bar(0.9, 1.0), (0.9, 1.0));
+        let (bar, q) = centred_bar(0.9, 0.5);
+        assert!((bar - 0.6).abs() < 1e-12 && q == 0.5);
+        assert_eq!(centred_bar(0.9, 0.0).0, -1.0);
+        let v =
+            Vectors::from_values(std::path::Path::new("t"), vec![2.0, 0.0, 0.0, 3.0], 2).unwrap();
+        let r = centred_norms(&[(&v, &[1, 0], &[2.0, 3.0])], &[0.0, 0.0]);
+        assert_eq!(r, vec![1.0, 1.0]);
+        let r = centred_norms(&[(&v, &[0], &[2.0, 3.0])], &[1.0, 0.0]);
+        assert_eq!(r, vec![0.0]);
     }
 
     #[test]

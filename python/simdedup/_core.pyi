@@ -213,3 +213,68 @@ def assign_pairs(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Greedy keep-first over the pairs of whole components, rows in id order: removed id,
     kept id, score."""
+
+# The embedding stages of simdedup.spark (vectors flattened row after row, dim per row).
+DEFAULT_SEED: int
+
+def vector_sketch(
+    values: npt.NDArray[np.float64],
+    offsets: npt.NDArray[np.int64],
+    valid: npt.NDArray[np.bool_],
+    row_ids: npt.NDArray[np.int64],
+    column: str,
+    dim: int,
+    names: Optional[list[str]] = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+    """Checks rows (a null, another length than ``dim`` or a non-finite value is an error
+    naming the row); per row the digest of its float32 bytes (high, low), its norm, and the
+    values as float32."""
+
+def vector_unit_sum(
+    values: npt.NDArray[np.float32], norms: npt.NDArray[np.float64], dim: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:
+    """The exact fixed-point sum of the unit rows of norm > 0 (high, low words) and their count."""
+
+def vector_unit_mean(hi: list[int], lo: list[int], counts: list[int], dim: int) -> list[float]:
+    """The mean of the unit rows from partial sums, merged exactly and rounded once."""
+
+def vector_centred_norms(
+    values: npt.NDArray[np.float32], norms: npt.NDArray[np.float64], mean: list[float]
+) -> npt.NDArray[np.float64]:
+    """|x/|x| - mean| per row (NaN for rows of norm 0)."""
+
+def vector_low_index(usable: int) -> tuple[int, int]:
+    """Position of the low quantile in the sorted centred norms; the row count from which
+    the command line may choose the band search."""
+
+def vector_plan(threshold: float, low: Optional[float], dim: int, center: bool = True) -> tuple[float, float, int]:
+    """``(bar, low_norm, radius)`` of the exact search over 128-bit fingerprints."""
+
+def vector_fingerprints(
+    values: npt.NDArray[np.float32],
+    norms: npt.NDArray[np.float64],
+    mean: Optional[list[float]],
+    dim: int,
+    seed: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """128-bit hyperplane fingerprints (high, low words) of rows of norm > 0."""
+
+def vector_pairs(
+    ids: npt.NDArray[np.int64],
+    hi: npt.NDArray[np.int64],
+    lo: npt.NDArray[np.int64],
+    ref_ids: npt.NDArray[np.int64],
+    ref_hi: npt.NDArray[np.int64],
+    ref_lo: npt.NDArray[np.int64],
+    radius: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Pairs ``(a, b, distance)``, ``a < b``, of a query and a reference row within ``radius``."""
+
+def vector_cosines(
+    a: npt.NDArray[np.float32],
+    na: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float32],
+    nb: npt.NDArray[np.float64],
+    dim: int,
+) -> npt.NDArray[np.float64]:
+    """The exact cosine of each pair of rows."""

@@ -4,10 +4,12 @@ decisions as the local run. Each stage is one ``simdedup._core`` call on an Arro
     import simdedup.spark
     out = simdedup.spark.dedup(df, columns=["text"], threshold=0.5, id_column="id")
     kept, removed = simdedup.spark.dedup(df, columns=["text"], split=True)
+    out = simdedup.spark.dedup(df, embedding_column="emb", threshold=0.9, id_column="id")
 
 or from a shell::
 
     python -m simdedup.spark in.jsonl --columns question,context --master 'local[2]' -o kept.parquet
+    python -m simdedup.spark in.parquet --embedding-column emb -o kept.parquet --removed removed.parquet
     spark-submit "$(python -c 'import simdedup.spark as s; print(s.__file__)')" in.parquet --columns text -o kept.parquet
 
 Stages (README, "Spark"):
@@ -21,6 +23,12 @@ Stages (README, "Spark"):
 5. decisions: connected components of the verified pairs (large-star / small-star rounds,
    checkpointed), then greedy keep-first over each component's pairs in row order;
 6. every input row with ``duplicate_of`` (the kept row's id, or row number) and ``score``.
+
+With ``embedding_column`` the stages are those of the local exact vector search: sketch
+(checked vectors, digest of their float32 bytes, norms), centring (the exact mean of the
+unit rows, the low quantile of the centred norms, bar and radius), exact duplicates,
+candidates (128-bit fingerprints of the representatives, broadcast; every pair within the
+radius), verify (exact cosine), then stages 5 and 6 as for text.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -36,6 +45,7 @@ import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, DoubleType, FloatType
 
 from simdedup import _core
 
@@ -181,34 +191,56 @@ def components(edges: DataFrame, max_rounds: int = 100) -> tuple[DataFrame, int]
 
 def dedup(
     df: DataFrame,
-    columns: Sequence[str],
-    threshold: float = 0.5,
+    columns: Sequence[str] | None = None,
+    threshold: float | None = None,
     id_column: str | None = None,
     *,
+    embedding_column: str | None = None,
     split: bool = False,
     recall: float = 0.99,
     shingles: str = "word:3",
     bits: int = 128,
     shape_rows: int | None = None,
+    seed: int | None = None,
+    center: bool = True,
     partitions: int | None = None,
     stats: dict | None = None,
 ):
     """Deduplicates the rows of ``df`` on the text ``columns`` as ``simdedup dedup`` does:
-    exact Jaccard of word 3-shingles (the smallest per column) at ``threshold``, greedy
-    keep-first in the DataFrame's row order. Returns ``df`` with ``duplicate_of`` (the kept
-    row's ``id_column`` value, else its row number from 0; null when kept) and ``score``
-    added, in input order; with ``split``, the kept rows (original columns) and the
-    removed ones. The band shape is solved for ``shape_rows`` rows (default: the row
-    count; the command line solves it for file bytes / 200, which :func:`main` passes).
-    ``bits`` is the command line's ``--bits`` (128 by default), which the band keys
-    depend on (the shingle hashes are CityHash64 or CityHash128). With a ``stats`` dict,
-    each stage is materialised in turn and its (seconds, rows) recorded under its name."""
+    exact Jaccard of word 3-shingles (the smallest per column) at ``threshold`` (0.5 by
+    default), greedy keep-first in the DataFrame's row order. Returns ``df`` with
+    ``duplicate_of`` (the kept row's ``id_column`` value, else its row number from 0; null
+    when kept) and ``score`` added, in input order; with ``split``, the kept rows (original
+    columns) and the removed ones. The band shape is solved for ``shape_rows`` rows
+    (default: the row count; the command line solves it for file bytes / 200, which
+    :func:`main` passes). ``bits`` is the command line's ``--bits`` (128 by default), which
+    the band keys depend on (the shingle hashes are CityHash64 or CityHash128). With a
+    ``stats`` dict, each stage is materialised in turn and its (seconds, rows) recorded
+    under its name.
+
+    With ``embedding_column`` (an array of floats per row) the rows are deduplicated by
+    cosine at ``threshold`` (0.9 by default) as ``simdedup dedup DATA --columns ...
+    --embedding-column COL`` does (``columns`` are then not needed); ``seed`` and
+    ``center`` are the command line's ``--seed`` and ``--no-center``."""
+    if embedding_column is not None:
+        return _dedup_vectors(
+            df,
+            embedding_column,
+            0.9 if threshold is None else threshold,
+            id_column,
+            split=split,
+            seed=seed,
+            center=center,
+            partitions=partitions,
+            stats=stats,
+        )
+    if not columns:
+        raise ValueError("name the text columns (columns=[...]) or an embedding_column")
+    threshold = 0.5 if threshold is None else threshold
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not between 0 and 1")
     columns = list(columns)
-    for c in columns + ([id_column] if id_column else []):
-        if c not in df.columns:
-            raise ValueError(f"no column '{c}' (the columns are {', '.join(df.columns)})")
+    _check_columns(df, columns + ([id_column] if id_column else []))
     for c in columns:
         kind = df.schema[c].dataType.simpleString()
         if kind != "string":
@@ -255,7 +287,215 @@ def dedup(
     )
     if stats is not None:
         stats["4 verify"] = (time.perf_counter() - start, verified.count())
-    # 5. Decisions, component by component.
+    out = _decide(df, numbered, verified, copies, id_column, parts, stats)
+    sketch.unpersist()
+    return _split(df, out) if split else out
+
+
+def _check_columns(df: DataFrame, names: Sequence[str]) -> None:
+    for c in names:
+        if c not in df.columns:
+            raise ValueError(f"no column '{c}' (the columns are {', '.join(df.columns)})")
+
+
+def _floats(array: pa.Array, kind=np.float32) -> np.ndarray:
+    """The values of a list-of-floats column, row after row (every row holds dim)."""
+    return array.flatten().to_numpy(zero_copy_only=False).astype(kind, copy=False)
+
+
+def _vector_sketch(column: str, dim: int, named: bool):
+    """Stage 1 (vectors) over Arrow batches of (ROW, vectors[, id as text])."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            ids = batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            lists = batch.column(1)
+            # offsets index the (unsliced) child values, nulls included.
+            offsets = lists.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+            values = lists.values.to_numpy(zero_copy_only=False).astype(np.float64)
+            valid = lists.is_valid().to_numpy(zero_copy_only=False)
+            names = None
+            if named:
+                names = ["null" if x is None else str(x) for x in batch.column(2).to_pylist()]
+            hi, lo, norms, out = _core.vector_sketch(values, offsets, valid, ids, column, dim, names)
+            vecs = pa.ListArray.from_arrays(pa.array(np.arange(0, len(ids) * dim + 1, dim, dtype=np.int32)), pa.array(out))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(ids), pa.array(hi), pa.array(lo), pa.array(norms), vecs],
+                names=["row", "hi", "lo", "norm", "vec"],
+            )
+
+    return run
+
+
+def _unit_sums(dim: int):
+    """One exact partial sum of unit rows per batch of (vec, norm)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            norms = batch.column(1).to_numpy(zero_copy_only=False)
+            hi, lo, count = _core.vector_unit_sum(_floats(batch.column(0)), norms, dim)
+            yield pa.RecordBatch.from_pylist([{"hi": hi.tolist(), "lo": lo.tolist(), "count": count}])
+
+    return run
+
+
+def _centred_norms(mean: list[float]):
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            norms = batch.column(1).to_numpy(zero_copy_only=False)
+            r = _core.vector_centred_norms(_floats(batch.column(0)), norms, mean)
+            yield pa.RecordBatch.from_arrays([pa.array(r)], names=["r"])
+
+    return run
+
+
+def _fingerprints(mean: list[float] | None, dim: int, seed: int):
+    """Over batches of (row, vec, norm) of representatives of norm > 0."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            norms = batch.column(2).to_numpy(zero_copy_only=False)
+            hi, lo = _core.vector_fingerprints(_floats(batch.column(1)), norms, mean, dim, seed)
+            yield pa.RecordBatch.from_arrays([batch.column(0), pa.array(hi), pa.array(lo)], names=["row", "fhi", "flo"])
+
+    return run
+
+
+def _vector_pairs(reference, radius: int):
+    """Over batches of (row, fhi, flo): the pairs within ``radius`` of each row and a
+    broadcast reference of every representative, first row in this batch."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        ref_ids, ref_hi, ref_lo = reference.value
+        for batch in batches:
+            col = lambda i: batch.column(i).to_numpy(zero_copy_only=False).astype(np.int64)  # noqa: E731
+            a, b, d = _core.vector_pairs(col(0), col(1), col(2), ref_ids, ref_hi, ref_lo, radius)
+            if len(a):
+                yield pa.RecordBatch.from_arrays([pa.array(a), pa.array(b), pa.array(d)], names=["a", "b", "distance"])
+
+    return run
+
+
+def _cosines(dim: int):
+    """Stage 4 (vectors) over batches of (a, b, va, na, vb, nb)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            norm = lambda i: batch.column(i).to_numpy(zero_copy_only=False)  # noqa: E731
+            scores = _core.vector_cosines(_floats(batch.column(2)), norm(3), _floats(batch.column(4)), norm(5), dim)
+            yield pa.RecordBatch.from_arrays([batch.column(0), batch.column(1), pa.array(scores)], names=["a", "b", "score"])
+
+    return run
+
+
+def _dedup_vectors(
+    df: DataFrame,
+    column: str,
+    threshold: float,
+    id_column: str | None,
+    *,
+    split: bool,
+    seed: int | None,
+    center: bool,
+    partitions: int | None,
+    stats: dict | None,
+):
+    """``dedup(df, embedding_column=...)``: the local run's ``ops::semantic::dedup_vectors``
+    with its exact search (README, "Spark": embeddings)."""
+    if not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold {threshold} is not a cosine between -1 and 1")
+    _check_columns(df, [column] + ([id_column] if id_column else []))
+    kind = df.schema[column].dataType
+    if not isinstance(kind, ArrayType) or not isinstance(kind.elementType, (FloatType, DoubleType)):
+        raise ValueError(f"column '{column}' holds {kind.simpleString()}, not a list of floats")
+    seed = _core.DEFAULT_SEED if seed is None else int(seed)
+    spark = df.sparkSession
+    parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
+    numbered = _stage(stats, "0 row numbers", _row_numbers(df))
+    # Every vector must have the first row's length, as the command line reads them.
+    first = numbered.where(F.col(ROW) == 0).select(F.size(column)).collect()
+    if not first:
+        out = numbered.select(*df.columns, F.lit(None).alias("duplicate_of"), F.lit(None).cast("double").alias("score"))
+        return _split(df, out) if split else out
+    dim = first[0][0]
+    if dim == 0:
+        raise ValueError(f"row 0: column '{column}': the embedding is empty")
+    if dim is None or dim < 0:
+        dim = 1  # a null first vector: the sketch names row 0
+
+    # 1. Sketch: checked rows, digest of the float32 bytes, norm, the vector as float32.
+    cols = [ROW, column] + ([F.col(id_column).cast("string")] if id_column else [])
+    sketch = (
+        numbered.select(*cols)
+        .mapInArrow(
+            _vector_sketch(column, dim, bool(id_column)),
+            "row long, hi long, lo long, norm double, vec array<float>",
+        )
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    sketch = _stage(stats, "1 sketch", sketch)
+    # Centring: the exact mean of the unit rows (all rows of norm > 0), the low quantile of
+    # their centred norms, the bar and the radius, as the local run computes them.
+    start = time.perf_counter()
+    sums = sketch.select("vec", "norm").mapInArrow(_unit_sums(dim), "hi array<long>, lo array<long>, count long").collect()
+    counts = [r["count"] for r in sums]
+    usable = sum(counts)
+    mean = _core.vector_unit_mean([x for r in sums for x in r["hi"]], [x for r in sums for x in r["lo"]], counts, dim)
+    low = None
+    index, band_rows = _core.vector_low_index(usable)
+    if center and usable:
+        norms = sketch.select("vec", "norm").mapInArrow(_centred_norms(mean), "r double").where("NOT isnan(r)")
+        low = norms.orderBy("r").offset(index).limit(1).collect()[0][0]
+    bar, low_norm, radius = _core.vector_plan(threshold, low, dim, center)
+    if usable >= band_rows:
+        warnings.warn(
+            f"{usable} rows: the command line's cost model may choose its band search from "
+            f"{band_rows} rows on; this job runs the exact search (radius {radius} of 128 bits)",
+            stacklevel=3,
+        )
+    if stats is not None:
+        stats[f"1b centring (bar {bar:.4f}, radius {radius})"] = (time.perf_counter() - start, usable)
+    # 2. Exact duplicates: the first row of each digest represents it.
+    keys = sketch.select("row", "hi", "lo")
+    firsts = keys.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
+    grouped = keys.join(firsts, ["hi", "lo"])
+    copies = grouped.where("row != rep").select("row", "rep").localCheckpoint()
+    reps = grouped.where("row = rep").select("row").join(sketch.where("norm > 0"), "row").select("row", "vec", "norm")
+    reps = _stage(stats, "2 exact duplicates", reps)
+    # 3. Candidates: every pair of representatives within the radius.
+    fps = (
+        reps.mapInArrow(_fingerprints(mean if center else None, dim, seed), "row long, fhi long, flo long")
+        .localCheckpoint()
+    )
+    table = fps.orderBy("row").toArrow()
+    reference = spark.sparkContext.broadcast(
+        tuple(table.column(c).to_numpy().astype(np.int64) for c in ("row", "fhi", "flo"))
+    )
+    candidates = fps.mapInArrow(_vector_pairs(reference, radius), "a long, b long, distance long")
+    candidates = _stage(stats, "3 candidates", candidates)
+    # 4. Verify: the exact cosine of both rows' vectors, at the bar.
+    start = time.perf_counter()
+    side = lambda x: reps.withColumnsRenamed({"row": x, "vec": "v" + x, "norm": "n" + x})  # noqa: E731
+    verified = (
+        candidates.join(side("a"), "a")
+        .join(side("b"), "b")
+        .select("a", "b", "va", "na", "vb", "nb")
+        .mapInArrow(_cosines(dim), "a long, b long, score double")
+        .where(F.col("score") >= threshold)
+        .localCheckpoint()
+    )
+    if stats is not None:
+        stats["4 verify"] = (time.perf_counter() - start, verified.count())
+    out = _decide(df, numbered, verified, copies, id_column, parts, stats)
+    sketch.unpersist()
+    reference.unpersist()
+    return _split(df, out) if split else out
+
+
+def _decide(df, numbered, verified, copies, id_column, parts, stats) -> DataFrame:
+    """Stages 5 and 6, shared by text and vectors: greedy keep-first per connected
+    component of the ``verified`` pairs (a, b, score) of representatives, exact ``copies``
+    (row, rep) following their representative, every row of ``numbered`` with its fate."""
     start = time.perf_counter()
     comps, rounds = components(verified.select("a", "b"))
     by_comp = verified.join(comps.withColumnsRenamed({"node": "a"}), "a")
@@ -282,14 +522,11 @@ def dedup(
         out = out.join(names, "kept", "left")
     else:
         out = out.withColumn("duplicate_of", F.col("kept"))
-    out = out.select(*df.columns, "duplicate_of", "score", ROW).orderBy(ROW).drop(ROW)
-    sketch.unpersist()
-    if split:
-        return (
-            out.where("duplicate_of IS NULL").select(*df.columns),
-            out.where("duplicate_of IS NOT NULL"),
-        )
-    return out
+    return out.select(*df.columns, "duplicate_of", "score", ROW).orderBy(ROW).drop(ROW)
+
+
+def _split(df: DataFrame, out: DataFrame) -> tuple[DataFrame, DataFrame]:
+    return out.where("duplicate_of IS NULL").select(*df.columns), out.where("duplicate_of IS NOT NULL")
 
 
 def _format(path: str, given: str | None) -> str:
@@ -346,8 +583,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m simdedup.spark IN --columns ... -o KEPT --removed REMOVED``."""
     p = argparse.ArgumentParser(prog="simdedup.spark", description=__doc__.split("\n\n")[0])
     p.add_argument("input", help="dataset: .jsonl, .jsonl.gz, .csv, .tsv, .parquet (file or directory)")
-    p.add_argument("--columns", required=True, help="text columns, comma-separated")
-    p.add_argument("--threshold", "-t", type=float, default=0.5, help="Jaccard bar [0.5]")
+    p.add_argument("--columns", help="text columns, comma-separated")
+    p.add_argument("--embedding-column", help="deduplicate by this column's vectors (cosine)")
+    p.add_argument("--threshold", "-t", type=float, help="Jaccard bar [0.5], cosine with vectors [0.9]")
     p.add_argument("--id-column", help="column naming rows in duplicate_of [row number]")
     p.add_argument("--format", help="input format when the name does not tell it")
     p.add_argument("-o", "--output", help="kept rows (directory of part files)")
@@ -360,11 +598,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     spark = builder.getOrCreate()
     try:
         df = read(spark, args.input, args.format)
+        if not args.columns and not args.embedding_column:
+            raise ValueError("name the text columns (--columns) or an --embedding-column")
         kept, removed = dedup(
             df,
-            [c for c in args.columns.split(",") if c],
+            [c for c in (args.columns or "").split(",") if c],
             args.threshold,
             args.id_column,
+            embedding_column=args.embedding_column,
             split=True,
             shape_rows=_input_bytes(args.input) // 200,
         )

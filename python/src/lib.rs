@@ -4,6 +4,7 @@
 //! `python/simdedup/__init__.py`.
 
 mod spark;
+mod spark_vectors;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -734,6 +735,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jaccard_scores, m)?)?;
     m.add_class::<StaticModel>()?;
     spark::register(m)?;
+    spark_vectors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -193,3 +193,111 @@ def test_bad_rows_are_named(spark, tmp_path):
     with pytest.raises(ValueError, match="column 'id' holds bigint, not text"):
         sd.dedup(df, ["id"])
     assert sd.main([str(path), "--columns", "text"]) == 2
+
+
+# Embeddings: `dedup(df, embedding_column=...)` against `simdedup dedup DATA --columns text
+# --embedding-column emb` (the exact search below 20,000 rows).
+
+
+def _vector_table(vectors, ids=None):
+    """id, text, emb (list<float32>) per row."""
+    n, dim = vectors.shape
+    offsets = pa.array(np.arange(0, n * dim + 1, dim, dtype=np.int32))
+    emb = pa.ListArray.from_arrays(offsets, pa.array(np.ascontiguousarray(vectors, np.float32).ravel()))
+    ids = list(range(n)) if ids is None else ids
+    return pa.table({"id": ids, "text": [f"row {i}" for i in range(n)], "emb": emb})
+
+
+def _local_vectors(cli, path, tmp_path):
+    """The command line's kept ids and removed {id: (duplicate_of, score)}; outputs in the
+    input's format (JSON numbers and Parquet doubles keep every bit)."""
+    if str(path).endswith(".parquet"):
+        return _local(cli, path, tmp_path, "--embedding-column", "emb")
+    kept, removed = tmp_path / "cli_kept.jsonl", tmp_path / "cli_removed.jsonl"
+    cli("dedup", str(path), "--columns", "text", "--embedding-column", "emb", "--id-column", "id",
+        "-o", str(kept), "--removed", str(removed))
+    rows = lambda p: [json.loads(line) for line in p.read_text().splitlines()]  # noqa: E731
+    # JSON outputs carry the score to 4 decimals.
+    return [r["id"] for r in rows(kept)], {r["id"]: (str(r["duplicate_of"]), r["score"]) for r in rows(removed)}
+
+
+def _spark_vectors(df, **kw):
+    """As _local_vectors, from one collect of the job's output."""
+    out = sd.dedup(df, embedding_column="emb", id_column="id", **kw).collect()
+    kept = [r["id"] for r in out if r["duplicate_of"] is None]
+    return kept, {r["id"]: (str(r["duplicate_of"]), r["score"]) for r in out if r["duplicate_of"] is not None}
+
+
+def _clustered(n, dim, seed):
+    from conftest import clustered_vectors
+
+    v = clustered_vectors(n, dim, clusters=40, noise=1.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    copies = rng.integers(0, n, size=30)
+    zero = np.zeros((2, dim), np.float32)
+    return np.concatenate([v, v[copies], zero, v[copies[:5]]])
+
+
+def test_vectors_equal_the_local_run(spark, cli, tmp_path):
+    v = _clustered(2000, 48, seed=21)
+    path = tmp_path / "v.parquet"
+    pq.write_table(_vector_table(v), path)
+    expected = _local_vectors(cli, path, tmp_path)
+    got = _spark_vectors(spark.read.parquet(str(path)))
+    scores = [s for _, s in expected[1].values()]
+    assert len(expected[1]) > 200 and min(scores) < 0.95 and 1.0 in scores
+    assert got[0] == expected[0]
+    assert got[1] == expected[1]  # ids, duplicate_of and cosines, bit for bit
+
+
+def test_vector_partition_invariance(spark, cli, tmp_path):
+    """float64 arrays (JSON) in 1, 2 and 7 partitions and a rerun: the centring mean is an
+    exact sum and the band-free search covers every pair within the radius, so the
+    partitioning changes nothing; exact copies and zero vectors included."""
+    v = _clustered(600, 32, seed=22)
+    path = tmp_path / "v.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": "t", "emb": [float(x) for x in row]}) + "\n" for i, row in enumerate(v)))
+    size = os.path.getsize(path)
+    results = []
+    for parts in (1, 2, 7):
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(size // parts + 1))
+        df = spark.read.json(str(path))
+        if parts == 1:
+            df = df.coalesce(1)
+        assert df.rdd.getNumPartitions() == parts
+        results.append(_spark_vectors(df, partitions=2))
+    spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    results.append(_spark_vectors(spark.read.json(str(path)), partitions=2))  # a rerun
+    assert len(results[0][1]) > 50
+    assert all(r == results[0] for r in results)
+    kept, removed = _local_vectors(cli, path, tmp_path)
+    assert results[0][0] == kept
+    assert {k: (d, round(s, 4)) for k, (d, s) in results[0][1].items()} == removed
+
+
+def test_vectors_without_duplicates_and_bad_rows(spark, cli, tmp_path):
+    v = np.random.default_rng(23).normal(size=(300, 32)).astype(np.float32)
+    path = tmp_path / "v.parquet"
+    pq.write_table(_vector_table(v), path)
+    expected = _local_vectors(cli, path, tmp_path)
+    assert expected == (list(range(300)), {})
+    code = sd.main([str(path), "--embedding-column", "emb", "--id-column", "id", "-o", str(tmp_path / "kept.parquet")])
+    assert code == 0
+    assert sorted(r["id"] for r in spark.read.parquet(str(tmp_path / "kept.parquet")).collect()) == expected[0]
+
+    bad = v[:6].copy()
+    bad[3, 5] = np.nan
+    pq.write_table(_vector_table(bad, ids=[f"r{i}" for i in range(6)]), tmp_path / "nan.parquet")
+    df = spark.read.parquet(str(tmp_path / "nan.parquet"))
+    with pytest.raises(Exception, match=r"row 3 \(id r3\): column 'emb': the embedding holds NaN"):
+        sd.dedup(df, embedding_column="emb", id_column="id").collect()
+    rows = [{"id": 0, "emb": [1.0, 2.0, 3.0]}, {"id": 1, "emb": [1.0, 2.0]}, {"id": 2, "emb": None}]
+    short = spark.createDataFrame(rows[:2], "id long, emb array<double>")
+    with pytest.raises(Exception, match="row 1: column 'emb': the embedding has 2 values, the first row's has 3"):
+        sd.dedup(short, embedding_column="emb").collect()
+    null = spark.createDataFrame([rows[0], rows[2]], "id long, emb array<double>")
+    with pytest.raises(Exception, match=r"row 1 \(id 2\): column 'emb' is null"):
+        sd.dedup(null, embedding_column="emb", id_column="id").collect()
+    with pytest.raises(ValueError, match="column 'id' holds bigint, not a list of floats"):
+        sd.dedup(null, embedding_column="id")
+    assert sd.main([str(tmp_path / "nan.parquet"), "--embedding-column", "emb"]) == 2

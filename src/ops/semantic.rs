@@ -250,13 +250,19 @@ pub fn embed_centred<F: Fingerprint>(
     (fps, plan)
 }
 
+/// The digest by which [`exact_groups`] groups rows: CityHash128 of the row's bytes as
+/// stored (little-endian float32 for a dataset's embedding column).
+pub fn row_digest(bytes: &[u8]) -> u128 {
+    cityhash_rs::cityhash_110_128(bytes)
+}
+
 /// Rows grouped by identical bytes, in input order; each group listed by first member.
 /// Non-finite rows (norm 0 and listed in `scan.non_finite`) are left out.
 pub fn exact_groups(v: &Vectors, scan: &Scan) -> ExactGroups {
     let skip: std::collections::HashSet<usize> = scan.non_finite.iter().map(|x| x.0).collect();
     let digests: Vec<u128> = (0..v.rows())
         .into_par_iter()
-        .map(|i| cityhash_rs::cityhash_110_128(v.raw_row(i)))
+        .map(|i| row_digest(v.raw_row(i)))
         .collect();
     let order = (0..v.rows() as u32)
         .filter(|&i| !skip.contains(&(i as usize)))
