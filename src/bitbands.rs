@@ -646,11 +646,18 @@ impl BitBands {
             candidates: 0,
             collisions: 0,
         };
-        let mut seen = vec![NONE; n];
+        // The kept rows, numbered in order, with what their comparisons read (fingerprint
+        // words and `row` terms) copied together: far fewer than the rows in tight
+        // clusters, so these stay in cache. The slots hold these numbers.
+        let mut kept_rows: Vec<u32> = Vec::new();
+        let mut kept_words: Vec<u64> = Vec::new();
+        let mut kept_terms: Vec<T> = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
         let mut found: Vec<Pair> = Vec::new();
         let mut counts = vec![0u32; bands];
         for (x, fx) in fps.iter().enumerate() {
             let wx = words_of(fx);
+            let wx = &wx[..nwords];
             let tx = row(x as u32);
             let at_x = &at[x * bands..(x + 1) * bands];
             let x = x as u32;
@@ -666,24 +673,21 @@ impl BitBands {
                 }
                 let start = f as usize + 1;
                 stats.collisions += count as u64;
-                for &y in &band[start..start + count as usize] {
-                    if seen[y as usize] == x {
+                let mask = &self.masks[b * self.words..(b + 1) * self.words];
+                for &k in &band[start..start + count as usize] {
+                    let k = k as usize;
+                    if seen[k] == x {
                         continue;
                     }
-                    let fy = &fps[y as usize];
-                    let wy = words_of(fy);
-                    let mask = &self.masks[b * self.words..(b + 1) * self.words];
-                    let agree = wx[..nwords]
-                        .iter()
-                        .zip(&wy[..nwords])
-                        .zip(mask)
-                        .all(|((a, c), m)| (a ^ c) & m == 0);
+                    let wy = &kept_words[k * nwords..(k + 1) * nwords];
+                    let agree = (wx.iter().zip(wy).zip(mask)).all(|((a, c), m)| (a ^ c) & m == 0);
                     if !agree {
                         continue;
                     }
-                    seen[y as usize] = x;
-                    let d = fy.distance(fx);
-                    if within(&row(y), &tx, d) && keep(y, x) {
+                    seen[k] = x;
+                    let d = wx.iter().zip(wy).map(|(a, c)| (a ^ c).count_ones()).sum();
+                    let y = kept_rows[k];
+                    if within(&kept_terms[k], &tx, d) && keep(y, x) {
                         found.push(Pair {
                             a: y,
                             b: x,
@@ -695,9 +699,14 @@ impl BitBands {
             found.sort_unstable_by_key(|p| p.a);
             stats.candidates += found.len() as u64;
             if decide(x, &found) {
+                let k = kept_rows.len() as u32;
+                kept_rows.push(x);
+                kept_words.extend_from_slice(wx);
+                kept_terms.push(tx);
+                seen.push(NONE);
                 for ((band, &f), &count) in slots.iter_mut().zip(at_x).zip(&counts) {
                     if f != NONE {
-                        band[f as usize + 1 + count as usize] = x;
+                        band[f as usize + 1 + count as usize] = k;
                         band[f as usize] = count + 1;
                     }
                 }
