@@ -125,12 +125,23 @@ def model_worker(tool, rows, threshold, model_dir):
     return time.perf_counter() - start, removed
 
 
+REPEAT = 1
+
+
 def run(args_list):
-    """Runs this script as a worker in a fresh process; returns its JSON answer."""
-    out = subprocess.run([sys.executable, __file__, "--worker", *args_list], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(out.stderr)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """Runs this script as a worker in a fresh process, REPEAT times (alternating tools is
+    left to the caller); returns the answer of the run with the median time, with every
+    time under "times"."""
+    answers = []
+    for _ in range(REPEAT):
+        out = subprocess.run([sys.executable, __file__, "--worker", *args_list], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(out.stderr)
+        answers.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    answers.sort(key=lambda a: a["seconds"])
+    median = answers[len(answers) // 2]
+    median["times"] = [a["seconds"] for a in answers]
+    return median
 
 
 def main():
@@ -142,9 +153,12 @@ def main():
     ap.add_argument("--threshold", type=float)
     ap.add_argument("--corpus", default=os.path.join(ROOT, "eval", "work", "c100k"))
     ap.add_argument("--tools", default=None)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the median is reported")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--tool", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    global REPEAT
+    REPEAT = max(1, a.repeat)
     if a.worker:
         if a.what == "vectors":
             s, removed = vectors_worker(a.tool, a.rows, a.dim, a.threshold)
@@ -164,7 +178,8 @@ def main():
         what = f"{a.rows} x {a.dim} vectors" if a.what == "vectors" else f"{a.rows} texts embedded by {a.model}"
         print(f"{what}, cosine {t}, load {os.getloadavg()[0]:.2f}")
         for tool, r in res.items():
-            print(f"  {tool:10} {r['seconds']:8.2f} s  {len(r['removed'])} removed")
+            times = ", ".join(f"{t:.2f}" for t in r["times"])
+            print(f"  {tool:10} {r['seconds']:8.2f} s (median of {times})  {len(r['removed'])} removed")
         if "semhash" in res and "simdedup" in res:
             ours, theirs = set(res["simdedup"]["removed"]), set(res["semhash"]["removed"])
             union = ours | theirs
