@@ -117,3 +117,24 @@ def reference_set():
     prose = sentences()
     step = max(1, len(prose) // 8)
     return list(SPECIAL) + prose[::step][:8]
+
+
+def clustered(rows, seed=7):
+    """`rows` texts in tight clusters: a licence sentence drawn at random, then the row's
+    number (the texts of `scripts/python_speed.py model`)."""
+    rng = random.Random(seed)
+    prose = sentences()
+    return [f"{rng.choice(prose)} {i}" for i in range(rows)]
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+    import sys
+
+    ap = argparse.ArgumentParser(description="Writes the clustered texts as JSONL ({\"text\": ...}).")
+    ap.add_argument("--clustered", type=int, required=True, metavar="ROWS")
+    a = ap.parse_args()
+    for text in clustered(a.clustered):
+        sys.stdout.write(json.dumps({"text": text}) + "\n")
+

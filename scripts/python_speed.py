@@ -102,14 +102,10 @@ def texts_worker(tool, corpus, bar):
 
 
 def model_worker(tool, rows, threshold, model_dir):
-    import random
-
     sys.path.insert(0, HERE)
-    from model_texts import sentences
+    from model_texts import clustered
 
-    rng = random.Random(7)
-    prose = sentences()
-    texts = [f"{rng.choice(prose)} {i}" for i in range(rows)]
+    texts = clustered(rows)
     start = time.perf_counter()
     if tool == "simdedup":
         from simdedup import SimDedup
