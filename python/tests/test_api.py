@@ -199,3 +199,26 @@ def test_arrow_string_arrays_are_read_in_place():
         _core.dedup_texts(pa.array(["a b c", None]), 0.5)
     with pytest.raises(ValueError, match="not of strings"):
         _core.dedup_texts(pa.array([1, 2]), 0.5)
+
+
+def test_deciding_pairs_give_the_decisions_of_all_pairs():
+    # Tight clusters above the band search's 20,000 rows: the keep-first search runs when
+    # only the deciding pairs are asked for, and decides as the full band search.
+    v = clustered_vectors(24_000, 32, 400, 0.35, seed=8)
+    every = simdedup._core.dedup_vectors(v, 0.9)
+    deciding = simdedup._core.dedup_vectors(v, 0.9, all_pairs=False)
+    assert np.array_equal(every["duplicate_of"], deciding["duplicate_of"])
+    assert np.array_equal(every["score"], deciding["score"])
+    removed = int((deciding["duplicate_of"] >= 0).sum())
+    assert 5_000 < removed < 23_000, removed
+    assert deciding["candidates"] < every["candidates"]
+    assert len(deciding["pair_a"]) < len(every["pair_a"])
+    # rethreshold searches again: the same as deduplicating at the higher threshold.
+    records = [f"row {i}" for i in range(len(v))]
+    r = SimDedup.from_embeddings(v, records).self_deduplicate(0.9)
+    r.rethreshold(0.95)
+    high = SimDedup.from_embeddings(v, records).self_deduplicate(0.95)
+    assert r.selected == high.selected
+    assert [(d.record, d.duplicate_of, d.score) for d in r.filtered] == [
+        (d.record, d.duplicate_of, d.score) for d in high.filtered
+    ]
