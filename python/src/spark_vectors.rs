@@ -11,14 +11,24 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use simdedup::Bits256;
+use simdedup::bitbands::{BitBandParams, BitBands};
+use simdedup::fingerprint::Fingerprint;
 use simdedup::hyperplane::{self, UnitSum};
-use simdedup::ops::semantic::{self, Centring, Cosine, Similarity, VectorOptions};
+use simdedup::ops::semantic::{
+    self, Centring, Cosine, PairRadius, SearchRequest, Similarity, VectorMethod, VectorOptions,
+    VectorSearch,
+};
 use simdedup::search;
 use simdedup::vectors::{Vectors, norm};
 
 type Ints<'py> = Bound<'py, PyArray1<i64>>;
 type Floats<'py> = Bound<'py, PyArray1<f64>>;
 type Floats32<'py> = Bound<'py, PyArray1<f32>>;
+type Bytes<'py> = Bound<'py, PyArray1<u8>>;
+
+/// A band shape as Python sees it: `(rows, bands, radius, recall)` over [`semantic::BAND_BITS`].
+type Shape = (u32, u32, u32, f64);
 
 /// The fingerprint width of the local run's exact search (`--bits` not given).
 const BITS: u32 = 128;
@@ -356,6 +366,274 @@ fn vector_cosines<'py>(
     Ok(scores.into_pyarray(py))
 }
 
+/// The positions among `n` usable rows (finite, norm > 0, in row order) of the rows whose
+/// pairs the local run's cost model samples ([`semantic::sample_positions`]).
+#[pyfunction]
+fn vector_sample_positions(n: usize) -> Vec<usize> {
+    semantic::sample_positions(n)
+}
+
+/// The centring as the driver holds it: the mean (None without centring) and the bar.
+fn centring(mean: Option<Vec<f64>>, bar: f64, low_norm: f64) -> Centring {
+    Centring {
+        mean,
+        bar,
+        low_norm,
+    }
+}
+
+/// The local run's choice of search for `n` usable rows ([`semantic::choose_search_for`],
+/// `--method` and `--bits` not given, recall `recall`): the band shape `(rows, bands,
+/// radius, recall)` over 256-bit fingerprints when it chooses bands (full or keep-first:
+/// the same decisions), None for the exact Hamming search. `sample` holds the rows at
+/// [`vector_sample_positions`] (`dim` float32 values each, norms `sample_norms`), from
+/// which the background is computed as the local run computes it; `bar` and `low_norm`
+/// are [`vector_plan`]'s, `mean` the mean of the unit rows (None without centring).
+#[pyfunction]
+#[pyo3(signature = (n, sample, sample_norms, dim, threshold, bar, low_norm, mean, recall=0.99))]
+#[allow(clippy::too_many_arguments)]
+fn vector_search_plan<'py>(
+    py: Python<'py>,
+    n: usize,
+    sample: PyReadonlyArray1<'py, f32>,
+    sample_norms: PyReadonlyArray1<'py, f64>,
+    dim: usize,
+    threshold: f64,
+    bar: f64,
+    low_norm: f64,
+    mean: Option<Vec<f64>>,
+    recall: f64,
+) -> PyResult<Option<Shape>> {
+    let norms = sample_norms.as_slice()?;
+    let (v, rows) = rows_of(sample.as_slice()?, dim)?;
+    if v.rows() != norms.len() || norms.len() != semantic::sample_positions(n).len() {
+        return Err(err(
+            "vector_search_plan: the rows at vector_sample_positions(n), one norm each".into(),
+        ));
+    }
+    let opts = VectorOptions {
+        seed: 0,
+        center: mean.is_some(),
+        threshold,
+        max_distance: None,
+    };
+    let centring = centring(mean, bar, low_norm);
+    let request = SearchRequest {
+        method: VectorMethod::Auto,
+        bits: None,
+        recall,
+        deciding: true,
+    };
+    let (search, _) = py.detach(|| {
+        semantic::choose_search_for(
+            n,
+            || semantic::background(&v, &rows, norms, &centring),
+            &opts,
+            &centring,
+            request,
+        )
+    });
+    Ok(match search {
+        VectorSearch::Bands(p) | VectorSearch::KeepFirst(p) => {
+            Some((p.rows, p.bands, p.radius, p.recall))
+        }
+        VectorSearch::Hamming(_) => None,
+    })
+}
+
+fn shape_of((rows, bands, radius, recall): Shape) -> PyResult<BitBandParams> {
+    let bits = semantic::BAND_BITS;
+    if rows == 0 || rows > bits || bands == 0 || bands > simdedup::bitbands::MAX_BANDS {
+        return Err(err(format!("rows={rows}, bands={bands}: not a band shape")));
+    }
+    Ok(BitBandParams {
+        bits,
+        rows,
+        bands,
+        radius,
+        recall,
+    })
+}
+
+/// Bytes of a 256-bit fingerprint.
+const FP_BYTES: usize = 32;
+
+/// Sketches one batch of representatives (norm > 0) for the band search: per row its
+/// 256-bit fingerprint (planes of `seed`, centred on `mean`: the local run's
+/// [`semantic::embed_centred`]) as 32 bytes, row after row; its centring terms `(μ·x,
+/// |x - μ|)` ([`Centring::row_terms`]) as two float32 arrays; and, flattened row by row,
+/// its band keys ([`BitBands::keys_of`], bands of `seed`) as `band << 32 | key`.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn vector_band_sketch<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray1<'py, f32>,
+    norms: PyReadonlyArray1<'py, f64>,
+    mean: Option<Vec<f64>>,
+    dim: usize,
+    seed: u64,
+    shape: Shape,
+) -> PyResult<(Bytes<'py>, Floats32<'py>, Floats32<'py>, Ints<'py>)> {
+    let (values, norms) = (values.as_slice()?, norms.as_slice()?);
+    let (v, rows) = rows_of(values, dim)?;
+    if v.rows() != norms.len() || norms.iter().any(|&n| n <= 0.0) {
+        return Err(err("vector_band_sketch: one norm > 0 per row".into()));
+    }
+    let shape = shape_of(shape)?;
+    let opts = VectorOptions {
+        seed,
+        center: mean.is_some(),
+        threshold: 0.0,
+        max_distance: None,
+    };
+    let centring = centring(mean, 0.0, 1.0);
+    let (fps, terms, keys) = py.detach(|| {
+        let fps = semantic::embed_centred::<Bits256>(&[(&v, &rows, norms)], &opts, &centring, &())
+            .0
+            .pop()
+            .expect("one source");
+        let terms = centring.row_terms(&v, &rows, norms);
+        let bands = BitBands::new(shape, seed);
+        let nb = shape.bands as usize;
+        let mut keys = vec![0u32; nb];
+        let mut out: Vec<i64> = Vec::with_capacity(fps.len() * nb);
+        for fp in &fps {
+            bands.keys_of(fp, &mut keys);
+            out.extend(
+                keys.iter()
+                    .enumerate()
+                    .map(|(b, &key)| ((b as i64) << 32) | key as i64),
+            );
+        }
+        (fps, terms, out)
+    });
+    let bytes: Vec<u8> = fps
+        .iter()
+        .flat_map(|fp| fp.0.iter().flat_map(|w| w.to_le_bytes()))
+        .collect();
+    let (ma, ca): (Vec<f32>, Vec<f32>) = terms.into_iter().unzip();
+    Ok((
+        bytes.into_pyarray(py),
+        ma.into_pyarray(py),
+        ca.into_pyarray(py),
+        keys.into_pyarray(py),
+    ))
+}
+
+/// The band search's pair rule for the Spark job, built once per task: the bands of
+/// `seed` for the shape, and the Hamming filter at `threshold` for the centring `mean`
+/// ([`PairRadius`]).
+#[pyclass(module = "simdedup._core", frozen)]
+struct VectorBandPairs {
+    bands: BitBands,
+    filter: PairRadius,
+}
+
+#[pymethods]
+impl VectorBandPairs {
+    #[new]
+    #[pyo3(signature = (shape, seed, threshold, mean))]
+    fn new(shape: Shape, seed: u64, threshold: f64, mean: Option<Vec<f64>>) -> PyResult<Self> {
+        let shape = shape_of(shape)?;
+        let filter =
+            PairRadius::from_terms(Vec::new(), threshold, &centring(mean, 0.0, 1.0), shape);
+        Ok(VectorBandPairs {
+            bands: BitBands::new(shape, seed),
+            filter,
+        })
+    }
+
+    /// The candidates of entries sorted by `(bucket, row)` (buckets `band << 32 | key` as
+    /// [`vector_band_sketch`] gives them; fingerprints `fps`, 32 bytes per entry; terms
+    /// `ma`, `ca`), at most `max` from `cursor` on: of each run of equal buckets, the
+    /// pairs that the local [`BitBands::search`] takes from that band (its first band on
+    /// whose bits the fingerprints agree, [`BitBands::first_agreement`]; within the
+    /// shape's radius and the pair's own, [`PairRadius::within`]). Returns `(a, b,
+    /// distance)` with `a < b`, and the cursor to go on from, or None.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    fn pairs<'py>(
+        &self,
+        py: Python<'py>,
+        buckets: PyReadonlyArray1<'py, i64>,
+        rows: PyReadonlyArray1<'py, i64>,
+        fps: PyReadonlyArray1<'py, u8>,
+        ma: PyReadonlyArray1<'py, f32>,
+        ca: PyReadonlyArray1<'py, f32>,
+        cursor: (usize, usize),
+        max: usize,
+    ) -> PyResult<(Ints<'py>, Ints<'py>, Ints<'py>, Option<(usize, usize)>)> {
+        let (keys, ids, raw, ma, ca) = (
+            buckets.as_slice()?,
+            rows.as_slice()?,
+            fps.as_slice()?,
+            ma.as_slice()?,
+            ca.as_slice()?,
+        );
+        let n = keys.len();
+        if ids.len() != n
+            || ma.len() != n
+            || ca.len() != n
+            || raw.len() != n * FP_BYTES
+            || max == 0
+            || !keys.is_sorted()
+            || keys
+                .iter()
+                .any(|&k| (k as u64 >> 32) >= self.bands.params().bands as u64)
+        {
+            return Err(err(
+                "pairs: sorted buckets, one row, 32 fingerprint bytes and terms each, max >= 1"
+                    .into(),
+            ));
+        }
+        let fp = |i: usize| {
+            let mut w = [0u64; 4];
+            for (k, word) in w.iter_mut().enumerate() {
+                let at = i * FP_BYTES + 8 * k;
+                *word = u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
+            }
+            simdedup::Wide(w)
+        };
+        let (found, next) = py.detach(|| {
+            let mut out: Vec<(i64, i64, i64)> = Vec::new();
+            let (mut x, mut y) = cursor;
+            while x < n {
+                if y <= x {
+                    y = x + 1;
+                }
+                if y >= n || keys[y] != keys[x] {
+                    x += 1;
+                    y = x + 1;
+                    continue;
+                }
+                if out.len() == max {
+                    return (out, Some((x, y)));
+                }
+                // Rows ascend within a run: x's row is the pair's first, as in the local
+                // search (the filter's terms are taken in that order).
+                let (fx, fy) = (fp(x), fp(y));
+                let d = fx.distance(&fy);
+                let band = (keys[x] as u64 >> 32) as usize;
+                if self.filter.within((ma[x], ca[x]), (ma[y], ca[y]), d)
+                    && self.bands.first_agreement(&fx, &fy, band)
+                {
+                    out.push((ids[x], ids[y], d as i64));
+                }
+                y += 1;
+            }
+            (out, None)
+        });
+        let a: Vec<i64> = found.iter().map(|p| p.0).collect();
+        let b: Vec<i64> = found.iter().map(|p| p.1).collect();
+        let d: Vec<i64> = found.iter().map(|p| p.2).collect();
+        Ok((
+            a.into_pyarray(py),
+            b.into_pyarray(py),
+            d.into_pyarray(py),
+            next,
+        ))
+    }
+}
+
 /// Adds the embedding stage functions to `_core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_SEED", hyperplane::DEFAULT_SEED)?;
@@ -368,5 +646,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(vector_fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(vector_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(vector_cosines, m)?)?;
+    m.add_function(wrap_pyfunction!(vector_sample_positions, m)?)?;
+    m.add_function(wrap_pyfunction!(vector_search_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(vector_band_sketch, m)?)?;
+    m.add_class::<VectorBandPairs>()?;
     Ok(())
 }

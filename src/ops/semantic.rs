@@ -370,6 +370,25 @@ pub fn choose_search(
     centring: &Centring,
     request: SearchRequest,
 ) -> (VectorSearch, u32) {
+    choose_search_for(
+        rows.len(),
+        || background(v, rows, norms, centring),
+        opts,
+        centring,
+        request,
+    )
+}
+
+/// [`choose_search`] for `n` rows whose background (see [`background`]) `background`
+/// computes, called only when the cost model needs it: for a caller that holds only the
+/// sampled rows ([`sample_positions`]), such as the Spark job's driver.
+pub fn choose_search_for(
+    n: usize,
+    background: impl FnOnce() -> Background,
+    opts: &VectorOptions,
+    centring: &Centring,
+    request: SearchRequest,
+) -> (VectorSearch, u32) {
     let SearchRequest {
         method,
         bits,
@@ -382,32 +401,31 @@ pub fn choose_search(
     );
     let auto = match method {
         VectorMethod::Hamming(m) => return (VectorSearch::Hamming(m), exact.1),
-        VectorMethod::Auto if rows.len() < MIN_BAND_ROWS || opts.max_distance.is_some() => {
+        VectorMethod::Auto if n < MIN_BAND_ROWS || opts.max_distance.is_some() => {
             return exact;
         }
         VectorMethod::Auto => true,
         VectorMethod::Bands => false,
     };
-    let background = background(v, rows, norms, centring);
+    let background = background();
     let band_bits = bits.unwrap_or(BAND_BITS);
-    let Some(shape) =
-        BitBandParams::solve(band_bits, centring.bar, recall, rows.len(), &background)
-    else {
+    let Some(shape) = BitBandParams::solve(band_bits, centring.bar, recall, n, &background) else {
         return exact;
     };
+    let rows = n;
     if auto {
-        let n = rows.len() as f64;
+        let n = n as f64;
         let radius = hyperplane::cosine_radius(exact.1, centring.bar, CANDIDATE_RECALL);
         let within: f64 = background.weights(exact.1, 1.0)[..=radius as usize]
             .iter()
             .sum();
         let hamming = HAMMING_PAIR_COST * n * n / 2.0 * within;
-        if hamming < shape.cost(rows.len(), centring.bar, &background) {
+        if hamming < shape.cost(rows, centring.bar, &background) {
             return exact;
         }
     }
-    let neighbours = background.share_at_least(centring.bar) * (rows.len() - 1) as f64;
-    let bytes = 12 * rows.len() as u64 * shape.bands as u64;
+    let neighbours = background.share_at_least(centring.bar) * rows.saturating_sub(1) as f64;
+    let bytes = 12 * rows as u64 * shape.bands as u64;
     if deciding && neighbours >= KEEP_FIRST_NEIGHBOURS && bytes <= KEEP_FIRST_BYTES {
         return (VectorSearch::KeepFirst(shape), band_bits);
     }
@@ -417,10 +435,10 @@ pub fn choose_search(
 /// The cosines, in hashed space, of all pairs of up to [`SAMPLE_ROWS`] rows spread evenly
 /// over `rows`.
 pub fn background(v: &Vectors, rows: &[u32], norms: &[f64], centring: &Centring) -> Background {
-    let m = rows.len().min(SAMPLE_ROWS);
-    let sample: Vec<Vec<f64>> = (0..m)
+    let sample: Vec<Vec<f64>> = sample_positions(rows.len())
+        .into_iter()
         .filter_map(|i| {
-            let r = rows[i * rows.len() / m] as usize;
+            let r = rows[i] as usize;
             centring.unit_row(v, r, norms[r])
         })
         .collect();
@@ -440,6 +458,14 @@ pub fn background(v: &Vectors, rows: &[u32], norms: &[f64], centring: &Centring)
     Background::new(cosines)
 }
 
+/// The positions among `n` rows of the rows [`background`] samples: up to [`SAMPLE_ROWS`],
+/// spread evenly, ascending. Given just those rows (in order), [`background`] computes the
+/// same background.
+pub fn sample_positions(n: usize) -> Vec<usize> {
+    let m = n.min(SAMPLE_ROWS);
+    (0..m).map(|i| i * n / m).collect()
+}
+
 /// The Hamming filter of the band search, pair by pair: a pair at raw cosine t has cosine
 /// `(t - μ·xa - μ·xb + |μ|²) / (|ca||cb|)` in hashed space ([`Centring::row_terms`]), its
 /// own bar, usually above the worst case the shape is solved for; the pair's radius is
@@ -447,11 +473,13 @@ pub fn background(v: &Vectors, rows: &[u32], norms: &[f64], centring: &Centring)
 /// guarantee holds pair by pair (and the filter is tighter for most pairs). Pairs whose
 /// bar is below the worst case (rows under the low quantile of centred norms) keep the
 /// shape's radius, as the exact search keeps its radius for them.
-struct PairRadius {
+pub struct PairRadius {
     /// `(μ·x, |x - μ|)` per searched row.
-    terms: Vec<(f32, f32)>,
+    pub terms: Vec<(f32, f32)>,
     threshold: f64,
     mean_norm2: f64,
+    /// The shape's radius, a bound for every pair.
+    radius: u32,
     /// `radii[i]`: the radius for a bar in `[-1 + i / STEPS, -1 + (i + 1) / STEPS)`.
     radii: Vec<u32>,
 }
@@ -468,20 +496,40 @@ impl PairRadius {
         centring: &Centring,
         shape: BitBandParams,
     ) -> PairRadius {
+        let terms = centring.row_terms(v, reps, norms);
+        PairRadius::from_terms(terms, opts.threshold, centring, shape)
+    }
+
+    /// The filter for rows whose terms are `terms` ([`Centring::row_terms`]), at
+    /// `threshold` (raw cosine), with `centring` and the band `shape`.
+    pub fn from_terms(
+        terms: Vec<(f32, f32)>,
+        threshold: f64,
+        centring: &Centring,
+        shape: BitBandParams,
+    ) -> PairRadius {
         let radii = (0..=2 * STEPS as usize)
             .map(|i| shape.radius_at(-1.0 + i as f64 / STEPS).min(shape.radius))
             .collect();
         PairRadius {
-            terms: centring.row_terms(v, reps, norms),
-            threshold: opts.threshold,
+            terms,
+            threshold,
             mean_norm2: centring.mean_norm2(),
+            radius: shape.radius,
             radii,
         }
     }
 
+    /// Whether rows with terms `ta` and `tb` whose fingerprints are at distance `d` pass
+    /// the band search's Hamming filter: within the shape's radius and the pair's own.
+    #[inline]
+    pub fn within(&self, ta: (f32, f32), tb: (f32, f32), d: u32) -> bool {
+        d <= self.radius && d <= self.radius_of(ta, tb)
+    }
+
     /// The radius for rows whose terms are `(ma, ca)` and `(mb, cb)`.
     #[inline]
-    fn radius_of(&self, (ma, ca): (f32, f32), (mb, cb): (f32, f32)) -> u32 {
+    pub fn radius_of(&self, (ma, ca): (f32, f32), (mb, cb): (f32, f32)) -> u32 {
         let bar = (self.threshold - ma as f64 - mb as f64 + self.mean_norm2)
             / (ca as f64 * cb as f64).max(1e-12);
         let i = ((bar.clamp(-1.0, 1.0) + 1.0) * STEPS) as usize;
@@ -546,9 +594,7 @@ pub fn dedup_vectors<F: Fingerprint>(
             // the run), then the 8-bit codes: the pairs they prove below the threshold are
             // not read again (the band search then checks that no earlier band has the pair).
             let row = |x: u32| filter.terms[x as usize];
-            let within = |&ta: &(f32, f32), &tb: &(f32, f32), d: u32| {
-                d <= shape.radius && d <= filter.radius_of(ta, tb)
-            };
+            let within = |&ta: &(f32, f32), &tb: &(f32, f32), d: u32| filter.within(ta, tb, d);
             let keep = |a: u32, b: u32| codes.may_reach(a, b, opts.threshold);
             let mut near = Vec::new();
             let keep_first = matches!(search, VectorSearch::KeepFirst(_));
