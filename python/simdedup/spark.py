@@ -37,7 +37,6 @@ import argparse
 import os
 import sys
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -376,6 +375,110 @@ def _vector_pairs(reference, radius: int):
     return run
 
 
+def _band_sketch(mean: list[float] | None, dim: int, seed: int, shape):
+    """Over batches of (row, vec, norm) of representatives of norm > 0: the 256-bit
+    fingerprint (binary), the centring terms and the band buckets of each."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        bands = shape[1]
+        for batch in batches:
+            norms = batch.column(2).to_numpy(zero_copy_only=False)
+            fps, ma, ca, buckets = _core.vector_band_sketch(_floats(batch.column(1)), norms, mean, dim, seed, shape)
+            n = len(norms)
+            fp = pa.BinaryArray.from_buffers(
+                pa.binary(), n, [None, pa.py_buffer(np.arange(0, 32 * n + 1, 32, dtype=np.int32)), pa.py_buffer(fps)]
+            )
+            keys = pa.ListArray.from_arrays(
+                pa.array(np.arange(0, n * bands + 1, bands, dtype=np.int32)), pa.array(buckets, pa.int64())
+            )
+            yield pa.RecordBatch.from_arrays(
+                [batch.column(0), fp, pa.array(ma), pa.array(ca), keys], names=["row", "fp", "ma", "ca", "keys"]
+            )
+
+    return run
+
+
+def _binary_values(array: pa.Array) -> np.ndarray:
+    """The bytes of a binary column's values, value after value (no nulls)."""
+    wide = pa.types.is_large_binary(array.type)
+    offsets = np.frombuffer(array.buffers()[1], np.int64 if wide else np.int32)
+    start, end = offsets[array.offset], offsets[array.offset + len(array)]
+    return np.frombuffer(array.buffers()[2], np.uint8)[start:end]
+
+
+def _band_pairs(shape, seed: int, threshold: float, mean: list[float] | None):
+    """Stage 3 (vector bands) over one partition sorted by (bucket, row) of (bucket, row,
+    fp, ma, ca): the pairs the local band search takes from each equal-bucket run, a run
+    that spans batches carried to the next; at most PIECE pairs per batch out."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        rule = _core.VectorBandPairs(shape, seed, threshold, mean)
+        carry = None
+
+        def emit(cols):
+            buckets, rows, fps, ma, ca = cols
+            cursor = (0, 0)
+            while cursor is not None:
+                a, b, d, cursor = rule.pairs(buckets, rows, fps, ma, ca, cursor, PIECE)
+                if len(a):
+                    yield pa.RecordBatch.from_arrays([pa.array(a), pa.array(b), pa.array(d)], names=["a", "b", "distance"])
+
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            fp = batch.column(2)
+            cols = [
+                batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64),
+                batch.column(1).to_numpy(zero_copy_only=False).astype(np.int64),
+                _binary_values(fp),
+                batch.column(3).to_numpy(zero_copy_only=False).astype(np.float32),
+                batch.column(4).to_numpy(zero_copy_only=False).astype(np.float32),
+            ]
+            if carry is not None:
+                cols = [np.concatenate([c, x]) for c, x in zip(carry, cols)]
+            buckets = cols[0]
+            last = int(np.searchsorted(buckets, buckets[-1]))
+            yield from emit([c[:last] if i != 2 else c[: 32 * last] for i, c in enumerate(cols)])
+            carry = [c[last:] if i != 2 else c[32 * last :] for i, c in enumerate(cols)]
+        if carry is not None and len(carry[0]):
+            yield from emit(carry)
+
+    return run
+
+
+def _background_sample(sketch: DataFrame, usable: int, dim: int):
+    """The rows the local cost model samples: those at ``vector_sample_positions(usable)``
+    among the usable rows (norm > 0) in row order, found from counts of usable rows per
+    block of row numbers, then collected alone. Returns their values (float32, row after
+    row) and norms."""
+    positions = _core.vector_sample_positions(usable)
+    block = 1024
+    ok = sketch.where("norm > 0")
+    counts = sorted(ok.groupBy(F.expr(f"row div {block}").alias("blk")).count().collect())
+    starts, total = [], 0
+    for blk, count in counts:
+        starts.append(total)
+        total += count
+    # Each position's block, and its rank among the usable rows of that block.
+    wanted, i = {}, 0
+    for p in positions:
+        while i + 1 < len(starts) and starts[i + 1] <= p:
+            i += 1
+        wanted.setdefault(counts[i][0], []).append(p - starts[i])
+    rows = ok.where(F.expr(f"row div {block}").isin(list(wanted))).select("row").collect()
+    by_block: dict[int, list[int]] = {}
+    for (r,) in rows:
+        by_block.setdefault(r // block, []).append(r)
+    targets = []
+    for blk, ranks in wanted.items():
+        members = sorted(by_block[blk])
+        targets += [members[k] for k in ranks]
+    got = sorted(ok.where(F.col("row").isin(targets)).select("row", "vec", "norm").collect())
+    values = np.array([x for r in got for x in r["vec"]], np.float32)
+    norms = np.array([r["norm"] for r in got], np.float64)
+    return values, norms
+
+
 def _cosines(dim: int):
     """Stage 4 (vectors) over batches of (a, b, va, na, vb, nb)."""
 
@@ -447,14 +550,17 @@ def _dedup_vectors(
         norms = sketch.select("vec", "norm").mapInArrow(_centred_norms(mean), "r double").where("NOT isnan(r)")
         low = norms.orderBy("r").offset(index).limit(1).collect()[0][0]
     bar, low_norm, radius = _core.vector_plan(threshold, low, dim, center)
+    # The local run's choice of search: from band_rows usable rows its cost model may pick
+    # the band search, from a background of sampled rows.
+    shape = None
     if usable >= band_rows:
-        warnings.warn(
-            f"{usable} rows: the command line's cost model may choose its band search from "
-            f"{band_rows} rows on; this job runs the exact search (radius {radius} of 128 bits)",
-            stacklevel=3,
+        values, sample_norms = _background_sample(sketch, usable, dim)
+        shape = _core.vector_search_plan(
+            usable, values, sample_norms, dim, threshold, bar, low_norm, mean if center else None
         )
     if stats is not None:
-        stats[f"1b centring (bar {bar:.4f}, radius {radius})"] = (time.perf_counter() - start, usable)
+        plan = f"bands {shape[0]}x{shape[1]}, radius {shape[2]} of 256 bits" if shape else f"radius {radius}"
+        stats[f"1b centring (bar {bar:.4f}, {plan})"] = (time.perf_counter() - start, usable)
     # 2. Exact duplicates: the first row of each digest represents it.
     keys = sketch.select("row", "hi", "lo")
     firsts = keys.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
@@ -462,16 +568,25 @@ def _dedup_vectors(
     copies = grouped.where("row != rep").select("row", "rep").localCheckpoint()
     reps = grouped.where("row = rep").select("row").join(sketch.where("norm > 0"), "row").select("row", "vec", "norm")
     reps = _stage(stats, "2 exact duplicates", reps)
-    # 3. Candidates: every pair of representatives within the radius.
-    fps = (
-        reps.mapInArrow(_fingerprints(mean if center else None, dim, seed), "row long, fhi long, flo long")
-        .localCheckpoint()
-    )
-    table = fps.orderBy("row").toArrow()
-    reference = spark.sparkContext.broadcast(
-        tuple(table.column(c).to_numpy().astype(np.int64) for c in ("row", "fhi", "flo"))
-    )
-    candidates = fps.mapInArrow(_vector_pairs(reference, radius), "a long, b long, distance long")
+    reference = None
+    centre = mean if center else None
+    if shape is not None:
+        # 3. Candidates (band search): band buckets exploded, repartitioned by bucket and
+        # sorted; of each equal-bucket run the pairs the local band search takes from it.
+        sketched = reps.mapInArrow(
+            _band_sketch(centre, dim, seed, shape), "row long, fp binary, ma float, ca float, keys array<long>"
+        ).localCheckpoint()
+        entries = sketched.select(F.explode("keys").alias("bucket"), "row", "fp", "ma", "ca")
+        entries = entries.repartition(parts, "bucket").sortWithinPartitions("bucket", "row")
+        candidates = entries.mapInArrow(_band_pairs(shape, seed, threshold, centre), "a long, b long, distance long")
+    else:
+        # 3. Candidates (exact search): every pair of representatives within the radius.
+        fps = reps.mapInArrow(_fingerprints(centre, dim, seed), "row long, fhi long, flo long").localCheckpoint()
+        table = fps.orderBy("row").toArrow()
+        reference = spark.sparkContext.broadcast(
+            tuple(table.column(c).to_numpy().astype(np.int64) for c in ("row", "fhi", "flo"))
+        )
+        candidates = fps.mapInArrow(_vector_pairs(reference, radius), "a long, b long, distance long")
     candidates = _stage(stats, "3 candidates", candidates)
     # 4. Verify: the exact cosine of both rows' vectors, at the bar.
     start = time.perf_counter()
@@ -488,7 +603,8 @@ def _dedup_vectors(
         stats["4 verify"] = (time.perf_counter() - start, verified.count())
     out = _decide(df, numbered, verified, copies, id_column, parts, stats)
     sketch.unpersist()
-    reference.unpersist()
+    if reference is not None:
+        reference.unpersist()
     return _split(df, out) if split else out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -301,3 +302,35 @@ def test_vectors_without_duplicates_and_bad_rows(spark, cli, tmp_path):
     with pytest.raises(ValueError, match="column 'id' holds bigint, not a list of floats"):
         sd.dedup(null, embedding_column="id")
     assert sd.main([str(tmp_path / "nan.parquet"), "--embedding-column", "emb"]) == 2
+
+
+def test_vectors_with_the_band_search_equal_the_local_run(spark, cli, tmp_path):
+    """Above 20,000 usable rows in tight clusters the local cost model picks the band search;
+    the job reproduces its choice (the same sampled background, shape and band seed) and its
+    band candidates, so the results agree bit for bit. Zero rows (not usable: they shift the
+    sampled positions) and exact copies included."""
+    from conftest import _binary, clustered_vectors
+
+    v = clustered_vectors(22000, 32, clusters=2000, noise=0.3, seed=31)
+    rng = np.random.default_rng(31)
+    zero = np.zeros((1, 32), np.float32)
+    v = np.concatenate([zero, v[:7000], zero, zero, v[7000:], v[rng.integers(0, 22000, size=20)]])
+    path = tmp_path / "v.parquet"
+    pq.write_table(_vector_table(v), path)
+    done = subprocess.run(
+        [str(_binary()), "dedup", str(path), "--columns", "text", "--embedding-column", "emb", "--id-column", "id",
+         "-o", str(tmp_path / "k.parquet"), "--removed", str(tmp_path / "r.parquet")],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "band search" in done.stderr
+    expected = pq.read_table(tmp_path / "k.parquet").column("id").to_pylist(), {
+        x["id"]: (x["duplicate_of"], x["score"]) for x in pq.read_table(tmp_path / "r.parquet").to_pylist()
+    }
+    stats = {}
+    got = _spark_vectors(spark.read.parquet(str(path)), stats=stats)
+    assert any("bands" in k for k in stats), stats
+    scores = [s for _, s in expected[1].values()]
+    assert len(expected[1]) > 10000 and min(scores) < 0.92 and 1.0 in scores
+    assert got[0] == expected[0]
+    assert got[1] == expected[1]  # ids, duplicate_of and cosines, bit for bit
