@@ -311,7 +311,7 @@ def test_vectors_with_the_band_search_equal_the_local_run(spark, cli, tmp_path):
     sampled positions) and exact copies included."""
     from conftest import _binary, clustered_vectors
 
-    v = clustered_vectors(22000, 32, clusters=2000, noise=0.3, seed=31)
+    v = clustered_vectors(22000, 32, clusters=4000, noise=0.3, seed=31)
     rng = np.random.default_rng(31)
     zero = np.zeros((1, 32), np.float32)
     v = np.concatenate([zero, v[:7000], zero, zero, v[7000:], v[rng.integers(0, 22000, size=20)]])
@@ -328,7 +328,13 @@ def test_vectors_with_the_band_search_equal_the_local_run(spark, cli, tmp_path):
         x["id"]: (x["duplicate_of"], x["score"]) for x in pq.read_table(tmp_path / "r.parquet").to_pylist()
     }
     stats = {}
-    got = _spark_vectors(spark.read.parquet(str(path)), stats=stats)
+    # Larger Arrow batches than the other tests' (1.5 million band entries), still split
+    # within partitions, so runs of equal buckets span batches.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "2000")
+    try:
+        got = _spark_vectors(spark.read.parquet(str(path)), stats=stats)
+    finally:
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "300")
     assert any("bands" in k for k in stats), stats
     scores = [s for _, s in expected[1].values()]
     assert len(expected[1]) > 10000 and min(scores) < 0.92 and 1.0 in scores
