@@ -24,11 +24,14 @@ Stages (README, "Spark"):
    checkpointed), then greedy keep-first over each component's pairs in row order;
 6. every input row with ``duplicate_of`` (the kept row's id, or row number) and ``score``.
 
-With ``embedding_column`` the stages are those of the local exact vector search: sketch
-(checked vectors, digest of their float32 bytes, norms), centring (the exact mean of the
-unit rows, the low quantile of the centred norms, bar and radius), exact duplicates,
-candidates (128-bit fingerprints of the representatives, broadcast; every pair within the
-radius), verify (exact cosine), then stages 5 and 6 as for text.
+With ``embedding_column`` the stages are those of the local vector search: sketch (checked
+vectors, digest of their float32 bytes, norms), centring (the exact mean of the unit rows,
+the low quantile of the centred norms, bar and radius), the local cost model's choice of
+search (from 20,000 usable rows, on the same 1,000 sampled rows), exact duplicates,
+candidates (exact search: 128-bit fingerprints of the representatives, broadcast, every
+pair within the radius; band search: 256-bit fingerprints, terms and band buckets exploded,
+repartitioned and sorted, each equal-bucket run's pairs taken by the local band rule),
+verify (exact cosine), then stages 5 and 6 as for text.
 """
 
 from __future__ import annotations
@@ -220,7 +223,8 @@ def dedup(
     With ``embedding_column`` (an array of floats per row) the rows are deduplicated by
     cosine at ``threshold`` (0.9 by default) as ``simdedup dedup DATA --columns ...
     --embedding-column COL`` does (``columns`` are then not needed); ``seed`` and
-    ``center`` are the command line's ``--seed`` and ``--no-center``."""
+    ``center`` are the command line's ``--seed`` and ``--no-center``, ``recall`` its
+    ``--recall`` (the band search's, for both)."""
     if embedding_column is not None:
         return _dedup_vectors(
             df,
@@ -228,6 +232,7 @@ def dedup(
             0.9 if threshold is None else threshold,
             id_column,
             split=split,
+            recall=recall,
             seed=seed,
             center=center,
             partitions=partitions,
@@ -498,13 +503,14 @@ def _dedup_vectors(
     id_column: str | None,
     *,
     split: bool,
+    recall: float,
     seed: int | None,
     center: bool,
     partitions: int | None,
     stats: dict | None,
 ):
     """``dedup(df, embedding_column=...)``: the local run's ``ops::semantic::dedup_vectors``
-    with its exact search (README, "Spark": embeddings)."""
+    with the search its cost model chooses, exact or bands (README, "Spark": embeddings)."""
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not a cosine between -1 and 1")
     _check_columns(df, [column] + ([id_column] if id_column else []))
@@ -556,7 +562,7 @@ def _dedup_vectors(
     if usable >= band_rows:
         values, sample_norms = _background_sample(sketch, usable, dim)
         shape = _core.vector_search_plan(
-            usable, values, sample_norms, dim, threshold, bar, low_norm, mean if center else None
+            usable, values, sample_norms, dim, threshold, bar, low_norm, mean if center else None, recall
         )
     if stats is not None:
         plan = f"bands {shape[0]}x{shape[1]}, radius {shape[2]} of 256 bits" if shape else f"radius {radius}"

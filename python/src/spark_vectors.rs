@@ -1,9 +1,10 @@
 //! The embedding stages of the Spark job (`simdedup.spark.dedup(df, embedding_column=...)`)
 //! as calls on one Arrow batch's columns: check and sketch rows, sum unit rows, centred
-//! norms, fingerprints, candidate pairs within the Hamming radius, exact cosines. Each is a
-//! library call of what `simdedup dedup DATA --embedding-column` runs
-//! ([`simdedup::ops::semantic::dedup_vectors`] with the exact search), so the job decides
-//! as the local run does.
+//! norms, the choice of search, fingerprints, candidate pairs (within the Hamming radius,
+//! or from equal band-key runs), exact cosines. Each is a library call of what `simdedup
+//! dedup DATA --embedding-column` runs ([`simdedup::ops::semantic::dedup_vectors`] with the
+//! search [`simdedup::ops::semantic::choose_search`] picks), so the job decides as the local
+//! run does.
 
 use std::path::Path;
 
