@@ -1101,6 +1101,67 @@ mod tests {
         v.into_iter().map(|x| x / n).collect()
     }
 
+    /// The choice of search from the sampled rows alone (as the Spark driver makes it) is
+    /// the choice from all rows: 20,600 rows in 2,000 tight clusters, zero rows among
+    /// them (not usable: they shift the sampled positions), for which bands are chosen.
+    #[test]
+    fn the_sampled_rows_alone_give_the_same_choice() {
+        let (dim, n) = (16, 20_600);
+        let mut rng = hyperplane::Rng::new(7);
+        let centres: Vec<Vec<f64>> = (0..2000)
+            .map(|_| (0..dim).map(|_| rng.gaussian()).collect())
+            .collect();
+        let mut values = Vec::with_capacity(n * dim);
+        for i in 0..n {
+            if i % 5000 == 17 {
+                values.extend(std::iter::repeat_n(0f32, dim));
+                continue;
+            }
+            let c = &centres[(rng.next_u64() % 2000) as usize];
+            values.extend(c.iter().map(|x| (x + 0.1 * rng.gaussian()) as f32));
+        }
+        let path = std::path::Path::new("clusters");
+        let v = Vectors::from_values(path, values, dim).unwrap();
+        let scan = v.scan();
+        let rows = usable_rows(&scan);
+        assert!(rows.len() < n && rows.len() >= MIN_BAND_ROWS);
+        let opts = VectorOptions {
+            seed: 3,
+            center: true,
+            threshold: 0.9,
+            max_distance: None,
+        };
+        let centring = Centring::of(&[(&v, &rows, &scan.norms)], &opts);
+        let request = SearchRequest {
+            method: VectorMethod::Auto,
+            bits: None,
+            recall: CANDIDATE_RECALL,
+            deciding: true,
+        };
+        let local = choose_search(&v, &rows, &scan.norms, &opts, &centring, request);
+        assert!(matches!(local.0, VectorSearch::KeepFirst(_)), "{local:?}");
+        // Only the sampled rows, in order, as a set of their own.
+        let picked: Vec<usize> = sample_positions(rows.len())
+            .into_iter()
+            .map(|i| rows[i] as usize)
+            .collect();
+        let mut buf = vec![0f32; dim];
+        let sample: Vec<f32> = (picked.iter())
+            .flat_map(|&r| v.row(r, &mut buf).to_vec())
+            .collect();
+        let norms: Vec<f64> = picked.iter().map(|&r| scan.norms[r]).collect();
+        let sv = Vectors::from_values(path, sample, dim).unwrap();
+        let ids: Vec<u32> = (0..picked.len() as u32).collect();
+        let sampled = choose_search_for(
+            rows.len(),
+            || background(&sv, &ids, &norms, &centring),
+            &opts,
+            &centring,
+            request,
+        );
+        assert_eq!(sampled, local);
+    }
+
     #[test]
     fn measured_candidate_recall_at_the_threshold_is_at_least_the_stated_one() {
         // Anisotropic unit vectors (a shared offset), each with a partner at cosine exactly
