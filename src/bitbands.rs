@@ -238,6 +238,12 @@ impl BitBandParams {
         cosine_radius(self.bits, bar, filter_recall(self.recall))
     }
 
+    /// Bytes [`BitBands::greedy`] holds for `rows` rows at most: a run position and a slot
+    /// per row and band, and a count per run.
+    pub fn greedy_bytes(&self, rows: usize) -> u64 {
+        12 * rows as u64 * self.bands as u64
+    }
+
     /// Expected work over `n` rows with `background`, in table entries: `n * bands`
     /// entries plus [`COLLISION_COST`] for each band in which a pair collides, for every
     /// pair of the sample (near duplicates collide in many bands, and each collision is
@@ -574,7 +580,7 @@ impl BitBands {
     ///
     /// Each band's table is sorted once; every run of equal keys gets a slot list, where
     /// the run's kept rows are appended as they are decided, so a visit reads only kept
-    /// rows, contiguously (see [`BitBands::greedy_bytes`] for the memory). The visit is
+    /// rows, contiguously (see [`BitBandParams::greedy_bytes`] for the memory). The visit is
     /// sequential, as each decision depends on the ones before it.
     pub fn greedy<F, T, R, W, K>(
         &self,
@@ -717,12 +723,6 @@ impl BitBands {
         }
         progress.finish();
         stats
-    }
-
-    /// Bytes [`BitBands::greedy`] holds for `rows` rows at most: a run position and a slot
-    /// per row and band, and a count per run.
-    pub fn greedy_bytes(&self, rows: usize) -> u64 {
-        12 * rows as u64 * self.params.bands as u64
     }
 
     /// The band keys of one fingerprint, into `out` (one per band).

@@ -351,7 +351,7 @@ pub const BAND_BITS: u32 = 256;
 /// duplicates on average (its sequential visit then skips most of the work) ...
 const KEEP_FIRST_NEIGHBOURS: f64 = 1.0;
 
-/// ... and its tables fit in this many bytes ([`BitBands::greedy_bytes`]).
+/// ... and its tables fit in this many bytes ([`BitBandParams::greedy_bytes`]).
 const KEEP_FIRST_BYTES: u64 = 1 << 30;
 
 /// The search for a self-deduplication of `rows` of `v`, and the fingerprint width it
@@ -425,7 +425,7 @@ pub fn choose_search_for(
         }
     }
     let neighbours = background.share_at_least(centring.bar) * rows.saturating_sub(1) as f64;
-    let bytes = 12 * rows as u64 * shape.bands as u64;
+    let bytes = shape.greedy_bytes(rows);
     if deciding && neighbours >= KEEP_FIRST_NEIGHBOURS && bytes <= KEEP_FIRST_BYTES {
         return (VectorSearch::KeepFirst(shape), band_bits);
     }
