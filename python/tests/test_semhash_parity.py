@@ -20,10 +20,14 @@ class Unused:
 
 @pytest.mark.parametrize("threshold", [0.8, 0.9, 0.95])
 def test_removed_sets_agree_with_semhash(threshold):
+    # SemHash's exact backend: its default (USearch, approximate and multi-threaded) gives a
+    # slightly different removed set from run to run, which made a 1% bound flaky.
     v = clustered_vectors(5000, 64, 100, 0.35, seed=7)
     records = [f"r{i}" for i in range(len(v))]
     ours = {d.record for d in SimDedup.from_embeddings(v, records).self_deduplicate(threshold).filtered}
-    theirs_result = semhash.SemHash.from_embeddings(v, records, model=Unused()).self_deduplicate(threshold)
+    theirs_result = semhash.SemHash.from_embeddings(v, records, model=Unused(), ann_backend="basic").self_deduplicate(
+        threshold
+    )
     theirs = {d.record for d in theirs_result.filtered}
     union = ours | theirs
     assert len(union) > 100, "the data should hold duplicates at this threshold"
