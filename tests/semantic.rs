@@ -366,20 +366,25 @@ fn npy(rows: &[Vec<f32>]) -> Vec<u8> {
     out
 }
 
+/// A Gaussian vector of `dim` dimensions and expected norm `scale`.
+fn gaussian(rng: &mut simdedup::hyperplane::Rng, dim: usize, scale: f64) -> Vec<f64> {
+    (0..dim)
+        .map(|_| rng.gaussian() * scale / (dim as f64).sqrt())
+        .collect()
+}
+
+/// `x` scaled to norm 1.
+fn unit(x: Vec<f64>) -> Vec<f64> {
+    let n = x.iter().map(|a| a * a).sum::<f64>().sqrt();
+    x.into_iter().map(|a| a / n).collect()
+}
+
 /// 3,000 clustered rows of 32 dimensions around a shared offset, one in ten replaced by a
 /// copy of an earlier row at a cosine between 0.85 and 0.99 (as scripts/make_vectors.py).
 fn clustered_rows() -> Vec<Vec<f32>> {
     let mut rng = simdedup::hyperplane::Rng::new(5);
     let dim = 32;
-    let mut gauss = |scale: f64| -> Vec<f64> {
-        (0..dim)
-            .map(|_| rng.gaussian() * scale / (dim as f64).sqrt())
-            .collect()
-    };
-    let unit = |x: Vec<f64>| -> Vec<f64> {
-        let n = x.iter().map(|a| a * a).sum::<f64>().sqrt();
-        x.into_iter().map(|a| a / n).collect()
-    };
+    let mut gauss = |scale: f64| gaussian(&mut rng, dim, scale);
     let offset = gauss(1.2);
     let centres: Vec<Vec<f64>> = (0..30).map(|_| gauss(1.0)).collect();
     let mut rows: Vec<Vec<f64>> = Vec::new();
@@ -469,15 +474,7 @@ fn band_search_output_is_identical_for_one_and_two_threads() {
 fn tight_clusters() -> Vec<Vec<f32>> {
     let mut rng = simdedup::hyperplane::Rng::new(11);
     let dim = 32;
-    let mut gauss = |scale: f64| -> Vec<f64> {
-        (0..dim)
-            .map(|_| rng.gaussian() * scale / (dim as f64).sqrt())
-            .collect()
-    };
-    let unit = |x: Vec<f64>| -> Vec<f64> {
-        let n = x.iter().map(|a| a * a).sum::<f64>().sqrt();
-        x.into_iter().map(|a| a / n).collect()
-    };
+    let mut gauss = |scale: f64| gaussian(&mut rng, dim, scale);
     let centres: Vec<Vec<f64>> = (0..60).map(|_| unit(gauss(1.0))).collect();
     (0..1500)
         .map(|i| {

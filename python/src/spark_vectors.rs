@@ -267,22 +267,15 @@ fn vector_fingerprints<'py>(
     dim: usize,
     seed: u64,
 ) -> PyResult<(Ints<'py>, Ints<'py>)> {
-    let (values, norms) = (values.as_slice()?, norms.as_slice()?);
-    let (v, rows) = rows_of(values, dim)?;
-    if v.rows() != norms.len() || norms.iter().any(|&n| n <= 0.0) {
-        return Err(err("vector_fingerprints: one norm > 0 per row".into()));
-    }
-    let opts = VectorOptions {
-        seed,
-        center: mean.is_some(),
-        threshold: 0.0,
-        max_distance: None,
-    };
-    let centring = Centring {
+    let norms = norms.as_slice()?;
+    let (v, rows, opts, centring) = representatives(
+        "vector_fingerprints",
+        values.as_slice()?,
+        norms,
         mean,
-        bar: 0.0,
-        low_norm: 1.0,
-    };
+        dim,
+        seed,
+    )?;
     let fps = py.detach(|| {
         semantic::embed_centred::<u128>(&[(&v, &rows, norms)], &opts, &centring, &())
             .0
@@ -372,6 +365,31 @@ fn vector_cosines<'py>(
 #[pyfunction]
 fn vector_sample_positions(n: usize) -> Vec<usize> {
     semantic::sample_positions(n)
+}
+
+/// One batch of representatives (every norm > 0) as [`semantic::embed_centred`] takes
+/// them: the rows, their positions, and the options and centring of planes `seed` around
+/// `mean` (None: not centred). `call` names the caller in errors.
+#[allow(clippy::type_complexity)]
+fn representatives(
+    call: &str,
+    values: &[f32],
+    norms: &[f64],
+    mean: Option<Vec<f64>>,
+    dim: usize,
+    seed: u64,
+) -> PyResult<(Vectors, Vec<u32>, VectorOptions, Centring)> {
+    let (v, rows) = rows_of(values, dim)?;
+    if v.rows() != norms.len() || norms.iter().any(|&n| n <= 0.0) {
+        return Err(err(format!("{call}: one norm > 0 per row")));
+    }
+    let opts = VectorOptions {
+        seed,
+        center: mean.is_some(),
+        threshold: 0.0,
+        max_distance: None,
+    };
+    Ok((v, rows, opts, centring(mean, 0.0, 1.0)))
 }
 
 /// The centring as the driver holds it: the mean (None without centring) and the bar.
@@ -475,19 +493,16 @@ fn vector_band_sketch<'py>(
     seed: u64,
     shape: Shape,
 ) -> PyResult<(Bytes<'py>, Floats32<'py>, Floats32<'py>, Ints<'py>)> {
-    let (values, norms) = (values.as_slice()?, norms.as_slice()?);
-    let (v, rows) = rows_of(values, dim)?;
-    if v.rows() != norms.len() || norms.iter().any(|&n| n <= 0.0) {
-        return Err(err("vector_band_sketch: one norm > 0 per row".into()));
-    }
-    let shape = shape_of(shape)?;
-    let opts = VectorOptions {
+    let norms = norms.as_slice()?;
+    let (v, rows, opts, centring) = representatives(
+        "vector_band_sketch",
+        values.as_slice()?,
+        norms,
+        mean,
+        dim,
         seed,
-        center: mean.is_some(),
-        threshold: 0.0,
-        max_distance: None,
-    };
-    let centring = centring(mean, 0.0, 1.0);
+    )?;
+    let shape = shape_of(shape)?;
     let (fps, terms, keys) = py.detach(|| {
         let fps = semantic::embed_centred::<Bits256>(&[(&v, &rows, norms)], &opts, &centring, &())
             .0
