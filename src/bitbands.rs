@@ -24,11 +24,13 @@ use crate::search::bands::{BandStats, GROUP_CANDIDATES};
 const TABLE_KEY_BITS: u32 = 22;
 
 /// Sorts entries `key << 32 | position` (key below 2^22, positions ascending on entry) by
-/// key, stably, so positions stay ascending within a key: two counting passes of 11 bits.
-fn radix_sort_keys(table: &mut Vec<u64>) {
-    let mut other = vec![0u64; table.len()];
+/// key, stably, so positions stay ascending within a key: two counting passes of 11 bits,
+/// through `other` (scratch, resized as needed).
+fn radix_sort_keys(table: &mut Vec<u64>, other: &mut Vec<u64>) {
+    other.resize(table.len(), 0);
+    let mut counts = [0usize; 1 << 11];
     for shift in [32, 43] {
-        let mut counts = vec![0usize; 1 << 11];
+        counts.fill(0);
         for &e in table.iter() {
             counts[(e >> shift) as usize & 0x7ff] += 1;
         }
@@ -43,7 +45,65 @@ fn radix_sort_keys(table: &mut Vec<u64>) {
             other[*slot] = e;
             *slot += 1;
         }
-        std::mem::swap(table, &mut other);
+        std::mem::swap(table, other);
+    }
+}
+
+/// Pairs that passed the Hamming filter, gathered before [`PairTest::keep`] reads their
+/// rows (prefetched a few pairs ahead).
+const TEST_BATCH: usize = 4096;
+
+/// The test a pair passes after the Hamming filter of [`BitBands::search`]: one that reads
+/// the rows at random (the 8-bit codes of [`crate::vectors::Codes`], say), so the search
+/// calls [`PairTest::prefetch`] for rows it will test a few pairs later.
+pub trait PairTest: Sync {
+    /// Whether the pair of positions `a < b` may be a candidate.
+    fn keep(&self, a: u32, b: u32) -> bool;
+
+    /// A hint that row `x` will be tested soon (no effect on results).
+    fn prefetch(&self, _x: u32) {}
+}
+
+impl<K: Fn(u32, u32) -> bool + Sync> PairTest for K {
+    fn keep(&self, a: u32, b: u32) -> bool {
+        self(a, b)
+    }
+}
+
+/// Bits of a band's table key that pick its bucket in [`BitBands::search`]: 2,048
+/// buckets, whose copies stream into the cache side by side.
+const BUCKET_BITS: u32 = 11;
+
+/// A row as a band's bucket holds it: its key and all that its pairs are tested on.
+#[derive(Clone, Copy)]
+struct Entry<F, T> {
+    key: u32,
+    x: u32,
+    fp: F,
+    terms: T,
+}
+
+/// What one band of [`BitBands::search`] works in, kept from band to band so that its
+/// memory is allocated once.
+struct BandScratch<F, T> {
+    /// The band's key of every row.
+    keys: Vec<u32>,
+    /// The rows, bucket after bucket.
+    entries: Vec<Entry<F, T>>,
+    /// A bucket's `key << 32 | slot`, sorted.
+    order: Vec<u64>,
+    /// Pairs past the Hamming filter, waiting for the [`PairTest`].
+    passed: Vec<Pair>,
+}
+
+impl<F, T> BandScratch<F, T> {
+    fn new() -> Self {
+        BandScratch {
+            keys: Vec::new(),
+            entries: Vec::new(),
+            order: Vec::new(),
+            passed: Vec::new(),
+        }
     }
 }
 
@@ -432,33 +492,34 @@ impl BitBands {
         mix64(acc) >> (64 - TABLE_KEY_BITS)
     }
 
-    /// The search over `fps` itself, band by band, with no stored keys: each band's table
-    /// is built from the fingerprints (key and position, radix-sorted), and the members of
-    /// each run of equal keys are copied next to each other (fingerprint and `row(x)`)
-    /// before their pairs are compared, so the comparisons read cache, not memory. A pair
-    /// sharing a key in band `b` is a candidate there when `within(row x, row y,
-    /// distance)` holds (positions in `fps`, `x < y`), `keep(x, y)` accepts it (a test that
-    /// reads more of the rows, done here while the run's rows are in cache) and `b` is the
-    /// first band whose bits agree ([`BitBands::first_agreement`], tested last: it is the
-    /// dearest). Candidates go to `sink` in groups sorted by `(a, b)`, as
-    /// [`crate::search::bands::search_filtered`] gives them, the same for any thread count.
-    pub fn search<F, T, R, W, K>(
+    /// The search over `fps` itself, band by band, with no stored keys: each band copies
+    /// every row (key, position, fingerprint and `terms[x]`) into buckets by key, in two
+    /// streaming passes, and compares the rows of each run of equal keys where they lie
+    /// (see [`BitBands::band_pairs`]), so no row is read at random. A pair sharing a key in
+    /// band `b` is a candidate there when `within(terms x, terms y, distance)` holds
+    /// (positions in `fps`, `x < y`), `test` keeps it (a test that reads more of the rows,
+    /// at random: the pairs that pass the filter are gathered in batches and their rows
+    /// prefetched, see [`PairTest`]) and `b` is the first band whose bits agree
+    /// ([`BitBands::first_agreement`], tested last: few pairs get there). Candidates go to
+    /// `sink` in groups sorted by `(a, b)`, as [`crate::search::bands::search_filtered`]
+    /// gives them, the same for any thread count.
+    pub fn search<F, T, W, K>(
         &self,
         fps: &[F],
-        row: &R,
+        terms: &[T],
         within: &W,
-        keep: &K,
+        test: &K,
         progress: &dyn Progress,
         sink: &mut dyn FnMut(Vec<Pair>),
     ) -> BandStats
     where
         F: Fingerprint,
-        T: Copy,
-        R: Fn(u32) -> T + Sync,
+        T: Copy + Default + Send + Sync,
         W: Fn(&T, &T, u32) -> bool + Sync,
-        K: Fn(u32, u32) -> bool + Sync,
+        K: PairTest,
     {
         assert!(fps.len() < u32::MAX as usize, "at most 2^32 - 2 rows");
+        assert_eq!(fps.len(), terms.len(), "one term per fingerprint");
         let bands = self.params.bands as usize;
         let mut stats = BandStats {
             documents: fps.len() as u64,
@@ -468,14 +529,17 @@ impl BitBands {
         };
         progress.start("searching", bands as u64, "bands");
         let step = rayon::current_num_threads().max(1);
+        // One scratch per band searched at once, reused band after band.
+        let mut scratch: Vec<BandScratch<F, T>> = (0..step).map(|_| BandScratch::new()).collect();
         let mut pending: Vec<Pair> = Vec::new();
         let mut band = 0;
         while band < bands {
             let end = (band + step).min(bands);
-            let found: Vec<(Vec<Pair>, u64)> = (band..end)
-                .into_par_iter()
-                .map(|b| {
-                    let out = self.band_pairs(fps, b, row, within, keep);
+            let found: Vec<(Vec<Pair>, u64)> = scratch[..end - band]
+                .par_iter_mut()
+                .enumerate()
+                .map(|(i, scratch)| {
+                    let out = self.band_pairs_fastest(fps, band + i, terms, within, test, scratch);
                     progress.inc(1);
                     out
                 })
@@ -499,79 +563,187 @@ impl BitBands {
         stats
     }
 
-    /// The candidates of band `b` (see [`BitBands::search`]) and the number of pairs that
-    /// share its table key.
-    fn band_pairs<F, T, R, W, K>(
+    /// [`BitBands::band_pairs`] compiled for the widest vectors this processor has (the
+    /// same results: integer work and the same float operations in the same order).
+    fn band_pairs_fastest<F, T, W, K>(
         &self,
         fps: &[F],
         b: usize,
-        row: &R,
+        terms: &[T],
         within: &W,
-        keep: &K,
+        test: &K,
+        scratch: &mut BandScratch<F, T>,
     ) -> (Vec<Pair>, u64)
     where
         F: Fingerprint,
-        T: Copy,
-        R: Fn(u32) -> T + Sync,
-        W: Fn(&T, &T, u32) -> bool + Sync,
-        K: Fn(u32, u32) -> bool + Sync,
+        T: Copy + Default,
+        W: Fn(&T, &T, u32) -> bool,
+        K: PairTest,
+    {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
+            /// Hamming distances with one population count per 512 bits.
+            #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+            fn wide<F, T, W, K>(
+                bands: &BitBands,
+                fps: &[F],
+                b: usize,
+                terms: &[T],
+                within: &W,
+                test: &K,
+                scratch: &mut BandScratch<F, T>,
+            ) -> (Vec<Pair>, u64)
+            where
+                F: Fingerprint,
+                T: Copy + Default,
+                W: Fn(&T, &T, u32) -> bool,
+                K: PairTest,
+            {
+                bands.band_pairs(fps, b, terms, within, test, scratch)
+            }
+            // SAFETY: the processor has the features `wide` is compiled for.
+            return unsafe { wide(self, fps, b, terms, within, test, scratch) };
+        }
+        self.band_pairs(fps, b, terms, within, test, scratch)
+    }
+
+    /// The candidates of band `b` (see [`BitBands::search`]) and the number of pairs that
+    /// share its table key. The rows are not read at random: a first pass over `fps` computes
+    /// the keys and counts them by their top [`BUCKET_BITS`] bits, a second copies each
+    /// row (key, position, fingerprint, terms) into its bucket, in order of position; then
+    /// each bucket, small enough for the cache, is sorted by key and its runs compared
+    /// where they lie.
+    #[inline(always)]
+    fn band_pairs<F, T, W, K>(
+        &self,
+        fps: &[F],
+        b: usize,
+        terms: &[T],
+        within: &W,
+        test: &K,
+        scratch: &mut BandScratch<F, T>,
+    ) -> (Vec<Pair>, u64)
+    where
+        F: Fingerprint,
+        T: Copy + Default,
+        W: Fn(&T, &T, u32) -> bool,
+        K: PairTest,
     {
         let width = F::BITS.min(64);
         let nwords = F::BITS.div_ceil(64) as usize;
-        let mut table: Vec<u64> = fps
-            .iter()
-            .enumerate()
-            .map(|(x, fp)| {
-                let mut words = [0u64; 16];
-                for (w, word) in words.iter_mut().enumerate().take(nwords) {
-                    *word = fp.extract(64 * w as u32, width);
-                }
-                self.table_key(&words[..nwords], b) << 32 | x as u64
-            })
-            .collect();
-        radix_sort_keys(&mut table);
+        let BandScratch {
+            keys,
+            entries,
+            order,
+            passed,
+        } = scratch;
+        let mut starts = vec![0usize; (1 << BUCKET_BITS) + 1];
+        keys.clear();
+        keys.extend(fps.iter().map(|fp| {
+            let mut words = [0u64; 16];
+            for (w, word) in words.iter_mut().enumerate().take(nwords) {
+                *word = fp.extract(64 * w as u32, width);
+            }
+            let key = self.table_key(&words[..nwords], b) as u32;
+            starts[(key >> (TABLE_KEY_BITS - BUCKET_BITS)) as usize + 1] += 1;
+            key
+        }));
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let blank = Entry {
+            key: 0,
+            x: 0,
+            fp: F::zero(),
+            terms: T::default(),
+        };
+        entries.resize(fps.len(), blank);
+        let mut next = starts.clone();
+        for (x, ((&key, fp), t)) in keys.iter().zip(fps).zip(terms).enumerate() {
+            let slot = &mut next[(key >> (TABLE_KEY_BITS - BUCKET_BITS)) as usize];
+            entries[*slot] = Entry {
+                key,
+                x: x as u32,
+                fp: *fp,
+                terms: *t,
+            };
+            *slot += 1;
+        }
         let mut pairs = Vec::new();
         let mut collisions = 0;
-        let mut members: Vec<(u32, F, T)> = Vec::new();
-        for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
-            if run.len() < 2 {
+        for bucket in starts.windows(2) {
+            let bucket = &entries[bucket[0]..bucket[1]];
+            if bucket.len() < 2 {
                 continue;
             }
-            collisions += (run.len() * (run.len() - 1) / 2) as u64;
-            members.clear();
-            members.extend(run.iter().map(|&e| {
-                let x = e as u32;
-                (x, fps[x as usize], row(x))
-            }));
-            for (s, (x, fx, tx)) in members.iter().enumerate() {
-                for (y, fy, ty) in &members[s + 1..] {
-                    // Positions ascend within a run (the sort is stable): x < y.
-                    let d = fx.distance(fy);
-                    if !within(tx, ty, d) {
-                        continue;
-                    }
-                    // Close pairs have usually agreed on an earlier band, which the mask
-                    // test finds at once; others are first put to the cheaper code bound.
-                    let found = if b as f64 >= self.likely[d as usize] {
-                        self.first_agreement(fx, fy, b) && keep(*x, *y)
-                    } else if keep(*x, *y) {
-                        self.first_agreement(fx, fy, b)
-                    } else {
-                        false
-                    };
-                    if found {
-                        pairs.push(Pair::new(*x, *y, d));
+            // Slots ascend with positions, so (key, slot) order is (key, position) order.
+            order.clear();
+            order.extend(
+                bucket
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.key as u64) << 32 | i as u64),
+            );
+            order.sort_unstable();
+            for run in order.chunk_by(|p, q| p >> 32 == q >> 32) {
+                if run.len() < 2 {
+                    continue;
+                }
+                collisions += (run.len() * (run.len() - 1) / 2) as u64;
+                for (s, &i) in run.iter().enumerate() {
+                    let ex = &bucket[i as u32 as usize];
+                    for &j in &run[s + 1..] {
+                        let ey = &bucket[j as u32 as usize];
+                        let d = ex.fp.distance(&ey.fp);
+                        if within(&ex.terms, &ey.terms, d) {
+                            passed.push(Pair::new(ex.x, ey.x, d));
+                        }
                     }
                 }
             }
+            if passed.len() >= TEST_BATCH {
+                self.test_passed(fps, b, test, passed, &mut pairs);
+            }
         }
+        self.test_passed(fps, b, test, passed, &mut pairs);
         (pairs, collisions)
+    }
+
+    /// Puts the pairs of band `b` that passed the Hamming filter to `test`, their rows
+    /// prefetched a few pairs ahead, then to [`BitBands::first_agreement`]; the candidates
+    /// go to `pairs` and `passed` is emptied.
+    fn test_passed<F: Fingerprint, K: PairTest>(
+        &self,
+        fps: &[F],
+        b: usize,
+        test: &K,
+        passed: &mut Vec<Pair>,
+        pairs: &mut Vec<Pair>,
+    ) {
+        /// Pairs whose rows are asked for ahead of the one tested.
+        const AHEAD: usize = 8;
+        for p in passed.iter().take(AHEAD) {
+            test.prefetch(p.a);
+            test.prefetch(p.b);
+        }
+        for (i, p) in passed.iter().enumerate() {
+            if let Some(next) = passed.get(i + AHEAD) {
+                test.prefetch(next.a);
+                test.prefetch(next.b);
+            }
+            if test.keep(p.a, p.b)
+                && self.first_agreement(&fps[p.a as usize], &fps[p.b as usize], b)
+            {
+                pairs.push(*p);
+            }
+        }
+        passed.clear();
     }
 
     /// Keep-first search, for a greedy deduplication that needs only the pairs that decide
     /// (a row against the rows already kept), not every pair: rows are visited in order,
     /// and row `x`'s candidates are the rows `y < x` already kept that agree with it on
-    /// every bit of some band, pass `within(row y, row x, distance)` and `keep(y, x)`, each
+    /// every bit of some band, pass `within(terms y, terms x, distance)` and `test.keep(y, x)`, each
     /// once, as `Pair { a: y, b: x }` in increasing `y`. `decide(x, candidates)` says
     /// whether `x` is kept. The candidates of `x` are those that [`BitBands::search`]
     /// would give with a kept `y`, so a greedy assignment made from them is the one made
@@ -582,21 +754,20 @@ impl BitBands {
     /// the run's kept rows are appended as they are decided, so a visit reads only kept
     /// rows, contiguously (see [`BitBandParams::greedy_bytes`] for the memory). The visit is
     /// sequential, as each decision depends on the ones before it.
-    pub fn greedy<F, T, R, W, K>(
+    pub fn greedy<F, T, W, K>(
         &self,
         fps: &[F],
-        row: &R,
+        terms: &[T],
         within: &W,
-        keep: &K,
+        test: &K,
         progress: &dyn Progress,
         decide: &mut dyn FnMut(u32, &[Pair]) -> bool,
     ) -> BandStats
     where
         F: Fingerprint,
         T: Copy,
-        R: Fn(u32) -> T,
         W: Fn(&T, &T, u32) -> bool,
-        K: Fn(u32, u32) -> bool,
+        K: PairTest,
     {
         const NONE: u32 = u32::MAX;
         let n = fps.len();
@@ -623,7 +794,7 @@ impl BitBands {
                     .enumerate()
                     .map(|(x, fp)| self.table_key(&words_of(fp)[..nwords], b) << 32 | x as u64)
                     .collect();
-                radix_sort_keys(&mut table);
+                radix_sort_keys(&mut table, &mut Vec::new());
                 let mut first = vec![NONE; n];
                 let mut slots = Vec::new();
                 for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
@@ -653,7 +824,7 @@ impl BitBands {
             collisions: 0,
         };
         // The kept rows, numbered in order, with what their comparisons read (fingerprint
-        // words and `row` terms) copied together: far fewer than the rows in tight
+        // words and terms) copied together: far fewer than the rows in tight
         // clusters, so these stay in cache. The slots hold these numbers.
         let mut kept_rows: Vec<u32> = Vec::new();
         let mut kept_words: Vec<u64> = Vec::new();
@@ -664,7 +835,7 @@ impl BitBands {
         for (x, fx) in fps.iter().enumerate() {
             let wx = words_of(fx);
             let wx = &wx[..nwords];
-            let tx = row(x as u32);
+            let tx = terms[x];
             let at_x = &at[x * bands..(x + 1) * bands];
             let x = x as u32;
             // The counts first, in a loop of independent reads (cache misses that
@@ -693,7 +864,7 @@ impl BitBands {
                     seen[k] = x;
                     let d = wx.iter().zip(wy).map(|(a, c)| (a ^ c).count_ones()).sum();
                     let y = kept_rows[k];
-                    if within(&kept_terms[k], &tx, d) && keep(y, x) {
+                    if within(&kept_terms[k], &tx, d) && test.keep(y, x) {
                         found.push(Pair {
                             a: y,
                             b: x,
@@ -872,16 +1043,16 @@ mod tests {
                 fp
             })
             .collect();
-        let row = |x: u32| x;
+        let terms: Vec<u32> = (0..fps.len() as u32).collect();
         let within = |_: &u32, _: &u32, d: u32| d <= 40;
         let keep = |a: u32, b: u32| !(a + b).is_multiple_of(5);
         let mut all = std::collections::HashSet::new();
-        bands.search(&fps, &row, &within, &keep, &(), &mut |group| {
+        bands.search(&fps, &terms, &within, &keep, &(), &mut |group| {
             all.extend(group.into_iter().map(|p| (p.a, p.b)));
         });
         let mut given: Vec<Vec<u32>> = vec![Vec::new(); fps.len()];
         let mut kept = vec![false; fps.len()];
-        bands.greedy(&fps, &row, &within, &keep, &(), &mut |x, found| {
+        bands.greedy(&fps, &terms, &within, &keep, &(), &mut |x, found| {
             given[x as usize] = found.iter().map(|p| p.a).collect();
             assert!(found.iter().all(|p| p.b == x));
             kept[x as usize] = !found.iter().any(|p| p.distance <= 12);

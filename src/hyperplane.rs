@@ -152,6 +152,7 @@ impl Projector {
         assert_eq!(v.dim(), self.dim, "vector dimension and planes differ");
         const BLOCK: usize = 16;
         let (bits, dim) = (self.bits, self.dim);
+        let kernel = Kernel::detect();
         progress.start("projecting", rows.len() as u64, "rows");
         let out: Vec<Vec<F>> = rows
             .par_chunks(BLOCK)
@@ -166,17 +167,9 @@ impl Projector {
                         let row = v.row(r as usize, tmp);
                         xs[k * dim..(k + 1) * dim].copy_from_slice(row);
                     }
-                    acc[..n * bits].fill(0.0);
-                    for d in 0..dim {
-                        let plane = &self.planes[d * bits..(d + 1) * bits];
-                        for k in 0..n {
-                            let x = xs[k * dim + d];
-                            let a = &mut acc[k * bits..(k + 1) * bits];
-                            for (y, p) in a.iter_mut().zip(plane) {
-                                *y += x * p;
-                            }
-                        }
-                    }
+                    // Rows past the end of a short block project zeros, unread.
+                    xs[n * dim..].fill(0.0);
+                    project(kernel, xs, dim, &self.planes, bits, acc);
                     let fps: Vec<F> = (0..n)
                         .map(|k| {
                             let scale = norms[block[k] as usize] as f32;
@@ -196,6 +189,94 @@ impl Projector {
             .collect();
         progress.finish();
         out.into_iter().flatten().collect()
+    }
+}
+
+/// How [`project`] runs on this processor: the widest vectors it has. Every kernel gives
+/// the same bits, see [`project`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kernel {
+    /// 16 lanes (AVX-512).
+    Wide,
+    /// 8 lanes (AVX2).
+    Middle,
+    /// What the build targets (SSE on x86-64).
+    Base,
+}
+
+impl Kernel {
+    fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Kernel::Wide;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Kernel::Middle;
+            }
+        }
+        Kernel::Base
+    }
+}
+
+/// `acc[k * bits + b] = Σ_d xs[k * dim + d] * planes[d * bits + b]` for the 16 rows of `xs`
+/// (`16 * dim` values), each sum taken in order of `d` with a rounded product and a rounded
+/// sum per term (no fused multiply-add), so every kernel and the plain loop give the same
+/// bits on every processor. `bits` is a multiple of 64.
+fn project(kernel: Kernel, xs: &[f32], dim: usize, planes: &[f32], bits: usize, acc: &mut [f32]) {
+    assert!(bits.is_multiple_of(64) && xs.len() == 16 * dim && acc.len() >= 16 * bits);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Kernel::detect` found the feature on this processor.
+        Kernel::Wide => unsafe { project_avx512(xs, dim, planes, bits, acc) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Kernel::Middle => unsafe { project_avx2(xs, dim, planes, bits, acc) },
+        _ => project_tiles::<2, 16>(xs, dim, planes, bits, acc),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn project_avx512(xs: &[f32], dim: usize, planes: &[f32], bits: usize, acc: &mut [f32]) {
+    project_tiles::<4, 64>(xs, dim, planes, bits, acc);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn project_avx2(xs: &[f32], dim: usize, planes: &[f32], bits: usize, acc: &mut [f32]) {
+    project_tiles::<3, 32>(xs, dim, planes, bits, acc);
+}
+
+/// [`project`] in tiles of `R` rows by `C` planes, whose sums stay in registers while the
+/// planes' components stream by. The last tile of rows may hang over the 16: those rows
+/// are not computed.
+#[inline(always)]
+fn project_tiles<const R: usize, const C: usize>(
+    xs: &[f32],
+    dim: usize,
+    planes: &[f32],
+    bits: usize,
+    acc: &mut [f32],
+) {
+    for r0 in (0..16).step_by(R) {
+        let rows = R.min(16 - r0);
+        let x: [&[f32]; R] = std::array::from_fn(|r| &xs[(r0 + r.min(rows - 1)) * dim..][..dim]);
+        for c0 in (0..bits).step_by(C) {
+            let mut sums = [[0f32; C]; R];
+            for d in 0..dim {
+                let p: &[f32; C] = planes[d * bits + c0..][..C].try_into().expect("C planes");
+                for (sum, x) in sums.iter_mut().zip(&x) {
+                    let x = x[d];
+                    for (s, p) in sum.iter_mut().zip(p) {
+                        *s += x * p;
+                    }
+                }
+            }
+            for (r, sum) in sums.iter().enumerate().take(rows) {
+                acc[(r0 + r) * bits + c0..][..C].copy_from_slice(sum);
+            }
+        }
     }
 }
 
@@ -381,6 +462,41 @@ fn ln_factorial(m: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every projection kernel this processor runs gives the plain loop's sums bit for
+    /// bit (products and sums rounded one at a time, in order of dimension).
+    #[test]
+    fn kernels_give_the_plain_sums_bit_for_bit() {
+        let (dim, bits) = (37, 128);
+        let mut rng = Rng::new(9);
+        let xs: Vec<f32> = (0..16 * dim).map(|_| rng.gaussian() as f32).collect();
+        let planes: Vec<f32> = (0..dim * bits).map(|_| rng.gaussian() as f32).collect();
+        let mut plain = vec![0f32; 16 * bits];
+        for k in 0..16 {
+            for b in 0..bits {
+                let mut s = 0f32;
+                for d in 0..dim {
+                    s += xs[k * dim + d] * planes[d * bits + b];
+                }
+                plain[k * bits + b] = s;
+            }
+        }
+        let mut kernels = vec![Kernel::Base];
+        let best = Kernel::detect();
+        if best == Kernel::Wide {
+            kernels.push(Kernel::Middle);
+        }
+        kernels.push(best);
+        for kernel in kernels {
+            let mut acc = vec![f32::NAN; 16 * bits];
+            project(kernel, &xs, dim, &planes, bits, &mut acc);
+            let same = acc
+                .iter()
+                .zip(&plain)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{kernel:?} differs from the plain sums");
+        }
+    }
 
     #[test]
     fn prng_and_gaussian_golden_values() {

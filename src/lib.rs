@@ -22,6 +22,7 @@
 pub mod atomic_file;
 pub mod batch;
 pub mod bitbands;
+pub mod cache;
 mod city;
 pub mod corpus;
 pub mod embed;

@@ -353,8 +353,16 @@ impl Codes {
         Codes { dim, codes, scale }
     }
 
-    /// Whether rows `a` and `b` (positions in the rows coded) may have cosine `bar` or more: false only when their codes
-    /// prove the cosine lower. With unit rows `u = s q + r`, `|r| <= e`, the cosine differs
+    /// A hint that row `x`'s codes will be read soon ([`crate::cache::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, x: u32) {
+        let x = x as usize;
+        crate::cache::prefetch(&self.codes[x * self.dim..(x + 1) * self.dim]);
+        crate::cache::prefetch(&self.scale[x]);
+    }
+
+    /// Whether rows `a` and `b` (positions in the rows coded) may have cosine `bar` or more:
+    /// false only when their codes prove the cosine lower. With unit rows `u = s q + r`, `|r| <= e`, the cosine differs
     /// from `s_u s_v q_u·q_v` by `u·r_v + r_u·(s_v q_v)`, at most `e_v + e_u (1 + e_v)`.
     #[inline]
     pub fn may_reach(&self, a: u32, b: u32, bar: f64) -> bool {

@@ -423,7 +423,7 @@ fn band_search_finds_a_subset_of_the_exact_pairs_with_exact_scores() {
     let bands = env.run(&[&pairs[..], &["--method", "bands"]].concat());
     assert_eq!((exact.code, bands.code), (0, 0), "{}", bands.stderr);
     assert!(
-        bands.stderr.contains("band search: 256 bits")
+        bands.stderr.contains("band search: 512 bits")
             && bands
                 .stderr
                 .contains("verified by exact cosine; recall 0.99"),

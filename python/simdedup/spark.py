@@ -29,7 +29,7 @@ vectors, digest of their float32 bytes, norms), centring (the exact mean of the 
 the low quantile of the centred norms, bar and radius), the local cost model's choice of
 search (from 20,000 usable rows, on the same 1,000 sampled rows), exact duplicates,
 candidates (exact search: 128-bit fingerprints of the representatives, broadcast, every
-pair within the radius; band search: 256-bit fingerprints, terms and band buckets exploded,
+pair within the radius; band search: 512-bit fingerprints, terms and band buckets exploded,
 repartitioned and sorted, each equal-bucket run's pairs taken by the local band rule),
 verify (exact cosine), then stages 5 and 6 as for text.
 """
@@ -56,6 +56,8 @@ __all__ = ["dedup", "read", "write", "components", "main"]
 ROW = "__simdedup_row"
 # Pairs handed over by one run_pairs call (24 bytes each in the Arrow batch).
 PIECE = 1 << 16
+# Bytes of the vector band search's fingerprint (the local run's width).
+FP_BYTES = _core.BAND_FINGERPRINT_BYTES
 
 
 def _stage(stats: dict | None, name: str, df: DataFrame) -> DataFrame:
@@ -381,8 +383,8 @@ def _vector_pairs(reference, radius: int):
 
 
 def _band_sketch(mean: list[float] | None, dim: int, seed: int, shape):
-    """Over batches of (row, vec, norm) of representatives of norm > 0: the 256-bit
-    fingerprint (binary), the centring terms and the band buckets of each."""
+    """Over batches of (row, vec, norm) of representatives of norm > 0: the band search's
+    fingerprint (binary, FP_BYTES), the centring terms and the band buckets of each."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         bands = shape[1]
@@ -391,7 +393,7 @@ def _band_sketch(mean: list[float] | None, dim: int, seed: int, shape):
             fps, ma, ca, buckets = _core.vector_band_sketch(_floats(batch.column(1)), norms, mean, dim, seed, shape)
             n = len(norms)
             fp = pa.BinaryArray.from_buffers(
-                pa.binary(), n, [None, pa.py_buffer(np.arange(0, 32 * n + 1, 32, dtype=np.int32)), pa.py_buffer(fps)]
+                pa.binary(), n, [None, pa.py_buffer(np.arange(0, FP_BYTES * n + 1, FP_BYTES, dtype=np.int32)), pa.py_buffer(fps)]
             )
             keys = pa.ListArray.from_arrays(
                 pa.array(np.arange(0, n * bands + 1, bands, dtype=np.int32)), pa.array(buckets, pa.int64())
@@ -443,8 +445,8 @@ def _band_pairs(shape, seed: int, threshold: float, mean: list[float] | None):
                 cols = [np.concatenate([c, x]) for c, x in zip(carry, cols)]
             buckets = cols[0]
             last = int(np.searchsorted(buckets, buckets[-1]))
-            yield from emit([c[:last] if i != 2 else c[: 32 * last] for i, c in enumerate(cols)])
-            carry = [c[last:] if i != 2 else c[32 * last :] for i, c in enumerate(cols)]
+            yield from emit([c[:last] if i != 2 else c[: FP_BYTES * last] for i, c in enumerate(cols)])
+            carry = [c[last:] if i != 2 else c[FP_BYTES * last :] for i, c in enumerate(cols)]
         if carry is not None and len(carry[0]):
             yield from emit(carry)
 
@@ -565,7 +567,7 @@ def _dedup_vectors(
             usable, values, sample_norms, dim, threshold, bar, low_norm, mean if center else None, recall
         )
     if stats is not None:
-        plan = f"bands {shape[0]}x{shape[1]}, radius {shape[2]} of 256 bits" if shape else f"radius {radius}"
+        plan = f"bands {shape[0]}x{shape[1]}, radius {shape[2]} of {8 * FP_BYTES} bits" if shape else f"radius {radius}"
         stats[f"1b centring (bar {bar:.4f}, {plan})"] = (time.perf_counter() - start, usable)
     # 2. Exact duplicates: the first row of each digest represents it.
     keys = sketch.select("row", "hi", "lo")

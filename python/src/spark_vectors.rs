@@ -12,13 +12,12 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use simdedup::Bits256;
 use simdedup::bitbands::{BitBandParams, BitBands};
 use simdedup::fingerprint::Fingerprint;
 use simdedup::hyperplane::{self, UnitSum};
 use simdedup::ops::semantic::{
-    self, Centring, Cosine, PairRadius, SearchRequest, Similarity, VectorMethod, VectorOptions,
-    VectorSearch,
+    self, BandFingerprint, Centring, Cosine, PairRadius, SearchRequest, Similarity, VectorMethod,
+    VectorOptions, VectorSearch,
 };
 use simdedup::search;
 use simdedup::vectors::{Vectors, norm};
@@ -403,7 +402,7 @@ fn centring(mean: Option<Vec<f64>>, bar: f64, low_norm: f64) -> Centring {
 
 /// The local run's choice of search for `n` usable rows ([`semantic::choose_search_for`],
 /// `--method` and `--bits` not given, recall `recall`): the band shape `(rows, bands,
-/// radius, recall)` over 256-bit fingerprints when it chooses bands (full or keep-first:
+/// radius, recall)` over [`semantic::BAND_BITS`]-bit fingerprints when it chooses bands (full or keep-first:
 /// the same decisions), None for the exact Hamming search. `sample` holds the rows at
 /// [`vector_sample_positions`] (`dim` float32 values each, norms `sample_norms`), from
 /// which the background is computed as the local run computes it; `bar` and `low_norm`
@@ -474,12 +473,12 @@ fn shape_of((rows, bands, radius, recall): Shape) -> PyResult<BitBandParams> {
     })
 }
 
-/// Bytes of a 256-bit fingerprint.
-const FP_BYTES: usize = 32;
+/// Bytes of the band search's fingerprint.
+const FP_BYTES: usize = semantic::BAND_BITS as usize / 8;
 
 /// Sketches one batch of representatives (norm > 0) for the band search: per row its
-/// 256-bit fingerprint (planes of `seed`, centred on `mean`: the local run's
-/// [`semantic::embed_centred`]) as 32 bytes, row after row; its centring terms `(μ·x,
+/// fingerprint (planes of `seed`, centred on `mean`: the local run's
+/// [`semantic::embed_centred`]) as [`FP_BYTES`] bytes, row after row; its centring terms `(μ·x,
 /// |x - μ|)` ([`Centring::row_terms`]) as two float32 arrays; and, flattened row by row,
 /// its band keys ([`BitBands::keys_of`], bands of `seed`) as `band << 32 | key`.
 #[pyfunction]
@@ -504,10 +503,15 @@ fn vector_band_sketch<'py>(
     )?;
     let shape = shape_of(shape)?;
     let (fps, terms, keys) = py.detach(|| {
-        let fps = semantic::embed_centred::<Bits256>(&[(&v, &rows, norms)], &opts, &centring, &())
-            .0
-            .pop()
-            .expect("one source");
+        let fps = semantic::embed_centred::<BandFingerprint>(
+            &[(&v, &rows, norms)],
+            &opts,
+            &centring,
+            &(),
+        )
+        .0
+        .pop()
+        .expect("one source");
         let terms = centring.row_terms(&v, &rows, norms);
         let bands = BitBands::new(shape, seed);
         let nb = shape.bands as usize;
@@ -560,7 +564,7 @@ impl VectorBandPairs {
     }
 
     /// The candidates of entries sorted by `(bucket, row)` (buckets `band << 32 | key` as
-    /// [`vector_band_sketch`] gives them; fingerprints `fps`, 32 bytes per entry; terms
+    /// [`vector_band_sketch`] gives them; fingerprints `fps`, [`FP_BYTES`] per entry; terms
     /// `ma`, `ca`), at most `max` from `cursor` on: of each run of equal buckets, the
     /// pairs that the local [`BitBands::search`] takes from that band (its first band on
     /// whose bits the fingerprints agree, [`BitBands::first_agreement`]; within the
@@ -596,13 +600,12 @@ impl VectorBandPairs {
                 .iter()
                 .any(|&k| (k as u64 >> 32) >= self.bands.params().bands as u64)
         {
-            return Err(err(
-                "pairs: sorted buckets, one row, 32 fingerprint bytes and terms each, max >= 1"
-                    .into(),
-            ));
+            return Err(err(format!(
+                "pairs: sorted buckets, one row, {FP_BYTES} fingerprint bytes and terms each, max >= 1"
+            )));
         }
         let fp = |i: usize| {
-            let mut w = [0u64; 4];
+            let mut w = [0u64; FP_BYTES / 8];
             for (k, word) in w.iter_mut().enumerate() {
                 let at = i * FP_BYTES + 8 * k;
                 *word = u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
@@ -653,6 +656,7 @@ impl VectorBandPairs {
 /// Adds the embedding stage functions to `_core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_SEED", hyperplane::DEFAULT_SEED)?;
+    m.add("BAND_FINGERPRINT_BYTES", FP_BYTES)?;
     m.add_function(wrap_pyfunction!(vector_sketch, m)?)?;
     m.add_function(wrap_pyfunction!(vector_unit_sum, m)?)?;
     m.add_function(wrap_pyfunction!(vector_unit_mean, m)?)?;
