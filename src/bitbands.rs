@@ -74,6 +74,10 @@ impl<K: Fn(u32, u32) -> bool + Sync> PairTest for K {
 /// buckets, whose copies stream into the cache side by side.
 const BUCKET_BITS: u32 = 11;
 
+/// Bands whose keys [`BitBands::search`] computes in one pass over the fingerprints (each
+/// pass reads them all from memory).
+const KEY_GROUP: usize = 2;
+
 /// A row as a band's bucket holds it: its key and all that its pairs are tested on.
 #[derive(Clone, Copy)]
 struct Entry<F, T> {
@@ -529,22 +533,25 @@ impl BitBands {
         };
         progress.start("searching", bands as u64, "bands");
         let step = rayon::current_num_threads().max(1);
-        // One scratch per band searched at once, reused band after band.
+        // One scratch per thread, reused round after round; each thread takes KEY_GROUP
+        // consecutive bands a round.
         let mut scratch: Vec<BandScratch<F, T>> = (0..step).map(|_| BandScratch::new()).collect();
         let mut pending: Vec<Pair> = Vec::new();
         let mut band = 0;
         while band < bands {
-            let end = (band + step).min(bands);
-            let found: Vec<(Vec<Pair>, u64)> = scratch[..end - band]
+            let found: Vec<Vec<(Vec<Pair>, u64)>> = scratch
                 .par_iter_mut()
                 .enumerate()
                 .map(|(i, scratch)| {
-                    let out = self.band_pairs_fastest(fps, band + i, terms, within, test, scratch);
-                    progress.inc(1);
+                    let first = (band + i * KEY_GROUP).min(bands);
+                    let group = first..(first + KEY_GROUP).min(bands);
+                    let count = group.len() as u64;
+                    let out = self.band_pairs_fastest(fps, group, terms, within, test, scratch);
+                    progress.inc(count);
                     out
                 })
                 .collect();
-            for (pairs, collisions) in found {
+            for (pairs, collisions) in found.into_iter().flatten() {
                 stats.collisions += collisions;
                 stats.candidates += pairs.len() as u64;
                 pending.extend(pairs);
@@ -553,7 +560,7 @@ impl BitBands {
                     sink(std::mem::take(&mut pending));
                 }
             }
-            band = end;
+            band = (band + step * KEY_GROUP).min(bands);
         }
         if !pending.is_empty() {
             pending.sort_unstable();
@@ -568,12 +575,12 @@ impl BitBands {
     fn band_pairs_fastest<F, T, W, K>(
         &self,
         fps: &[F],
-        b: usize,
+        group: std::ops::Range<usize>,
         terms: &[T],
         within: &W,
         test: &K,
         scratch: &mut BandScratch<F, T>,
-    ) -> (Vec<Pair>, u64)
+    ) -> Vec<(Vec<Pair>, u64)>
     where
         F: Fingerprint,
         T: Copy + Default,
@@ -587,42 +594,43 @@ impl BitBands {
             fn wide<F, T, W, K>(
                 bands: &BitBands,
                 fps: &[F],
-                b: usize,
+                group: std::ops::Range<usize>,
                 terms: &[T],
                 within: &W,
                 test: &K,
                 scratch: &mut BandScratch<F, T>,
-            ) -> (Vec<Pair>, u64)
+            ) -> Vec<(Vec<Pair>, u64)>
             where
                 F: Fingerprint,
                 T: Copy + Default,
                 W: Fn(&T, &T, u32) -> bool,
                 K: PairTest,
             {
-                bands.band_pairs(fps, b, terms, within, test, scratch)
+                bands.band_pairs(fps, group, terms, within, test, scratch)
             }
             // SAFETY: the processor has the features `wide` is compiled for.
-            return unsafe { wide(self, fps, b, terms, within, test, scratch) };
+            return unsafe { wide(self, fps, group, terms, within, test, scratch) };
         }
-        self.band_pairs(fps, b, terms, within, test, scratch)
+        self.band_pairs(fps, group, terms, within, test, scratch)
     }
 
-    /// The candidates of band `b` (see [`BitBands::search`]) and the number of pairs that
-    /// share its table key. The rows are not read at random: a first pass over `fps` computes
-    /// the keys and counts them by their top [`BUCKET_BITS`] bits, a second copies each
-    /// row (key, position, fingerprint, terms) into its bucket, in order of position; then
-    /// each bucket, small enough for the cache, is sorted by key and its runs compared
-    /// where they lie.
+    /// The candidates of each band of `group` (see [`BitBands::search`]) and the number of
+    /// pairs that share its table key. The rows are not read at random: one pass over
+    /// `fps` computes the keys of every band of the group and counts them by their top
+    /// [`BUCKET_BITS`] bits; then, band by band, a second pass copies each row (key,
+    /// position, fingerprint, terms) into its bucket, in order of position, and each
+    /// bucket, small enough for the cache, is sorted by key and its runs compared where
+    /// they lie.
     #[inline(always)]
     fn band_pairs<F, T, W, K>(
         &self,
         fps: &[F],
-        b: usize,
+        group: std::ops::Range<usize>,
         terms: &[T],
         within: &W,
         test: &K,
         scratch: &mut BandScratch<F, T>,
-    ) -> (Vec<Pair>, u64)
+    ) -> Vec<(Vec<Pair>, u64)>
     where
         F: Fingerprint,
         T: Copy + Default,
@@ -631,25 +639,27 @@ impl BitBands {
     {
         let width = F::BITS.min(64);
         let nwords = F::BITS.div_ceil(64) as usize;
+        let n = fps.len();
         let BandScratch {
             keys,
             entries,
             order,
             passed,
         } = scratch;
-        let mut starts = vec![0usize; (1 << BUCKET_BITS) + 1];
-        keys.clear();
-        keys.extend(fps.iter().map(|fp| {
+        let buckets = 1 << BUCKET_BITS;
+        let mut starts = vec![0usize; group.len() * (buckets + 1)];
+        keys.resize(group.len() * n, 0);
+        for (x, fp) in fps.iter().enumerate() {
             let mut words = [0u64; 16];
             for (w, word) in words.iter_mut().enumerate().take(nwords) {
                 *word = fp.extract(64 * w as u32, width);
             }
-            let key = self.table_key(&words[..nwords], b) as u32;
-            starts[(key >> (TABLE_KEY_BITS - BUCKET_BITS)) as usize + 1] += 1;
-            key
-        }));
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
+            for (g, b) in group.clone().enumerate() {
+                let key = self.table_key(&words[..nwords], b) as u32;
+                keys[g * n + x] = key;
+                starts[g * (buckets + 1) + (key >> (TABLE_KEY_BITS - BUCKET_BITS)) as usize + 1] +=
+                    1;
+            }
         }
         let blank = Entry {
             key: 0,
@@ -657,56 +667,65 @@ impl BitBands {
             fp: F::zero(),
             terms: T::default(),
         };
-        entries.resize(fps.len(), blank);
-        let mut next = starts.clone();
-        for (x, ((&key, fp), t)) in keys.iter().zip(fps).zip(terms).enumerate() {
-            let slot = &mut next[(key >> (TABLE_KEY_BITS - BUCKET_BITS)) as usize];
-            entries[*slot] = Entry {
-                key,
-                x: x as u32,
-                fp: *fp,
-                terms: *t,
-            };
-            *slot += 1;
-        }
-        let mut pairs = Vec::new();
-        let mut collisions = 0;
-        for bucket in starts.windows(2) {
-            let bucket = &entries[bucket[0]..bucket[1]];
-            if bucket.len() < 2 {
-                continue;
+        entries.resize(n, blank);
+        let mut out = Vec::with_capacity(group.len());
+        for (g, b) in group.enumerate() {
+            let keys = &keys[g * n..(g + 1) * n];
+            let starts = &mut starts[g * (buckets + 1)..(g + 1) * (buckets + 1)];
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
             }
-            // Slots ascend with positions, so (key, slot) order is (key, position) order.
-            order.clear();
-            order.extend(
-                bucket
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| (e.key as u64) << 32 | i as u64),
-            );
-            order.sort_unstable();
-            for run in order.chunk_by(|p, q| p >> 32 == q >> 32) {
-                if run.len() < 2 {
+            let mut next = starts.to_vec();
+            for (x, ((&key, fp), t)) in keys.iter().zip(fps).zip(terms).enumerate() {
+                let slot = &mut next[(key >> (TABLE_KEY_BITS - BUCKET_BITS)) as usize];
+                entries[*slot] = Entry {
+                    key,
+                    x: x as u32,
+                    fp: *fp,
+                    terms: *t,
+                };
+                *slot += 1;
+            }
+            let mut pairs = Vec::new();
+            let mut collisions = 0;
+            for bucket in starts.windows(2) {
+                let bucket = &entries[bucket[0]..bucket[1]];
+                if bucket.len() < 2 {
                     continue;
                 }
-                collisions += (run.len() * (run.len() - 1) / 2) as u64;
-                for (s, &i) in run.iter().enumerate() {
-                    let ex = &bucket[i as u32 as usize];
-                    for &j in &run[s + 1..] {
-                        let ey = &bucket[j as u32 as usize];
-                        let d = ex.fp.distance(&ey.fp);
-                        if within(&ex.terms, &ey.terms, d) {
-                            passed.push(Pair::new(ex.x, ey.x, d));
+                // Slots ascend with positions, so (key, slot) order is (key, position) order.
+                order.clear();
+                order.extend(
+                    bucket
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| (e.key as u64) << 32 | i as u64),
+                );
+                order.sort_unstable();
+                for run in order.chunk_by(|p, q| p >> 32 == q >> 32) {
+                    if run.len() < 2 {
+                        continue;
+                    }
+                    collisions += (run.len() * (run.len() - 1) / 2) as u64;
+                    for (s, &i) in run.iter().enumerate() {
+                        let ex = &bucket[i as u32 as usize];
+                        for &j in &run[s + 1..] {
+                            let ey = &bucket[j as u32 as usize];
+                            let d = ex.fp.distance(&ey.fp);
+                            if within(&ex.terms, &ey.terms, d) {
+                                passed.push(Pair::new(ex.x, ey.x, d));
+                            }
                         }
                     }
                 }
+                if passed.len() >= TEST_BATCH {
+                    self.test_passed(fps, b, test, passed, &mut pairs);
+                }
             }
-            if passed.len() >= TEST_BATCH {
-                self.test_passed(fps, b, test, passed, &mut pairs);
-            }
+            self.test_passed(fps, b, test, passed, &mut pairs);
+            out.push((pairs, collisions));
         }
-        self.test_passed(fps, b, test, passed, &mut pairs);
-        (pairs, collisions)
+        out
     }
 
     /// Puts the pairs of band `b` that passed the Hamming filter to `test`, their rows
