@@ -216,6 +216,8 @@ def assign_pairs(
 
 # The embedding stages of simdedup.spark (vectors flattened row after row, dim per row).
 DEFAULT_SEED: int
+# Bytes of a fingerprint of the vector band search (vector_band_sketch, VectorBandPairs.pairs).
+BAND_FINGERPRINT_BYTES: int
 
 def vector_sketch(
     values: npt.NDArray[np.float64],
