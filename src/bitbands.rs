@@ -24,10 +24,9 @@ use crate::search::bands::{BandStats, GROUP_CANDIDATES};
 const TABLE_KEY_BITS: u32 = 22;
 
 /// Sorts entries `key << 32 | position` (key below 2^22, positions ascending on entry) by
-/// key, stably, so positions stay ascending within a key: two counting passes of 11 bits,
-/// through `other` (scratch, resized as needed).
-fn radix_sort_keys(table: &mut Vec<u64>, other: &mut Vec<u64>) {
-    other.resize(table.len(), 0);
+/// key, stably, so positions stay ascending within a key: two counting passes of 11 bits.
+fn radix_sort_keys(table: &mut Vec<u64>) {
+    let mut other = vec![0u64; table.len()];
     let mut counts = [0usize; 1 << 11];
     for shift in [32, 43] {
         counts.fill(0);
@@ -45,7 +44,7 @@ fn radix_sort_keys(table: &mut Vec<u64>, other: &mut Vec<u64>) {
             other[*slot] = e;
             *slot += 1;
         }
-        std::mem::swap(table, other);
+        std::mem::swap(table, &mut other);
     }
 }
 
@@ -589,7 +588,8 @@ impl BitBands {
     {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
-            /// Hamming distances with one population count per 512 bits.
+            /// Hamming distances with one population count per 512 bits. (A wrapper that
+            /// runs a closure instead measured 10% slower: the generics are restated.)
             #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
             fn wide<F, T, W, K>(
                 bands: &BitBands,
@@ -813,7 +813,7 @@ impl BitBands {
                     .enumerate()
                     .map(|(x, fp)| self.table_key(&words_of(fp)[..nwords], b) << 32 | x as u64)
                     .collect();
-                radix_sort_keys(&mut table, &mut Vec::new());
+                radix_sort_keys(&mut table);
                 let mut first = vec![NONE; n];
                 let mut slots = Vec::new();
                 for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
