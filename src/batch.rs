@@ -6,12 +6,12 @@
 use arrow_array::{Array, LargeStringArray, StringArray};
 use rayon::prelude::*;
 
-use crate::corpus::{Document, SAMPLE_DOCS};
+use crate::corpus::Document;
 use crate::error::Error;
 use crate::minhash::{BandKeys, BandParams, Sketcher};
 use crate::progress::Progress;
 use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
-use crate::texts::{TextSource, jaccard, shingle_set};
+use crate::texts::{SAMPLE_DOCS, TextSource, shingle_set};
 
 /// The texts of a batch: owned strings, or an Arrow string column used in place (a
 /// pyarrow array handed over through the Arrow C data interface, a Parquet column). A null
@@ -188,13 +188,7 @@ pub fn sample_similarities(texts: &TextColumn, config: &TextConfig, m: usize) ->
         .map(|s| shingle_set(texts.get(s * n / m), None, config).0)
         .filter(|set| !set.is_empty())
         .collect();
-    (0..sets.len())
-        .into_par_iter()
-        .flat_map_iter(|a| {
-            let sets = &sets;
-            (a + 1..sets.len()).map(move |b| jaccard(&sets[a], &sets[b]))
-        })
-        .collect()
+    crate::texts::background(&sets)
 }
 
 /// The band shape for searching `texts` at `bar` with `recall`, from a sampled background

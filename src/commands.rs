@@ -355,8 +355,8 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         },
     };
     // The keys go to the search, which frees them early.
-    let keys = corpus.bands.take();
-    let result = jobs::dedup_texts(Texts::from(&corpus), keys, &job, &ctx.bars, ctx);
+    let keys = corpus.bands.take().map(Into::into);
+    let result = jobs::dedup_texts(Texts::from(&corpus), keys, &job, &ctx.bars, ctx)?;
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
         "{} documents, {} duplicate pairs ({} exact), {} candidates {}, {} removed",

@@ -11,6 +11,7 @@ use crate::input::{CHUNK_BYTES, Contents, FileKind, PathList, read_chunks, read_
 use crate::minhash::{BandKeys, BandParams, Sketcher};
 use crate::progress::Progress;
 use crate::simhash::{CityHash, Fingerprinter, TextConfig};
+use crate::texts::SAMPLE_DOCS;
 
 /// What is kept of one fingerprinted document besides its path and fingerprint (those live
 /// in [`Corpus::paths`] and [`Corpus::fingerprints`]): 32 bytes.
@@ -180,10 +181,6 @@ pub fn fingerprint_files_keeping<F: CityHash>(
     }
 }
 
-/// Documents [`sample_similarities`] reads: all pairs of them are compared (half a
-/// million merges of small sets, a fraction of a second on two cores).
-pub const SAMPLE_DOCS: usize = 1000;
-
 /// The exact Jaccard similarities of all pairs among up to `m` documents of `files`,
 /// evenly spaced in the list: the background a band shape has to live with
 /// ([`crate::minhash::BandParams::solve_sampled`]). Files that cannot be read, binary
@@ -204,23 +201,7 @@ pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> V
             }
         })
         .collect();
-    // Pairs (a, b), a < b, in order, written in place: one allocation of the final size
-    // (a parallel collect of unknown length would hold the values twice on the way).
-    let m = sets.len();
-    let mut similarities = vec![0.0; m * m.saturating_sub(1) / 2];
-    let mut rows: Vec<&mut [f64]> = Vec::with_capacity(m);
-    let mut rest = &mut similarities[..];
-    for a in 0..m {
-        let (row, tail) = rest.split_at_mut(m - 1 - a);
-        rows.push(row);
-        rest = tail;
-    }
-    rows.into_par_iter().enumerate().for_each(|(a, row)| {
-        for (x, b) in row.iter_mut().zip(a + 1..) {
-            *x = crate::texts::jaccard(&sets[a], &sets[b]);
-        }
-    });
-    similarities
+    crate::texts::background(&sets)
 }
 
 /// The band shape for searching `files` at the similarity `bar` with `recall`: from the

@@ -31,6 +31,15 @@ pub struct BandParams {
     pub bands: u32,
 }
 
+/// What a band search asks of its shape before the documents are counted: a pair of
+/// similarity `bar` found with probability `recall`. A single-pass reader solves the shape
+/// once it has seen the first documents ([`crate::records::read_records`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BandGoal {
+    pub bar: f64,
+    pub recall: f64,
+}
+
 impl BandParams {
     /// The cheapest `(rows, bands)` that catches a pair of similarity exactly `bar` with
     /// probability at least `recall`, for a search over `n` documents: for each `rows`,
@@ -458,6 +467,178 @@ impl BandColumns {
     }
 }
 
+/// Documents per block of [`SpilledKeys`]: a band's keys are one read per block (64 KiB).
+const SPILL_BLOCK: usize = 16384;
+
+/// Band keys written to a temporary file as they are computed instead of held, for a
+/// single pass over a dataset whose size is not known in advance (72 keys a row would hold
+/// 288 bytes a row; the page cache holds the file, and the system can write it out). Each
+/// block of [`SPILL_BLOCK`] documents is stored band by band, so a search reads one band at
+/// a time ([`SpilledKeys::column`]) with one read per block.
+#[derive(Debug)]
+pub struct SpilledKeys {
+    bands: usize,
+    docs: usize,
+    file: std::fs::File,
+    /// Keys of the documents after the last written block, document after document.
+    pending: Vec<u32>,
+}
+
+impl SpilledKeys {
+    /// An empty store for documents of `bands` keys, in a new temporary file (deleted when
+    /// the store is dropped, or by the system if the process dies).
+    pub fn new(bands: usize) -> std::io::Result<SpilledKeys> {
+        assert!(bands > 0, "at least one band");
+        Ok(SpilledKeys {
+            bands,
+            docs: 0,
+            file: tempfile::tempfile()?,
+            pending: Vec::with_capacity(SPILL_BLOCK * bands),
+        })
+    }
+
+    /// Keys per document.
+    pub fn bands(&self) -> usize {
+        self.bands
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.docs
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs == 0
+    }
+
+    /// Appends one document's keys (`keys.len() == bands`); a full block is written.
+    pub fn push(&mut self, keys: &[u32]) -> std::io::Result<()> {
+        assert_eq!(keys.len(), self.bands, "one key per band");
+        self.pending.extend_from_slice(keys);
+        self.docs += 1;
+        if self.pending.len() == SPILL_BLOCK * self.bands {
+            self.write_block()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pending documents as a block, band by band. Only the last block may be
+    /// short, so block `k` starts at document `k * SPILL_BLOCK`.
+    fn write_block(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        let m = self.pending.len() / self.bands;
+        let mut bytes = Vec::with_capacity(self.pending.len() * 4);
+        for b in 0..self.bands {
+            for i in 0..m {
+                bytes.extend_from_slice(&self.pending[i * self.bands + b].to_ne_bytes());
+            }
+        }
+        self.pending.clear();
+        (&self.file).write_all(&bytes)
+    }
+
+    /// Writes what is pending: call once, after the last document.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            self.write_block()?;
+        }
+        Ok(())
+    }
+
+    /// The keys of band `b`, one per document, into `out` (after [`SpilledKeys::finish`]).
+    pub fn column(&self, b: usize, out: &mut Vec<u32>) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        assert!(b < self.bands && self.pending.is_empty(), "a written band");
+        out.clear();
+        out.reserve(self.docs);
+        let mut bytes = Vec::new();
+        let mut start = 0;
+        while start < self.docs {
+            let m = SPILL_BLOCK.min(self.docs - start);
+            let offset = (start * self.bands + b * m) as u64 * 4;
+            bytes.resize(m * 4, 0);
+            (&self.file).seek(SeekFrom::Start(offset))?;
+            (&self.file).read_exact(&mut bytes)?;
+            out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|k| u32::from_ne_bytes(k.try_into().expect("four bytes"))),
+            );
+            start += m;
+        }
+        Ok(())
+    }
+}
+
+/// Band keys as a search takes them: held ([`BandKeys`]) or spilled ([`SpilledKeys`]).
+#[derive(Debug)]
+pub enum KeyStore {
+    Memory(BandKeys),
+    Spilled(SpilledKeys),
+}
+
+impl KeyStore {
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        match self {
+            KeyStore::Memory(k) => k.len(),
+            KeyStore::Spilled(k) => k.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keys per document.
+    pub fn bands(&self) -> usize {
+        match self {
+            KeyStore::Memory(k) => k.bands(),
+            KeyStore::Spilled(k) => k.bands(),
+        }
+    }
+}
+
+/// Keys a [`KeyStore::for_documents`] store holds before it spills (64 MiB).
+pub const SPILL_KEYS: usize = 1 << 24;
+
+impl KeyStore {
+    /// A store for about `docs` documents of `bands` keys: held up to [`SPILL_KEYS`] keys,
+    /// spilled to a temporary file above.
+    pub fn for_documents(bands: usize, docs: usize) -> std::io::Result<KeyStore> {
+        Ok(if bands.saturating_mul(docs) > SPILL_KEYS {
+            KeyStore::Spilled(SpilledKeys::new(bands)?)
+        } else {
+            KeyStore::Memory(BandKeys::new(bands))
+        })
+    }
+
+    /// Appends one document's keys (`keys.len() == bands`).
+    pub fn push(&mut self, keys: &[u32]) -> std::io::Result<()> {
+        match self {
+            KeyStore::Memory(k) => {
+                k.push(keys);
+                Ok(())
+            }
+            KeyStore::Spilled(k) => k.push(keys),
+        }
+    }
+
+    /// Writes what a spilled store has pending: call once, after the last document.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        match self {
+            KeyStore::Memory(_) => Ok(()),
+            KeyStore::Spilled(k) => k.finish(),
+        }
+    }
+}
+
+impl From<BandKeys> for KeyStore {
+    fn from(keys: BandKeys) -> KeyStore {
+        KeyStore::Memory(keys)
+    }
+}
+
 /// The band keys of a set of 64-bit hashes, for tests and one-off use.
 pub fn band_keys_of(hashes: impl IntoIterator<Item = u64>, params: BandParams) -> Vec<u32> {
     let mut sketcher = Sketcher::new(params);
@@ -472,6 +653,27 @@ pub fn band_keys_of(hashes: impl IntoIterator<Item = u64>, params: BandParams) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spilled_keys_read_back_band_by_band() {
+        // Two full blocks and a short one.
+        let bands = 3;
+        let docs = 2 * SPILL_BLOCK + 5;
+        let key = |i: usize, b: usize| (i * 7 + b * 1_000_003) as u32;
+        let mut spilled = SpilledKeys::new(bands).unwrap();
+        for i in 0..docs {
+            let keys: Vec<u32> = (0..bands).map(|b| key(i, b)).collect();
+            spilled.push(&keys).unwrap();
+        }
+        spilled.finish().unwrap();
+        assert_eq!((spilled.len(), spilled.bands()), (docs, bands));
+        let mut column = Vec::new();
+        for b in (0..bands).rev() {
+            spilled.column(b, &mut column).unwrap();
+            let expected: Vec<u32> = (0..docs).map(|i| key(i, b)).collect();
+            assert_eq!(column, expected, "band {b}");
+        }
+    }
 
     #[test]
     fn solved_shapes_reach_the_recall() {

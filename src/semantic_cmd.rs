@@ -358,8 +358,8 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         ));
         return write_leaks(ctx, args, &ids, &r_ids, &leaks, &[]);
     }
-    let keys = corpus.bands.take();
-    let result = jobs::dedup_texts(Texts::from(&corpus), keys, &job, &ctx.bars, ctx);
+    let keys = corpus.bands.take().map(Into::into);
+    let result = jobs::dedup_texts(Texts::from(&corpus), keys, &job, &ctx.bars, ctx)?;
     ctx.note(&format!(
         "{} bits, {} candidate pairs {}, verified by exact Jaccard",
         F::BITS,
@@ -399,12 +399,8 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         return against_records(ctx, args, &set, &job);
     }
     let keys = set.bands.take();
-    let bands = keys.as_ref().map(|_| {
-        let recall = job.band_recall().expect("bands were asked for");
-        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-        BandParams::solve(threshold, recall, (bytes / 200) as usize)
-    });
-    let result = jobs::dedup_texts(Texts::from(&set), keys, &job, &ctx.bars, ctx);
+    let bands = keys.as_ref().and(set.shape);
+    let result = jobs::dedup_texts(Texts::from(&set), keys, &job, &ctx.bars, ctx)?;
     ctx.note(&format!(
         "{} rows read, {} skipped, {} bits, {} candidate pairs {}, verified by exact Jaccard \
          of every column",
@@ -516,7 +512,7 @@ fn record_ids<F>(set: &RecordSet<F>) -> Vec<String> {
     match &set.ids {
         Some(ids) => ids
             .iter()
-            .map(|id| serde_json::from_str::<String>(id).unwrap_or_else(|_| id.clone()))
+            .map(|id| serde_json::from_str::<String>(id).unwrap_or_else(|_| id.to_string()))
             .map(|id| simdedup::output::escape_field(&id))
             .collect(),
         None => set.rows.iter().map(|row| row.row.to_string()).collect(),

@@ -3,6 +3,8 @@
 //! dataset rows, an index plus new files) and the sorted shingle-hash sets that exact
 //! Jaccard compares. Fingerprinting, reading and storage share these; decisions live above.
 
+use rayon::prelude::*;
+
 use crate::error::Error;
 use crate::minhash::BandKeys;
 use crate::simhash::{TextConfig, TextStream, stream_text};
@@ -156,6 +158,32 @@ impl SetBuilder {
         self.dedup();
         self.hashes
     }
+}
+
+/// Documents sampled for a band shape's background ([`background`]): all pairs of them
+/// are compared (half a million merges of small sets, a fraction of a second on two cores).
+pub const SAMPLE_DOCS: usize = 1000;
+
+/// The exact Jaccard similarities of all pairs `(a, b)`, `a < b`, of `sets`, in that order:
+/// the background a band shape has to live with
+/// ([`crate::minhash::BandParams::solve_sampled`]). Written in place, one allocation of the
+/// final size (a parallel collect of unknown length would hold the values twice).
+pub fn background(sets: &[Vec<u64>]) -> Vec<f64> {
+    let m = sets.len();
+    let mut similarities = vec![0.0; m * m.saturating_sub(1) / 2];
+    let mut rows: Vec<&mut [f64]> = Vec::with_capacity(m);
+    let mut rest = &mut similarities[..];
+    for a in 0..m {
+        let (row, tail) = rest.split_at_mut(m - 1 - a);
+        rows.push(row);
+        rest = tail;
+    }
+    rows.into_par_iter().enumerate().for_each(|(a, row)| {
+        for (x, b) in row.iter_mut().zip(a + 1..) {
+            *x = jaccard(&sets[a], &sets[b]);
+        }
+    });
+    similarities
 }
 
 /// Jaccard similarity |A ∩ B| / |A ∪ B| of two sorted, duplicate-free sets (1 when both

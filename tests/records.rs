@@ -78,8 +78,8 @@ fn decisions(set: &RecordSet<u64>, result: &Dedup) -> Vec<String> {
             d.map(|d| {
                 format!(
                     "{}->{}{}",
-                    ids[i],
-                    ids[d.kept as usize],
+                    ids.get(i),
+                    ids.get(d.kept as usize),
                     ["", " exact"][d.exact as usize]
                 )
             })

@@ -246,11 +246,13 @@ fn dedup_texts<'py>(
         ..TextJob::new(text_config(shingles)?, threshold)
     };
     let report = Collect::default();
-    let result = py.detach(|| {
-        let (mut batch, _) = load_batch::<u128>(texts, fields, &job, &());
-        let keys = batch.bands.take();
-        jobs::dedup_texts(Texts::from(&batch), keys, &job, &(), &report)
-    });
+    let result = py
+        .detach(|| {
+            let (mut batch, _) = load_batch::<u128>(texts, fields, &job, &());
+            let keys = batch.bands.take().map(Into::into);
+            jobs::dedup_texts(Texts::from(&batch), keys, &job, &(), &report)
+        })
+        .map_err(py_error)?;
     report.check()?;
     dedup_dict(py, &result)
 }

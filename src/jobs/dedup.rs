@@ -11,7 +11,7 @@ use crate::corpus::{self, Corpus, fingerprint_files};
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::input::PathList;
-use crate::minhash::{BandKeys, BandParams};
+use crate::minhash::{BandGoal, BandParams, KeyStore};
 use crate::ops::dedup::{self, Candidates, Dedup, DedupOptions, Grouping, PairSet};
 use crate::ops::semantic::{self, Centring, Leak, Plan, SearchRequest};
 use crate::progress::Progress;
@@ -41,8 +41,9 @@ pub fn load_files<F: CityHash>(
 }
 
 /// Reads one dataset file for `job` (`opts.bands` is set here). The row count is not known
-/// before the single pass, so the band shape is solved for one row per 200 bytes of the
-/// file (the shape changes slowly with the count).
+/// before the single pass, so the band shape is solved once the first rows are read: for
+/// the count their mean size predicts and the background of a sample of them
+/// ([`crate::records::RecordSet::shape`]).
 pub fn load_dataset<F: CityHash>(
     path: &Path,
     opts: &RecordOptions,
@@ -50,15 +51,15 @@ pub fn load_dataset<F: CityHash>(
     progress: &dyn Progress,
     report: &dyn Report,
 ) -> Result<(RecordSet<F>, Option<BandParams>), Error> {
-    let bands = job.band_recall().map(|recall| {
-        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-        BandParams::solve(job.threshold, recall, (bytes / 200) as usize)
-    });
     let opts = RecordOptions {
-        bands,
+        bands: job.band_recall().map(|recall| BandGoal {
+            bar: job.threshold,
+            recall,
+        }),
         ..opts.clone()
     };
     let set = read_records::<F>(path, &opts, &job.text, progress, report)?;
+    let bands = set.shape;
     Ok((set, bands))
 }
 
@@ -85,14 +86,14 @@ pub fn load_batch<F: CityHash>(
 /// verification allocates: see [`dedup::dedup_with_keys`]) or, without keys, the Hamming
 /// search; verified by exact Jaccard (the smallest per-field Jaccard for records) at the
 /// job's threshold, and assigned in keep order. `texts.fingerprints` may be empty with
-/// keys (the pairs' distances are then 0).
+/// keys (the pairs' distances are then 0). Fails only if spilled keys cannot be read back.
 pub fn dedup_texts<F: Fingerprint, D: DocStats>(
     texts: Texts<'_, F, D>,
-    keys: Option<BandKeys>,
+    keys: Option<KeyStore>,
     job: &TextJob,
     progress: &dyn Progress,
     report: &dyn Report,
-) -> Dedup {
+) -> Result<Dedup, Error> {
     let k = job.radius(F::BITS);
     let search = match (&keys, job.search) {
         (None, TextSearch::Hamming { method, .. }) => SearchOptions {
@@ -118,7 +119,7 @@ pub fn dedup_texts<F: Fingerprint, D: DocStats>(
             progress,
             report,
         ),
-        None => dedup::dedup(
+        None => Ok(dedup::dedup(
             texts.fingerprints,
             texts.docs,
             Candidates::Hamming,
@@ -127,7 +128,7 @@ pub fn dedup_texts<F: Fingerprint, D: DocStats>(
             &opts,
             progress,
             report,
-        ),
+        )),
     }
 }
 

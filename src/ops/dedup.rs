@@ -11,9 +11,9 @@
 
 use std::collections::HashMap;
 
-use crate::error::Report;
+use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
-use crate::minhash::BandKeys;
+use crate::minhash::{BandKeys, KeyStore};
 use crate::ops::cluster::{self, Assignment, Duplicate};
 use crate::progress::Progress;
 use crate::search::{self, Pair, SearchOptions};
@@ -278,23 +278,24 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
     }
 }
 
-/// [`dedup`] with the MinHash band search over `keys` (one entry per document), which it
-/// takes: they are reduced to their collision runs ([`search::bands::collision_runs`]) and
+/// [`dedup`] with the MinHash band search over `keys` (one entry per document, held or
+/// spilled), which it takes: they are reduced to their collision runs ([`search::bands::collision_runs`]) and
 /// freed before the exact-duplicate groups, the search and the verification allocate
 /// anything, so the peak memory is the keys' or the rest's, not their sum. The pairs, the
 /// decisions and the candidate count are [`dedup`]'s with [`Candidates::Bands`].
-/// `fingerprints` may be empty: the pairs' distances are then 0.
+/// `fingerprints` may be empty: the pairs' distances are then 0. Fails only if spilled
+/// keys cannot be read back.
 #[allow(clippy::too_many_arguments)]
 pub fn dedup_with_keys<F: Fingerprint, D: DocStats>(
     fingerprints: &[F],
     docs: &[D],
-    keys: BandKeys,
+    keys: KeyStore,
     source: &dyn TextSource,
     config: &TextConfig,
     opts: &DedupOptions,
     progress: &dyn Progress,
     report: &dyn Report,
-) -> Dedup {
+) -> Result<Dedup, Error> {
     assert!(
         fingerprints.is_empty() || fingerprints.len() == docs.len(),
         "one fingerprint per document, or none"
@@ -302,7 +303,12 @@ pub fn dedup_with_keys<F: Fingerprint, D: DocStats>(
     assert_eq!(keys.len(), docs.len(), "band keys for every document");
     let n = docs.len();
     // Documents without shingles are never searched (their keys are all alike).
-    let runs = search::bands::collision_runs(keys, &|i| docs[i].shingles() > 0, progress);
+    let runs = search::bands::collision_runs(keys, &|i| docs[i].shingles() > 0, progress).map_err(
+        |source| Error::Io {
+            path: "<band keys spill file>".into(),
+            source,
+        },
+    )?;
     // 1. Exact duplicates, as in `dedup`.
     let groups = digest_groups(docs, opts.keep);
     // 2-3. Band candidates among the representatives, verified group by group.
@@ -315,11 +321,11 @@ pub fn dedup_with_keys<F: Fingerprint, D: DocStats>(
     drop((runs, reps));
     // 4. Decisions, as in `dedup`.
     let (pairs, assignment) = assign_groups(n, &groups, &near, opts.grouping);
-    Dedup {
+    Ok(Dedup {
         pairs,
         assignment,
         candidates,
-    }
+    })
 }
 
 /// The representative (first member) of each group that has shingles, in document order:

@@ -298,7 +298,7 @@ fn write_text<F>(
             })()
             .map_err(|e| out_error(kept, e))?,
             (Some(d), _, Some(out)) => {
-                let id = set.ids.as_ref().map(|ids| ids[d.kept as usize].as_str());
+                let id = set.ids.as_ref().map(|ids| ids.get(d.kept as usize));
                 let index = set.rows[d.kept as usize].row.to_string();
                 let score = format!("{:.4}", d.score);
                 if set.format.is_jsonl() {
@@ -412,7 +412,7 @@ fn write_parquet<F>(
                 Some(d) => {
                     remove[r] = true;
                     match &set.ids {
-                        Some(all) => ids.push(all[d.kept as usize].clone()),
+                        Some(all) => ids.push(all.get(d.kept as usize).to_string()),
                         None => indexes.push(set.rows[d.kept as usize].row as i64),
                     }
                     scores.push(d.score);

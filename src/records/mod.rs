@@ -29,9 +29,10 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::error::{Error, Report};
-use crate::minhash::{BandKeys, BandParams, Sketcher};
+use crate::minhash::{BandGoal, BandParams, KeyStore, Sketcher};
 use crate::progress::Progress;
 use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
+use crate::texts::{SAMPLE_DOCS, background, shingle_set};
 
 /// The kind of a dataset file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -110,8 +111,9 @@ pub struct RecordOptions {
     /// The format, when the file name does not tell it.
     pub format: Option<Format>,
     /// Also compute each row's MinHash band keys in the same pass, for the band search
-    /// ([`RecordSet::bands`]).
-    pub bands: Option<BandParams>,
+    /// ([`RecordSet::bands`]), in the shape solved for this goal from the first rows read
+    /// ([`RecordSet::shape`]).
+    pub bands: Option<BandGoal>,
 }
 
 impl RecordOptions {
@@ -185,10 +187,16 @@ pub struct RecordSet<F> {
     pub rows: Vec<Row>,
     pub fingerprints: Vec<F>,
     /// The `id_column` value of each row (as JSON text for JSONL, the field for CSV).
-    pub ids: Option<Vec<String>>,
+    pub ids: Option<Ids>,
     pub embeddings: Option<Embeddings>,
-    /// MinHash band keys of each row, with [`RecordOptions::bands`].
-    pub bands: Option<BandKeys>,
+    /// MinHash band keys of each row, with [`RecordOptions::bands`]; above
+    /// [`crate::minhash::SPILL_KEYS`] keys (as estimated when the shape is solved) written
+    /// to a temporary file as they are computed, since a dataset may hold tens of millions
+    /// of rows.
+    pub bands: Option<KeyStore>,
+    /// The shape of those keys: solved for the row count the file's size and its first
+    /// rows predict, and the background of a sample of those rows.
+    pub shape: Option<BandParams>,
     /// Rows read from the file, skipped ones included.
     pub rows_read: u64,
     /// Bad rows skipped (each reported), with `skip_bad_rows`.
@@ -196,6 +204,40 @@ pub struct RecordSet<F> {
     /// Rows whose text was not valid UTF-8, decoded with U+FFFD replacements.
     pub lossy: usize,
     pub(crate) reread: Reread,
+}
+
+/// Strings stored one after another ([`RecordSet::ids`]): 8 bytes a string besides its
+/// text, where a `String` each would cost 24 bytes and a heap block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ids {
+    text: String,
+    /// Where string `i` ends in `text` (it starts where string `i - 1` ends).
+    ends: Vec<u64>,
+}
+
+impl Ids {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// String `i`.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    pub fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u64);
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
 }
 
 /// How rows are read again.
@@ -237,6 +279,7 @@ pub(crate) struct RawRow {
     pub content: Content,
 }
 
+#[derive(Clone)]
 pub(crate) enum Content {
     Json(Vec<u8>),
     Csv(::csv::ByteRecord),
@@ -289,6 +332,12 @@ pub(crate) fn push_field(text: &mut String, field: &str, first: bool) {
 /// Rows handed to the workers at a time.
 const BATCH_ROWS: usize = 4096;
 
+/// An error of the band keys' temporary file, named by its directory.
+fn spill_error(source: std::io::Error) -> Error {
+    let dir = std::env::temp_dir();
+    io_error(&dir.join("<band keys spill file>"), source)
+}
+
 fn io_error(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         path: path.to_path_buf(),
@@ -322,6 +371,7 @@ pub fn read_records<F: CityHash>(
         });
     }
     let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let file_len = file.metadata().map_or(0, |m| m.len());
     let spill = match format {
         Format::JsonlGz | Format::Parquet => {
             Some(tempfile::tempfile().map_err(|e| io_error(Path::new("<spill file>"), e))?)
@@ -374,12 +424,13 @@ pub fn read_records<F: CityHash>(
         format,
         rows: Vec::new(),
         fingerprints: Vec::new(),
-        ids: opts.id_column.as_ref().map(|_| Vec::new()),
+        ids: opts.id_column.as_ref().map(|_| Ids::default()),
         embeddings: opts
             .embedding_column
             .as_ref()
             .map(|_| Embeddings::default()),
-        bands: opts.bands.map(|b| BandKeys::new(b.bands as usize)),
+        bands: None,
+        shape: None,
         rows_read: 0,
         skipped: 0,
         lossy: 0,
@@ -392,9 +443,20 @@ pub fn read_records<F: CityHash>(
             header_end,
         },
     };
-    let sketcher = opts.bands.map(Sketcher::new);
-    let width = opts.bands.map_or(0, |b| b.bands as usize);
     let mut batch = reader.next_batch(BATCH_ROWS)?;
+    if let Some(goal) = opts.bands {
+        let n = estimate_rows(format, file_len, total, &batch);
+        let sample = if n > SAMPLE_DOCS {
+            sample_background(&batch, &extractor, config)
+        } else {
+            Vec::new()
+        };
+        let shape = BandParams::solve_sampled(goal.bar, goal.recall, n, &sample);
+        let store = KeyStore::for_documents(shape.bands as usize, n).map_err(spill_error)?;
+        (set.shape, set.bands) = (Some(shape), Some(store));
+    }
+    let sketcher = set.shape.map(Sketcher::new);
+    let width = set.shape.map_or(0, |b| b.bands as usize);
     while !batch.is_empty() {
         let work = std::mem::take(&mut batch);
         let (next, done) = rayon::join(
@@ -452,7 +514,7 @@ pub fn read_records<F: CityHash>(
             })?;
             set.lossy += fields.lossy as usize;
             if let (Some(ids), Some(id)) = (set.ids.as_mut(), fields.id) {
-                ids.push(id);
+                ids.push(&id);
             }
             if let (Some(emb), Some(v)) = (set.embeddings.as_mut(), fields.embedding) {
                 emb.values.extend_from_slice(&v);
@@ -468,10 +530,13 @@ pub fn read_records<F: CityHash>(
             });
             set.fingerprints.push(sig.fingerprint);
             if let Some(bands) = set.bands.as_mut() {
-                bands.push(&keys);
+                bands.push(&keys).map_err(spill_error)?;
             }
         }
         batch = next?;
+    }
+    if let Some(bands) = set.bands.as_mut() {
+        bands.finish().map_err(spill_error)?;
     }
     if let Some(mut out) = spill_out {
         out.flush()
@@ -479,6 +544,46 @@ pub fn read_records<F: CityHash>(
     }
     progress.finish();
     Ok(set)
+}
+
+/// Decompressed bytes per byte of a gzip file, for [`estimate_rows`] (text shrinks about
+/// 3 to 5 times; the band shape changes slowly with the count).
+const GZIP_RATIO: u64 = 4;
+
+/// About how many rows a dataset holds, for its band shape: the count a Parquet footer
+/// gives (`total`), or the file's size over the mean size of its `first` rows.
+fn estimate_rows(format: Format, file_len: u64, total: u64, first: &[RawRow]) -> usize {
+    if total > 0 {
+        return total as usize;
+    }
+    let bytes: u64 = first.iter().map(|r| r.len).sum();
+    if bytes == 0 {
+        return first.len();
+    }
+    let len = match format {
+        Format::JsonlGz => file_len.saturating_mul(GZIP_RATIO),
+        _ => file_len,
+    };
+    let n = len as f64 * first.len() as f64 / bytes as f64;
+    (n as usize).max(first.len())
+}
+
+/// The background of a dataset ([`background`]): the exact similarities of all pairs among
+/// up to [`SAMPLE_DOCS`] of its `first` rows, evenly spaced (a file's order is not
+/// random, but a skewed sample only costs speed: the recall at the bar does not depend on
+/// it). Bad rows and rows without shingles are left out (the main pass reports them).
+fn sample_background(first: &[RawRow], extractor: &Extractor, config: &TextConfig) -> Vec<f64> {
+    let m = SAMPLE_DOCS.min(first.len());
+    let sets: Vec<Vec<u64>> = (0..m)
+        .into_par_iter()
+        .filter_map(|s| {
+            let raw = &first[s * first.len() / m];
+            let fields = extractor.extract(raw.content.clone()).ok()?;
+            let (set, _) = shingle_set(&fields.text, Some(FIELD_SEPARATOR), config);
+            (!set.is_empty()).then_some(set)
+        })
+        .collect();
+    background(&sets)
 }
 
 impl<F> RecordSet<F> {
@@ -589,7 +694,8 @@ impl<'a, F: Sync> From<&'a RecordSet<F>> for crate::texts::Texts<'a, F, Row> {
         crate::texts::Texts {
             fingerprints: &s.fingerprints,
             docs: &s.rows,
-            bands: s.bands.as_ref(),
+            // Spilled keys are taken by the self-deduplication ([`RecordSet::bands`]).
+            bands: None,
             source: s,
         }
     }
@@ -598,6 +704,17 @@ impl<'a, F: Sync> From<&'a RecordSet<F>> for crate::texts::Texts<'a, F, Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_hold_their_strings_in_order() {
+        let mut ids = Ids::default();
+        for s in ["\"a\"", "", "7", "é ü"] {
+            ids.push(s);
+        }
+        assert_eq!(ids.len(), 4);
+        assert_eq!(ids.iter().collect::<Vec<_>>(), ["\"a\"", "", "7", "é ü"]);
+        assert_eq!(ids.get(3), "é ü");
+    }
 
     #[test]
     fn formats_from_names() {

@@ -13,7 +13,7 @@
 use rayon::prelude::*;
 
 use super::Pair;
-use crate::minhash::BandKeys;
+use crate::minhash::{BandKeys, KeyStore};
 use crate::progress::Progress;
 
 /// Candidates handed to the caller at once (at most about this many, unless one band alone
@@ -223,54 +223,81 @@ impl BandRuns {
     }
 }
 
-/// Reduces `keys` to their collision runs over the documents `include` accepts, and frees
-/// them band by band. The keys are first stored band by band ([`BandKeys::into_columns`]);
-/// each band, from the last, becomes a table of 8 bytes per document (sorted by all
-/// threads at once) and its runs, and its keys are freed. So the memory beyond the keys
-/// is one table, and the runs take the place of freed keys.
+/// Reduces `keys` to their collision runs over the documents `include` accepts, one band at
+/// a time from the last. Held keys are first stored band by band
+/// ([`BandKeys::into_columns`]) and each band freed once reduced; spilled keys are read one
+/// band at a time. Each band becomes a table of 8 bytes per document (sorted by all threads
+/// at once) and its runs. So the memory beyond the keys is one table, and the runs take the
+/// place of freed keys. Fails only if spilled keys cannot be read back.
 pub fn collision_runs(
-    keys: BandKeys,
+    keys: KeyStore,
     include: &(dyn Fn(usize) -> bool + Sync),
     progress: &dyn Progress,
-) -> BandRuns {
-    let n = keys.len();
+) -> std::io::Result<BandRuns> {
+    let (n, bands) = (keys.len(), keys.bands());
     assert!(n < u32::MAX as usize, "at most 2^32 - 2 documents");
-    // Documents left out get an entry no document has (position u32::MAX), skipped below.
-    const LEFT_OUT: u64 = u64::MAX;
-    progress.start("searching", keys.bands() as u64, "bands");
-    let mut columns = keys.into_columns();
-    let mut bands = vec![(Vec::new(), Vec::new()); columns.bands()];
+    progress.start("searching", bands as u64, "bands");
+    let mut runs = vec![(Vec::new(), Vec::new()); bands];
     let mut table: Vec<u64> = Vec::new();
-    for b in (0..columns.bands()).rev() {
-        table.clear();
-        table.par_extend(columns.column(b).par_iter().enumerate().map(|(i, &key)| {
-            if include(i) {
-                (key as u64) << 32 | i as u64
-            } else {
-                LEFT_OUT
-            }
-        }));
-        columns.truncate(b);
-        table.par_sort_unstable();
-        let (mut members, mut ends) = (Vec::new(), Vec::new());
-        for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
-            // Left-out entries sort last, at the end of the last run.
-            let run = &run[..run.partition_point(|&x| x != LEFT_OUT)];
-            if run.len() >= 2 {
-                members.extend(run.iter().map(|&x| x as u32));
-                ends.push(members.len() as u32);
+    match keys {
+        KeyStore::Memory(keys) => {
+            let mut columns = keys.into_columns();
+            for b in (0..bands).rev() {
+                fill_table(&mut table, columns.column(b), include);
+                columns.truncate(b);
+                runs[b] = table_runs(&mut table);
+                progress.inc(1);
             }
         }
-        members.shrink_to_fit();
-        ends.shrink_to_fit();
-        bands[b] = (members, ends);
-        progress.inc(1);
+        KeyStore::Spilled(keys) => {
+            let mut column = Vec::new();
+            for b in (0..bands).rev() {
+                keys.column(b, &mut column)?;
+                fill_table(&mut table, &column, include);
+                runs[b] = table_runs(&mut table);
+                progress.inc(1);
+            }
+        }
     }
     progress.finish();
-    BandRuns {
+    Ok(BandRuns {
         documents: n,
-        bands,
+        bands: runs,
+    })
+}
+
+/// Documents left out of a table get an entry no document has (position `u32::MAX`), which
+/// sorts last and is skipped.
+const LEFT_OUT: u64 = u64::MAX;
+
+/// One band's table: `(key, document)` of every document, as one `u64` each.
+fn fill_table(table: &mut Vec<u64>, column: &[u32], include: &(dyn Fn(usize) -> bool + Sync)) {
+    table.clear();
+    table.par_extend(column.par_iter().enumerate().map(|(i, &key)| {
+        if include(i) {
+            (key as u64) << 32 | i as u64
+        } else {
+            LEFT_OUT
+        }
+    }));
+}
+
+/// Sorts a band's table and returns its runs of two or more equal keys: the members, and
+/// where each run ends.
+fn table_runs(table: &mut [u64]) -> (Vec<u32>, Vec<u32>) {
+    table.par_sort_unstable();
+    let (mut members, mut ends) = (Vec::new(), Vec::new());
+    for run in table.chunk_by(|x, y| x >> 32 == y >> 32) {
+        // Left-out entries sort last, at the end of the last run.
+        let run = &run[..run.partition_point(|&x| x != LEFT_OUT)];
+        if run.len() >= 2 {
+            members.extend(run.iter().map(|&x| x as u32));
+            ends.push(members.len() as u32);
+        }
     }
+    members.shrink_to_fit();
+    ends.shrink_to_fit();
+    (members, ends)
 }
 
 /// [`search`] over collision runs ([`collision_runs`]) instead of the keys: the same groups
@@ -458,11 +485,18 @@ mod tests {
                 .collect();
             let mut by_keys = Vec::new();
             let stats = search(&keys, &ids, &(), &mut |g| by_keys.push(g));
-            let runs = collision_runs(keys, &|i| !left_out[i], &());
-            let mut by_runs = Vec::new();
-            let run_stats = search_runs(&runs, &ids, &mut |g| by_runs.push(g));
-            proptest::prop_assert_eq!(by_runs, by_keys);
-            proptest::prop_assert_eq!(run_stats, stats);
+            let mut spilled = crate::minhash::SpilledKeys::new(3).unwrap();
+            for d in &docs {
+                spilled.push(d).unwrap();
+            }
+            spilled.finish().unwrap();
+            for store in [KeyStore::Memory(keys), KeyStore::Spilled(spilled)] {
+                let runs = collision_runs(store, &|i| !left_out[i], &()).unwrap();
+                let mut by_runs = Vec::new();
+                let run_stats = search_runs(&runs, &ids, &mut |g| by_runs.push(g));
+                proptest::prop_assert_eq!(&by_runs, &by_keys);
+                proptest::prop_assert_eq!(run_stats, stats);
+            }
         }
 
         /// Against the oracle: every pair of documents with an equal key in some band, each
