@@ -182,9 +182,18 @@ def jaccard_scores(
 
 # The stages of the Spark job (python/src/spark.rs, python/simdedup/spark.py).
 
-def band_shape(threshold: float, n: int, recall: float = 0.99) -> tuple[int, int]:
-    """``(rows, bands)`` of the band search over ``n`` records (the command line passes
-    file bytes / 200 for a dataset)."""
+FIRST_ROWS: int
+
+def band_shape(
+    threshold: float,
+    n: int,
+    recall: float = 0.99,
+    first: Optional[list[list[Optional[str]]]] = None,
+    shingles: str = "word:3",
+) -> tuple[int, int]:
+    """``(rows, bands)`` of the band search over ``n`` records: from the background of the
+    dataset's first rows ``first`` (each text column's values; up to ``FIRST_ROWS`` are
+    used), as the command line solves it for a dataset, or with the assumed background."""
 
 def sketch_batch(
     columns: list[list[Optional[str]]],

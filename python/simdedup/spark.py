@@ -37,7 +37,6 @@ verify (exact cosine), then stages 5 and 6 as for text.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -215,9 +214,9 @@ def dedup(
     default), greedy keep-first in the DataFrame's row order. Returns ``df`` with
     ``duplicate_of`` (the kept row's ``id_column`` value, else its row number from 0; null
     when kept) and ``score`` added, in input order; with ``split``, the kept rows (original
-    columns) and the removed ones. The band shape is solved for ``shape_rows`` rows
-    (default: the row count; the command line solves it for file bytes / 200, which
-    :func:`main` passes). ``bits`` is the command line's ``--bits`` (128 by default), which
+    columns) and the removed ones. The band shape is solved as the command line solves
+    it, for ``shape_rows`` rows (default: the row count; the command line estimates it
+    from the file's size) and the background of the first rows. ``bits`` is the command line's ``--bits`` (128 by default), which
     the band keys depend on (the shingle hashes are CityHash64 or CityHash128). With a
     ``stats`` dict, each stage is materialised in turn and its (seconds, rows) recorded
     under its name.
@@ -255,7 +254,10 @@ def dedup(
     parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
     numbered = _stage(stats, "0 row numbers", _row_numbers(df))
     n = shape_rows if shape_rows is not None else numbered.count()
-    rows, bands = _core.band_shape(threshold, int(n), recall)
+    # The shape from the background of the first rows, as the command line solves it.
+    first = numbered.where(F.col(ROW) < _core.FIRST_ROWS).orderBy(ROW).select(*columns).collect()
+    first_columns = [[r[c] for r in first] for c in columns]
+    rows, bands = _core.band_shape(threshold, int(n), recall, first_columns, shingles)
 
     # 1. Sketch.
     sketch = (
@@ -697,12 +699,6 @@ def write(df: DataFrame, path: str, fmt: str | None = None) -> None:
         writer.parquet(path)
 
 
-def _input_bytes(path: str) -> int:
-    if os.path.isdir(path):
-        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-    return os.path.getsize(path) if os.path.exists(path) else 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m simdedup.spark IN --columns ... -o KEPT --removed REMOVED``."""
     p = argparse.ArgumentParser(prog="simdedup.spark", description=__doc__.split("\n\n")[0])
@@ -731,7 +727,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.id_column,
             embedding_column=args.embedding_column,
             split=True,
-            shape_rows=_input_bytes(args.input) // 200,
         )
         if args.output:
             write(kept, args.output)

@@ -9,7 +9,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use simdedup::batch::{TextBatch, join_fields};
-use simdedup::minhash::BandParams;
+use simdedup::minhash::{BandGoal, BandParams};
+use simdedup::records::{FIRST_ROWS, dataset_shape};
 use simdedup::simhash::FIELD_SEPARATOR;
 use simdedup::texts::{field_jaccard, shingle_set};
 
@@ -19,12 +20,43 @@ type Ints<'py> = Bound<'py, PyArray1<i64>>;
 type Floats<'py> = Bound<'py, PyArray1<f64>>;
 
 /// The band shape `(rows, bands)` of a search over `n` records at `threshold`, as the
-/// command line solves it for a dataset file of `n * 200` bytes.
+/// command line solves it for a dataset: from the background of the dataset's first rows,
+/// `first` (each text column's values, as [`sketch_batch`] takes them; at most
+/// [`simdedup::records::FIRST_ROWS`] rows are used), or with the assumed background when
+/// `first` is not given.
 #[pyfunction]
-#[pyo3(signature = (threshold, n, recall=0.99))]
-fn band_shape(threshold: f64, n: usize, recall: f64) -> (u32, u32) {
-    let p = BandParams::solve(threshold, recall, n);
-    (p.rows, p.bands)
+#[pyo3(signature = (threshold, n, recall=0.99, first=None, shingles="word:3"))]
+fn band_shape(
+    py: Python<'_>,
+    threshold: f64,
+    n: usize,
+    recall: f64,
+    first: Option<Vec<Vec<Option<String>>>>,
+    shingles: &str,
+) -> PyResult<(u32, u32)> {
+    let Some(columns) = first else {
+        let p = BandParams::solve(threshold, recall, n);
+        return Ok((p.rows, p.bands));
+    };
+    let config = text_config(shingles)?;
+    let rows = columns.first().map_or(0, Vec::len);
+    if columns.is_empty() || columns.iter().any(|c| c.len() != rows) {
+        return Err(PyValueError::new_err(
+            "band_shape: first holds one list of values per text column, of equal lengths",
+        ));
+    }
+    // A row with a missing value is bad, as the command line's reader finds it.
+    let text = |r: usize| {
+        let fields: Option<Vec<&str>> = columns.iter().map(|c| c[r].as_deref()).collect();
+        fields.map(|f| join_fields(&f))
+    };
+    let goal = BandGoal {
+        bar: threshold,
+        recall,
+    };
+    let first = rows.min(FIRST_ROWS);
+    let p = py.detach(|| dataset_shape(first, &text, n, goal, &config));
+    Ok((p.rows, p.bands))
 }
 
 /// Sketches one batch of dataset rows: `columns` holds each text column's values (None for
@@ -197,6 +229,7 @@ fn assign_pairs<'py>(
 
 /// Adds the stage functions to `_core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("FIRST_ROWS", FIRST_ROWS)?;
     m.add_function(wrap_pyfunction!(band_shape, m)?)?;
     m.add_function(wrap_pyfunction!(sketch_batch, m)?)?;
     m.add_function(wrap_pyfunction!(run_pairs, m)?)?;

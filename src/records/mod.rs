@@ -446,12 +446,12 @@ pub fn read_records<F: CityHash>(
     let mut batch = reader.next_batch(BATCH_ROWS)?;
     if let Some(goal) = opts.bands {
         let n = estimate_rows(format, file_len, total, &batch);
-        let sample = if n > SAMPLE_DOCS {
-            sample_background(&batch, &extractor, config)
-        } else {
-            Vec::new()
+        let text = |i: usize| {
+            let fields = extractor.extract(batch[i].content.clone());
+            fields.ok().map(|f| f.text)
         };
-        let shape = BandParams::solve_sampled(goal.bar, goal.recall, n, &sample);
+        let first = batch.len().min(FIRST_ROWS);
+        let shape = dataset_shape(first, &text, n, goal, config);
         let store = KeyStore::for_documents(shape.bands as usize, n).map_err(spill_error)?;
         (set.shape, set.bands) = (Some(shape), Some(store));
     }
@@ -568,22 +568,36 @@ fn estimate_rows(format: Format, file_len: u64, total: u64, first: &[RawRow]) ->
     (n as usize).max(first.len())
 }
 
-/// The background of a dataset ([`background`]): the exact similarities of all pairs among
-/// up to [`SAMPLE_DOCS`] of its `first` rows, evenly spaced (a file's order is not
-/// random, but a skewed sample only costs speed: the recall at the bar does not depend on
-/// it). Bad rows and rows without shingles are left out (the main pass reports them).
-fn sample_background(first: &[RawRow], extractor: &Extractor, config: &TextConfig) -> Vec<f64> {
-    let m = SAMPLE_DOCS.min(first.len());
-    let sets: Vec<Vec<u64>> = (0..m)
-        .into_par_iter()
-        .filter_map(|s| {
-            let raw = &first[s * first.len() / m];
-            let fields = extractor.extract(raw.content.clone()).ok()?;
-            let (set, _) = shingle_set(&fields.text, Some(FIELD_SEPARATOR), config);
-            (!set.is_empty()).then_some(set)
-        })
-        .collect();
-    background(&sets)
+/// Rows of a dataset whose background decides its band shape ([`dataset_shape`]): the
+/// first ones read.
+pub const FIRST_ROWS: usize = BATCH_ROWS;
+
+/// The band shape of a dataset of about `n` rows at `goal`, from its `first` rows
+/// (`text(i)`: row `i`'s combined text, `None` for a bad row): the background
+/// ([`background`]) of up to [`SAMPLE_DOCS`] of them, evenly spaced, when `n` is above
+/// [`SAMPLE_DOCS`]; the assumed background below. A file's order is not random, but a
+/// skewed background only costs speed: the recall at the bar does not depend on it. The
+/// Spark job calls this with the same rows, so both pick the same shape.
+pub fn dataset_shape(
+    first: usize,
+    text: &(dyn Fn(usize) -> Option<String> + Sync),
+    n: usize,
+    goal: BandGoal,
+    config: &TextConfig,
+) -> BandParams {
+    let m = SAMPLE_DOCS.min(first);
+    let sets: Vec<Vec<u64>> = if n > SAMPLE_DOCS {
+        (0..m)
+            .into_par_iter()
+            .filter_map(|s| {
+                let (set, _) = shingle_set(&text(s * first / m)?, Some(FIELD_SEPARATOR), config);
+                (!set.is_empty()).then_some(set)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    BandParams::solve_sampled(goal.bar, goal.recall, n, &background(&sets))
 }
 
 impl<F> RecordSet<F> {
