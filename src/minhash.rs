@@ -10,6 +10,8 @@
 //! recall target: a pair of similarity J shares at least one band key with probability
 //! `1 - (1 - J^rows)^bands`.
 
+use crate::error::Error;
+
 /// Largest sketch the solver considers (`rows * bands` bins).
 pub const MAX_BINS: u32 = 320;
 
@@ -467,6 +469,14 @@ impl BandColumns {
     }
 }
 
+/// An error of the band keys' temporary file, named by the directory it is in.
+fn spill_error(source: std::io::Error) -> Error {
+    Error::Io {
+        path: std::env::temp_dir().join("<band keys spill file>"),
+        source,
+    }
+}
+
 /// Documents per block of [`SpilledKeys`]: a band's keys are one read per block (64 KiB).
 const SPILL_BLOCK: usize = 16384;
 
@@ -487,12 +497,12 @@ pub struct SpilledKeys {
 impl SpilledKeys {
     /// An empty store for documents of `bands` keys, in a new temporary file (deleted when
     /// the store is dropped, or by the system if the process dies).
-    pub fn new(bands: usize) -> std::io::Result<SpilledKeys> {
+    pub fn new(bands: usize) -> Result<SpilledKeys, Error> {
         assert!(bands > 0, "at least one band");
         Ok(SpilledKeys {
             bands,
             docs: 0,
-            file: tempfile::tempfile()?,
+            file: tempfile::tempfile().map_err(spill_error)?,
             pending: Vec::with_capacity(SPILL_BLOCK * bands),
         })
     }
@@ -512,7 +522,7 @@ impl SpilledKeys {
     }
 
     /// Appends one document's keys (`keys.len() == bands`); a full block is written.
-    pub fn push(&mut self, keys: &[u32]) -> std::io::Result<()> {
+    pub fn push(&mut self, keys: &[u32]) -> Result<(), Error> {
         assert_eq!(keys.len(), self.bands, "one key per band");
         self.pending.extend_from_slice(keys);
         self.docs += 1;
@@ -524,7 +534,7 @@ impl SpilledKeys {
 
     /// Writes the pending documents as a block, band by band. Only the last block may be
     /// short, so block `k` starts at document `k * SPILL_BLOCK`.
-    fn write_block(&mut self) -> std::io::Result<()> {
+    fn write_block(&mut self) -> Result<(), Error> {
         use std::io::Write;
         let m = self.pending.len() / self.bands;
         let mut bytes = Vec::with_capacity(self.pending.len() * 4);
@@ -534,11 +544,11 @@ impl SpilledKeys {
             }
         }
         self.pending.clear();
-        (&self.file).write_all(&bytes)
+        (&self.file).write_all(&bytes).map_err(spill_error)
     }
 
     /// Writes what is pending: call once, after the last document.
-    pub fn finish(&mut self) -> std::io::Result<()> {
+    pub fn finish(&mut self) -> Result<(), Error> {
         if !self.pending.is_empty() {
             self.write_block()?;
         }
@@ -546,7 +556,7 @@ impl SpilledKeys {
     }
 
     /// The keys of band `b`, one per document, into `out` (after [`SpilledKeys::finish`]).
-    pub fn column(&self, b: usize, out: &mut Vec<u32>) -> std::io::Result<()> {
+    pub fn column(&self, b: usize, out: &mut Vec<u32>) -> Result<(), Error> {
         use std::io::{Read, Seek, SeekFrom};
         assert!(b < self.bands && self.pending.is_empty(), "a written band");
         out.clear();
@@ -557,8 +567,10 @@ impl SpilledKeys {
             let m = SPILL_BLOCK.min(self.docs - start);
             let offset = (start * self.bands + b * m) as u64 * 4;
             bytes.resize(m * 4, 0);
-            (&self.file).seek(SeekFrom::Start(offset))?;
-            (&self.file).read_exact(&mut bytes)?;
+            (&self.file)
+                .seek(SeekFrom::Start(offset))
+                .and_then(|_| (&self.file).read_exact(&mut bytes))
+                .map_err(spill_error)?;
             out.extend(
                 bytes
                     .chunks_exact(4)
@@ -605,7 +617,7 @@ pub const SPILL_KEYS: usize = 1 << 24;
 impl KeyStore {
     /// A store for about `docs` documents of `bands` keys: held up to [`SPILL_KEYS`] keys,
     /// spilled to a temporary file above.
-    pub fn for_documents(bands: usize, docs: usize) -> std::io::Result<KeyStore> {
+    pub fn for_documents(bands: usize, docs: usize) -> Result<KeyStore, Error> {
         Ok(if bands.saturating_mul(docs) > SPILL_KEYS {
             KeyStore::Spilled(SpilledKeys::new(bands)?)
         } else {
@@ -614,7 +626,7 @@ impl KeyStore {
     }
 
     /// Appends one document's keys (`keys.len() == bands`).
-    pub fn push(&mut self, keys: &[u32]) -> std::io::Result<()> {
+    pub fn push(&mut self, keys: &[u32]) -> Result<(), Error> {
         match self {
             KeyStore::Memory(k) => {
                 k.push(keys);
@@ -625,7 +637,7 @@ impl KeyStore {
     }
 
     /// Writes what a spilled store has pending: call once, after the last document.
-    pub fn finish(&mut self) -> std::io::Result<()> {
+    pub fn finish(&mut self) -> Result<(), Error> {
         match self {
             KeyStore::Memory(_) => Ok(()),
             KeyStore::Spilled(k) => k.finish(),

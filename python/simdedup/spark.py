@@ -216,10 +216,10 @@ def dedup(
     when kept) and ``score`` added, in input order; with ``split``, the kept rows (original
     columns) and the removed ones. The band shape is solved as the command line solves
     it, for ``shape_rows`` rows (default: the row count; the command line estimates it
-    from the file's size) and the background of the first rows. ``bits`` is the command line's ``--bits`` (128 by default), which
-    the band keys depend on (the shingle hashes are CityHash64 or CityHash128). With a
-    ``stats`` dict, each stage is materialised in turn and its (seconds, rows) recorded
-    under its name.
+    from the file's size) and the background of the first rows. ``bits`` is the command
+    line's ``--bits`` (128 by default), which the band keys depend on (the shingle hashes
+    are CityHash64 or CityHash128). With a ``stats`` dict, each stage is materialised in
+    turn and its (seconds, rows) recorded under its name.
 
     With ``embedding_column`` (an array of floats per row) the rows are deduplicated by
     cosine at ``threshold`` (0.9 by default) as ``simdedup dedup DATA --columns ...

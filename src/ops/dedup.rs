@@ -279,8 +279,8 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
 }
 
 /// [`dedup`] with the MinHash band search over `keys` (one entry per document, held or
-/// spilled), which it takes: they are reduced to their collision runs ([`search::bands::collision_runs`]) and
-/// freed before the exact-duplicate groups, the search and the verification allocate
+/// spilled), which it takes: they are reduced to their collision runs
+/// ([`search::bands::collision_runs`]) and freed before the exact-duplicate groups, the search and the verification allocate
 /// anything, so the peak memory is the keys' or the rest's, not their sum. The pairs, the
 /// decisions and the candidate count are [`dedup`]'s with [`Candidates::Bands`].
 /// `fingerprints` may be empty: the pairs' distances are then 0. Fails only if spilled
@@ -303,12 +303,7 @@ pub fn dedup_with_keys<F: Fingerprint, D: DocStats>(
     assert_eq!(keys.len(), docs.len(), "band keys for every document");
     let n = docs.len();
     // Documents without shingles are never searched (their keys are all alike).
-    let runs = search::bands::collision_runs(keys, &|i| docs[i].shingles() > 0, progress).map_err(
-        |source| Error::Io {
-            path: "<band keys spill file>".into(),
-            source,
-        },
-    )?;
+    let runs = search::bands::collision_runs(keys, &|i| docs[i].shingles() > 0, progress)?;
     // 1. Exact duplicates, as in `dedup`.
     let groups = digest_groups(docs, opts.keep);
     // 2-3. Band candidates among the representatives, verified group by group.

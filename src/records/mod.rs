@@ -332,12 +332,6 @@ pub(crate) fn push_field(text: &mut String, field: &str, first: bool) {
 /// Rows handed to the workers at a time.
 const BATCH_ROWS: usize = 4096;
 
-/// An error of the band keys' temporary file, named by its directory.
-fn spill_error(source: std::io::Error) -> Error {
-    let dir = std::env::temp_dir();
-    io_error(&dir.join("<band keys spill file>"), source)
-}
-
 fn io_error(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         path: path.to_path_buf(),
@@ -452,7 +446,7 @@ pub fn read_records<F: CityHash>(
         };
         let first = batch.len().min(FIRST_ROWS);
         let shape = dataset_shape(first, &text, n, goal, config);
-        let store = KeyStore::for_documents(shape.bands as usize, n).map_err(spill_error)?;
+        let store = KeyStore::for_documents(shape.bands as usize, n)?;
         (set.shape, set.bands) = (Some(shape), Some(store));
     }
     let sketcher = set.shape.map(Sketcher::new);
@@ -530,13 +524,13 @@ pub fn read_records<F: CityHash>(
             });
             set.fingerprints.push(sig.fingerprint);
             if let Some(bands) = set.bands.as_mut() {
-                bands.push(&keys).map_err(spill_error)?;
+                bands.push(&keys)?;
             }
         }
         batch = next?;
     }
     if let Some(bands) = set.bands.as_mut() {
-        bands.finish().map_err(spill_error)?;
+        bands.finish()?;
     }
     if let Some(mut out) = spill_out {
         out.flush()

@@ -13,6 +13,7 @@
 use rayon::prelude::*;
 
 use super::Pair;
+use crate::error::Error;
 use crate::minhash::{BandKeys, KeyStore};
 use crate::progress::Progress;
 
@@ -233,7 +234,7 @@ pub fn collision_runs(
     keys: KeyStore,
     include: &(dyn Fn(usize) -> bool + Sync),
     progress: &dyn Progress,
-) -> std::io::Result<BandRuns> {
+) -> Result<BandRuns, Error> {
     let (n, bands) = (keys.len(), keys.bands());
     assert!(n < u32::MAX as usize, "at most 2^32 - 2 documents");
     progress.start("searching", bands as u64, "bands");
