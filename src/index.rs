@@ -4,7 +4,7 @@
 //! queried with new documents ([`crate::ops::incremental::query`]): the pairs equal those of one run over old and new
 //! documents together that involve a new document.
 //!
-//! # File format (version 2; version 1 is read too)
+//! # File format (version 3; versions 1 and 2 are read too)
 //!
 //! All integers little-endian. With `n` documents, `w = bits / 8` bytes per fingerprint and
 //! `L` MinHash bands per document:
@@ -12,7 +12,7 @@
 //! | offset | bytes | content |
 //! |---|---|---|
 //! | 0 | 8 | magic `\x89SDX\r\n\x1a\n` (catches text-mode transfers, like PNG's) |
-//! | 8 | 4 | format version (`u32`, 2; 1 for files without band keys written before them) |
+//! | 8 | 4 | format version (`u32`, 3; 2 and 1 for files written before, see below) |
 //! | 12 | 4 | fingerprint width in bits (`u32`: 32, 64 or 128) |
 //! | 16 | 4 | fingerprint scheme (`u32`, 1 = SimHash over CityHash v1.1 of the width, digest CityHash128 of the normalised text) |
 //! | 20 | 1 | shingle kind (0 = `char`, 1 = `word`) |
@@ -23,26 +23,33 @@
 //! | 28 | 4 | reserved, 0 |
 //! | 32 | 8 | document count `n` (`u64`) |
 //! | 40 | 8 | path bytes `p` (`u64`) |
-//! | 48 | 4 | version 2: MinHash rows per band `r` (`u32`; 0 = no band keys); version 1: 0 |
-//! | 52 | 4 | version 2: bands `L` (`u32`, 0 exactly when `r` is 0); version 1: 0 |
+//! | 48 | 4 | MinHash rows per band `r` (`u32`; 0 = no band keys; version 1: always 0) |
+//! | 52 | 4 | bands `L` (`u32`, 0 exactly when `r` is 0) |
 //! | 56 | 8 | reserved, 0 |
 //! | 64 | n·w | fingerprints, each a `w`-byte integer (bit i = bit i % 8 of byte i / 8) |
 //! | | n·8 | characters per document (`u64`) |
 //! | | n·8 | shingle occurrences per document (`u64`; 0 = too short to fingerprint) |
 //! | | n·16 | digest of the normalised text (`u128`) |
-//! | | n·L·4 | version 2: band keys ([`crate::minhash`]), `L` per document (`u32`) |
+//! | | n·4 | documents by digest: `0..n` sorted by (digest, document) (`u32`) |
+//! | | n·4 | documents by path: `0..n` sorted by (path bytes, document) (`u32`) |
+//! | | L·n·8 | band tables: for each band, its `n` entries `key << 32 \| document` (`u64`, [`crate::minhash`] keys), ascending |
 //! | | (n+1)·8 | path offsets into the path bytes (`u64`; first 0, non-decreasing, last `p`) |
 //! | | p | path bytes (the OS bytes of each path, as given when it was added) |
 //! | end − 8 | 4 | CRC-32 (IEEE) of every byte before it |
 //! | end − 4 | 4 | reserved, 0 |
 //!
 //! Every section starts at a multiple of 16 bytes (zero padding before it), and the trailer
-//! at a multiple of 8, so fingerprints, counts and digests could be viewed in place; this
-//! version copies fingerprints and counts into vectors on open (16 + 32 bytes per
-//! document) and reads paths from the map when needed. The checksum is checked on every
-//! open, before anything else is trusted; a reader refuses a newer version. Band keys let
-//! a query use the band search; an index without them (version 1, or built with `-k`)
-//! is queried with the exact Hamming search.
+//! at a multiple of 8. The sorted sections let a query look documents up by digest and by
+//! band key with binary searches in the map ([`Tables`]), so it reads only what it needs
+//! (sub-linear in the index). The checksum is checked on every open, before anything else
+//! is trusted, and so are the documents in the sorted sections (below `n`; band tables
+//! ascending); a reader refuses a newer version. An index without band keys (built with
+//! `-k`, or version 1) is queried with the exact Hamming search.
+//!
+//! Version 2 had, instead of the three sorted sections, the band keys by document (`n·L·4`,
+//! `L` `u32` per document); version 1 had no band keys. Both are read: their tables are
+//! sorted in memory on each query (linear in the index), and `index add` rewrites them as
+//! version 3.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -50,6 +57,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
+use rayon::prelude::*;
 
 use crate::atomic_file::AtomicFile;
 use crate::corpus::Corpus;
@@ -65,8 +73,8 @@ use crate::texts::DocStats;
 /// The first eight bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"\x89SDX\r\n\x1a\n";
 
-/// The format version this build writes and the newest it reads (it reads 1 too).
-pub const VERSION: u32 = 2;
+/// The format version this build writes and the newest it reads (it reads 1 and 2 too).
+pub const VERSION: u32 = 3;
 
 /// Fingerprint scheme 1: SimHash over CityHash v1.1, digests by CityHash128.
 const SCHEME: u32 = 1;
@@ -107,11 +115,17 @@ impl DocStats for DocRecord {
 #[derive(Clone, Copy, Debug)]
 struct Layout {
     settings: Settings,
+    version: u32,
     n: usize,
     fingerprints: usize,
     chars: usize,
     shingles: usize,
     digests: usize,
+    /// Version 3: documents by digest (`n` `u32`); empty before.
+    by_digest: usize,
+    /// Version 3: documents by path (`n` `u32`); empty before.
+    by_path: usize,
+    /// Version 3: the band tables (`L·n` `u64`); version 2: the keys by document.
     band_keys: usize,
     offsets: usize,
     paths: usize,
@@ -125,9 +139,9 @@ fn pad16(x: u64) -> Option<u64> {
 }
 
 impl Layout {
-    /// Section offsets for `n` documents of `bits` and `path_len` path bytes; `None` when
-    /// they overflow.
-    fn compute(settings: Settings, n: u64, path_len: u64) -> Option<Layout> {
+    /// Section offsets of a file of `version` for `n` documents of `bits` and `path_len`
+    /// path bytes; `None` when they overflow.
+    fn compute(settings: Settings, version: u32, n: u64, path_len: u64) -> Option<Layout> {
         let section = |start: u64, len: u64| -> Option<(u64, u64)> {
             let start = pad16(start)?;
             Some((start, start.checked_add(len)?))
@@ -138,7 +152,11 @@ impl Layout {
         let (shingles, end) = section(end, n.checked_mul(8)?)?;
         let (digests, end) = section(end, n.checked_mul(16)?)?;
         let bands = u64::from(settings.bands.map_or(0, |b| b.bands));
-        let (band_keys, end) = section(end, n.checked_mul(bands)?.checked_mul(4)?)?;
+        let order = if version >= 3 { n.checked_mul(4)? } else { 0 };
+        let (by_digest, end) = section(end, order)?;
+        let (by_path, end) = section(end, order)?;
+        let key_bytes = if version >= 3 { 8 } else { 4 };
+        let (band_keys, end) = section(end, n.checked_mul(bands)?.checked_mul(key_bytes)?)?;
         let (offsets, end) = section(end, n.checked_add(1)?.checked_mul(8)?)?;
         let (paths, end) = section(end, path_len)?;
         let len = end.checked_add(7)? & !7;
@@ -146,11 +164,14 @@ impl Layout {
         let us = |x: u64| usize::try_from(x).ok();
         Some(Layout {
             settings,
+            version,
             n: us(n)?,
             fingerprints: us(fps)?,
             chars: us(chars)?,
             shingles: us(shingles)?,
             digests: us(digests)?,
+            by_digest: us(by_digest)?,
+            by_path: us(by_path)?,
             band_keys: us(band_keys)?,
             offsets: us(offsets)?,
             paths: us(paths)?,
@@ -173,12 +194,17 @@ fn u128_at(bytes: &[u8], at: usize) -> u128 {
 }
 
 /// The header's 64 bytes for `settings`, `n` documents and `path_len` path bytes.
-fn encode_header(settings: &Settings, n: u64, path_len: u64) -> [u8; HEADER_LEN as usize] {
+fn encode_header(
+    settings: &Settings,
+    version: u32,
+    n: u64,
+    path_len: u64,
+) -> [u8; HEADER_LEN as usize] {
     let mut h = [0u8; HEADER_LEN as usize];
     let t = &settings.text;
     let norm = &t.normalization;
     h[0..8].copy_from_slice(&MAGIC);
-    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    h[8..12].copy_from_slice(&version.to_le_bytes());
     h[12..16].copy_from_slice(&settings.bits.to_le_bytes());
     h[16..20].copy_from_slice(&SCHEME.to_le_bytes());
     h[20] = match t.shingling.kind {
@@ -304,8 +330,9 @@ impl<'a> IndexView<'a> {
                 found,
             });
         }
-        match u32_at(bytes, 8) {
-            1 | VERSION => {}
+        let version = u32_at(bytes, 8);
+        match version {
+            1..=VERSION => {}
             v if v > VERSION => {
                 return Err(FormatError::NewerVersion {
                     found: v,
@@ -326,7 +353,7 @@ impl<'a> IndexView<'a> {
         let layout = header
             .as_ref()
             .ok()
-            .and_then(|&(settings, n, p)| Layout::compute(settings, n, p));
+            .and_then(|&(settings, n, p)| Layout::compute(settings, version, n, p));
         let body = bytes.len() - TRAILER_LEN as usize;
         let stored = u32_at(bytes, body);
         let computed = crc32fast::hash(&bytes[..body]);
@@ -387,7 +414,66 @@ impl<'a> IndexView<'a> {
                 "path offsets end at {previous}, not at {path_len}"
             )));
         }
+        // The sorted sections: documents below n (an index is never out of bounds), band
+        // tables ascending (a binary search finds every entry of a key).
+        let n = layout.n as u64;
+        if layout.version >= 3 {
+            for (what, at) in [("digest", layout.by_digest), ("path", layout.by_path)] {
+                let order = &bytes[at..at + 4 * layout.n];
+                if let Some(i) = (order.chunks_exact(4))
+                    .position(|d| u64::from(u32::from_le_bytes(d.try_into().expect("4"))) >= n)
+                {
+                    return Err(FormatError::Corrupt(format!(
+                        "entry {i} of the {what} order is past the {n} documents"
+                    )));
+                }
+            }
+        }
+        let tables = &bytes[layout.band_keys..layout.band_keys + 8 * layout.n * view.table_bands()];
+        for (band, table) in tables.chunks_exact(8 * layout.n.max(1)).enumerate() {
+            let mut previous = None;
+            for (i, entry) in table.chunks_exact(8).enumerate() {
+                let entry = u64::from_le_bytes(entry.try_into().expect("8"));
+                if entry & u64::from(u32::MAX) >= n || previous.is_some_and(|p| p >= entry) {
+                    return Err(FormatError::Corrupt(format!(
+                        "band table {band} out of order or past the {n} documents at entry {i}"
+                    )));
+                }
+                previous = Some(entry);
+            }
+        }
         Ok(view)
+    }
+
+    /// Entry `i` of the digest order (version 3).
+    fn by_digest(&self, i: usize) -> u32 {
+        u32_at(self.bytes, self.layout.by_digest + 4 * i)
+    }
+
+    /// Entry `i` of the path order (version 3).
+    fn by_path(&self, i: usize) -> u32 {
+        u32_at(self.bytes, self.layout.by_path + 4 * i)
+    }
+
+    /// Bands with a stored table (version 3 with band keys; 0 otherwise).
+    fn table_bands(&self) -> usize {
+        match self.layout.settings.bands {
+            Some(b) if self.layout.version >= 3 => b.bands as usize,
+            _ => 0,
+        }
+    }
+
+    /// Entry `i` of band `band`'s table (version 3): `key << 32 | document`.
+    fn table_entry(&self, band: usize, i: usize) -> u64 {
+        u64_at(
+            self.bytes,
+            self.layout.band_keys + 8 * (band * self.layout.n + i),
+        )
+    }
+
+    /// The file's format version ([`VERSION`] or an older one it reads).
+    pub fn version(&self) -> u32 {
+        self.layout.version
     }
 
     /// The settings that made the fingerprints.
@@ -418,21 +504,75 @@ impl<'a> IndexView<'a> {
     /// Every document's band keys, copied out of the file, if the index has them.
     pub fn band_keys(&self) -> Option<BandKeys> {
         let params = self.layout.settings.bands?;
-        let l = &self.layout;
-        let mut keys = BandKeys::new(params.bands as usize);
-        keys.reserve(l.n);
-        let section = &self.bytes[l.band_keys..l.band_keys + l.n * params.bands as usize * 4];
-        let mut doc = Vec::with_capacity(params.bands as usize);
-        for chunk in section.chunks_exact(params.bands as usize * 4) {
-            doc.clear();
-            doc.extend(
-                chunk
-                    .chunks_exact(4)
-                    .map(|b| u32::from_le_bytes(b.try_into().expect("4"))),
-            );
-            keys.push(&doc);
+        let (l, bands) = (&self.layout, params.bands as usize);
+        if l.version >= 3 {
+            // Each table holds every document once (written so; a crafted file that repeats
+            // one leaves another's key 0, never reads out of bounds).
+            let mut flat = vec![0u32; l.n * bands];
+            for band in 0..bands {
+                for i in 0..l.n {
+                    let entry = self.table_entry(band, i);
+                    flat[(entry as u32) as usize * bands + band] = (entry >> 32) as u32;
+                }
+            }
+            return Some(BandKeys::from_flat(bands, flat));
         }
-        Some(keys)
+        let section = &self.bytes[l.band_keys..l.band_keys + l.n * bands * 4];
+        let flat = section
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4")))
+            .collect();
+        Some(BandKeys::from_flat(bands, flat))
+    }
+
+    /// The fingerprint of document `i < len()`. `None` when `F` is not the index's width.
+    pub fn fingerprint<F: Fingerprint>(&self, i: usize) -> Option<F> {
+        if F::BITS != self.layout.settings.bits {
+            return None;
+        }
+        assert!(i < self.layout.n, "document {i} of {}", self.layout.n);
+        let w = F::BITS as usize / 8;
+        let at = self.layout.fingerprints + i * w;
+        Some(F::read_le(&self.bytes[at..at + w]))
+    }
+
+    /// The digest of document `i < len()`.
+    pub fn digest(&self, i: usize) -> u128 {
+        assert!(i < self.layout.n, "document {i} of {}", self.layout.n);
+        u128_at(self.bytes, self.layout.digests + 16 * i)
+    }
+
+    /// The documents sorted by digest and by band key, for lookups ([`Tables`]): read in
+    /// place from a version 3 file, sorted in memory from an older one.
+    pub fn tables(&self) -> Tables<'a> {
+        if self.layout.version >= 3 {
+            return Tables {
+                view: *self,
+                sorted: None,
+            };
+        }
+        let n = self.layout.n;
+        let mut by_digest: Vec<u32> = (0..n as u32).collect();
+        by_digest.sort_unstable_by_key(|&i| (self.digest(i as usize), i));
+        let mut by_path: Vec<u32> = (0..n as u32).collect();
+        by_path.sort_unstable_by_key(|&i| (self.path_bytes(i as usize), i));
+        let bands = self.band_keys().map(|keys| {
+            let mut entries = Vec::with_capacity(n * keys.bands());
+            for band in 0..keys.bands() {
+                let start = entries.len();
+                entries.extend((0..n).map(|i| u64::from(keys.get(i)[band]) << 32 | i as u64));
+                entries[start..].sort_unstable();
+            }
+            entries
+        });
+        Tables {
+            view: *self,
+            sorted: Some(Sorted {
+                by_digest,
+                by_path,
+                bands: bands.unwrap_or_default(),
+            }),
+        }
     }
 
     /// The counts of document `i < len()`.
@@ -462,6 +602,95 @@ impl<'a> IndexView<'a> {
     /// replaced, outside Unix).
     pub fn path(&self, i: usize) -> Cow<'a, Path> {
         path_from_bytes(self.path_bytes(i))
+    }
+}
+
+/// The documents of an index sorted by digest and, band by band, by key: what a query
+/// looks up ([`IndexView::tables`]). Each lookup is a binary search, `O(log n)` reads.
+#[derive(Clone, Debug)]
+pub struct Tables<'a> {
+    view: IndexView<'a>,
+    /// For files before version 3: the sorted sections, sorted in memory.
+    sorted: Option<Sorted>,
+}
+
+/// Version 3's sorted sections, for an older file.
+#[derive(Clone, Debug)]
+struct Sorted {
+    by_digest: Vec<u32>,
+    by_path: Vec<u32>,
+    /// The band tables one after another.
+    bands: Vec<u64>,
+}
+
+/// The first position in `0..n` where `before` is false (`before` true, then false).
+fn lower_bound(n: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+impl Tables<'_> {
+    /// The document at position `i` of the digest order.
+    fn by_digest(&self, i: usize) -> u32 {
+        match &self.sorted {
+            Some(sorted) => sorted.by_digest[i],
+            None => self.view.by_digest(i),
+        }
+    }
+
+    /// The document at position `i` of the path order.
+    fn by_path(&self, i: usize) -> u32 {
+        match &self.sorted {
+            Some(sorted) => sorted.by_path[i],
+            None => self.view.by_path(i),
+        }
+    }
+
+    /// Entry `i` of band `band`'s table: `key << 32 | document`.
+    fn entry(&self, band: usize, i: usize) -> u64 {
+        match &self.sorted {
+            Some(sorted) => sorted.bands[band * self.view.len() + i],
+            None => self.view.table_entry(band, i),
+        }
+    }
+
+    /// The indexed documents whose digest is `digest`, ascending.
+    pub fn with_digest(&self, digest: u128) -> impl Iterator<Item = u32> + '_ {
+        let n = self.view.len();
+        let digest_at = move |i: usize| self.view.digest(self.by_digest(i) as usize);
+        let start = lower_bound(n, |i| digest_at(i) < digest);
+        (start..n)
+            .take_while(move |&i| digest_at(i) == digest)
+            .map(move |i| self.by_digest(i))
+    }
+
+    /// Whether a document's stored path is `path` (bytes, as [`IndexView::path_bytes`]).
+    pub fn has_path(&self, path: &[u8]) -> bool {
+        let n = self.view.len();
+        let at = lower_bound(n, |i| self.view.path_bytes(self.by_path(i) as usize) < path);
+        at < n && self.view.path_bytes(self.by_path(at) as usize) == path
+    }
+
+    /// The indexed documents whose key in band `band` is `key`, ascending (none when the
+    /// index has no band keys).
+    pub fn with_key(&self, band: usize, key: u32) -> impl Iterator<Item = u32> + '_ {
+        let n = self.view.len();
+        let bands = self.view.settings().bands.map_or(0, |b| b.bands as usize);
+        let n = if band < bands { n } else { 0 };
+        let first = u64::from(key) << 32;
+        let start = lower_bound(n, |i| self.entry(band, i) < first);
+        (start..n)
+            .map(move |i| self.entry(band, i))
+            .take_while(move |&e| e >> 32 == u64::from(key))
+            .map(|e| e as u32)
     }
 }
 
@@ -621,15 +850,25 @@ impl<F: Fingerprint> Builder<F> {
 
     /// Writes the file format (see the module docs) to `out`.
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_version(out, VERSION)
+    }
+
+    /// Writes format `version` (this one; the tests write older ones too).
+    fn write_version(&self, out: &mut dyn Write, version: u32) -> io::Result<()> {
         let n = self.docs.len() as u64;
-        let layout = Layout::compute(self.settings, n, self.paths.len() as u64)
+        let layout = Layout::compute(self.settings, version, n, self.paths.len() as u64)
             .ok_or_else(|| io::Error::other("index too large for this platform"))?;
         let mut out = Checksummed {
             out,
             crc: crc32fast::Hasher::new(),
             written: 0,
         };
-        out.write_all(&encode_header(&self.settings, n, self.paths.len() as u64))?;
+        out.write_all(&encode_header(
+            &self.settings,
+            version,
+            n,
+            self.paths.len() as u64,
+        ))?;
         out.pad_to(layout.fingerprints)?;
         let mut word = vec![0u8; F::BITS as usize / 8];
         for fp in &self.fingerprints {
@@ -648,13 +887,16 @@ impl<F: Fingerprint> Builder<F> {
         for d in &self.docs {
             out.write_all(&d.digest.to_le_bytes())?;
         }
-        out.pad_to(layout.band_keys)?;
-        if let Some(keys) = &self.band_keys {
-            for i in 0..keys.len() {
-                for k in keys.get(i) {
-                    out.write_all(&k.to_le_bytes())?;
-                }
+        if version < 3 {
+            out.pad_to(layout.band_keys)?;
+            if let Some(keys) = self.band_keys.as_ref().filter(|_| version == 2) {
+                let bytes: Vec<u8> = (0..keys.len())
+                    .flat_map(|i| keys.get(i).iter().flat_map(|k| k.to_le_bytes()))
+                    .collect();
+                out.write_all(&bytes)?;
             }
+        } else {
+            self.write_tables(&mut out, &layout)?;
         }
         out.pad_to(layout.offsets)?;
         for o in &self.offsets {
@@ -667,6 +909,40 @@ impl<F: Fingerprint> Builder<F> {
         out.write_all(&crc.to_le_bytes())?;
         out.write_all(&[0; 4])?;
         debug_assert_eq!(out.written as u64, layout.len);
+        Ok(())
+    }
+
+    /// Version 3's sorted sections: the documents by digest and by path, then each band's
+    /// table.
+    fn write_tables(&self, out: &mut Checksummed, layout: &Layout) -> io::Result<()> {
+        out.pad_to(layout.by_digest)?;
+        let mut by_digest: Vec<u32> = (0..self.docs.len() as u32).collect();
+        by_digest.sort_unstable_by_key(|&i| (self.docs[i as usize].digest, i));
+        let bytes: Vec<u8> = by_digest.iter().flat_map(|i| i.to_le_bytes()).collect();
+        out.write_all(&bytes)?;
+        out.pad_to(layout.by_path)?;
+        let path = |i: u32| {
+            let i = i as usize;
+            &self.paths[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+        };
+        let mut by_path: Vec<u32> = (0..self.docs.len() as u32).collect();
+        by_path.par_sort_unstable_by_key(|&i| (path(i), i));
+        let bytes: Vec<u8> = by_path.iter().flat_map(|i| i.to_le_bytes()).collect();
+        out.write_all(&bytes)?;
+        out.pad_to(layout.band_keys)?;
+        let Some(keys) = &self.band_keys else {
+            return Ok(());
+        };
+        let mut table = Vec::with_capacity(keys.len());
+        let mut bytes = Vec::with_capacity(keys.len() * 8);
+        for band in 0..keys.bands() {
+            table.clear();
+            table.extend((0..keys.len()).map(|i| u64::from(keys.get(i)[band]) << 32 | i as u64));
+            table.par_sort_unstable();
+            bytes.clear();
+            bytes.extend(table.iter().flat_map(|e| e.to_le_bytes()));
+            out.write_all(&bytes)?;
+        }
         Ok(())
     }
 
@@ -749,36 +1025,102 @@ mod tests {
         out
     }
 
-    /// A file of the previous version: no band keys, version 1 in the header.
-    fn version_1(paths: &[&[u8]]) -> Vec<u8> {
-        let mut bytes = sample_with(paths, None);
-        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
-        let body = bytes.len() - TRAILER_LEN as usize;
-        let crc = crc32fast::hash(&bytes[..body]);
-        bytes[body..body + 4].copy_from_slice(&crc.to_le_bytes());
-        bytes
+    /// A file of an older version (1: no band keys; 2: band keys by document).
+    fn older(paths: &[&[u8]], version: u32) -> Vec<u8> {
+        let bytes = sample_with(paths, (version >= 2).then_some(SHAPE));
+        let view = IndexView::from_bytes(&bytes).unwrap();
+        let mut out = Vec::new();
+        Builder::<u64>::from_view(&view)
+            .unwrap()
+            .write_version(&mut out, version)
+            .unwrap();
+        out
     }
 
     #[test]
-    fn version_1_is_read_without_band_keys() {
-        let paths: [&[u8]; 2] = [b"a.txt", b"b.txt"];
-        let bytes = version_1(&paths);
-        let view = IndexView::from_bytes(&bytes).unwrap();
-        assert_eq!(view.len(), 2);
-        assert_eq!(view.settings().bands, None);
-        assert!(view.band_keys().is_none());
-        assert_eq!(view.path_bytes(1), b"b.txt");
-        // Re-written, it becomes version 2, still without band keys.
-        let mut again = Vec::new();
-        Builder::<u64>::from_view(&view)
+    fn older_versions_are_read() {
+        let paths: [&[u8]; 3] = [b"a.txt", b"b.txt", b"c.txt"];
+        let current = IndexView::from_bytes(&sample(&paths))
             .unwrap()
-            .write(&mut again)
+            .band_keys()
             .unwrap();
-        assert_eq!(u32_at(&again, 8), 2);
-        assert_eq!(
-            IndexView::from_bytes(&again).unwrap().settings().bands,
-            None
-        );
+        for version in [1, 2] {
+            let bytes = older(&paths, version);
+            assert_eq!(u32_at(&bytes, 8), version);
+            let view = IndexView::from_bytes(&bytes).unwrap();
+            assert_eq!(view.len(), 3);
+            assert_eq!(view.path_bytes(1), b"b.txt");
+            if version == 1 {
+                assert_eq!(view.settings().bands, None);
+                assert!(view.band_keys().is_none());
+                assert_eq!(view.tables().with_key(0, 7).count(), 0);
+            } else {
+                assert_eq!(view.band_keys().unwrap(), current);
+                // The tables are sorted in memory, with the contents version 3 stores.
+                let tables = view.tables();
+                assert_eq!(tables.with_key(1, 7).collect::<Vec<_>>(), [0, 1, 2]);
+                assert_eq!(tables.with_key(0, 2).collect::<Vec<_>>(), [2]);
+            }
+            assert_eq!(
+                view.tables().with_digest(u128::MAX - 1).collect::<Vec<_>>(),
+                [1]
+            );
+            // Re-written, it becomes the current version, with the band keys it had.
+            let mut again = Vec::new();
+            Builder::<u64>::from_view(&view)
+                .unwrap()
+                .write(&mut again)
+                .unwrap();
+            assert_eq!(u32_at(&again, 8), VERSION);
+            let view = IndexView::from_bytes(&again).unwrap();
+            assert_eq!(view.band_keys().is_some(), version == 2);
+        }
+    }
+
+    #[test]
+    fn lookups_find_every_document() {
+        let mut b = Builder::<u64>::new(config(), Some(SHAPE));
+        // Documents 0..40: digest i % 7, band keys i % 5, i % 3 and 9.
+        for i in 0..40u32 {
+            let doc = DocRecord {
+                chars: 1,
+                shingles: 1,
+                digest: u128::from(i % 7) << 100,
+            };
+            b.push(Path::new("x"), 0, doc, Some(&[i % 5, i % 3, 9]));
+        }
+        let mut bytes = Vec::new();
+        b.write(&mut bytes).unwrap();
+        let view = IndexView::from_bytes(&bytes).unwrap();
+        let tables = view.tables();
+        let expect = |f: &dyn Fn(u32) -> bool| (0..40).filter(|&i| f(i)).collect::<Vec<u32>>();
+        for d in 0..8u32 {
+            let found: Vec<u32> = tables.with_digest(u128::from(d) << 100).collect();
+            assert_eq!(found, expect(&|i| i % 7 == d));
+        }
+        for key in 0..6u32 {
+            assert_eq!(
+                tables.with_key(0, key).collect::<Vec<_>>(),
+                expect(&|i| i % 5 == key)
+            );
+            assert_eq!(
+                tables.with_key(1, key).collect::<Vec<_>>(),
+                expect(&|i| i % 3 == key)
+            );
+        }
+        assert_eq!(tables.with_key(2, 9).count(), 40);
+        assert_eq!(tables.with_key(2, 8).count(), 0);
+        assert_eq!(tables.with_key(3, 9).count(), 0, "no such band");
+        assert_eq!(view.band_keys().unwrap().get(17), &[2, 2, 9]);
+        let paths: [&[u8]; 4] = [b"b", b"a", b"", b"a\xff"];
+        let bytes = sample(&paths);
+        let tables = IndexView::from_bytes(&bytes).unwrap().tables();
+        for p in paths {
+            assert!(tables.has_path(p));
+        }
+        for p in [&b"c"[..], b"a\xfe", b"bb"] {
+            assert!(!tables.has_path(p));
+        }
     }
 
     #[test]
@@ -831,10 +1173,10 @@ mod tests {
             );
         }
         let mut newer = bytes.clone();
-        newer[8] = 3;
+        newer[8] = 4;
         assert!(matches!(
             err(&newer),
-            FormatError::NewerVersion { found: 3, .. }
+            FormatError::NewerVersion { found: 4, .. }
         ));
         assert!(err(&newer).to_string().contains("newer"));
         let mut longer = bytes.clone();
@@ -865,6 +1207,19 @@ mod tests {
         order[offsets + 8..offsets + 16].copy_from_slice(&9u64.to_le_bytes());
         let e = IndexView::from_bytes(&reseal(order)).unwrap_err();
         assert!(e.to_string().contains("path offset"), "{e}");
+        // A document past the end in a sorted section; a band table out of order.
+        let l = view.layout;
+        let mut past = bytes.clone();
+        past[l.by_path..l.by_path + 4].copy_from_slice(&2u32.to_le_bytes());
+        let e = IndexView::from_bytes(&reseal(past)).unwrap_err();
+        assert!(e.to_string().contains("path order is past"), "{e}");
+        let mut swapped = bytes.clone();
+        let (first, second) = (l.band_keys, l.band_keys + 8);
+        let entry = swapped[first..first + 8].to_vec();
+        swapped.copy_within(second..second + 8, first);
+        swapped[second..second + 8].copy_from_slice(&entry);
+        let e = IndexView::from_bytes(&reseal(swapped)).unwrap_err();
+        assert!(e.to_string().contains("band table 0 out of order"), "{e}");
     }
 
     proptest::proptest! {

@@ -1,13 +1,12 @@
 //! `simdedup index build|add|query`: the persistent index ([`simdedup::index`]) from the
 //! command line. Settings of `add` and `query` come from the index; any given must match.
 
-use std::collections::HashSet;
 use std::io::{self, Write};
 
 use anyhow::{Result, bail};
 use bitvec::vec::BitVec;
 
-use simdedup::index::{Index, IndexView, Settings};
+use simdedup::index::{Index, IndexView, Settings, VERSION};
 use simdedup::input::FileList;
 use simdedup::input::path_bytes;
 use simdedup::jobs::index as jobs;
@@ -87,6 +86,14 @@ fn add_with<F: CityHash>(ctx: &Ctx, args: &IndexAddArgs, index: &Index) -> Resul
 fn query(ctx: &Ctx, args: &IndexQueryArgs) -> Result<()> {
     let index = Index::open(&args.index)?;
     let settings = resolve(&index, &args.settings)?;
+    let version = index.view().version();
+    if version < VERSION {
+        ctx.note(&format!(
+            "{}: index format version {version} has no sorted tables; each query sorts it \
+             again (`simdedup index add` rewrites it as version {VERSION})",
+            args.index.display()
+        ));
+    }
     with_width!(settings.bits, F => query_with::<F>(ctx, args, &index, settings))
 }
 
@@ -177,11 +184,11 @@ fn query_with<F: CityHash>(
 /// the indexed files and these would read it once, as the indexed document.
 fn new_files(ctx: &Ctx, input: &InputArgs, view: &IndexView, what: &str) -> FileList {
     let mut list = files(ctx, input);
-    let indexed: HashSet<&[u8]> = (0..view.len()).map(|i| view.path_bytes(i)).collect();
+    let tables = view.tables();
     let keep: BitVec = list
         .files
         .iter()
-        .map(|p| !indexed.contains(path_bytes(p)))
+        .map(|p| !tables.has_path(path_bytes(p)))
         .collect();
     let known = keep.count_zeros();
     list.files.retain(&keep);

@@ -227,8 +227,8 @@ fn damaged_indexes_are_refused() {
     flipped[good.len() / 2] ^= 1;
     refused(&flipped, "corrupt index: checksum");
     let mut newer = good.clone();
-    newer[8] = 3;
-    refused(&newer, "index format version 3 is newer");
+    newer[8] = 4;
+    refused(&newer, "index format version 4 is newer");
     refused(b"path_a\tpath_b\n", "not a simdedup index");
     refused(b"", "not a simdedup index");
     let run = env.run(&["index", "query", "missing.sdx", "new"]);
