@@ -3,7 +3,8 @@
 //! settle the items that have enough neighbours inside it; brute force finishes the rest
 //! once the cost model says a radius is too wide for block tables, so it is quadratic when
 //! neighbours are far. [`approximate_knn`] bounds the work instead: a few sorts of the
-//! fingerprints under byte permutations, each item compared with the items beside it.
+//! fingerprints under byte permutations, each item compared with the items beside it, then
+//! with its neighbours' neighbours.
 
 use std::collections::BinaryHeap;
 
@@ -145,7 +146,8 @@ pub const PROBES: usize = 10;
 /// sorted by their first 16 bytes in that order, and each item is compared with the
 /// `k + 8` items on either side; each item keeps the `k` nearest it met (by distance, then
 /// index). Items that agree on long runs of bytes meet in some order, so near neighbours
-/// are found with high probability; far ones (an outlier's) are approximate. Every listed
+/// are found with high probability; far ones (an outlier's) are approximate. Then
+/// [`join_neighbors`] compares each item with its near neighbours' neighbours. Every listed
 /// neighbour is a real item at its exact distance; the lists have `min(k, N - 1)` entries
 /// (fewer only if an item met fewer others, which needs N below about 2k). Deterministic.
 pub fn approximate_knn<F: Fingerprint>(fps: &[F], k: usize, progress: &dyn Progress) -> Knn {
@@ -216,7 +218,66 @@ pub fn approximate_knn<F: Fingerprint>(fps: &[F], k: usize, progress: &dyn Progr
         progress.inc(1);
     }
     progress.finish();
+    join_neighbors(fps, &mut out, progress);
     out
+}
+
+/// Rounds of [`join_neighbors`] after the sorted probes.
+pub const JOIN_ROUNDS: usize = 2;
+
+/// Neighbours per item whose own lists [`join_neighbors`] reads, each round.
+pub const JOIN_WIDTH: usize = 10;
+
+/// Items whose lists [`join_neighbors`] computes from one state of the lists: blocks are
+/// taken in order and written back in turn, so the result does not depend on the threads.
+const JOIN_BLOCK: usize = 4096;
+
+/// Neighbours of neighbours: for [`JOIN_ROUNDS`] rounds, each item meets the neighbours of
+/// its [`JOIN_WIDTH`] nearest (a neighbour of a near neighbour is likely near, the
+/// observation behind NN-descent), keeping the `k` nearest it has met. Lists only improve.
+fn join_neighbors<F: Fingerprint>(fps: &[F], out: &mut Knn, progress: &dyn Progress) {
+    let (n, per_item) = (fps.len(), out.per_item);
+    let width = JOIN_WIDTH.min(per_item);
+    progress.start(
+        "nearest neighbours (neighbours of neighbours)",
+        (JOIN_ROUNDS * n.div_ceil(JOIN_BLOCK)) as u64,
+        "blocks",
+    );
+    let mut rows = Vec::new();
+    for _ in 0..JOIN_ROUNDS {
+        for start in (0..n).step_by(JOIN_BLOCK) {
+            let end = (start + JOIN_BLOCK).min(n);
+            let current = &*out;
+            (start..end)
+                .into_par_iter()
+                .map(|i| {
+                    let mut row = current.neighbors(i).to_vec();
+                    for near in &current.neighbors(i)[..width] {
+                        if near.index == u32::MAX {
+                            break;
+                        }
+                        for far in current.neighbors(near.index as usize) {
+                            let j = far.index;
+                            if j == u32::MAX || j as usize == i {
+                                continue;
+                            }
+                            let candidate = Neighbor {
+                                distance: fps[i].distance(&fps[j as usize]),
+                                index: j,
+                            };
+                            insert(&mut row, candidate);
+                        }
+                    }
+                    row
+                })
+                .collect_into_vec(&mut rows);
+            for (i, row) in (start..end).zip(&rows) {
+                out.neighbors[i * per_item..(i + 1) * per_item].copy_from_slice(row);
+            }
+            progress.inc(1);
+        }
+    }
+    progress.finish();
 }
 
 /// Puts `candidate` into the sorted `row` if it is nearer than its last entry and not in
