@@ -521,6 +521,52 @@ impl BitBands {
         W: Fn(&T, &T, u32) -> bool + Sync,
         K: PairTest,
     {
+        self.search_split(fps, None, terms, within, test, progress, sink)
+    }
+
+    /// [`BitBands::search`] across two sets: `fps[..split]` (queries) against
+    /// `fps[split..]` (the reference). Only pairs with `a < split <= b` are compared, so
+    /// the candidates are exactly those of [`BitBands::search`] over all of `fps` that
+    /// cross the split, and pairs within either set cost nothing beyond sharing a run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn cross_search<F, T, W, K>(
+        &self,
+        fps: &[F],
+        split: usize,
+        terms: &[T],
+        within: &W,
+        test: &K,
+        progress: &dyn Progress,
+        sink: &mut dyn FnMut(Vec<Pair>),
+    ) -> BandStats
+    where
+        F: Fingerprint,
+        T: Copy + Default + Send + Sync,
+        W: Fn(&T, &T, u32) -> bool + Sync,
+        K: PairTest,
+    {
+        assert!(split <= fps.len(), "split within the rows");
+        self.search_split(fps, Some(split as u32), terms, within, test, progress, sink)
+    }
+
+    /// The search of every pair (`split` `None`) or of the pairs crossing `split`.
+    #[allow(clippy::too_many_arguments)]
+    fn search_split<F, T, W, K>(
+        &self,
+        fps: &[F],
+        split: Option<u32>,
+        terms: &[T],
+        within: &W,
+        test: &K,
+        progress: &dyn Progress,
+        sink: &mut dyn FnMut(Vec<Pair>),
+    ) -> BandStats
+    where
+        F: Fingerprint,
+        T: Copy + Default + Send + Sync,
+        W: Fn(&T, &T, u32) -> bool + Sync,
+        K: PairTest,
+    {
         assert!(fps.len() < u32::MAX as usize, "at most 2^32 - 2 rows");
         assert_eq!(fps.len(), terms.len(), "one term per fingerprint");
         let bands = self.params.bands as usize;
@@ -545,7 +591,8 @@ impl BitBands {
                     let first = (band + i * KEY_GROUP).min(bands);
                     let group = first..(first + KEY_GROUP).min(bands);
                     let count = group.len() as u64;
-                    let out = self.band_pairs_fastest(fps, group, terms, within, test, scratch);
+                    let out =
+                        self.band_pairs_fastest(fps, split, group, terms, within, test, scratch);
                     progress.inc(count);
                     out
                 })
@@ -571,9 +618,11 @@ impl BitBands {
 
     /// [`BitBands::band_pairs`] compiled for the widest vectors this processor has (the
     /// same results: integer work and the same float operations in the same order).
+    #[allow(clippy::too_many_arguments)]
     fn band_pairs_fastest<F, T, W, K>(
         &self,
         fps: &[F],
+        split: Option<u32>,
         group: std::ops::Range<usize>,
         terms: &[T],
         within: &W,
@@ -591,9 +640,11 @@ impl BitBands {
             /// Hamming distances with one population count per 512 bits. (A wrapper that
             /// runs a closure instead measured 10% slower: the generics are restated.)
             #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+            #[allow(clippy::too_many_arguments)]
             fn wide<F, T, W, K>(
                 bands: &BitBands,
                 fps: &[F],
+                split: Option<u32>,
                 group: std::ops::Range<usize>,
                 terms: &[T],
                 within: &W,
@@ -606,12 +657,12 @@ impl BitBands {
                 W: Fn(&T, &T, u32) -> bool,
                 K: PairTest,
             {
-                bands.band_pairs(fps, group, terms, within, test, scratch)
+                bands.band_pairs(fps, split, group, terms, within, test, scratch)
             }
             // SAFETY: the processor has the features `wide` is compiled for.
-            return unsafe { wide(self, fps, group, terms, within, test, scratch) };
+            return unsafe { wide(self, fps, split, group, terms, within, test, scratch) };
         }
-        self.band_pairs(fps, group, terms, within, test, scratch)
+        self.band_pairs(fps, split, group, terms, within, test, scratch)
     }
 
     /// The candidates of each band of `group` (see [`BitBands::search`]) and the number of
@@ -622,9 +673,11 @@ impl BitBands {
     /// bucket, small enough for the cache, is sorted by key and its runs compared where
     /// they lie.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn band_pairs<F, T, W, K>(
         &self,
         fps: &[F],
+        split: Option<u32>,
         group: std::ops::Range<usize>,
         terms: &[T],
         within: &W,
@@ -706,10 +759,19 @@ impl BitBands {
                     if run.len() < 2 {
                         continue;
                     }
-                    collisions += (run.len() * (run.len() - 1) / 2) as u64;
-                    for (s, &i) in run.iter().enumerate() {
+                    // Across a split, the run's queries (its first `cut` entries, as
+                    // positions ascend) against the rest; else every pair.
+                    let cut = split.map_or(run.len(), |split| {
+                        run.partition_point(|&i| bucket[i as u32 as usize].x < split)
+                    });
+                    collisions += match split {
+                        None => run.len() * (run.len() - 1) / 2,
+                        Some(_) => cut * (run.len() - cut),
+                    } as u64;
+                    for (s, &i) in run[..cut].iter().enumerate() {
                         let ex = &bucket[i as u32 as usize];
-                        for &j in &run[s + 1..] {
+                        let from = if split.is_some() { cut } else { s + 1 };
+                        for &j in &run[from..] {
                             let ey = &bucket[j as u32 as usize];
                             let d = ex.fp.distance(&ey.fp);
                             if within(&ex.terms, &ey.terms, d) {
@@ -1084,6 +1146,54 @@ mod tests {
                 .filter(|&y| kept[y as usize] && all.contains(&(y, x)))
                 .collect();
             assert_eq!(given[x as usize], expected, "row {x}");
+        }
+    }
+
+    /// The cross search gives exactly the full search's pairs that cross the split, at
+    /// every split (none, some and all rows on either side), in the same order.
+    #[test]
+    fn cross_candidates_are_the_full_search_pairs_across_the_split() {
+        let params = BitBandParams {
+            bits: 128,
+            rows: 8,
+            bands: 20,
+            radius: 40,
+            recall: 0.99,
+        };
+        let bands = BitBands::new(params, 9);
+        let mut rng = Rng::new(31);
+        let centres: Vec<u128> = (0..25)
+            .map(|_| (rng.next_u64() as u128) << 64 | rng.next_u64() as u128)
+            .collect();
+        let fps: Vec<u128> = (0..500)
+            .map(|i| {
+                let mut fp = centres[(i * 11) % 25];
+                for _ in 0..3 + i % 19 {
+                    fp ^= 1u128 << (rng.next_u64() % 128);
+                }
+                fp
+            })
+            .collect();
+        let terms: Vec<u32> = (0..fps.len() as u32).collect();
+        let within = |_: &u32, _: &u32, d: u32| d <= 40;
+        let keep = |a: u32, b: u32| !(a * 3 + b).is_multiple_of(7);
+        let mut all = Vec::new();
+        bands.search(&fps, &terms, &within, &keep, &(), &mut |group| {
+            all.extend(group);
+        });
+        assert!(all.len() > 1000, "{} pairs", all.len());
+        for split in [0, 1, 37, 250, 499, 500] {
+            let mut crossing = Vec::new();
+            let stats = bands.cross_search(&fps, split, &terms, &within, &keep, &(), &mut |g| {
+                crossing.extend(g);
+            });
+            let expected: Vec<Pair> = all
+                .iter()
+                .filter(|p| (p.a as usize) < split && p.b as usize >= split)
+                .copied()
+                .collect();
+            assert_eq!(crossing, expected, "split {split}");
+            assert_eq!(stats.candidates, expected.len() as u64);
         }
     }
 

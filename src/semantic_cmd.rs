@@ -227,10 +227,6 @@ fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
             bail!("with --vectors, --against takes one .npy file");
         }
         let r = load(ctx, &args.against[0], args.against_ids.as_deref())?;
-        let job = VectorJob {
-            bits: Some(args.input.bits()),
-            ..job
-        };
         let (leaks, plan, candidates) =
             jobs::against_vectors((&q.v, &q.scan), (&r.v, &r.scan), &job, &ctx.bars)?;
         plan_note(ctx, &plan, threshold, candidates);
@@ -299,10 +295,6 @@ fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let ql = &q.loaded;
     if !args.against.is_empty() {
         let r = embed_input(ctx, &args.input, &args.against)?;
-        let job = VectorJob {
-            bits: Some(args.input.bits()),
-            ..job
-        };
         let (leaks, plan, candidates) = jobs::against_vectors(
             (&ql.v, &ql.scan),
             (&r.loaded.v, &r.loaded.scan),

@@ -353,6 +353,14 @@ impl Codes {
         Codes { dim, codes, scale }
     }
 
+    /// `other`'s rows numbered after these (both of the same dimension): codes of two
+    /// files searched as one numbering.
+    pub fn append(&mut self, other: Codes) {
+        assert_eq!(self.dim, other.dim, "codes of one dimension");
+        self.codes.extend(other.codes);
+        self.scale.extend(other.scale);
+    }
+
     /// A hint that row `x`'s codes will be read soon ([`crate::cache::prefetch`]).
     #[inline]
     pub fn prefetch(&self, x: u32) {

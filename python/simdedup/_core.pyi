@@ -83,10 +83,12 @@ def against_vectors(
     threshold: float,
     seed: Optional[int] = None,
     center: bool = True,
-    bits: int = 128,
+    recall: float = 0.99,
+    bits: Optional[int] = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """(query, reference, cosine) for every query row with cosine >= ``threshold`` to a
-    reference row, naming the closest."""
+    reference row, naming the closest. Candidates as in :func:`dedup_vectors`, over both
+    arrays (from 20,000 rows in all the band search across the two may run)."""
 
 def text_densities(
     texts: list[str],

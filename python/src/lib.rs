@@ -338,7 +338,8 @@ fn dedup_vectors<'py>(
 
 /// Rows of `queries` whose cosine to a row of `reference` reaches `threshold`.
 #[pyfunction]
-#[pyo3(signature = (queries, reference, threshold, seed=None, center=true, bits=128))]
+#[pyo3(signature = (queries, reference, threshold, seed=None, center=true, recall=0.99, bits=None))]
+#[allow(clippy::too_many_arguments)]
 fn against_vectors<'py>(
     py: Python<'py>,
     queries: PyReadonlyArray2<'py, f32>,
@@ -346,12 +347,13 @@ fn against_vectors<'py>(
     threshold: f64,
     seed: Option<u64>,
     center: bool,
-    bits: u32,
+    recall: f64,
+    bits: Option<u32>,
 ) -> PyResult<IndexArrays<'py>> {
     check_threshold(threshold)?;
     let (q, qs) = vectors("records", &queries)?;
     let (r, rs) = vectors("reference", &reference)?;
-    let job = vector_job(threshold, seed, center, 0.99, Some(bits), false);
+    let job = vector_job(threshold, seed, center, recall, bits, false);
     let result = py.detach(|| jobs::against_vectors((&q, &qs), (&r, &rs), &job, &()));
     drop((q, r));
     Ok(leak_arrays(py, &result.map_err(py_error)?.0))

@@ -214,10 +214,34 @@ pub fn against_vectors(
             ),
         });
     }
-    let bits = job.bits.unwrap_or(128);
-    check_vector_bits(bits)?;
+    if let Some(bits) = job.bits {
+        check_vector_bits(bits)?;
+    }
     let opts = job.options();
+    let (q, qs) = queries;
+    let (r, rs) = reference;
+    let (q_rows, r_rows) = (semantic::usable_rows(qs), semantic::usable_rows(rs));
+    let sources = [
+        (q, &q_rows[..], &qs.norms[..]),
+        (r, &r_rows[..], &rs.norms[..]),
+    ];
+    let centring = Centring::of(&sources, &opts);
+    // The cost model sees both files as one set: it overestimates the pairs to search
+    // (those within each file are skipped), alike for both methods.
+    let request = SearchRequest {
+        method: job.method,
+        bits: job.bits,
+        recall: job.recall,
+        deciding: false,
+    };
+    let (search, bits) = semantic::choose_search_for(
+        q_rows.len() + r_rows.len(),
+        || semantic::background_of(&sources, &centring),
+        &opts,
+        &centring,
+        request,
+    );
     crate::with_width!(bits, F => Ok(semantic::against_vectors::<F>(
-        queries, reference, &opts, progress
+        queries, reference, &opts, &centring, search, progress
     )))
 }
