@@ -763,20 +763,24 @@ impl Index {
 
 /// An index being assembled in memory, then written in one go ([`Builder::save`]).
 #[derive(Debug)]
-pub struct Builder<F> {
+pub struct Builder<'a, F> {
     settings: Settings,
     fingerprints: Vec<F>,
-    /// Band keys, when `settings.bands` is set.
+    /// Band keys, when `settings.bands` is set: of the documents after `base`'s.
     band_keys: Option<BandKeys>,
     docs: Vec<DocRecord>,
     offsets: Vec<u64>,
     paths: Vec<u8>,
+    /// The version 3 index this one extends ([`Builder::from_view`]): its sorted sections
+    /// hold its documents, the first of this one, and what is added is merged into them
+    /// (sorting only the new documents).
+    base: Option<IndexView<'a>>,
 }
 
-impl<F: Fingerprint> Builder<F> {
+impl<'a, F: Fingerprint> Builder<'a, F> {
     /// An empty index of fingerprints made by `text`, `F::BITS` wide, with band keys of
     /// the shape `bands` (documents added must carry them).
-    pub fn new(text: TextConfig, bands: Option<BandParams>) -> Builder<F> {
+    pub fn new(text: TextConfig, bands: Option<BandParams>) -> Builder<'a, F> {
         Builder {
             settings: Settings {
                 bits: F::BITS,
@@ -788,23 +792,48 @@ impl<F: Fingerprint> Builder<F> {
             docs: Vec::new(),
             offsets: vec![0],
             paths: Vec::new(),
+            base: None,
         }
     }
 
-    /// A copy of an existing index, to add to. `None` when `F` is not its width.
-    pub fn from_view(view: &IndexView) -> Option<Builder<F>> {
+    /// A copy of an existing index, to add to. `None` when `F` is not its width. A
+    /// version 3 index stays borrowed: its sorted sections are merged with the new
+    /// documents' when written; older versions are copied whole and sorted again.
+    pub fn from_view(view: &IndexView<'a>) -> Option<Builder<'a, F>> {
         let fingerprints = view.fingerprints::<F>()?;
         let l = &view.layout;
         let mut offsets = Vec::with_capacity(l.n + 1);
         offsets.extend((0..=l.n).map(|i| u64_at(view.bytes, l.offsets + 8 * i)));
+        let base = (l.version >= 3).then_some(*view);
+        let band_keys = match base {
+            Some(_) => (l.settings.bands).map(|b| BandKeys::new(b.bands as usize)),
+            None => view.band_keys(),
+        };
         Some(Builder {
             settings: l.settings,
             fingerprints,
-            band_keys: view.band_keys(),
+            band_keys,
             docs: (0..l.n).map(|i| view.doc(i)).collect(),
             offsets,
             paths: view.bytes[l.paths..l.paths + l.path_len].to_vec(),
+            base,
         })
+    }
+
+    /// Documents held by `base`'s sorted sections (the first ones).
+    fn base_len(&self) -> usize {
+        self.base.map_or(0, |b| b.len())
+    }
+
+    /// Every document's band keys (the base's read back from its tables).
+    fn all_band_keys(&self) -> Option<Cow<'_, BandKeys>> {
+        let added = self.band_keys.as_ref()?;
+        let Some(base) = self.base else {
+            return Some(Cow::Borrowed(added));
+        };
+        let mut keys = base.band_keys().expect("the base has band keys");
+        keys.extend(added);
+        Some(Cow::Owned(keys))
     }
 
     /// The settings of the fingerprints.
@@ -889,7 +918,7 @@ impl<F: Fingerprint> Builder<F> {
         }
         if version < 3 {
             out.pad_to(layout.band_keys)?;
-            if let Some(keys) = self.band_keys.as_ref().filter(|_| version == 2) {
+            if let Some(keys) = self.all_band_keys().filter(|_| version == 2) {
                 let bytes: Vec<u8> = (0..keys.len())
                     .flat_map(|i| keys.get(i).iter().flat_map(|k| k.to_le_bytes()))
                     .collect();
@@ -913,34 +942,64 @@ impl<F: Fingerprint> Builder<F> {
     }
 
     /// Version 3's sorted sections: the documents by digest and by path, then each band's
-    /// table.
+    /// table. The documents after `base`'s are sorted, and each is put where it belongs
+    /// in the base's section, copied as it is between them (the same order as sorting all
+    /// of them: every order breaks ties by document, and the new documents come last).
     fn write_tables(&self, out: &mut Checksummed, layout: &Layout) -> io::Result<()> {
+        let (old, n) = (self.base_len(), self.docs.len());
+        // The base's section at `start` (`old` entries of `width` bytes), empty without one.
+        let section = |start: fn(&Layout) -> usize, width: usize| match &self.base {
+            Some(b) => &b.bytes[start(&b.layout)..start(&b.layout) + old * width],
+            None => &[][..],
+        };
+        let entry = |bytes: &[u8], j: usize, width: usize| match width {
+            4 => u32_at(bytes, 4 * j) as u64,
+            _ => u64_at(bytes, 8 * j),
+        };
+        let added = || (old as u32..n as u32).collect::<Vec<u32>>();
+        let mut bytes = Vec::with_capacity(n * 8);
         out.pad_to(layout.by_digest)?;
-        let mut by_digest: Vec<u32> = (0..self.docs.len() as u32).collect();
-        by_digest.sort_unstable_by_key(|&i| (self.docs[i as usize].digest, i));
-        let bytes: Vec<u8> = by_digest.iter().flat_map(|i| i.to_le_bytes()).collect();
+        let digest = |&i: &u32| (self.docs[i as usize].digest, i);
+        let mut fresh = added();
+        fresh.sort_unstable_by_key(digest);
+        let base = section(|l| l.by_digest, 4);
+        merge_into(&mut bytes, base, 4, &fresh, |f| {
+            lower_bound(old, |j| digest(&(entry(base, j, 4) as u32)) < digest(f))
+        });
         out.write_all(&bytes)?;
         out.pad_to(layout.by_path)?;
-        let path = |i: u32| {
+        let path = |&i: &u32| {
             let i = i as usize;
-            &self.paths[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+            (
+                &self.paths[self.offsets[i] as usize..self.offsets[i + 1] as usize],
+                i,
+            )
         };
-        let mut by_path: Vec<u32> = (0..self.docs.len() as u32).collect();
-        by_path.par_sort_unstable_by_key(|&i| (path(i), i));
-        let bytes: Vec<u8> = by_path.iter().flat_map(|i| i.to_le_bytes()).collect();
+        let mut fresh = added();
+        fresh.par_sort_unstable_by_key(path);
+        let base = section(|l| l.by_path, 4);
+        bytes.clear();
+        merge_into(&mut bytes, base, 4, &fresh, |f| {
+            lower_bound(old, |j| path(&(entry(base, j, 4) as u32)) < path(f))
+        });
         out.write_all(&bytes)?;
         out.pad_to(layout.band_keys)?;
         let Some(keys) = &self.band_keys else {
             return Ok(());
         };
-        let mut table = Vec::with_capacity(keys.len());
-        let mut bytes = Vec::with_capacity(keys.len() * 8);
+        let tables = section(|l| l.band_keys, 8 * keys.bands());
+        let mut fresh = Vec::with_capacity(keys.len());
         for band in 0..keys.bands() {
-            table.clear();
-            table.extend((0..keys.len()).map(|i| u64::from(keys.get(i)[band]) << 32 | i as u64));
-            table.par_sort_unstable();
+            fresh.clear();
+            fresh.extend(
+                (0..keys.len()).map(|i| u64::from(keys.get(i)[band]) << 32 | (old + i) as u64),
+            );
+            fresh.par_sort_unstable();
+            let base = &tables[band * old * 8..(band + 1) * old * 8];
             bytes.clear();
-            bytes.extend(table.iter().flat_map(|e| e.to_le_bytes()));
+            merge_into(&mut bytes, base, 8, &fresh, |f| {
+                lower_bound(old, |j| entry(base, j, 8) < *f)
+            });
             out.write_all(&bytes)?;
         }
         Ok(())
@@ -959,6 +1018,27 @@ impl<F: Fingerprint> Builder<F> {
         file.as_file().sync_all().map_err(|e| file.error(e))?;
         file.commit()
     }
+}
+
+/// Appends to `out` the sorted section `base` (entries of `width` bytes, little-endian)
+/// with the `fresh` entries (ascending, each `width` bytes wide once encoded) put in order:
+/// `at(f)` is the number of base entries before `f`. The base is copied as it is between
+/// them, so the work is a copy plus a binary search per fresh entry.
+fn merge_into<T: Copy + Into<u64>>(
+    out: &mut Vec<u8>,
+    base: &[u8],
+    width: usize,
+    fresh: &[T],
+    at: impl Fn(&T) -> usize,
+) {
+    let mut from = 0;
+    for f in fresh {
+        let to = at(f).max(from);
+        out.extend_from_slice(&base[from * width..to * width]);
+        out.extend_from_slice(&(*f).into().to_le_bytes()[..width]);
+        from = to;
+    }
+    out.extend_from_slice(&base[from * width..]);
 }
 
 /// A writer that keeps the CRC-32 of what passed and counts it, for padding.
@@ -1074,6 +1154,52 @@ mod tests {
             assert_eq!(u32_at(&again, 8), VERSION);
             let view = IndexView::from_bytes(&again).unwrap();
             assert_eq!(view.band_keys().is_some(), version == 2);
+        }
+    }
+
+    /// Documents added to an index in rounds (each round's sorted sections merged into
+    /// the last file's) give the bytes of one build of them all: digests, keys and paths
+    /// that sort before, among (equal ones included) and after the indexed ones.
+    #[test]
+    fn added_rounds_equal_one_build() {
+        let push = |b: &mut Builder<u64>, i: u32| {
+            let doc = DocRecord {
+                chars: i as u64,
+                shingles: 1,
+                digest: u128::from(i * 5 % 7) << 100,
+            };
+            let path = format!("p{:02}", (i * 37) % 61);
+            b.push(
+                Path::new(&path),
+                i as u64,
+                doc,
+                Some(&[i % 5, i * 7 % 11, 9]),
+            );
+        };
+        let mut whole = Builder::<u64>::new(config(), Some(SHAPE));
+        (0..60).for_each(|i| push(&mut whole, i));
+        let mut expected = Vec::new();
+        whole.write(&mut expected).unwrap();
+        for rounds in [
+            &[0, 60][..],
+            &[1, 60],
+            &[30, 31, 60],
+            &[0, 20, 40, 59, 60],
+            &[60, 60],
+        ] {
+            let mut b = Builder::<u64>::new(config(), Some(SHAPE));
+            (0..rounds[0]).for_each(|i| push(&mut b, i));
+            let mut bytes = Vec::new();
+            b.write(&mut bytes).unwrap();
+            for w in rounds.windows(2) {
+                let view = IndexView::from_bytes(&bytes).unwrap();
+                let mut b = Builder::<u64>::from_view(&view).unwrap();
+                (w[0]..w[1]).for_each(|i| push(&mut b, i));
+                let mut out = Vec::new();
+                b.write(&mut out).unwrap();
+                bytes = out;
+            }
+            assert!(bytes == expected, "rounds {rounds:?}");
         }
     }
 
