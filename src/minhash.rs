@@ -625,6 +625,25 @@ impl KeyStore {
         })
     }
 
+    /// The keys held in memory: a spilled store (after [`KeyStore::finish`]) read back
+    /// band by band.
+    pub fn into_memory(self) -> Result<BandKeys, Error> {
+        let spilled = match self {
+            KeyStore::Memory(k) => return Ok(k),
+            KeyStore::Spilled(k) => k,
+        };
+        let (n, bands) = (spilled.len(), spilled.bands());
+        let mut flat = vec![0u32; n * bands];
+        let mut column = Vec::new();
+        for b in 0..bands {
+            spilled.column(b, &mut column)?;
+            for (i, &key) in column.iter().enumerate() {
+                flat[i * bands + b] = key;
+            }
+        }
+        Ok(BandKeys::from_flat(bands, flat))
+    }
+
     /// Appends one document's keys (`keys.len() == bands`).
     pub fn push(&mut self, keys: &[u32]) -> Result<(), Error> {
         match self {
@@ -684,6 +703,13 @@ mod tests {
             spilled.column(b, &mut column).unwrap();
             let expected: Vec<u32> = (0..docs).map(|i| key(i, b)).collect();
             assert_eq!(column, expected, "band {b}");
+        }
+        // Held in memory, document by document.
+        let held = KeyStore::Spilled(spilled).into_memory().unwrap();
+        assert_eq!((held.len(), held.bands()), (docs, bands));
+        for i in [0, 1, SPILL_BLOCK - 1, SPILL_BLOCK, docs - 1] {
+            let expected: Vec<u32> = (0..bands).map(|b| key(i, b)).collect();
+            assert_eq!(held.get(i), expected, "document {i}");
         }
     }
 

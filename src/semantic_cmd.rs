@@ -14,7 +14,7 @@ use simdedup::jobs::dedup::{self as jobs, load_dataset, load_files};
 use simdedup::jobs::density::{self, Densities};
 use simdedup::jobs::embed::{embed_files, embed_source};
 use simdedup::jobs::{TextJob, TextSearch, Texts, VectorJob};
-use simdedup::minhash::BandParams;
+use simdedup::minhash::{BandParams, KeyStore};
 use simdedup::ops::cluster::Assignment;
 use simdedup::ops::dedup::{Dedup, Grouping, KeepOrder, PairSet};
 use simdedup::ops::semantic::{self, CANDIDATE_RECALL, Leak, Plan, SavedResult, VectorMethod};
@@ -273,7 +273,7 @@ fn embed_input(ctx: &Ctx, input: &SemanticInput, paths: &[std::path::PathBuf]) -
         let [path] = paths else {
             bail!("--columns reads one dataset file; give exactly one PATH");
         };
-        let set = dataset::<u64>(ctx, input, path, &density_job(input))?;
+        let set = dataset::<u64>(ctx, input, path, &density_job(input), None)?;
         let fields = input.records.columns.len();
         let values = embed_source(&model, &set, set.rows.len(), fields, &ctx.bars)?;
         (values, record_ids(&set), Some(set))
@@ -375,20 +375,20 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         args.max_distance,
         args.connected,
     )?;
-    // Leakage and embedding columns search by radius (band keys are not computed).
-    let radius_only = !args.against.is_empty() || args.input.records.embedding_column.is_some();
+    // Embedding columns search by cosine (band keys are not computed).
+    let radius_only = args.input.records.embedding_column.is_some();
     if radius_only && job.band_recall().is_some() {
         job.search = TextSearch::Hamming {
             method: Method::default(),
             max_distance: args.max_distance,
         };
     }
-    let mut set = dataset::<F>(ctx, &args.input, path, &job)?;
+    let mut set = dataset::<F>(ctx, &args.input, path, &job, None)?;
     if set.embeddings.is_some() {
         return dedup_record_vectors(ctx, args, &set, threshold);
     }
     if !args.against.is_empty() {
-        return against_records(ctx, args, &set, &job);
+        return against_records(ctx, args, set, &job);
     }
     let keys = set.bands.take();
     let bands = keys.as_ref().and(set.shape);
@@ -471,12 +471,14 @@ fn dedup_record_vectors<T>(
     finish_dedup(ctx, args, &ids, &result, &skipped, "cosine", threshold)
 }
 
-/// Reads one dataset file with the --columns options for `job`.
+/// Reads one dataset file with the --columns options for `job`; band keys (when the job
+/// asks for them) in `shape` if given, else in a shape solved from the first rows.
 fn dataset<F: CityHash>(
     ctx: &Ctx,
     input: &SemanticInput,
     path: &Path,
     job: &TextJob,
+    shape: Option<BandParams>,
 ) -> Result<RecordSet<F>> {
     let r = &input.records;
     let opts = RecordOptions {
@@ -486,6 +488,7 @@ fn dataset<F: CityHash>(
         skip_bad_rows: r.skip_bad_rows,
         format: r.format,
         bands: None,
+        shape,
     };
     let (set, _) = load_dataset::<F>(path, &opts, job, &ctx.bars, ctx)?;
     if set.lossy > 0 {
@@ -512,29 +515,44 @@ fn record_ids<F>(set: &RecordSet<F>) -> Vec<String> {
 }
 
 /// Dataset leakage: rows of the query dataset that duplicate a row of the --against
-/// dataset (same columns), verified by the smallest per-column Jaccard.
+/// dataset (same columns), verified by the smallest per-column Jaccard. The reference is
+/// keyed with the queries' band shape, and the band search runs across the two (their
+/// keys held in memory); without band keys (`-k`, a Hamming method), the radius search.
 fn against_records<F: CityHash>(
     ctx: &Ctx,
     args: &SemDedupArgs,
-    queries: &RecordSet<F>,
+    mut queries: RecordSet<F>,
     job: &TextJob,
 ) -> Result<()> {
     let [ref_path] = args.against.as_slice() else {
         bail!("with --columns, --against takes one dataset file");
     };
-    let reference = dataset::<F>(ctx, &args.input, ref_path, job)?;
-    let (leaks, candidates) =
-        jobs::against_texts(queries.into(), (&reference).into(), job, &ctx.bars, ctx);
+    let mut reference = dataset::<F>(ctx, &args.input, ref_path, job, queries.shape)?;
+    let held = |set: &mut RecordSet<F>| set.bands.take().map(KeyStore::into_memory).transpose();
+    let (q_keys, r_keys) = (held(&mut queries)?, held(&mut reference)?);
+    let bands = q_keys.as_ref().and(queries.shape);
+    let (leaks, candidates) = jobs::against_texts(
+        Texts {
+            bands: q_keys.as_ref(),
+            ..Texts::from(&queries)
+        },
+        Texts {
+            bands: r_keys.as_ref(),
+            ..Texts::from(&reference)
+        },
+        job,
+        &ctx.bars,
+        ctx,
+    );
     ctx.note(&format!(
-        "{} bits, candidates within Hamming distance {} ({candidates} candidate pairs), \
-         verified by exact Jaccard of every column",
+        "{} bits, {candidates} candidate pairs {}, verified by exact Jaccard of every column",
         F::BITS,
-        job.radius(F::BITS),
+        job.describe_search(bands, F::BITS)
     ));
     write_leaks(
         ctx,
         args,
-        &record_ids(queries),
+        &record_ids(&queries),
         &record_ids(&reference),
         &leaks,
         &[],
@@ -816,7 +834,7 @@ fn record_densities<F: CityHash>(
         bail!("--columns reads one dataset file; give exactly one PATH");
     };
     let job = density_job(input);
-    let set = dataset::<F>(ctx, input, path, &job)?;
+    let set = dataset::<F>(ctx, input, path, &job, None)?;
     let d = density::text_densities(Texts::from(&set), &job.text, k, &ctx.bars, ctx);
     Ok((d, record_ids(&set)))
 }

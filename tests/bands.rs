@@ -173,3 +173,57 @@ fn against_by_bands_equals_the_exact_search() {
     assert!(bands.stdout.contains("short.txt"), "{}", bands.stdout);
     assert_eq!(bands.stdout, exact.stdout);
 }
+
+/// The same for datasets (`dedup --columns --against`): the reference is keyed with the
+/// queries' band shape and searched across, with the exact search's result.
+#[test]
+fn dataset_against_by_bands_equals_the_exact_search() {
+    let env = TestEnv::new();
+    let mut rng = Rng(29);
+    let row = |id: String, text: &str| format!("{{\"id\": \"{id}\", \"text\": {text:?}}}\n");
+    let train: Vec<String> = (0..60).map(|_| random_text(&mut rng, 40)).collect();
+    let mut lines: String = (train.iter().enumerate())
+        .map(|(i, t)| row(format!("r{i}"), t))
+        .collect();
+    lines.push_str(&row("r-short".into(), "Hi there"));
+    env.file("train.jsonl", &lines);
+    let mut lines = String::new();
+    for (i, original) in train.iter().take(40).enumerate() {
+        let text = if i % 2 == 0 {
+            let edits = 1 + rng.below(10);
+            edit(&mut rng, original, edits)
+        } else {
+            random_text(&mut rng, 40)
+        };
+        lines.push_str(&row(format!("q{i}"), &text));
+    }
+    lines.push_str(&row("q-short".into(), "hi, there!"));
+    env.file("test.jsonl", &lines);
+    let run = |method: &str| {
+        let args = [
+            "dedup",
+            "test.jsonl",
+            "--columns",
+            "text",
+            "--id-column",
+            "id",
+            "--against",
+            "train.jsonl",
+            "--method",
+            method,
+        ];
+        let run = env.run(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    let (bands, exact) = (run("bands"), run("exact"));
+    assert!(bands.stderr.contains("bands of"), "{}", bands.stderr);
+    assert!(!exact.stderr.contains("bands of"), "{}", exact.stderr);
+    assert!(bands.stdout.lines().count() > 5, "{}", bands.stdout);
+    assert!(
+        bands.stdout.contains("q-short\tr-short"),
+        "{}",
+        bands.stdout
+    );
+    assert_eq!(bands.stdout, exact.stdout);
+}

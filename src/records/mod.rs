@@ -114,6 +114,9 @@ pub struct RecordOptions {
     /// ([`RecordSet::bands`]), in the shape solved for this goal from the first rows read
     /// ([`RecordSet::shape`]).
     pub bands: Option<BandGoal>,
+    /// With `bands`, this shape instead of one solved from the first rows: a reference
+    /// file keyed like its queries, so that the two can be searched together.
+    pub shape: Option<BandParams>,
 }
 
 impl RecordOptions {
@@ -445,7 +448,7 @@ pub fn read_records<F: CityHash>(
             fields.ok().map(|f| f.text)
         };
         let first = batch.len().min(FIRST_ROWS);
-        let shape = dataset_shape(first, &text, n, goal, config);
+        let shape = (opts.shape).unwrap_or_else(|| dataset_shape(first, &text, n, goal, config));
         let store = KeyStore::for_documents(shape.bands as usize, n)?;
         (set.shape, set.bands) = (Some(shape), Some(store));
     }
