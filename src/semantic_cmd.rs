@@ -385,7 +385,7 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     }
     let mut set = dataset::<F>(ctx, &args.input, path, &job, None)?;
     if set.embeddings.is_some() {
-        return dedup_record_vectors(ctx, args, &set, threshold);
+        return dedup_record_vectors(ctx, args, &set, &job, threshold);
     }
     if !args.against.is_empty() {
         return against_records(ctx, args, set, &job);
@@ -438,18 +438,50 @@ fn write_dataset<T>(
 
 /// Dataset rows deduplicated by their --embedding-column vectors: the vectors go to a
 /// temporary `.npy` file that the embedding mode memory-maps, decisions come back to the
-/// rows (and to -o / --removed).
-fn dedup_record_vectors<T>(
+/// rows (and to -o / --removed). With --against, the reference dataset's vectors (the
+/// same column) are read alike, and the rows that leak into it are printed.
+fn dedup_record_vectors<F: CityHash>(
     ctx: &Ctx,
     args: &SemDedupArgs,
-    set: &RecordSet<T>,
+    set: &RecordSet<F>,
+    text_job: &TextJob,
     threshold: f64,
 ) -> Result<()> {
-    if !args.against.is_empty() {
-        bail!("--embedding-column with --against is not supported yet");
-    }
     let bits = args.input.bits();
     check_vector_bits(bits)?;
+    let (_queries_npy, q) = record_vectors(ctx, set)?;
+    let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
+    let threshold = args.threshold.map_or(0.9, |_| threshold);
+    let job = vector_job(args, threshold);
+    if !args.against.is_empty() {
+        let [ref_path] = args.against.as_slice() else {
+            bail!("with --columns, --against takes one dataset file");
+        };
+        let reference = dataset::<F>(ctx, &args.input, ref_path, text_job, None)?;
+        let (_reference_npy, r) = record_vectors(ctx, &reference)?;
+        if q.v.dim() != r.v.dim() {
+            bail!(
+                "{}: the --embedding-column vectors have {} dimensions, {} in {}",
+                ref_path.display(),
+                r.v.dim(),
+                q.v.dim(),
+                args.input.paths[0].display()
+            );
+        }
+        let (leaks, plan, candidates) =
+            jobs::against_vectors((&q.v, &q.scan), (&r.v, &r.scan), &job, &ctx.bars)?;
+        plan_note(ctx, &plan, threshold, candidates);
+        return write_leaks(ctx, args, &q.ids, &r.ids, &leaks, &skipped);
+    }
+    let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
+    plan_note(ctx, &plan, threshold, result.candidates);
+    write_dataset(ctx, args, set, &result.assignment)?;
+    finish_dedup(ctx, args, &q.ids, &result, &skipped, "cosine", threshold)
+}
+
+/// A dataset's --embedding-column vectors, written to a temporary `.npy` file (returned:
+/// it lives as long as the map) and mapped; its non-finite rows reported by id.
+fn record_vectors<T>(ctx: &Ctx, set: &RecordSet<T>) -> Result<(TempFile, Loaded)> {
     let embeddings = set.embeddings.as_ref().expect("asked for");
     let spill = TempFile::new()?;
     let mut out = io::BufWriter::new(spill.as_file());
@@ -462,13 +494,7 @@ fn dedup_record_vectors<T>(
     let v = Vectors::open(spill.path())?;
     let scan = v.scan();
     semantic::report_non_finite(&v, &scan, &ids, ctx);
-    let threshold = args.threshold.map_or(0.9, |_| threshold);
-    let job = vector_job(args, threshold);
-    let (result, plan) = jobs::dedup_vectors(&v, &scan, &job, &ctx.bars)?;
-    plan_note(ctx, &plan, threshold, result.candidates);
-    write_dataset(ctx, args, set, &result.assignment)?;
-    let skipped: Vec<u32> = scan.non_finite.iter().map(|x| x.0 as u32).collect();
-    finish_dedup(ctx, args, &ids, &result, &skipped, "cosine", threshold)
+    Ok((spill, Loaded { v, ids, scan }))
 }
 
 /// Reads one dataset file with the --columns options for `job`; band keys (when the job

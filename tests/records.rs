@@ -622,6 +622,55 @@ fn cli_runs_every_operation_on_records() {
     assert_eq!(env.run(&args).stdout, run.stdout);
 }
 
+/// `--embedding-column` with `--against`: the rows whose vectors leak into the reference
+/// dataset's (same column), named by id; vectors of another length are refused by file.
+#[test]
+fn cli_finds_leaks_by_embedding_column() {
+    let env = TestEnv::new();
+    let (csv, jsonl) = (data("questions.csv"), data("questions.jsonl"));
+    let args = |reference: &str| {
+        vec![
+            "dedup".to_string(),
+            csv.to_str().unwrap().to_string(),
+            "--columns".into(),
+            "question,context".into(),
+            "--embedding-column".into(),
+            "emb".into(),
+            "--id-column".into(),
+            "id".into(),
+            "--against".into(),
+            reference.to_string(),
+        ]
+    };
+    let leaks = |reference: &str| {
+        let a = args(reference);
+        env.run(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let run = leaks(jsonl.to_str().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The same rows on both sides: every query leaks, at cosine 1, into its twin or an
+    // earlier row with the same vector.
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 8, "{}", run.stdout);
+    for line in &lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f[2], "1.0000", "{line}");
+        let (q, r): (u32, u32) = (f[0][1..].parse().unwrap(), f[1][1..].parse().unwrap());
+        assert!(r <= q, "{line}");
+    }
+    assert_eq!(lines[0], "q0\tq0\t1.0000");
+    env.file(
+        "short.jsonl",
+        "{\"id\": \"x\", \"question\": \"a\", \"context\": \"b\", \"emb\": [1.0, 2.0]}\n",
+    );
+    let short = env.path().join("short.jsonl");
+    let run = leaks(short.to_str().unwrap());
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("short.jsonl"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 dimensions"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}
+
 /// `--embedding-column`: rows deduplicated by their vectors, verified by exact cosine.
 #[test]
 fn cli_dedups_records_by_embedding_column() {
