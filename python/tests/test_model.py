@@ -55,7 +55,11 @@ def test_decisions_agree_with_semhash(tmp_path, cli):
     ours = {Path(line.split("\t")[0]).name for line in out.splitlines()}
     model = model2vec.StaticModel.from_pretrained(str(MODEL))
     records = [{"id": n, "text": t} for n, t in zip(names, texts)]
-    result = semhash.SemHash.from_records(records, columns=["text"], model=model).self_deduplicate(0.9)
+    # The exact backend: SemHash's default (USearch) is approximate and its removed set
+    # varies from run to run (121 to 126 rows here, against our 128).
+    result = semhash.SemHash.from_records(records, columns=["text"], model=model, ann_backend="basic").self_deduplicate(
+        0.9
+    )
     theirs = {d.record["id"] for d in result.filtered}
     union = ours | theirs
     assert len(union) > 50, "licence sentences hold near copies"
