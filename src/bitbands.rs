@@ -1097,33 +1097,47 @@ mod tests {
         );
     }
 
+    /// The shape of the searches over [`clustered`] fingerprints.
+    const CLUSTERED_SHAPE: BitBandParams = BitBandParams {
+        bits: 128,
+        rows: 8,
+        bands: 20,
+        radius: 40,
+        recall: 0.99,
+    };
+
+    /// `n` 128-bit fingerprints around `clusters` random centres (row `i` around centre
+    /// `i * stride % clusters`), each with `flips.0 + i % flips.1` random bits flipped.
+    fn clustered(
+        seed: u64,
+        clusters: usize,
+        n: usize,
+        stride: usize,
+        flips: (usize, usize),
+    ) -> Vec<u128> {
+        let mut rng = Rng::new(seed);
+        let centres: Vec<u128> = (0..clusters)
+            .map(|_| (rng.next_u64() as u128) << 64 | rng.next_u64() as u128)
+            .collect();
+        (0..n)
+            .map(|i| {
+                let mut fp = centres[(i * stride) % clusters];
+                for _ in 0..flips.0 + i % flips.1 {
+                    fp ^= 1u128 << (rng.next_u64() % 128);
+                }
+                fp
+            })
+            .collect()
+    }
+
     /// The keep-first search hands each row exactly the pairs of the full band search
     /// whose other row is earlier and kept, through the same filters: 600 fingerprints in
     /// 30 clusters (members 4 to 20 bits from their centre), a decision rule that removes
     /// a row with a candidate within distance 12.
     #[test]
     fn keep_first_candidates_are_the_full_search_pairs_with_kept_rows() {
-        let params = BitBandParams {
-            bits: 128,
-            rows: 8,
-            bands: 20,
-            radius: 40,
-            recall: 0.99,
-        };
-        let bands = BitBands::new(params, 5);
-        let mut rng = Rng::new(23);
-        let centres: Vec<u128> = (0..30)
-            .map(|_| (rng.next_u64() as u128) << 64 | rng.next_u64() as u128)
-            .collect();
-        let fps: Vec<u128> = (0..600)
-            .map(|i| {
-                let mut fp = centres[(i * 7) % 30];
-                for _ in 0..4 + i % 17 {
-                    fp ^= 1u128 << (rng.next_u64() % 128);
-                }
-                fp
-            })
-            .collect();
+        let bands = BitBands::new(CLUSTERED_SHAPE, 5);
+        let fps = clustered(23, 30, 600, 7, (4, 17));
         let terms: Vec<u32> = (0..fps.len() as u32).collect();
         let within = |_: &u32, _: &u32, d: u32| d <= 40;
         let keep = |a: u32, b: u32| !(a + b).is_multiple_of(5);
@@ -1153,27 +1167,8 @@ mod tests {
     /// every split (none, some and all rows on either side), in the same order.
     #[test]
     fn cross_candidates_are_the_full_search_pairs_across_the_split() {
-        let params = BitBandParams {
-            bits: 128,
-            rows: 8,
-            bands: 20,
-            radius: 40,
-            recall: 0.99,
-        };
-        let bands = BitBands::new(params, 9);
-        let mut rng = Rng::new(31);
-        let centres: Vec<u128> = (0..25)
-            .map(|_| (rng.next_u64() as u128) << 64 | rng.next_u64() as u128)
-            .collect();
-        let fps: Vec<u128> = (0..500)
-            .map(|i| {
-                let mut fp = centres[(i * 11) % 25];
-                for _ in 0..3 + i % 19 {
-                    fp ^= 1u128 << (rng.next_u64() % 128);
-                }
-                fp
-            })
-            .collect();
+        let bands = BitBands::new(CLUSTERED_SHAPE, 9);
+        let fps = clustered(31, 25, 500, 11, (3, 19));
         let terms: Vec<u32> = (0..fps.len() as u32).collect();
         let within = |_: &u32, _: &u32, d: u32| d <= 40;
         let keep = |a: u32, b: u32| !(a * 3 + b).is_multiple_of(7);

@@ -227,14 +227,27 @@ fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
             bail!("with --vectors, --against takes one .npy file");
         }
         let r = load(ctx, &args.against[0], args.against_ids.as_deref())?;
-        let (leaks, plan, candidates) =
-            jobs::against_vectors((&q.v, &q.scan), (&r.v, &r.scan), &job, &ctx.bars)?;
-        plan_note(ctx, &plan, threshold, candidates);
-        return write_leaks(ctx, args, &q.ids, &r.ids, &leaks, &skipped);
+        return vector_leaks(ctx, args, &job, &q, &r, &skipped);
     }
     let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
     finish_dedup(ctx, args, &q.ids, &result, &skipped, "cosine", threshold)
+}
+
+/// Vector leakage of `q` into `r` ([`jobs::against_vectors`]): the plan on stderr, the
+/// leaks on stdout (`skipped`: query rows left out).
+fn vector_leaks(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    job: &VectorJob,
+    q: &Loaded,
+    r: &Loaded,
+    skipped: &[u32],
+) -> Result<()> {
+    let (leaks, plan, candidates) =
+        jobs::against_vectors((&q.v, &q.scan), (&r.v, &r.scan), job, &ctx.bars)?;
+    plan_note(ctx, &plan, job.threshold, candidates);
+    write_leaks(ctx, args, &q.ids, &r.ids, &leaks, skipped)
 }
 
 /// Texts embedded with `--model`: their vectors (held in memory), ids and, for a dataset,
@@ -295,14 +308,7 @@ fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let ql = &q.loaded;
     if !args.against.is_empty() {
         let r = embed_input(ctx, &args.input, &args.against)?;
-        let (leaks, plan, candidates) = jobs::against_vectors(
-            (&ql.v, &ql.scan),
-            (&r.loaded.v, &r.loaded.scan),
-            &job,
-            &ctx.bars,
-        )?;
-        plan_note(ctx, &plan, threshold, candidates);
-        return write_leaks(ctx, args, &ql.ids, &r.loaded.ids, &leaks, &[]);
+        return vector_leaks(ctx, args, &job, ql, &r.loaded, &[]);
     }
     let (result, plan) = jobs::dedup_vectors(&ql.v, &ql.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
@@ -468,10 +474,7 @@ fn dedup_record_vectors<F: CityHash>(
                 args.input.paths[0].display()
             );
         }
-        let (leaks, plan, candidates) =
-            jobs::against_vectors((&q.v, &q.scan), (&r.v, &r.scan), &job, &ctx.bars)?;
-        plan_note(ctx, &plan, threshold, candidates);
-        return write_leaks(ctx, args, &q.ids, &r.ids, &leaks, &skipped);
+        return vector_leaks(ctx, args, &job, &q, &r, &skipped);
     }
     let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);

@@ -324,9 +324,30 @@ impl Codes {
     /// Codes of the `rows` of `v` (norms from [`Vectors::scan`]), numbered by position in
     /// `rows`; rows of norm 0 get an infinite error, so no pair with them is ruled out.
     pub fn new(v: &Vectors, rows: &[u32], norms: &[f64]) -> Codes {
+        Codes::of(&[(v, rows, norms)])
+    }
+
+    /// [`Codes::new`] of several sources of one dimension, numbered one after the other
+    /// (queries, then the reference).
+    pub fn of(sources: &[(&Vectors, &[u32], &[f64])]) -> Codes {
+        let dim = sources[0].0.dim();
+        let total: usize = sources.iter().map(|s| s.1.len()).sum();
+        let mut codes = vec![0i8; total * dim];
+        let mut scale = vec![(0.0, f64::INFINITY); total];
+        let (mut code_rest, mut scale_rest) = (&mut codes[..], &mut scale[..]);
+        for &(v, rows, norms) in sources {
+            assert_eq!(v.dim(), dim, "codes of one dimension");
+            let (code_part, c) = std::mem::take(&mut code_rest).split_at_mut(rows.len() * dim);
+            let (scale_part, s) = std::mem::take(&mut scale_rest).split_at_mut(rows.len());
+            (code_rest, scale_rest) = (c, s);
+            Codes::fill(v, rows, norms, code_part, scale_part);
+        }
+        Codes { dim, codes, scale }
+    }
+
+    /// The codes and scales of `rows` of `v` into `codes` and `scale`.
+    fn fill(v: &Vectors, rows: &[u32], norms: &[f64], codes: &mut [i8], scale: &mut [(f64, f64)]) {
         let dim = v.dim();
-        let mut codes = vec![0i8; rows.len() * dim];
-        let mut scale = vec![(0.0, f64::INFINITY); rows.len()];
         codes
             .par_chunks_mut(dim.max(1))
             .zip(scale.par_iter_mut())
@@ -350,15 +371,6 @@ impl Codes {
                     *s = (step, err2.sqrt() * (1.0 + 1e-9) + 1e-12);
                 },
             );
-        Codes { dim, codes, scale }
-    }
-
-    /// `other`'s rows numbered after these (both of the same dimension): codes of two
-    /// files searched as one numbering.
-    pub fn append(&mut self, other: Codes) {
-        assert_eq!(self.dim, other.dim, "codes of one dimension");
-        self.codes.extend(other.codes);
-        self.scale.extend(other.scale);
     }
 
     /// A hint that row `x`'s codes will be read soon ([`crate::cache::prefetch`]).

@@ -103,6 +103,19 @@ pub struct Plan {
     pub low_norm: f64,
 }
 
+impl Plan {
+    /// The plan of a band search of `shape` over `F`'s fingerprints (its width).
+    fn use_bands<F: Fingerprint>(&mut self, shape: BitBandParams) {
+        assert_eq!(
+            shape.bits,
+            F::BITS,
+            "band width and fingerprint width differ"
+        );
+        self.radius = shape.radius;
+        self.bands = Some(shape);
+    }
+}
+
 /// Settings of the vector operations.
 #[derive(Clone, Copy, Debug)]
 pub struct VectorOptions {
@@ -617,13 +630,7 @@ pub fn dedup_vectors<F: Fingerprint>(
             (near, found.len())
         }
         VectorSearch::Bands(shape) | VectorSearch::KeepFirst(shape) => {
-            assert_eq!(
-                shape.bits,
-                F::BITS,
-                "band width and fingerprint width differ"
-            );
-            plan.radius = shape.radius;
-            plan.bands = Some(shape);
+            plan.use_bands::<F>(shape);
             let bands = BitBands::new(shape, opts.seed);
             let filter = PairRadius::new(v, &reps, &scan.norms, opts, centring, shape);
             // The distance, then the pair's own radius from the rows' terms (copied with
@@ -778,13 +785,7 @@ pub fn against_vectors<F: Fingerprint>(
             return (leaks, plan, candidates.len());
         }
     };
-    assert_eq!(
-        shape.bits,
-        F::BITS,
-        "band width and fingerprint width differ"
-    );
-    plan.radius = shape.radius;
-    plan.bands = Some(shape);
+    plan.use_bands::<F>(shape);
     let nq = q_rows.len();
     let mut all = fps.into_iter();
     let mut joined = all.next().expect("queries");
@@ -793,8 +794,7 @@ pub fn against_vectors<F: Fingerprint>(
     terms.extend(centring.row_terms(r, &r_rows, &rs.norms));
     let filter = PairRadius::from_terms(terms, opts.threshold, centring, shape);
     let within = |&ta: &(f32, f32), &tb: &(f32, f32), d: u32| filter.within(ta, tb, d);
-    let mut codes = Codes::new(q, &q_rows, &qs.norms);
-    codes.append(Codes::new(r, &r_rows, &rs.norms));
+    let codes = Codes::of(&sources);
     let keep = CodeBound {
         codes: &codes,
         threshold: opts.threshold,
