@@ -77,6 +77,25 @@ const BUCKET_BITS: u32 = 11;
 /// pass reads them all from memory).
 const KEY_GROUP: usize = 2;
 
+/// The bits where fingerprints `a` and `b` differ, as the words that band masks are made
+/// of (the first `BITS / 64` of 16, rounded up).
+#[inline(always)]
+fn differing_words<F: Fingerprint>(a: &F, b: &F) -> [u64; 16] {
+    let mut x = [0u64; 16];
+    let width = F::BITS.min(64);
+    for (w, word) in x.iter_mut().enumerate().take(F::BITS.div_ceil(64) as usize) {
+        *word = a.extract(64 * w as u32, width) ^ b.extract(64 * w as u32, width);
+    }
+    x
+}
+
+/// Whether some band of `masks` (`n` words each) agrees: none of its bits in `x`.
+fn any_agrees_dyn(x: &[u64; 16], masks: &[u64], n: usize) -> bool {
+    masks
+        .chunks_exact(n)
+        .any(|m| x.iter().zip(m).fold(0, |acc, (x, m)| acc | x & m) == 0)
+}
+
 /// A row as a band's bucket holds it: its key and all that its pairs are tested on.
 #[derive(Clone, Copy)]
 struct Entry<F, T> {
@@ -97,6 +116,9 @@ struct BandScratch<F, T> {
     order: Vec<u64>,
     /// Pairs past the Hamming filter, waiting for the [`PairTest`].
     passed: Vec<Pair>,
+    /// Their differing bits ([`differing_words`], the first `BITS / 64` words), pair after
+    /// pair.
+    differing: Vec<u64>,
 }
 
 impl<F, T> BandScratch<F, T> {
@@ -106,6 +128,7 @@ impl<F, T> BandScratch<F, T> {
             entries: Vec::new(),
             order: Vec::new(),
             passed: Vec::new(),
+            differing: Vec::new(),
         }
     }
 }
@@ -377,13 +400,6 @@ pub struct BitBands {
     words: usize,
     /// The bits of band `b`: words `b * words .. (b + 1) * words`.
     masks: Vec<u64>,
-    /// Words per band set (`bands / 64`, rounded up).
-    set_words: usize,
-    /// The bands that look at bit `i`: words `i * set_words .. (i + 1) * set_words`.
-    bands_of_bit: Vec<u64>,
-    /// `likely[d]`: bands after which a pair at distance `d` has most likely agreed on
-    /// some band already (`1 / a(d)`, see [`BitBandParams::band_agreement`]).
-    likely: Vec<f64>,
 }
 
 impl BitBands {
@@ -407,26 +423,11 @@ impl BitBands {
                 }
             }
         }
-        let set_words = (params.bands as usize).div_ceil(64);
         assert!(params.bands <= MAX_BANDS, "at most {MAX_BANDS} bands");
-        let mut bands_of_bit = vec![0u64; set_words * params.bits as usize];
-        for (b, mask) in masks.chunks(words).enumerate() {
-            for bit in 0..params.bits as usize {
-                if mask[bit / 64] >> (bit % 64) & 1 == 1 {
-                    bands_of_bit[bit * set_words + b / 64] |= 1 << (b % 64);
-                }
-            }
-        }
-        let likely = (0..=params.bits)
-            .map(|d| 1.0 / params.band_agreement(d).max(1e-300))
-            .collect();
         BitBands {
             params,
             words,
             masks,
-            set_words,
-            bands_of_bit,
-            likely,
         }
     }
 
@@ -440,40 +441,36 @@ impl BitBands {
     /// its bits agreeing is not a candidate of that band.
     #[inline]
     pub fn first_agreement<F: Fingerprint>(&self, a: &F, b: &F, band: usize) -> bool {
-        let mut x = [0u64; 16];
-        let width = F::BITS.min(64);
-        for (w, word) in x.iter_mut().enumerate().take(F::BITS.div_ceil(64) as usize) {
-            *word = a.extract(64 * w as u32, width) ^ b.extract(64 * w as u32, width);
+        self.first_agreement_of(&differing_words(a, b), band)
+    }
+
+    /// [`BitBands::first_agreement`] of a pair whose differing bits are `x`
+    /// ([`differing_words`]).
+    #[inline(always)]
+    fn first_agreement_of(&self, x: &[u64; 16], band: usize) -> bool {
+        /// Whether some band of `masks` (`N` words each) agrees, all of its bits outside
+        /// `x`: one vector test a band with `N` a constant.
+        #[inline(always)]
+        fn any_agrees<const N: usize>(x: &[u64; 16], masks: &[u64]) -> bool {
+            let x: &[u64; N] = x[..N].try_into().expect("N <= 16");
+            masks.chunks_exact(N).any(|m| {
+                let m: &[u64; N] = m.try_into().expect("N words");
+                x.iter().zip(m).fold(0, |acc, (x, m)| acc | x & m) == 0
+            })
         }
-        let x = &x[..self.words];
-        let agree = |mask: &[u64]| x.iter().zip(mask).fold(0, |acc, (x, m)| acc | x & m) == 0;
-        if !agree(&self.masks[band * self.words..(band + 1) * self.words]) {
+        let n = self.words;
+        let (before, own) = self.masks.split_at(band * n);
+        if !any_agrees_dyn(x, &own[..n], n) {
             return false;
         }
-        let differing: u32 = x.iter().map(|w| w.count_ones()).sum();
-        // The mask scan stops at the first agreeing band, after about `likely[d]` bands.
-        let scanned = (band as f64).min(self.likely[differing as usize]);
-        if scanned * self.words as f64 <= (differing as usize * self.set_words) as f64 {
-            // Few earlier bands, or an early agreement likely: test their masks.
-            let mut masks = self.masks.chunks_exact(self.words);
-            return !masks.by_ref().take(band).any(agree);
+        !match n {
+            1 => any_agrees::<1>(x, before),
+            2 => any_agrees::<2>(x, before),
+            4 => any_agrees::<4>(x, before),
+            8 => any_agrees::<8>(x, before),
+            16 => any_agrees::<16>(x, before),
+            _ => any_agrees_dyn(x, before, n),
         }
-        // Many: the bands touched by a differing bit, from the bits' band sets.
-        let mut touched = [0u64; (MAX_BANDS as usize).div_ceil(64)];
-        let touched = &mut touched[..self.set_words];
-        for (w, &word) in x.iter().enumerate() {
-            let mut rest = word;
-            while rest != 0 {
-                let bit = 64 * w + rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                let set = &self.bands_of_bit[bit * self.set_words..(bit + 1) * self.set_words];
-                touched.iter_mut().zip(set).for_each(|(t, s)| *t |= s);
-            }
-        }
-        // Every band before `band` is touched.
-        let (full, part) = (band / 64, band % 64);
-        touched[..full].iter().all(|&t| t == u64::MAX)
-            && (part == 0 || touched[full] | !((1u64 << part) - 1) == u64::MAX)
     }
 
     /// A band's table key of a fingerprint's words: its masked bits multiplied in and
@@ -698,6 +695,7 @@ impl BitBands {
             entries,
             order,
             passed,
+            differing,
         } = scratch;
         let buckets = 1 << BUCKET_BITS;
         let mut starts = vec![0usize; group.len() * (buckets + 1)];
@@ -776,33 +774,50 @@ impl BitBands {
                             let d = ex.fp.distance(&ey.fp);
                             if within(&ex.terms, &ey.terms, d) {
                                 passed.push(Pair::new(ex.x, ey.x, d));
+                                differing
+                                    .extend_from_slice(&differing_words(&ex.fp, &ey.fp)[..nwords]);
                             }
                         }
                     }
                 }
                 if passed.len() >= TEST_BATCH {
-                    self.test_passed(fps, b, test, passed, &mut pairs);
+                    self.test_passed(b, test, passed, differing, &mut pairs);
                 }
             }
-            self.test_passed(fps, b, test, passed, &mut pairs);
+            self.test_passed(b, test, passed, differing, &mut pairs);
             out.push((pairs, collisions));
         }
         out
     }
 
-    /// Puts the pairs of band `b` that passed the Hamming filter to `test`, their rows
-    /// prefetched a few pairs ahead, then to [`BitBands::first_agreement`]; the candidates
-    /// go to `pairs` and `passed` is emptied.
-    fn test_passed<F: Fingerprint, K: PairTest>(
+    /// Puts the pairs of band `b` that passed the Hamming filter (their differing bits in
+    /// `differing`, see [`BandScratch::differing`]) to [`BitBands::first_agreement`], then the
+    /// pairs no earlier band gave to `test`, their rows prefetched a few pairs ahead; the
+    /// candidates go to `pairs`, and `passed` and `differing` are emptied. A pair that
+    /// agrees on several bands passes the filter in each (about three times on average
+    /// on clustered rows), and the first-band test reads no row.
+    #[inline(always)]
+    fn test_passed<K: PairTest>(
         &self,
-        fps: &[F],
         b: usize,
         test: &K,
         passed: &mut Vec<Pair>,
+        differing: &mut Vec<u64>,
         pairs: &mut Vec<Pair>,
     ) {
         /// Pairs whose rows are asked for ahead of the one tested.
         const AHEAD: usize = 8;
+        let mut x = [0u64; 16];
+        let mut first = 0;
+        for (i, words) in differing.chunks_exact(self.words).enumerate() {
+            x[..self.words].copy_from_slice(words);
+            if self.first_agreement_of(&x, b) {
+                passed[first] = passed[i];
+                first += 1;
+            }
+        }
+        passed.truncate(first);
+        differing.clear();
         for p in passed.iter().take(AHEAD) {
             test.prefetch(p.a);
             test.prefetch(p.b);
@@ -812,9 +827,7 @@ impl BitBands {
                 test.prefetch(next.a);
                 test.prefetch(next.b);
             }
-            if test.keep(p.a, p.b)
-                && self.first_agreement(&fps[p.a as usize], &fps[p.b as usize], b)
-            {
+            if test.keep(p.a, p.b) {
                 pairs.push(*p);
             }
         }

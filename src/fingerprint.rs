@@ -32,6 +32,17 @@ pub trait Fingerprint: Copy + Ord + Eq + Hash + Send + Sync + Debug + 'static {
     /// `u64`. `len <= 64` and `lo + len <= BITS`. Used for block keys.
     fn extract(&self, lo: u32, len: u32) -> u64;
 
+    /// Sets the bits of `word` at positions `lo..lo + 64` (bit `j` of `word` to bit `lo + j`),
+    /// leaving the others: `lo` a multiple of 64 below `BITS`; for fingerprints narrower
+    /// than 64 bits, `word` has no bit at or above `BITS`.
+    fn or_word(&mut self, lo: u32, word: u64) {
+        let mut rest = word;
+        while rest != 0 {
+            self.set_bit(lo + rest.trailing_zeros());
+            rest &= rest - 1;
+        }
+    }
+
     /// Builds a fingerprint from per-bit counters: bit `i` is set where `counters[i] > 0`.
     /// `counters.len() == BITS`.
     fn from_counters(counters: &[i64]) -> Self {
@@ -231,6 +242,13 @@ impl<const W: usize> Fingerprint for Wide<W> {
             }
         }
         out
+    }
+
+    #[inline]
+    fn or_word(&mut self, lo: u32, word: u64) {
+        debug_assert!(lo.is_multiple_of(64) && lo < Self::BITS);
+        let (w, _) = Self::locate(lo);
+        self.0[w] |= word;
     }
 
     #[inline]

@@ -174,10 +174,11 @@ impl Projector {
                         .map(|k| {
                             let scale = norms[block[k] as usize] as f32;
                             let mut fp = F::zero();
-                            for b in 0..bits {
-                                if acc[k * bits + b] > scale * self.offset[b] {
-                                    fp.set_bit(b as u32);
-                                }
+                            let row = &acc[k * bits..(k + 1) * bits];
+                            for (w, (acc, offset)) in
+                                row.chunks(64).zip(self.offset.chunks(64)).enumerate()
+                            {
+                                fp.or_word(64 * w as u32, sign_word(kernel, acc, offset, scale));
                             }
                             fp
                         })
@@ -234,6 +235,44 @@ fn project(kernel: Kernel, xs: &[f32], dim: usize, planes: &[f32], bits: usize, 
         Kernel::Middle => unsafe { project_avx2(xs, dim, planes, bits, acc) },
         _ => project_tiles::<2, 16>(xs, dim, planes, bits, acc),
     }
+}
+
+/// The signs of 64 projections as a word: bit `j` is `acc[j] > scale * offset[j]` (the
+/// same comparison of the same products in every kernel). `acc` and `offset` hold 64 values.
+fn sign_word(kernel: Kernel, acc: &[f32], offset: &[f32], scale: f32) -> u64 {
+    assert!(acc.len() == 64 && offset.len() == 64);
+    #[cfg(target_arch = "x86_64")]
+    if kernel == Kernel::Wide {
+        // SAFETY: `Kernel::detect` found AVX-512F on this processor, and both slices hold
+        // 64 values (asserted), four loads of 16.
+        return unsafe { sign_word_avx512(acc, offset, scale) };
+    }
+    let _ = kernel;
+    let mut word = 0u64;
+    for (j, (&a, &o)) in acc.iter().zip(offset).enumerate() {
+        word |= ((a > scale * o) as u64) << j;
+    }
+    word
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn sign_word_avx512(acc: &[f32], offset: &[f32], scale: f32) -> u64 {
+    use std::arch::x86_64::*;
+    let scale = _mm512_set1_ps(scale);
+    let mut word = 0u64;
+    for q in 0..4 {
+        // SAFETY: 16 values from 16 * q, within the 64 the caller guarantees.
+        let (a, o) = unsafe {
+            (
+                _mm512_loadu_ps(acc.as_ptr().add(16 * q)),
+                _mm512_loadu_ps(offset.as_ptr().add(16 * q)),
+            )
+        };
+        let greater = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, _mm512_mul_ps(scale, o));
+        word |= (greater as u64) << (16 * q);
+    }
+    word
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -495,6 +534,22 @@ mod tests {
                 .zip(&plain)
                 .all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same, "{kernel:?} differs from the plain sums");
+        }
+    }
+
+    #[test]
+    fn sign_words_agree_with_the_plain_comparison() {
+        let mut rng = Rng::new(5);
+        let offset: Vec<f32> = (0..64).map(|_| rng.gaussian() as f32).collect();
+        let scale = 0.75f32;
+        // Random sums, with ties (equal to the threshold: not set) and signed zeros.
+        let mut acc: Vec<f32> = (0..64).map(|_| rng.gaussian() as f32).collect();
+        acc[3] = scale * offset[3];
+        acc[40] = -0.0;
+        let plain = (0..64).fold(0u64, |w, j| w | ((acc[j] > scale * offset[j]) as u64) << j);
+        assert_eq!(plain >> 3 & 1, 0, "a tie is not above");
+        for kernel in [Kernel::Base, Kernel::detect()] {
+            assert_eq!(sign_word(kernel, &acc, &offset, scale), plain, "{kernel:?}");
         }
     }
 
