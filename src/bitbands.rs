@@ -1080,6 +1080,59 @@ mod tests {
         assert!(a.rows < b.rows, "{a:?} {b:?}");
     }
 
+    /// `first_agreement` against its definition, for pairs differing in many bits, at
+    /// widths whose mask test is a constant number of words (256, 512, 1024) and one that
+    /// is not (192).
+    fn first_agreement_by_definition<const W: usize>() {
+        let bits = 64 * W as u32;
+        let params = BitBandParams {
+            bits,
+            rows: 5,
+            bands: 120,
+            radius: bits,
+            recall: 0.99,
+        };
+        let bands = BitBands::new(params, 11);
+        let mut rng = Rng::new(W as u64);
+        let mut found = 0;
+        for _ in 0..300 {
+            let a = crate::fingerprint::Wide::<W>(std::array::from_fn(|_| rng.next_u64()));
+            // About one bit in ten differs: some bands agree, usually not the first.
+            let mut b = a;
+            for w in b.0.iter_mut() {
+                *w ^= rng.next_u64() & rng.next_u64() & rng.next_u64();
+            }
+            // Mask word w, bit j stands for fingerprint bit 64 w + j (`extract`'s words).
+            let agrees = |band: usize| {
+                (0..bits).all(|i| {
+                    bands.masks[band * W + i as usize / 64] >> (i % 64) & 1 == 0
+                        || a.bit(i) == b.bit(i)
+                })
+            };
+            let first = (0..120).find(|&c| agrees(c));
+            for c in 0..120 {
+                assert_eq!(
+                    bands.first_agreement(&a, &b, c),
+                    Some(c) == first,
+                    "band {c}"
+                );
+            }
+            found += first.is_some_and(|f| f > 0) as u32;
+        }
+        assert!(
+            found > 30,
+            "pairs whose first agreement is past band 0: {found}"
+        );
+    }
+
+    #[test]
+    fn first_agreement_is_the_first_band_whose_bits_agree() {
+        first_agreement_by_definition::<3>();
+        first_agreement_by_definition::<4>();
+        first_agreement_by_definition::<8>();
+        first_agreement_by_definition::<16>();
+    }
+
     #[test]
     fn keys_agree_exactly_when_the_band_bits_agree() {
         let params = BitBandParams {
