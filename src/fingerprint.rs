@@ -35,13 +35,7 @@ pub trait Fingerprint: Copy + Ord + Eq + Hash + Send + Sync + Debug + 'static {
     /// Sets the bits of `word` at positions `lo..lo + 64` (bit `j` of `word` to bit `lo + j`),
     /// leaving the others: `lo` a multiple of 64 below `BITS`; for fingerprints narrower
     /// than 64 bits, `word` has no bit at or above `BITS`.
-    fn or_word(&mut self, lo: u32, word: u64) {
-        let mut rest = word;
-        while rest != 0 {
-            self.set_bit(lo + rest.trailing_zeros());
-            rest &= rest - 1;
-        }
-    }
+    fn or_word(&mut self, lo: u32, word: u64);
 
     /// Builds a fingerprint from per-bit counters: bit `i` is set where `counters[i] > 0`.
     /// `counters.len() == BITS`.
@@ -151,6 +145,12 @@ macro_rules! impl_primitive {
             #[inline]
             fn rotate_right(self, n: u32) -> Self {
                 <$t>::rotate_right(self, n)
+            }
+
+            #[inline]
+            fn or_word(&mut self, lo: u32, word: u64) {
+                debug_assert!(lo.is_multiple_of(64) && lo < Self::BITS);
+                *self |= (word as $t) << lo;
             }
 
             fn write_le(&self, out: &mut [u8]) {
@@ -273,6 +273,29 @@ impl<const W: usize> Fingerprint for Wide<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `or_word` sets the word's bits where `set_bit` one by one would, and keeps the others.
+    fn or_word_is_set_bit<F: Fingerprint>() {
+        let word = 0x8000_0000_0000_0001_u64 | 0x0123_4567_89ab_cde0;
+        for lo in (0..F::BITS).step_by(64) {
+            let (mut by_word, mut by_bit) = (F::zero(), F::zero());
+            by_word.set_bit(F::BITS - 1);
+            by_bit.set_bit(F::BITS - 1);
+            by_word.or_word(lo, word);
+            (0..64)
+                .filter(|j| word >> j & 1 == 1)
+                .for_each(|j| by_bit.set_bit(lo + j));
+            assert_eq!(by_word, by_bit, "{} bits at {lo}", F::BITS);
+        }
+    }
+
+    #[test]
+    fn or_word_sets_a_word_of_bits() {
+        or_word_is_set_bit::<u64>();
+        or_word_is_set_bit::<u128>();
+        or_word_is_set_bit::<Bits256>();
+        or_word_is_set_bit::<Bits512>();
+    }
 
     #[test]
     fn hex_round_trip_and_width() {
