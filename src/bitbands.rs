@@ -676,7 +676,7 @@ impl BitBands {
     /// pairs that share its table key. One pass over `fps` computes the keys of every band
     /// of the group and counts them by their low and their high [`BUCKET_BITS`] bits; then,
     /// band by band, two stable streaming passes sort the rows (`key << 32 | position`
-    /// with their terms, 16 bytes at 1M rows) by the key's low bits, then by its high bits,
+    /// with their terms: 16 bytes for vector rows) by the key's low bits, then by its high bits,
     /// so that each run of equal keys lies in input order; the fingerprints of the rows of
     /// runs of two or more are gathered in that order, [`GATHER_AHEAD`] rows prefetched
     /// ahead, and the runs compared where they lie. (Sorting each high-bits bucket in the
