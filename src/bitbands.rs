@@ -150,8 +150,12 @@ pub const MAX_BANDS: u32 = 400;
 pub const MAX_ROWS: u32 = 48;
 
 /// Cost of a table entry (a band key computed, stored and sorted), the unit of the cost
-/// model: about 40 ns on the 2-core test machine.
+/// model: about [`ENTRY_NANOS`] on the 2-core test machine.
 const ENTRY_COST: f64 = 1.0;
+
+/// Nanoseconds of a table entry ([`ENTRY_COST`]), to weigh other searches' estimates in
+/// nanoseconds against the band search's.
+pub const ENTRY_NANOS: f64 = 40.0;
 
 /// Cost of a pair that collides in a band (fingerprints compared; for pairs near the bar,
 /// also their pair radius and earlier bands): measured at about half a table entry.

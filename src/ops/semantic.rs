@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::bitbands::{Background, BitBandParams, BitBands, PairTest};
+use crate::bitbands::{Background, BitBandParams, BitBands, ENTRY_NANOS, PairTest};
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::hyperplane::{self, Projector};
@@ -437,7 +437,16 @@ pub fn choose_search_for(
         let within: f64 = background.weights(exact.1, 1.0)[..=radius as usize]
             .iter()
             .sum();
-        let hamming = HAMMING_PAIR_COST * n * n / 2.0 * within;
+        // The pairs found, and, for a width asked for, every pair compared where the
+        // radius is too wide for block tables (at 256 bits and more, radius 71 and up).
+        // The block tables' own work is left to the pair cost, as measured; at the default
+        // 128 bits the exact search measured faster than this estimate near the floor
+        // (30,000 rows: 0.7 s, against 1.8-2.3 s for the bands), so it is not added there.
+        let brute = match bits {
+            Some(_) => search::exact_brute_nanos(rows, exact.1, radius).unwrap_or(0.0),
+            None => 0.0,
+        };
+        let hamming = HAMMING_PAIR_COST * n * n / 2.0 * within + brute / ENTRY_NANOS;
         if hamming < shape.cost(rows, centring.bar, &background) {
             return exact;
         }
@@ -1213,6 +1222,59 @@ mod tests {
     fn unit(v: Vec<f64>) -> Vec<f64> {
         let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
         v.into_iter().map(|x| x / n).collect()
+    }
+
+    /// A fingerprint width asked for whose radius leaves the exact search no block tables
+    /// (brute force over every pair) is not chosen over the bands at 1M rows, however few
+    /// pairs lie within the radius: at 256 and 1,024 bits (radius 71 and 254 at cosine
+    /// 0.776) the bands run; below [`MIN_BAND_ROWS`], the exact search still does.
+    #[test]
+    fn a_radius_too_wide_for_block_tables_leaves_the_choice_to_the_bands() {
+        let opts = VectorOptions {
+            seed: 3,
+            center: true,
+            threshold: 0.9,
+            max_distance: None,
+        };
+        let centring = Centring {
+            mean: None,
+            bar: 0.776,
+            low_norm: 0.668,
+        };
+        let request = |bits| SearchRequest {
+            method: VectorMethod::Auto,
+            bits,
+            recall: CANDIDATE_RECALL,
+            deciding: false,
+        };
+        for bits in [256, 1024] {
+            let chosen = choose_search_for(
+                1_000_000,
+                Background::orthogonal,
+                &opts,
+                &centring,
+                request(Some(bits)),
+            );
+            assert!(
+                matches!(chosen.0, VectorSearch::Bands(_)),
+                "{bits}: {chosen:?}"
+            );
+            assert_eq!(chosen.1, bits);
+            // The exact search's own model plans brute force here.
+            let radius = hyperplane::cosine_radius(bits, centring.bar, CANDIDATE_RECALL);
+            let pairs = 1e6 * (1e6 - 1.0) / 2.0;
+            let brute = search::exact_brute_nanos(1_000_000, bits, radius);
+            assert!(brute.is_some_and(|ns| ns >= pairs), "{bits}: {brute:?}");
+        }
+        // Below the band search's floor the exact search stays, at any width.
+        let chosen = choose_search_for(
+            MIN_BAND_ROWS - 1,
+            Background::orthogonal,
+            &opts,
+            &centring,
+            request(Some(1024)),
+        );
+        assert!(matches!(chosen.0, VectorSearch::Hamming(_)), "{chosen:?}");
     }
 
     /// The choice of search from the sampled rows alone (as the Spark driver makes it) is
