@@ -379,7 +379,7 @@ impl UnitSum {
         let scale = (2f64).powi(Self::FRACTION);
         for (s, &x) in self.sums.iter_mut().zip(row) {
             // |x inv| <= 1 (1 + 1e-15), so the product is below 2^71: exact in i128.
-            *s += (x as f64 * inv * scale).round() as i128;
+            *s += integer_to_i128((x as f64 * inv * scale).round());
         }
         self.count += 1;
     }
@@ -464,6 +464,19 @@ pub fn centred_norms(sources: &[(&Vectors, &[u32], &[f64])], mean: &[f64]) -> Ve
     r
 }
 
+/// `v as i128` for an integer-valued `v` below 2^71 in magnitude, exactly, without the
+/// slow library conversion: through i64, after dividing by 256 (exact: above 2^63 a double
+/// is a multiple of 2^11) where `v` is too large for it.
+#[inline]
+fn integer_to_i128(v: f64) -> i128 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if v.abs() < TWO_63 {
+        v as i64 as i128
+    } else {
+        ((v * (1.0 / 256.0)) as i64 as i128) << 8
+    }
+}
+
 /// The Hamming radius within which two fingerprints of `bits` hyperplane bits whose
 /// vectors have cosine `cosine` fall with probability at least `recall`: each bit differs
 /// independently with probability p = arccos(cosine)/π, so the radius is the `recall`
@@ -471,9 +484,14 @@ pub fn centred_norms(sources: &[(&Vectors, &[u32], &[f64])], mean: &[f64]) -> Ve
 pub fn cosine_radius(bits: u32, cosine: f64, recall: f64) -> u32 {
     let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
     let n = bits as i64;
+    // ln k! for every k, summed in the order `ln_factorial` sums (the same values).
+    let mut ln_fact = vec![0.0f64; n as usize + 1];
+    for k in 2..=n as usize {
+        ln_fact[k] = ln_fact[k - 1] + (k as f64).ln();
+    }
     let mut cdf = 0.0;
     for k in 0..=n {
-        cdf += binomial_pmf(n, k, p);
+        cdf += binomial_pmf_with(n, k, p, &ln_fact);
         if cdf >= recall {
             return k as u32;
         }
@@ -493,6 +511,18 @@ pub fn binomial_pmf(n: i64, k: i64, p: f64) -> f64 {
     (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
 }
 
+/// [`binomial_pmf`] from a table of ln k! for k up to `n` (`ln_fact`).
+fn binomial_pmf_with(n: i64, k: i64, p: f64, ln_fact: &[f64]) -> f64 {
+    if p <= 0.0 {
+        return if k == 0 { 1.0 } else { 0.0 };
+    }
+    if p >= 1.0 {
+        return if k == n { 1.0 } else { 0.0 };
+    }
+    let ln_choose = ln_fact[n as usize] - ln_fact[k as usize] - ln_fact[(n - k) as usize];
+    (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
+}
+
 /// ln(m!) by summation (m <= 1024 here).
 fn ln_factorial(m: i64) -> f64 {
     (2..=m).map(|i| (i as f64).ln()).sum()
@@ -501,6 +531,49 @@ fn ln_factorial(m: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast conversion is `as i128` for integer-valued doubles up to 2^71: around
+    /// 2^63 on both sides, at the ends of the range, and for random rounded products.
+    #[test]
+    fn integers_convert_to_i128_exactly() {
+        let two = |e: i32| 2f64.powi(e);
+        let mut values = vec![0.0, 1.0, -1.0, two(52), two(53) + 2.0];
+        for e in [62, 63, 64, 70] {
+            for v in [two(e), two(e) - two(e - 53), two(e) + two(e - 52)] {
+                values.extend([v, -v]);
+            }
+        }
+        values.extend([two(71) - two(18), -(two(71) - two(18))]);
+        let mut rng = Rng::new(5);
+        for _ in 0..100_000 {
+            let x = rng.gaussian() / 16.0;
+            values.push((x * two(UnitSum::FRACTION)).round());
+        }
+        for v in values {
+            assert_eq!(integer_to_i128(v), v as i128, "{v}");
+        }
+    }
+
+    /// The radius from the table of ln k! is the quantile that [`binomial_pmf`] gives.
+    #[test]
+    fn the_radius_is_the_binomial_quantile() {
+        for bits in [64, 128, 512, 1024] {
+            for cosine in [0.5, 0.7759, 0.9, 0.99] {
+                for recall in [0.9, 0.99, 0.999] {
+                    let p = f64::acos(cosine) / std::f64::consts::PI;
+                    let n = bits as i64;
+                    let mut cdf = 0.0;
+                    let expected = (0..=n)
+                        .find(|&k| {
+                            cdf += binomial_pmf(n, k, p);
+                            cdf >= recall
+                        })
+                        .map_or(bits, |k| k as u32);
+                    assert_eq!(cosine_radius(bits, cosine, recall), expected);
+                }
+            }
+        }
+    }
 
     /// Every projection kernel this processor runs gives the plain loop's sums bit for
     /// bit (products and sums rounded one at a time, in order of dimension).
