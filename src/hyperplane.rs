@@ -484,14 +484,14 @@ fn integer_to_i128(v: f64) -> i128 {
 pub fn cosine_radius(bits: u32, cosine: f64, recall: f64) -> u32 {
     let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
     let n = bits as i64;
-    // ln k! for every k, summed in the order `ln_factorial` sums (the same values).
+    // ln k! for every k, summed once in increasing k.
     let mut ln_fact = vec![0.0f64; n as usize + 1];
     for k in 2..=n as usize {
         ln_fact[k] = ln_fact[k - 1] + (k as f64).ln();
     }
     let mut cdf = 0.0;
     for k in 0..=n {
-        cdf += binomial_pmf_with(n, k, p, &ln_fact);
+        cdf += binomial_pmf(n, k, p, &ln_fact);
         if cdf >= recall {
             return k as u32;
         }
@@ -499,20 +499,8 @@ pub fn cosine_radius(bits: u32, cosine: f64, recall: f64) -> u32 {
     bits
 }
 
-/// P(X = k) for X ~ Binomial(n, p).
-pub fn binomial_pmf(n: i64, k: i64, p: f64) -> f64 {
-    if p <= 0.0 {
-        return if k == 0 { 1.0 } else { 0.0 };
-    }
-    if p >= 1.0 {
-        return if k == n { 1.0 } else { 0.0 };
-    }
-    let ln_choose = ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k);
-    (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
-}
-
-/// [`binomial_pmf`] from a table of ln k! for k up to `n` (`ln_fact`).
-fn binomial_pmf_with(n: i64, k: i64, p: f64, ln_fact: &[f64]) -> f64 {
+/// P(X = k) for X ~ Binomial(n, p), from a table of ln j! for j up to `n` (`ln_fact`).
+fn binomial_pmf(n: i64, k: i64, p: f64, ln_fact: &[f64]) -> f64 {
     if p <= 0.0 {
         return if k == 0 { 1.0 } else { 0.0 };
     }
@@ -521,11 +509,6 @@ fn binomial_pmf_with(n: i64, k: i64, p: f64, ln_fact: &[f64]) -> f64 {
     }
     let ln_choose = ln_fact[n as usize] - ln_fact[k as usize] - ln_fact[(n - k) as usize];
     (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
-}
-
-/// ln(m!) by summation (m <= 1024 here).
-fn ln_factorial(m: i64) -> f64 {
-    (2..=m).map(|i| (i as f64).ln()).sum()
 }
 
 #[cfg(test)]
@@ -554,18 +537,24 @@ mod tests {
         }
     }
 
-    /// The radius from the table of ln k! is the quantile that [`binomial_pmf`] gives.
+    /// The radius is the `recall` quantile of Binomial(bits, p), each term computed here
+    /// from its own sums of logarithms (the definition, term by term).
     #[test]
     fn the_radius_is_the_binomial_quantile() {
+        let ln_factorial = |m: i64| (2..=m).map(|i| (i as f64).ln()).sum::<f64>();
         for bits in [64, 128, 512, 1024] {
             for cosine in [0.5, 0.7759, 0.9, 0.99] {
                 for recall in [0.9, 0.99, 0.999] {
                     let p = f64::acos(cosine) / std::f64::consts::PI;
                     let n = bits as i64;
+                    let pmf = |k: i64| {
+                        let ln_choose = ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k);
+                        (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
+                    };
                     let mut cdf = 0.0;
                     let expected = (0..=n)
                         .find(|&k| {
-                            cdf += binomial_pmf(n, k, p);
+                            cdf += pmf(k);
                             cdf >= recall
                         })
                         .map_or(bits, |k| k as u32);
