@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use crate::fingerprint::Fingerprint;
-use crate::hyperplane::{Rng, cosine_radius};
+use crate::hyperplane::{Rng, binomial, cosine_radius};
 use crate::minhash::{BandKeys, mix64};
 use crate::progress::Progress;
 use crate::search::Pair;
@@ -252,28 +252,6 @@ impl Background {
         }
         w
     }
-}
-
-/// The distribution of Binomial(n, p), `n + 1` values, from a table of ln k!.
-pub fn binomial(n: u32, p: f64) -> Vec<f64> {
-    let mut ln_fact = vec![0.0f64; n as usize + 1];
-    for k in 1..=n as usize {
-        ln_fact[k] = ln_fact[k - 1] + (k as f64).ln();
-    }
-    (0..=n as usize)
-        .map(|k| {
-            if p <= 0.0 {
-                return (k == 0) as u8 as f64;
-            }
-            if p >= 1.0 {
-                return (k == n as usize) as u8 as f64;
-            }
-            let ln = ln_fact[n as usize] - ln_fact[k] - ln_fact[n as usize - k]
-                + k as f64 * p.ln()
-                + (n as usize - k) as f64 * (1.0 - p).ln();
-            ln.exp()
-        })
-        .collect()
 }
 
 impl BitBandParams {

@@ -483,15 +483,9 @@ fn integer_to_i128(v: f64) -> i128 {
 /// quantile of Binomial(bits, p). Pairs more similar than `cosine` are caught more often.
 pub fn cosine_radius(bits: u32, cosine: f64, recall: f64) -> u32 {
     let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
-    let n = bits as i64;
-    // ln k! for every k, summed once in increasing k.
-    let mut ln_fact = vec![0.0f64; n as usize + 1];
-    for k in 2..=n as usize {
-        ln_fact[k] = ln_fact[k - 1] + (k as f64).ln();
-    }
     let mut cdf = 0.0;
-    for k in 0..=n {
-        cdf += binomial_pmf(n, k, p, &ln_fact);
+    for (k, pk) in binomial(bits, p).into_iter().enumerate() {
+        cdf += pk;
         if cdf >= recall {
             return k as u32;
         }
@@ -499,16 +493,26 @@ pub fn cosine_radius(bits: u32, cosine: f64, recall: f64) -> u32 {
     bits
 }
 
-/// P(X = k) for X ~ Binomial(n, p), from a table of ln j! for j up to `n` (`ln_fact`).
-fn binomial_pmf(n: i64, k: i64, p: f64, ln_fact: &[f64]) -> f64 {
-    if p <= 0.0 {
-        return if k == 0 { 1.0 } else { 0.0 };
+/// The distribution of Binomial(n, p), `n + 1` values, from a table of ln k! summed once.
+pub fn binomial(n: u32, p: f64) -> Vec<f64> {
+    let mut ln_fact = vec![0.0f64; n as usize + 1];
+    for k in 1..=n as usize {
+        ln_fact[k] = ln_fact[k - 1] + (k as f64).ln();
     }
-    if p >= 1.0 {
-        return if k == n { 1.0 } else { 0.0 };
-    }
-    let ln_choose = ln_fact[n as usize] - ln_fact[k as usize] - ln_fact[(n - k) as usize];
-    (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
+    (0..=n as usize)
+        .map(|k| {
+            if p <= 0.0 {
+                return (k == 0) as u8 as f64;
+            }
+            if p >= 1.0 {
+                return (k == n as usize) as u8 as f64;
+            }
+            let ln = ln_fact[n as usize] - ln_fact[k] - ln_fact[n as usize - k]
+                + k as f64 * p.ln()
+                + (n as usize - k) as f64 * (1.0 - p).ln();
+            ln.exp()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -437,15 +437,11 @@ pub fn choose_search_for(
         let within: f64 = background.weights(exact.1, 1.0)[..=radius as usize]
             .iter()
             .sum();
-        // The pairs found, and, for a width asked for, every pair compared where the
-        // radius is too wide for block tables (at 256 bits and more, radius 71 and up).
-        // The block tables' own work is left to the pair cost, as measured; at the default
-        // 128 bits the exact search measured faster than this estimate near the floor
-        // (30,000 rows: 0.7 s, against 1.8-2.3 s for the bands), so it is not added there.
-        let brute = match bits {
-            Some(_) => search::exact_brute_nanos(rows, exact.1, radius).unwrap_or(0.0),
-            None => 0.0,
-        };
+        // The pairs found, and every pair compared where the radius is too wide for block
+        // tables (at 256 bits and more: radius 71 and up). The block tables' own work is
+        // left to the pair cost, as measured (adding their model's estimate moved 30,000
+        // rows at 128 bits to the bands, which measured slower: 1.8-2.3 s against 0.7 s).
+        let brute = search::exact_brute_nanos(rows, exact.1, radius).unwrap_or(0.0);
         let hamming = HAMMING_PAIR_COST * n * n / 2.0 * within + brute / ENTRY_NANOS;
         if hamming < shape.cost(rows, centring.bar, &background) {
             return exact;
@@ -1266,6 +1262,9 @@ mod tests {
             let brute = search::exact_brute_nanos(1_000_000, bits, radius);
             assert!(brute.is_some_and(|ns| ns >= pairs), "{bits}: {brute:?}");
         }
+        // At 128 bits (radius 43 at 0.776) the block tables serve, asked for or not.
+        let radius = hyperplane::cosine_radius(128, centring.bar, CANDIDATE_RECALL);
+        assert_eq!(search::exact_brute_nanos(1_000_000, 128, radius), None);
         // Below the band search's floor the exact search stays, at any width.
         let chosen = choose_search_for(
             MIN_BAND_ROWS - 1,

@@ -137,26 +137,20 @@ pub(crate) fn plan(n: usize, pairs: f64, free_bits: u32, k: u32, bits: u32) -> P
     plan_with(n, pairs, free_bits, k, bits, true)
 }
 
-/// The estimated cost in nanoseconds of the plan that [`plan`] picks when it is brute
-/// force, else `None`.
-pub(crate) fn brute_cost_if_planned(
-    n: usize,
+/// The estimated cost in nanoseconds of brute force when radius `k` leaves no block split
+/// (a split needs more than `k` blocks, over at most `free_bits` bits and [`MAX_BLOCKS`]),
+/// else `None`.
+pub(crate) fn brute_cost_without_blocks(
     pairs: f64,
     free_bits: u32,
     k: u32,
     bits: u32,
 ) -> Option<f64> {
-    let (cost, plan) = cheapest(n, pairs, free_bits, k, bits, true);
-    (plan == Plan::Brute).then_some(cost)
+    (k >= free_bits.min(MAX_BLOCKS)).then(|| brute_cost(pairs, f64::from(bits.div_ceil(64))))
 }
 
 /// [`plan`], optionally without the brute-force choice (tests use it to exercise splits).
 fn plan_with(n: usize, pairs: f64, free_bits: u32, k: u32, bits: u32, brute: bool) -> Plan {
-    cheapest(n, pairs, free_bits, k, bits, brute).1
-}
-
-/// The cheapest plan of [`plan_with`] and its estimated cost in nanoseconds.
-fn cheapest(n: usize, pairs: f64, free_bits: u32, k: u32, bits: u32, brute: bool) -> (f64, Plan) {
     let words = f64::from(bits.div_ceil(64));
     let brute_cost = if brute {
         brute_cost(pairs, words)
@@ -171,7 +165,7 @@ fn cheapest(n: usize, pairs: f64, free_bits: u32, k: u32, bits: u32, brute: bool
             None => break,
         }
     }
-    best
+    best.1
 }
 
 /// `free` bits cut into `b` blocks of nearly equal width (wider blocks first), each block a

@@ -154,13 +154,12 @@ pub fn find_cross_pairs<F: Fingerprint>(
     blocks::cross_search(queries, reference, max_distance, blocks, progress)
 }
 
-/// Whether the exact search for every pair within `max_distance` among `n` fingerprints of
-/// `bits` bits compares every pair (brute force, the plan where a radius this wide leaves
-/// no block split worth its tables), and if so its estimated time in nanoseconds, by its
-/// own cost model.
+/// When `max_distance` is too wide for the exact search's block tables over `bits`-bit
+/// fingerprints (so that it compares every pair), the estimated time in nanoseconds of
+/// comparing all pairs of `n` fingerprints, by its own cost model; else `None`.
 pub fn exact_brute_nanos(n: usize, bits: u32, max_distance: u32) -> Option<f64> {
     let pairs = n as f64 * n.saturating_sub(1) as f64 / 2.0;
-    blocks::brute_cost_if_planned(n, pairs, bits, max_distance, bits)
+    blocks::brute_cost_without_blocks(pairs, bits, max_distance, bits)
 }
 
 /// The largest distance `d` with `d / bits < ratio`: the seed's strict ratio rule as a
