@@ -9,7 +9,7 @@ Vectors are 2-D float32 arrays, read without a copy when C-contiguous. Indexes i
 are ``int64`` arrays; -1 in ``duplicate_of`` marks a kept record.
 """
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -197,27 +197,44 @@ def band_shape(
     dataset's first rows ``first`` (each text column's values; up to ``FIRST_ROWS`` are
     used), as the command line solves it for a dataset, or with the assumed background."""
 
-def sketch_batch(
-    columns: list[list[Optional[str]]],
+# The stages of the Spark job's text path (simdedup::jobs::partitioned): blobs in, blobs
+# out as (key, bytes): a home, a partition or a meeting partition.
+HOME_BITS: int
+
+def part_sketch(
+    columns: list[Any],
     names: list[str],
     row_ids: npt.NDArray[np.int64],
+    row_numbers: npt.NDArray[np.int64],
     rows: int,
     bands: int,
+    parts: int,
     shingles: str = "word:3",
     bits: int = 128,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[str], npt.NDArray[np.int64]]:
-    """Per row: digest high and low words (int64 bit patterns), shingle count, the combined
-    text, and ``bands`` buckets ``band << 32 | key`` flattened row by row. A None value is
-    a ``ValueError`` naming the row id and column."""
+) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]], list[tuple[int, bytes]]]:
+    """Key home, text home and digest blobs of rows ``row_ids`` of pyarrow text columns."""
 
-def run_pairs(
-    buckets: npt.NDArray[np.int64], ids: npt.NDArray[np.int64], cursor: tuple[int, int], max: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], Optional[tuple[int, int]]]:
-    """Pairs ``(a, b, band)`` of equal-bucket runs of entries sorted by bucket, at most
-    ``max`` from ``cursor``, and the cursor to go on from (None when done)."""
+def part_exact(blobs: list[bytes]) -> list[tuple[int, bytes]]:
+    """Exact copies (copy, rep) of one digest partition, by home."""
 
-def verify_pairs(texts_a: list[str], texts_b: list[str], shingles: str = "word:3") -> npt.NDArray[np.float64]:
-    """The smallest per-field Jaccard of each pair of combined texts."""
+def part_band_entries(home: bytes, copies: list[bytes], parts: int) -> list[tuple[int, bytes]]:
+    """One key home's band entries of its representatives, by bucket partition."""
+
+def part_band_pairs(blobs: list[bytes]) -> list[tuple[int, bytes]]:
+    """The pairs of one bucket partition, to the homes of both rows."""
+
+def part_texts(
+    home: bytes, pairs: list[bytes], threshold: float, parts: int, shingles: str = "word:3"
+) -> tuple[bytes, list[tuple[int, bytes]]]:
+    """One text home's pairs: verified within the home, else sides by meeting partition."""
+
+def part_meet(blobs: list[bytes], threshold: float, shingles: str = "word:3") -> bytes:
+    """Both sides of each pair of one meeting partition, verified."""
+
+def part_decide(
+    verified: list[bytes], copies: list[bytes]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Every removed row, the kept row it duplicates and the score."""
 
 def assign_pairs(
     a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], score: npt.NDArray[np.float64]

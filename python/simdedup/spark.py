@@ -37,6 +37,7 @@ verify (exact cosine), then stages 5 and 6 as for text.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -49,11 +50,15 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, FloatType
 
 from simdedup import _core
+from simdedup import _spark_text as _text
 
 __all__ = ["dedup", "read", "write", "components", "main"]
 
 ROW = "__simdedup_row"
-# Pairs handed over by one run_pairs call (24 bytes each in the Arrow batch).
+# Removed rows up to which the decisions are broadcast to the rows (24 bytes each on the
+# driver); above, they are joined by a shuffle and the rows sorted back into input order.
+BROADCAST_ROWS = 1 << 21
+# Pairs handed over by one vector band-pairs call (24 bytes each in the Arrow batch).
 PIECE = 1 << 16
 # Bytes of the vector band search's fingerprint (the local run's width).
 FP_BYTES = _core.BAND_FINGERPRINT_BYTES
@@ -87,60 +92,6 @@ def _row_numbers(df: DataFrame) -> DataFrame:
         ROW, F.col("__off") + F.expr("__mono & 8589934591")
     )
     return numbered.drop("__mono", "__pid", "__off")
-
-
-def _sketch(columns: Sequence[str], rows: int, bands: int, shingles: str, bits: int):
-    """Stage 1 over Arrow batches of (ROW, *columns)."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            ids = batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64)
-            values = [batch.column(i + 1).to_pylist() for i in range(len(columns))]
-            hi, lo, count, texts, buckets = _core.sketch_batch(values, list(columns), ids, rows, bands, shingles, bits)
-            offsets = pa.array(np.arange(0, len(ids) * bands + 1, bands, dtype=np.int32))
-            keys = pa.ListArray.from_arrays(offsets, pa.array(buckets, pa.int64()))
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(ids), pa.array(hi), pa.array(lo), pa.array(count), pa.array(texts, pa.string()), keys],
-                names=["row", "hi", "lo", "shingles", "text", "keys"],
-            )
-
-    return run
-
-
-def _run_pairs(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Stage 3 over one partition sorted by (bucket, row): the pairs of each equal-bucket
-    run, a run that spans batches carried to the next; at most PIECE pairs per batch out."""
-    carry_b = np.empty(0, np.int64)
-    carry_r = np.empty(0, np.int64)
-
-    def emit(buckets, rows):
-        cursor = (0, 0)
-        while cursor is not None:
-            a, b, band, cursor = _core.run_pairs(buckets, rows, cursor, PIECE)
-            if len(a):
-                yield pa.RecordBatch.from_arrays([pa.array(a), pa.array(b), pa.array(band)], names=["a", "b", "band"])
-
-    for batch in batches:
-        buckets = np.concatenate([carry_b, batch.column(0).to_numpy(zero_copy_only=False)])
-        rows = np.concatenate([carry_r, batch.column(1).to_numpy(zero_copy_only=False)])
-        if not len(buckets):
-            continue
-        last = int(np.searchsorted(buckets, buckets[-1]))
-        yield from emit(buckets[:last], rows[:last])
-        carry_b, carry_r = buckets[last:], rows[last:]
-    if len(carry_b):
-        yield from emit(carry_b, carry_r)
-
-
-def _verify(shingles: str):
-    """Stage 4 over batches of (a, b, text_a, text_b)."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            scores = _core.verify_pairs(batch.column(2).to_pylist(), batch.column(3).to_pylist(), shingles)
-            yield pa.RecordBatch.from_arrays([batch.column(0), batch.column(1), pa.array(scores)], names=["a", "b", "score"])
-
-    return run
 
 
 def _assign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -250,54 +201,34 @@ def dedup(
         kind = df.schema[c].dataType.simpleString()
         if kind != "string":
             raise ValueError(f"column '{c}' holds {kind}, not text")
-    spark = df.sparkSession
-    parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
-    numbered = _stage(stats, "0 row numbers", _row_numbers(df))
-    n = shape_rows if shape_rows is not None else numbered.count()
-    # The shape from the background of the first rows, as the command line solves it.
-    first = numbered.where(F.col(ROW) < _core.FIRST_ROWS).orderBy(ROW).select(*columns).collect()
-    first_columns = [[r[c] for r in first] for c in columns]
-    rows, bands = _core.band_shape(threshold, int(n), recall, first_columns, shingles)
-
-    # 1. Sketch.
-    sketch = (
-        numbered.select(ROW, *columns)
-        .mapInArrow(
-            _sketch(columns, rows, bands, shingles, bits),
-            "row long, hi long, lo long, shingles long, text string, keys array<long>",
-        )
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    sketch = _stage(stats, "1 sketch", sketch)
-    # 2. Exact duplicates: the first row of each digest represents it.
-    firsts = sketch.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
-    grouped = sketch.join(firsts, ["hi", "lo"])
-    # Kept apart (checkpointed): the output needs them after the sketch is released.
-    copies = grouped.where("row != rep").select("row", "rep").localCheckpoint()
-    grouped = _stage(stats, "2 exact duplicates", grouped)
-    reps = grouped.where("row = rep AND shingles > 0").select("row", "keys", "text")
-    # 3. Candidates: pairs of equal-bucket runs, each pair once (its first band).
-    entries = reps.select("row", F.explode("keys").alias("bucket"))
-    entries = entries.repartition(parts, "bucket").sortWithinPartitions("bucket", "row")
-    found = entries.select("bucket", "row").mapInArrow(_run_pairs, "a long, b long, band long")
-    candidates = _stage(stats, "3 candidates", found.groupBy("a", "b").agg(F.min("band").alias("band")))
-    # 4. Verify.
     start = time.perf_counter()
-    texts = reps.select("row", "text")
-    with_texts = candidates.join(texts.withColumnsRenamed({"row": "a", "text": "ta"}), "a").join(
-        texts.withColumnsRenamed({"row": "b", "text": "tb"}), "b"
-    )
-    verified = (
-        with_texts.select("a", "b", "ta", "tb")
-        .mapInArrow(_verify(shingles), "a long, b long, score double")
-        .where(F.col("score") >= threshold)
-        .localCheckpoint()
-    )
+    # Rows per input partition: a scan that parses no field.
+    counts = dict(df.select(F.spark_partition_id().alias("p")).groupBy("p").count().collect())
+    numbered = _numbered(df)
+    n = shape_rows if shape_rows is not None else sum(counts.values())
+    # The shape from the background of the first rows, as the command line solves it
+    # (a limit takes the first partitions' rows, in order).
+    first = df.select(*columns).limit(_core.FIRST_ROWS).collect()
+    first_columns = [[r[c] for r in first] for c in columns]
+    shape = _core.band_shape(threshold, int(n), recall, first_columns, shingles)
     if stats is not None:
-        stats["4 verify"] = (time.perf_counter() - start, verified.count())
-    out = _decide(df, numbered, verified, copies, id_column, parts, stats)
-    sketch.unpersist()
+        stats[f"0 read, count, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, sum(counts.values()), None)
+    decisions = _text.dedup_texts(
+        numbered, columns, threshold, shape, counts, parts=partitions, shingles=shingles, bits=bits, stats=stats
+    )
+    out = _text.attach_decisions(df, numbered, decisions, id_column, BROADCAST_ROWS)
     return _split(df, out) if split else out
+
+
+def _numbered(df: DataFrame) -> DataFrame:
+    """``df`` with ROW, its ``monotonically_increasing_id``. The rows are read more than once
+    (sketch, output); a plan without a shuffle (files read, narrow steps) gives every row
+    the same id each time, any other is kept (on disk, the heap stays for the stages) as the
+    sketch first reads it, so that its ids are computed once."""
+    numbered = df.withColumn(ROW, F.monotonically_increasing_id())
+    if "Exchange" in df._jdf.queryExecution().executedPlan().toString():
+        numbered = numbered.persist(StorageLevel.DISK_ONLY)
+    return numbered
 
 
 def _check_columns(df: DataFrame, names: Sequence[str]) -> None:
@@ -712,6 +643,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--removed", help="removed rows with duplicate_of and score")
     p.add_argument("--master", help="Spark master when not run by spark-submit (e.g. local[2])")
     args = p.parse_args(argv)
+    # Spark starts its Python workers with PYSPARK_PYTHON, else `python3` from PATH, which
+    # need not have simdedup: run them with this interpreter unless told otherwise.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("simdedup")
     if args.master:
         builder = builder.master(args.master)

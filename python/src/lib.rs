@@ -3,6 +3,7 @@
 //! run. No deduplication logic lives here; the SemHash-style classes are Python, in
 //! `python/simdedup/__init__.py`.
 
+mod partitioned;
 mod spark;
 mod spark_vectors;
 
@@ -113,6 +114,15 @@ fn vectors(name: &str, array: &PyReadonlyArray2<'_, f32>) -> PyResult<(Vectors, 
 /// (or chunked array) read in place through the Arrow C data interface. A null is an
 /// error naming its row.
 fn text_column(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<TextColumn> {
+    let column = text_column_with_nulls(name, obj)?;
+    if let Some(row) = column.first_null() {
+        return Err(PyValueError::new_err(format!("{name}, row {row}: null")));
+    }
+    Ok(column)
+}
+
+/// [`text_column`], nulls left for the caller to name.
+fn text_column_with_nulls(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<TextColumn> {
     if !obj.hasattr("_export_to_c")? && !obj.hasattr("combine_chunks")? {
         return obj
             .extract::<Vec<String>>()
@@ -149,9 +159,6 @@ fn text_column(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<TextColumn> {
             )));
         }
     };
-    if let Some(row) = column.first_null() {
-        return Err(PyValueError::new_err(format!("{name}, row {row}: null")));
-    }
     Ok(column)
 }
 
@@ -738,6 +745,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(band_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(jaccard_scores, m)?)?;
     m.add_class::<StaticModel>()?;
+    partitioned::register(m)?;
     spark::register(m)?;
     spark_vectors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -169,13 +169,10 @@ def test_components_of_large_ids(spark):
     assert got == {top + 1: top + 1, top + 5: top + 1, top + 9: top + 1, 3: 3, 4: 3}
 
 
-def test_digests_with_the_top_bit_set(spark, cli, tmp_path):
-    """Digests are int64 bit patterns: many are negative, and copies still group."""
+def test_copies_of_many_rows(spark, cli, tmp_path):
+    """Exact copies of several rows, some copied again later: digests group across homes."""
     texts = [f"copy number {i} of a text that is long enough" for i in range(40)]
-    hi, lo, _, _, _ = _core.sketch_batch([texts], ["text"], np.arange(40, dtype=np.int64), 4, 2)
-    assert (hi < 0).any() and (lo < 0).any()
-    negative = [t for t, h in zip(texts, hi) if h < 0][:3]
-    path = _write_parquet(tmp_path / "d.parquet", _rows(texts + negative * 2))
+    path = _write_parquet(tmp_path / "d.parquet", _rows(texts + texts[5:8] * 2))
     expected = _local(cli, path, tmp_path)
     got = _spark(spark.read.parquet(str(path)), path)
     assert len(got[1]) >= 6
@@ -194,6 +191,51 @@ def test_bad_rows_are_named(spark, tmp_path):
     with pytest.raises(ValueError, match="column 'id' holds bigint, not text"):
         sd.dedup(df, ["id"])
     assert sd.main([str(path), "--columns", "text"]) == 2
+
+
+RETRY_JOB = """
+import json, sys
+from pyspark.sql import SparkSession
+from simdedup import spark as sd
+session = (SparkSession.builder.master("local[2,4]").config("spark.ui.enabled", "false")
+           .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+kept, removed = sd.dedup(session.read.parquet(sys.argv[1]), ["text"], 0.5, "id", split=True)
+print(json.dumps([[r["id"] for r in kept.collect()],
+                  [[r["id"], str(r["duplicate_of"]), r["score"]] for r in removed.collect()]]))
+"""
+
+
+def test_retried_tasks_give_the_same_output(spark, tmp_path):
+    """Every task of every stage fails on its first attempt (local[2,4] retries it): the
+    result is the clean run's, row for row."""
+    texts = sentences(900, seed=21) + sentences(80, seed=21)
+    path = _write_parquet(tmp_path / "d.parquet", _rows(texts))
+    clean = _spark(spark.read.parquet(str(path)), path)
+    script = tmp_path / "job.py"
+    script.write_text(RETRY_JOB)
+    stages = "sketch,exact,entries,pairs,texts,meet,decide"
+    env = dict(os.environ, SIMDEDUP_SPARK_FAIL_FIRST=stages, PYSPARK_PYTHON=sys.executable)
+    done = subprocess.run([sys.executable, str(script), str(path)], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("injected failure in stage") >= 7
+    kept, removed = json.loads(done.stdout.splitlines()[-1])
+    assert len(clean[1]) > 50
+    assert kept == clean[0]
+    assert {r[0]: (r[1], r[2]) for r in removed} == clean[1]
+
+
+def test_stage_records_stay_few(spark, tmp_path):
+    """The stages move blobs, not rows: a few records per home and partition."""
+    texts = sentences(3000, seed=22) + sentences(300, seed=22)
+    path = _write_parquet(tmp_path / "d.parquet", _rows(texts))
+    stats = {}
+    sd.dedup(spark.read.parquet(str(path)), ["text"], 0.5, "id", partitions=4, stats=stats).collect()
+    records = {name.split(" ")[0]: rows for name, (_, rows, _) in stats.items()}
+    # One home (fewer than 16,384 rows): its key and text blobs and a digest blob per
+    # partition; at most one blob per partition from each later stage.
+    assert records["1"] <= 2 + 4
+    assert all(records[s] <= 4 for s in ("2", "3", "4"))
+    assert records["7"] > 100  # decisions are rows again
 
 
 # Embeddings: `dedup(df, embedding_column=...)` against `simdedup dedup DATA --columns text

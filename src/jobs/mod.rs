@@ -6,7 +6,9 @@
 //!   (files, dataset rows or texts in memory) and for vectors;
 //! - [`density`]: neighbour density, and from it outliers and representatives;
 //! - [`embed`]: texts to vectors with a static-embedding model;
-//! - [`index`]: build, add to and query a persistent index.
+//! - [`index`]: build, add to and query a persistent index;
+//! - [`partitioned`]: the text deduplication as stages over partitions, for a distributed
+//!   engine that moves byte blobs between tasks (the Spark job).
 //!
 //! Texts of every origin meet as [`Texts`]: fingerprints, per-document counts, optional
 //! MinHash band keys and a source to read them again for verification.
@@ -15,6 +17,7 @@ pub mod dedup;
 pub mod density;
 pub mod embed;
 pub mod index;
+pub mod partitioned;
 
 pub use crate::texts::Texts;
 

@@ -1,0 +1,315 @@
+"""The text path of ``simdedup.spark.dedup``: the stages of ``simdedup::jobs::partitioned``
+wired over Spark. Spark moves a few large byte blobs per task between the stages
+(DataFrames of ``part, key, tag, blob``, each record sent to the partition ``part`` names);
+every decision is a ``_core.part_*`` call.
+
+Rows are named by ``monotonically_increasing_id`` (partition << 33 | position: increasing
+in input order); a *home* is a block of 16,384 of them (``row >> HOME_BITS``) whose texts
+and band keys one blob holds. The homes are partitioned once and kept; each later stage
+that needs them cogroups the kept homes with the blobs addressed to them, partitioned
+alike, so the texts are not shuffled again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+from pyspark import StorageLevel, TaskContext
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from simdedup import _core
+
+ROW = "__simdedup_row"
+POSITION_BITS = 33  # monotonically_increasing_id: partition << 33 | position
+HOME_ROWS = 1 << _core.HOME_BITS
+# Tags of the blobs: a home's band keys, its texts, blobs addressed to a partition or a
+# home, verified pairs.
+KEYS, TEXTS, ADDRESSED, VERIFIED = 0, 1, 2, 3
+# Decisions per Arrow batch handed back to Spark.
+DECISION_BATCH = 1 << 20
+# Blob RDDs are kept on disk (the page cache), not on the JVM heap.
+KEEP = StorageLevel.DISK_ONLY
+
+
+def _fault(stage: str) -> None:
+    """Fault injection for the retry test: with SIMDEDUP_SPARK_FAIL_FIRST=stage[,stage...]
+    in the workers' environment, the first attempt of every task of those stages fails
+    (Spark retries it, given spark.task.maxFailures > 1)."""
+    if stage in os.environ.get("SIMDEDUP_SPARK_FAIL_FIRST", "").split(","):
+        ctx = TaskContext.get()
+        if ctx is not None and ctx.attemptNumber() == 0:
+            raise RuntimeError(f"injected failure in stage {stage}")
+
+
+class _Stats:
+    """Per-stage wall time, records and bytes, when the caller asked for them (each stage
+    is then materialised in turn)."""
+
+    def __init__(self, stats: dict | None):
+        self.stats = stats
+        self.start = time.perf_counter()
+
+    def df(self, name: str, df: DataFrame) -> DataFrame:
+        """``df`` of BLOBS, materialised (kept) when measuring."""
+        if self.stats is None:
+            return df
+        df = df.persist(KEEP)
+        records, size = df.select(F.count("*"), F.sum(F.length("blob"))).first()
+        self.stats[name] = (time.perf_counter() - self.start, records, size or 0)
+        self.start = time.perf_counter()
+        return df
+
+    def mark(self, name: str, rows=None, size=None):
+        if self.stats is not None:
+            self.stats[name] = (time.perf_counter() - self.start, rows, size)
+            self.start = time.perf_counter()
+
+
+BLOBS = "part long, key long, tag int, blob binary"
+
+
+def _partition_values(spark, parts: int) -> list[int]:
+    """For each partition t of ``parts``, a value v with pmod(hash(v), parts) == t: a column
+    of such values sends each record to the partition chosen for it by
+    ``repartition(parts, col)`` (Spark's hash partitioning of a long)."""
+    found: dict[int, int] = {}
+    span = 64 * parts
+    while len(found) < parts:
+        rows = (
+            spark.range(span)
+            .select("id", F.expr(f"pmod(hash(id), {parts})").alias("p"))
+            .groupBy("p")
+            .agg(F.min("id"))
+            .collect()
+        )
+        found = {p: v for p, v in rows}
+        span *= 4
+    return [found[t] for t in range(parts)]
+
+
+def _blobs(parts: list, routed, tag: int, slot=None) -> pa.RecordBatch:
+    """``(key, blob)`` pairs as a record batch of BLOBS: each to the partition of its key
+    (``slot(key)``, or the key itself: a partition number)."""
+    keys = [k for k, _ in routed]
+    where = [parts[slot(k) if slot else k] for k in keys]
+    return pa.RecordBatch.from_arrays(
+        [pa.array(where, pa.int64()), pa.array(keys, pa.int64()), pa.array([tag] * len(keys), pa.int32()),
+         pa.array([b for _, b in routed], pa.binary())],
+        names=["part", "key", "tag", "blob"],
+    )
+
+
+def _sketch(columns: Sequence[str], shape, parts: list, slot, shingles: str, bits: int, offsets: dict):
+    """Stage 1 over Arrow batches of (ROW, *columns): whole homes to ``part_sketch``; out,
+    the two blobs of each home (to the home's partition) and the digest blobs (to their
+    digest partition)."""
+    rows, bands = shape
+    mask = (1 << POSITION_BITS) - 1
+
+    def emit(table: pa.Table) -> Iterator[pa.RecordBatch]:
+        ids = table.column(0).to_numpy().astype(np.int64)
+        numbers = offsets.get(int(ids[0]) >> POSITION_BITS, 0) + (ids & mask)
+        keys, texts, digests = _core.part_sketch(
+            [table.column(i + 1) for i in range(len(columns))],
+            list(columns), ids, numbers, rows, bands, len(parts), shingles, bits,
+        )
+        # One home blob per Arrow batch: the JVM holds one at a time.
+        for key in keys:
+            yield _blobs(parts, [key], KEYS, slot)
+        for text in texts:
+            yield _blobs(parts, [text], TEXTS, slot)
+        yield _blobs(parts, digests, ADDRESSED)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("sketch")
+        pending: list[pa.RecordBatch] = []
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            pending.append(batch)
+            first = pending[0].column(0)[0].as_py() >> _core.HOME_BITS
+            last = batch.column(0)[batch.num_rows - 1].as_py() >> _core.HOME_BITS
+            if last == first:
+                continue
+            # Every home before the last one is complete.
+            table = pa.Table.from_batches(pending)
+            ids = table.column(0).to_numpy()
+            cut = int(np.searchsorted(ids >> _core.HOME_BITS, last))
+            yield from emit(table.slice(0, cut))
+            pending = table.slice(cut).to_batches()
+        if pending:
+            yield from emit(pa.Table.from_batches(pending))
+
+    return run
+
+
+def _whole(stage: str, fn):
+    """Over one partition of BLOBS records: every blob to one ``fn(blobs)`` call."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault(stage)
+        blobs = [b for batch in batches for b in batch.column(3).to_pylist()]
+        if blobs:
+            yield from fn(blobs)
+
+    return run
+
+
+def _per_home(stage: str, fn):
+    """Over one cogroup of (home blobs, blobs addressed to homes): each home's blob and the
+    blobs addressed to it, to ``fn(home_blob, addressed)``, homes in increasing order; the
+    batches it returns make one table."""
+
+    def run(homes: pa.Table, addressed: pa.Table) -> pa.Table:
+        _fault(stage)
+        to: dict[int, list] = {}
+        for key, blob in zip(addressed.column(1).to_pylist(), addressed.column(3).to_pylist()):
+            to.setdefault(key, []).append(blob)
+        found = sorted(zip(homes.column(1).to_pylist(), homes.column(3).to_pylist()))
+        out = [b for key, blob in found for b in fn(blob, to.get(key, []))]
+        return pa.Table.from_batches(out, schema=EMPTY.schema) if out else EMPTY
+
+    return run
+
+
+EMPTY = pa.Table.from_arrays(
+    [pa.array([], pa.int64()), pa.array([], pa.int64()), pa.array([], pa.int32()), pa.array([], pa.binary())],
+    names=["part", "key", "tag", "blob"],
+)
+
+
+def dedup_texts(
+    numbered: DataFrame,
+    columns: Sequence[str],
+    threshold: float,
+    shape,
+    counts: dict,
+    *,
+    parts: int | None,
+    shingles: str,
+    bits: int,
+    stats: dict | None,
+) -> DataFrame | None:
+    """Stages 1-7 over ``numbered`` (ROW and the text ``columns``), whose rows per input
+    partition (``ROW >> 33``) are ``counts``. Returns the decisions: (ROW, kept,
+    kept_number, score), one row per removed row, kept_number the kept row's number from 0
+    in input order; None without rows."""
+    spark = numbered.sparkSession
+    st = _Stats(stats)
+    offsets, total, home_keys = {}, 0, []
+    for pid in sorted(counts):
+        offsets[pid] = total
+        total += counts[pid]
+        blocks = (counts[pid] + HOME_ROWS - 1) // HOME_ROWS
+        home_keys += [(pid << (POSITION_BITS - _core.HOME_BITS)) + b for b in range(blocks)]
+    if not home_keys:
+        return None
+    n = parts or max(2 * spark.sparkContext.defaultParallelism, len(home_keys))
+    values = _partition_values(spark, n)
+    slots = {k: i % n for i, k in enumerate(home_keys)}
+    slot = slots.__getitem__
+
+    def exchange(df: DataFrame) -> DataFrame:
+        return df.repartition(n, "part")
+
+    def in_place(df: DataFrame) -> DataFrame:
+        """``df`` kept and computed now: the planner then knows its partitioning (adaptive
+        execution hides it until then), so a cogroup with it shuffles only the other side."""
+        df = df.persist(KEEP)
+        df.count()
+        return df
+
+    # 1. Sketch: home blobs (texts, keys) and digest blobs, both sent to their partitions in
+    # one exchange and kept there: the home stages below cogroup with them in place.
+    sketched = numbered.select(ROW, *columns).mapInArrow(_sketch(columns, shape, values, slot, shingles, bits, offsets), BLOBS)
+    kept = st.df("1 sketch", in_place(exchange(sketched)))
+    key_homes, text_homes = kept.where(f"tag = {KEYS}"), kept.where(f"tag = {TEXTS}")
+
+    def per_home(stage, homes: DataFrame, addressed: DataFrame, fn) -> DataFrame:
+        """``addressed`` partitioned like the homes (by ``part``), cogrouped with them."""
+        return homes.groupBy("part").cogroup(addressed.groupBy("part")).applyInArrow(_per_home(stage, fn), BLOBS)
+
+    # 2. Exact duplicates: copies (copy, rep) by the copy's home.
+    copies = kept.where(f"tag = {ADDRESSED}").mapInArrow(
+        _whole("exact", lambda blobs: [_blobs(values, _core.part_exact(blobs), ADDRESSED, slot)]), BLOBS
+    )
+    copies = st.df("2 exact duplicates", in_place(exchange(copies)))
+
+    # 3. Band entries of the representatives, by bucket partition; 4. the pairs of each
+    # bucket, to the homes of both rows.
+    entries = per_home(
+        "entries", key_homes, copies, lambda h, cs: [_blobs(values, _core.part_band_entries(h, cs, n), ADDRESSED)]
+    )
+    entries = st.df("3 band entries", entries)
+    pairs = exchange(entries).mapInArrow(
+        _whole("pairs", lambda blobs: [_blobs(values, _core.part_band_pairs(blobs), ADDRESSED, slot)]), BLOBS
+    )
+    pairs = st.df("4 candidate pairs", pairs)
+
+    # 5. Each pair once at each of its homes: verified there when both rows live in it,
+    # else each side's text sent to the pair's meeting partition; 6. verified there.
+    def texts(home, addressed):
+        verified, sides = _core.part_texts(home, addressed, threshold, n, shingles)
+        return [_blobs(values, [(0, verified)], VERIFIED), _blobs(values, sides, ADDRESSED)]
+
+    sides = st.df("5 texts", per_home("texts", text_homes, exchange(pairs), texts).persist(KEEP))
+    met = exchange(sides.where(f"tag = {ADDRESSED}")).mapInArrow(
+        _whole("meet", lambda blobs: [_blobs(values, [(0, _core.part_meet(blobs, threshold, shingles))], VERIFIED)]),
+        BLOBS,
+    )
+    met = st.df("6 meet and verify", met)
+
+    # 7. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair).
+    mask = (1 << POSITION_BITS) - 1
+    pids = np.array(sorted(offsets), np.int64)
+    bases = np.array([offsets[k] for k in sorted(offsets)], np.int64)
+
+    def decide(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("decide")
+        ver, cop = [], []
+        for batch in batches:
+            for tag, blob in zip(batch.column(2).to_pylist(), batch.column(3).to_pylist()):
+                (ver if tag == VERIFIED else cop).append(blob)
+        rows, kept_rows, score = _core.part_decide(ver, cop)
+        numbers = bases[np.searchsorted(pids, kept_rows >> POSITION_BITS)] + (kept_rows & mask)
+        for s in range(0, len(rows), DECISION_BATCH):
+            t = slice(s, s + DECISION_BATCH)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(rows[t]), pa.array(kept_rows[t]), pa.array(numbers[t]), pa.array(score[t])],
+                names=[ROW, "kept", "kept_number", "score"],
+            )
+
+    everything = sides.where(f"tag = {VERIFIED}").unionByName(met).unionByName(copies)
+    # A shuffle to one task (not coalesce, which would run the stages above in one task).
+    decisions = everything.repartition(1).mapInArrow(decide, f"{ROW} long, kept long, kept_number long, score double")
+    decisions = decisions.localCheckpoint()
+    st.mark("7 decisions", decisions.count() if stats is not None else None)
+    for df in (kept, copies, sides):
+        df.unpersist()
+    return decisions
+
+
+def attach_decisions(df: DataFrame, numbered: DataFrame, decisions, id_column: str | None, broadcast_rows: int) -> DataFrame:
+    """Every row of ``numbered`` with ``duplicate_of`` and ``score``, in input order: the
+    decisions (removed rows) joined in by broadcast when at most ``broadcast_rows`` (the
+    big side then keeps its order), else by a shuffle and a sort."""
+    if decisions is None:
+        return numbered.select(*df.columns, F.lit(None).alias("duplicate_of"), F.lit(None).cast("double").alias("score"))
+    small = decisions.count() <= broadcast_rows
+    hint = F.broadcast if small else (lambda x: x)
+    if id_column:
+        wanted = decisions.select("kept").distinct()
+        names = numbered.select(F.col(ROW).alias("kept"), F.col(id_column).alias("duplicate_of")).join(hint(wanted), "kept")
+        # Computed once: each output written scans the rows once more, not twice.
+        decisions = decisions.join(hint(names), "kept").localCheckpoint()
+    else:
+        decisions = decisions.withColumn("duplicate_of", F.col("kept_number"))
+    out = numbered.join(hint(decisions.select(ROW, "duplicate_of", "score")), ROW, "left")
+    if not small:
+        out = out.orderBy(ROW)
+    return out.select(*df.columns, "duplicate_of", "score")

@@ -1,0 +1,727 @@
+//! The text deduplication of [`super::dedup`] cut into stages over partitions, for a
+//! distributed engine (the Spark job, `python/simdedup/spark.py`) that only moves byte
+//! blobs between tasks. Each stage takes blobs and returns blobs keyed by where they go,
+//! so an engine carries a few large records per task instead of one record per band key.
+//! Every stage sorts what it is given before it decides, so its output depends only on
+//! the set of blobs it receives: a retried or speculative task gives the same bytes.
+//!
+//! Rows are named by `u64` ids increasing in input order (greedy keep-first visits them in
+//! that order). A row's *home* is `row >> HOME_BITS`: a block of at most 16,384
+//! consecutive rows of one input partition, whose texts and band keys one [`Home`] blob
+//! holds. Spark's `monotonically_increasing_id` (partition << 33 | position) gives such
+//! ids. The stages, with the blob each sends (`dest` is a partition in `0..parts`):
+//!
+//! 1. [`sketch`]: a block of rows becomes its two home blobs, [`KeyHome`] (ids, shingle
+//!    counts, band keys) and [`TextHome`] (ids and the compressed texts), both kept by the
+//!    engine at the home's partition, and digest entries `(digest, row)` by digest
+//!    partition;
+//! 2. [`exact`]: per digest partition, the exact copies `(row, rep)` by the copy's home;
+//! 3. [`band_entries`]: per home, the band entries `(band, key, row)` of its
+//!    representatives (rows with shingles that are not copies), by bucket partition;
+//! 4. [`band_pairs`]: per bucket partition, every pair sharing a bucket, to the homes of
+//!    both rows;
+//! 5. [`texts`]: per home, each of its pairs once: a pair of two rows of this home is
+//!    verified at once; of the others, this home's side sends its row's text to the
+//!    pair's meeting partition;
+//! 6. [`meet`]: per meeting partition, both texts of each pair, verified;
+//! 7. [`decide`]: over all verified pairs and copies, greedy keep-first
+//!    ([`crate::ops::cluster::greedy_sparse`]), copies following their representative.
+//!
+//! The texts are read once after the sketch (stage 5), the band keys once (stage 3).
+//! The candidates are the pairs of representatives that share a band bucket, the scores
+//! are [`field_jaccard`] of their shingle sets, and only pairs at the bar decide: the rules
+//! of the local run over dataset rows, which therefore decides the same.
+
+use rayon::prelude::*;
+
+use crate::batch::{TextBatch, TextColumn};
+use crate::minhash::BandParams;
+use crate::ops::cluster::greedy_sparse;
+use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig};
+use crate::texts::{field_jaccard, shingle_set};
+
+/// Bits of a row id below its home: a home holds at most `1 << HOME_BITS` rows (16,384: a home blob of ordinary texts is a few MB).
+pub const HOME_BITS: u32 = 14;
+
+/// The home of `row`.
+pub fn home(row: u64) -> u64 {
+    row >> HOME_BITS
+}
+
+/// A malformed blob (one no stage wrote, or truncated in transit).
+#[derive(Debug, thiserror::Error)]
+#[error("partitioned dedup: a malformed {what} blob")]
+pub struct BadBlob {
+    what: &'static str,
+}
+
+/// A blob for each destination: `(dest, bytes)`, by increasing `dest`, empty ones left out.
+pub type Routed = Vec<(u64, Vec<u8>)>;
+
+/// The partition of `parts` that a 64-bit value goes to (mixed, so band keys and digests
+/// spread evenly whatever their low bits).
+fn route(x: u64, parts: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) % parts.max(1)
+}
+
+/// Little-endian writing and reading of the blobs' fields.
+#[derive(Default)]
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u16(&mut self, x: u16) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u32(&mut self, x: u32) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u64(&mut self, x: u64) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn f64(&mut self, x: f64) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    what: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    fn new(data: &'a [u8], what: &'static str) -> Reader<'a> {
+        Reader { data, what }
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], BadBlob> {
+        if self.data.len() < n {
+            return Err(BadBlob { what: self.what });
+        }
+        let (head, rest) = self.data.split_at(n);
+        self.data = rest;
+        Ok(head)
+    }
+    fn u16(&mut self) -> Result<u16, BadBlob> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2")))
+    }
+    fn u32(&mut self) -> Result<u32, BadBlob> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4")))
+    }
+    fn u64(&mut self) -> Result<u64, BadBlob> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8")))
+    }
+    fn f64(&mut self) -> Result<f64, BadBlob> {
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8")))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], BadBlob> {
+        let n = self.u64()? as usize;
+        self.take(n)
+    }
+    fn done(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// A home's band keys: what stage 3 needs.
+pub struct KeyHome {
+    pub rows: Vec<u64>,
+    pub shingles: Vec<u32>,
+    pub bands: usize,
+    /// `bands` keys per row, row after row.
+    pub keys: Vec<u32>,
+}
+
+impl KeyHome {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u64(self.rows.len() as u64);
+        w.u64(self.bands as u64);
+        self.rows.iter().for_each(|&r| w.u64(r));
+        self.shingles.iter().for_each(|&s| w.u32(s));
+        self.keys.iter().for_each(|&k| w.u32(k));
+        w.0
+    }
+
+    pub fn decode(data: &[u8]) -> Result<KeyHome, BadBlob> {
+        let mut r = Reader::new(data, "key home");
+        let n = r.u64()? as usize;
+        let bands = r.u64()? as usize;
+        let rows = (0..n).map(|_| r.u64()).collect::<Result<Vec<_>, _>>()?;
+        let shingles = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
+        let keys = (0..n * bands).map(|_| r.u32()).collect::<Result<_, _>>()?;
+        if !r.done() || !one_home(&rows) {
+            return Err(BadBlob { what: "key home" });
+        }
+        Ok(KeyHome {
+            rows,
+            shingles,
+            bands,
+            keys,
+        })
+    }
+}
+
+/// Whether `rows` increase and share one home.
+fn one_home(rows: &[u64]) -> bool {
+    rows.windows(2)
+        .all(|w| w[0] < w[1] && home(w[0]) == home(w[1]))
+}
+
+/// A home's texts (combined fields, joined by [`FIELD_SEPARATOR`]): what stage 5 needs.
+/// They travel compressed (zstd), a third of their size for prose.
+pub struct TextHome {
+    pub rows: Vec<u64>,
+    /// Text `i` is `text[offsets[i]..offsets[i + 1]]`.
+    pub offsets: Vec<u64>,
+    pub text: Vec<u8>,
+}
+
+/// zstd's fastest level: the blobs are compressed once and read once.
+const ZSTD_LEVEL: i32 = 1;
+
+impl TextHome {
+    /// Text of the row at `position`.
+    pub fn text(&self, position: usize) -> &str {
+        let (a, b) = (
+            self.offsets[position] as usize,
+            self.offsets[position + 1] as usize,
+        );
+        std::str::from_utf8(&self.text[a..b]).expect("checked when decoded")
+    }
+
+    /// Position of `row` among the home's rows.
+    fn position(&self, row: u64) -> Option<usize> {
+        self.rows.binary_search(&row).ok()
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u64(self.rows.len() as u64);
+        self.rows.iter().for_each(|&r| w.u64(r));
+        self.offsets.iter().for_each(|&o| w.u64(o));
+        let packed = zstd::bulk::compress(&self.text, ZSTD_LEVEL).expect("in memory");
+        w.bytes(&packed);
+        w.0
+    }
+
+    pub fn decode(data: &[u8]) -> Result<TextHome, BadBlob> {
+        let bad = || BadBlob { what: "text home" };
+        let mut r = Reader::new(data, "text home");
+        let n = r.u64()? as usize;
+        let rows = (0..n).map(|_| r.u64()).collect::<Result<Vec<_>, _>>()?;
+        let offsets: Vec<u64> = (0..=n).map(|_| r.u64()).collect::<Result<_, _>>()?;
+        let size = *offsets.last().ok_or_else(bad)? as usize;
+        let text = zstd::bulk::decompress(r.bytes()?, size).map_err(|_| bad())?;
+        let fits = offsets.windows(2).all(|w| w[0] <= w[1])
+            && offsets.first() == Some(&0)
+            && text.len() == size;
+        if !r.done() || !one_home(&rows) || !fits || std::str::from_utf8(&text).is_err() {
+            return Err(bad());
+        }
+        Ok(TextHome {
+            rows,
+            offsets,
+            text,
+        })
+    }
+}
+
+/// The output of [`sketch`]: the two blobs of each home in the block, and the digest
+/// entries by digest partition.
+pub struct Sketched {
+    /// `(home, KeyHome blob)`, by increasing home.
+    pub keys: Routed,
+    /// `(home, TextHome blob)`, by increasing home.
+    pub texts: Routed,
+    pub digests: Routed,
+}
+
+/// Stage 1: sketches rows `rows` (increasing ids) with combined texts `texts` (fields
+/// joined by [`crate::batch::join_fields`]) for band shape `params`, with shingle hashes
+/// of `F`'s width (the command line's `--bits`: `u64` or `u128`).
+pub fn sketch<F: CityHash>(
+    rows: &[u64],
+    texts: Vec<String>,
+    config: &TextConfig,
+    params: BandParams,
+    parts: u64,
+) -> Sketched {
+    assert_eq!(rows.len(), texts.len(), "one id per text");
+    assert!(rows.windows(2).all(|w| w[0] < w[1]), "increasing row ids");
+    let batch = TextBatch::<F>::new(texts, true, config, Some(params), &());
+    let keys = batch.bands.as_ref().expect("asked for");
+    let bands = params.bands as usize;
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let h = home(rows[start]);
+        let end = start + rows[start..].partition_point(|&r| home(r) == h);
+        blocks.push((h, start, end));
+        start = end;
+    }
+    let (keys_out, texts_out): (Routed, Routed) = blocks
+        .par_iter()
+        .map(|&(h, start, end)| {
+            let mut offsets = vec![0u64];
+            let mut text = Vec::new();
+            let mut flat = Vec::with_capacity((end - start) * bands);
+            for i in start..end {
+                text.extend_from_slice(batch.texts.get(i).as_bytes());
+                offsets.push(text.len() as u64);
+                flat.extend_from_slice(keys.get(i));
+            }
+            let key_home = KeyHome {
+                rows: rows[start..end].to_vec(),
+                shingles: batch.docs[start..end]
+                    .iter()
+                    .map(|d| d.shingles.min(u32::MAX as u64) as u32)
+                    .collect(),
+                bands,
+                keys: flat,
+            };
+            let text_home = TextHome {
+                rows: rows[start..end].to_vec(),
+                offsets,
+                text,
+            };
+            ((h, key_home.encode()), (h, text_home.encode()))
+        })
+        .unzip();
+    let mut by_dest: Vec<Writer> = (0..parts).map(|_| Writer::default()).collect();
+    for (doc, &row) in batch.docs.iter().zip(rows) {
+        let w = &mut by_dest[route(doc.digest as u64, parts) as usize];
+        w.u64((doc.digest >> 64) as u64);
+        w.u64(doc.digest as u64);
+        w.u64(row);
+    }
+    Sketched {
+        keys: keys_out,
+        texts: texts_out,
+        digests: routed(by_dest),
+    }
+}
+
+fn routed(writers: Vec<Writer>) -> Routed {
+    writers
+        .into_iter()
+        .enumerate()
+        .filter(|(_, w)| !w.0.is_empty())
+        .map(|(d, w)| (d as u64, w.0))
+        .collect()
+}
+
+/// Entries `(row, other)` sorted by row, grouped into one blob per home of `row`.
+fn by_home(mut entries: Vec<(u64, u64)>) -> Routed {
+    entries.par_sort_unstable();
+    entries.dedup();
+    let mut out: Routed = Vec::new();
+    for (row, other) in entries {
+        let h = home(row);
+        if out.last().is_none_or(|(k, _)| *k != h) {
+            out.push((h, Vec::new()));
+        }
+        let blob = &mut out.last_mut().expect("pushed").1;
+        blob.extend_from_slice(&row.to_le_bytes());
+        blob.extend_from_slice(&other.to_le_bytes());
+    }
+    out
+}
+
+/// Decodes blobs of `(u64, u64)` entries (as [`by_home`] writes them).
+fn pairs_of(blobs: &[&[u8]], what: &'static str) -> Result<Vec<(u64, u64)>, BadBlob> {
+    let mut out = Vec::with_capacity(blobs.iter().map(|b| b.len() / 16).sum());
+    for blob in blobs {
+        let mut r = Reader::new(blob, what);
+        while !r.done() {
+            out.push((r.u64()?, r.u64()?));
+        }
+    }
+    Ok(out)
+}
+
+/// Stage 2: the digest entries of one digest partition (blobs from any number of
+/// [`sketch`] calls) grouped by digest: every row but the first of each group is a copy.
+/// Returns `(copy, representative)` entries by home of the copy.
+pub fn exact(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
+    let mut entries = Vec::with_capacity(blobs.iter().map(|b| b.len() / 24).sum());
+    for blob in blobs {
+        let mut r = Reader::new(blob, "digest");
+        while !r.done() {
+            entries.push(((r.u64()? as u128) << 64 | r.u64()? as u128, r.u64()?));
+        }
+    }
+    entries.par_sort_unstable();
+    let mut copies = Vec::new();
+    for run in entries.chunk_by(|x, y| x.0 == y.0) {
+        copies.extend(run[1..].iter().map(|&(_, row)| (row, run[0].1)));
+    }
+    Ok(by_home(copies))
+}
+
+/// Stage 3: the band entries of one home's representatives (rows with shingles that are
+/// not in `copies`, the [`exact`] blobs for this home), by bucket partition. An entry blob
+/// holds its home, then `(band, key, position in the home)` as u16, u32, u16 (a band
+/// shape has at most [`crate::minhash::MAX_BINS`] bands).
+pub fn band_entries(home_blob: &[u8], copies: &[&[u8]], parts: u64) -> Result<Routed, BadBlob> {
+    let home = KeyHome::decode(home_blob)?;
+    let mut copy_rows: Vec<u64> = pairs_of(copies, "copies")?.iter().map(|p| p.0).collect();
+    copy_rows.sort_unstable();
+    let h = home_of(&home.rows);
+    let mut by_dest: Vec<Writer> = (0..parts).map(|_| Writer::default()).collect();
+    for (i, &row) in home.rows.iter().enumerate() {
+        if home.shingles[i] == 0 || copy_rows.binary_search(&row).is_ok() {
+            continue;
+        }
+        let position = (row - (h << HOME_BITS)) as u16;
+        for (b, &key) in home.keys[i * home.bands..(i + 1) * home.bands]
+            .iter()
+            .enumerate()
+        {
+            let w = &mut by_dest[route((b as u64) << 32 | key as u64, parts) as usize];
+            if w.0.is_empty() {
+                w.u64(h);
+            }
+            w.u16(b as u16);
+            w.u32(key);
+            w.u16(position);
+        }
+    }
+    Ok(routed(by_dest))
+}
+
+fn home_of(rows: &[u64]) -> u64 {
+    rows.first().map_or(0, |&r| home(r))
+}
+
+/// Stage 4: every pair of rows that share a bucket in the entry blobs of one bucket
+/// partition, each once, as `(a, b)` with `a < b`, to the home of `a` and to the home of
+/// `b` when it is another.
+pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
+    let mut entries: Vec<(u64, u64)> = Vec::with_capacity(blobs.iter().map(|b| b.len() / 8).sum());
+    for blob in blobs {
+        let mut r = Reader::new(blob, "band entries");
+        let h = r.u64()?;
+        while !r.done() {
+            let bucket = (r.u16()? as u64) << 32 | r.u32()? as u64;
+            entries.push((bucket, h << HOME_BITS | r.u16()? as u64));
+        }
+    }
+    entries.par_sort_unstable();
+    let mut pairs = Vec::new();
+    for run in entries.chunk_by(|x, y| x.0 == y.0) {
+        for (x, &(_, a)) in run.iter().enumerate() {
+            pairs.extend(run[x + 1..].iter().map(|&(_, b)| (a.min(b), a.max(b))));
+        }
+    }
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    // Keyed by the row whose home receives it: (a, b) as is, and (b, a) for b's home.
+    let mut addressed = Vec::with_capacity(pairs.len() * 2);
+    for &(a, b) in &pairs {
+        addressed.push((a, b));
+        if home(a) != home(b) {
+            addressed.push((b, a));
+        }
+    }
+    Ok(by_home(addressed))
+}
+
+/// The output of [`texts`].
+pub struct Sides {
+    /// Pairs whose rows are both in this home, verified: a [`Verified`] blob.
+    pub verified: Vec<u8>,
+    /// The other pairs, each with this home's row's text, by meeting partition.
+    pub sides: Routed,
+}
+
+/// The meeting partition of pair `(a, b)`, where both its texts go.
+fn meeting(a: u64, b: u64, parts: u64) -> u64 {
+    route(a.rotate_left(32) ^ b, parts)
+}
+
+/// Stage 5: the pairs addressed to one home (the [`band_pairs`] blobs for it, each entry
+/// `(row of this home, other row)`), each once. A pair of two rows of this home is
+/// verified at `threshold` at once; for the others, this home's row's text goes to the
+/// pair's meeting partition as `(a, b, text)` (a side blob).
+pub fn texts(
+    home_blob: &[u8],
+    pairs: &[&[u8]],
+    threshold: f64,
+    config: &TextConfig,
+    parts: u64,
+) -> Result<Sides, BadBlob> {
+    let home = TextHome::decode(home_blob)?;
+    let mut pairs = pairs_of(pairs, "pairs")?;
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    let position = |row| home.position(row).ok_or(BadBlob { what: "pairs" });
+    let h = home_of(&home.rows);
+    let mut local = Vec::new();
+    let mut sides: std::collections::BTreeMap<u64, Writer> = Default::default();
+    for (mine, other) in pairs {
+        if self::home(other) == h {
+            // Both rows here: the pair arrived once, as (a, b).
+            local.push((mine, position(mine)?, other, position(other)?));
+            continue;
+        }
+        let (a, b) = (mine.min(other), mine.max(other));
+        let w = sides.entry(meeting(a, b, parts)).or_default();
+        w.u64(a);
+        w.u64(b);
+        w.u64(mine);
+        w.bytes(home.text(position(mine)?).as_bytes());
+    }
+    let verified = score_pairs(
+        &local,
+        |p| home.text(p),
+        |p| home.text(p),
+        threshold,
+        config,
+    );
+    Ok(Sides {
+        verified,
+        sides: sides.into_iter().map(|(k, w)| (k, w.0)).collect(),
+    })
+}
+
+/// Scores pairs `(a, position of a, b, position of b)`, sorted by `a`, by
+/// [`field_jaccard`], keeping those at `threshold` as a [`Verified`] blob; a run of one
+/// `a` builds its shingle set once.
+fn score_pairs<'t>(
+    pairs: &[(u64, usize, u64, usize)],
+    text_a: impl Fn(usize) -> &'t str + Sync,
+    text_b: impl Fn(usize) -> &'t str + Sync,
+    threshold: f64,
+    config: &TextConfig,
+) -> Vec<u8> {
+    let set = |t: &str| shingle_set(t, Some(FIELD_SEPARATOR), config).0;
+    let scores: Vec<f64> = pairs
+        .par_chunk_by(|x, y| x.0 == y.0)
+        .flat_map_iter(|run| {
+            let sa = set(text_a(run[0].1));
+            run.iter()
+                .map(|p| field_jaccard(&sa, &set(text_b(p.3))))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut w = Writer::default();
+    for (p, &s) in pairs.iter().zip(&scores) {
+        if s >= threshold {
+            w.u64(p.0);
+            w.u64(p.2);
+            w.f64(s);
+        }
+    }
+    w.0
+}
+
+/// Stage 6: the side blobs of one meeting partition: each pair's two texts, verified at
+/// `threshold`. Returns a [`Verified`] blob.
+pub fn meet(blobs: &[&[u8]], threshold: f64, config: &TextConfig) -> Result<Vec<u8>, BadBlob> {
+    let bad = || BadBlob { what: "side blobs" };
+    let mut sides: Vec<(u64, u64, u64, &str)> = Vec::new();
+    for blob in blobs {
+        let mut r = Reader::new(blob, "side blobs");
+        while !r.done() {
+            let (a, b, row) = (r.u64()?, r.u64()?, r.u64()?);
+            let text = std::str::from_utf8(r.bytes()?).map_err(|_| bad())?;
+            sides.push((a, b, row, text));
+        }
+    }
+    sides.par_sort_unstable();
+    sides.dedup();
+    // Each row's text once, by row; each pair as positions into it.
+    let mut rows: Vec<(u64, &str)> = sides.iter().map(|s| (s.2, s.3)).collect();
+    rows.par_sort_unstable();
+    rows.dedup_by_key(|r| r.0);
+    let at = |row: u64| rows.binary_search_by_key(&row, |r| r.0).expect("collected");
+    let mut pairs = Vec::new();
+    for two in sides.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        match two {
+            [x, y] if x.2 == x.0 && y.2 == x.1 => pairs.push((x.0, at(x.0), x.1, at(x.1))),
+            _ => return Err(bad()),
+        }
+    }
+    Ok(score_pairs(
+        &pairs,
+        |i| rows[i].1,
+        |i| rows[i].1,
+        threshold,
+        config,
+    ))
+}
+
+/// Verified pairs `(a, b, score)` with `a < b`, as [`texts`] and [`meet`] write them.
+pub struct Verified;
+
+impl Verified {
+    pub fn decode(blobs: &[&[u8]]) -> Result<Vec<(u64, u64, f64)>, BadBlob> {
+        let mut out = Vec::new();
+        for blob in blobs {
+            let mut r = Reader::new(blob, "verified pairs");
+            while !r.done() {
+                out.push((r.u64()?, r.u64()?, r.f64()?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A removed row: the kept row it duplicates and the score.
+pub type Decision = (u64, u64, f64);
+
+/// Stage 7: greedy keep-first over the verified pairs (the [`texts`] and [`meet`] blobs), with every exact copy (the [`exact`] blobs) following its
+/// representative: a copy of a kept row is its duplicate at score 1, a copy of a removed
+/// row shares that row's decision. Returns every removed row, by increasing row.
+pub fn decide(verified: &[&[u8]], copies: &[&[u8]]) -> Result<Vec<Decision>, BadBlob> {
+    let mut pairs = Verified::decode(verified)?;
+    pairs.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    pairs.dedup_by(|x, y| (x.0, x.1) == (y.0, y.1));
+    let removed = greedy_sparse(&pairs);
+    let mut out = removed.clone();
+    for (copy, rep) in pairs_of(copies, "copies")? {
+        out.push(match removed.binary_search_by_key(&rep, |d| d.0) {
+            Ok(i) => (copy, removed[i].1, removed[i].2),
+            Err(_) => (copy, rep, 1.0),
+        });
+    }
+    out.par_sort_unstable_by_key(|d| d.0);
+    Ok(out)
+}
+
+/// [`TextColumn`] values of several columns joined per row as the command line joins a
+/// record's fields; `Err(row)` names the first row with a null field.
+pub fn join_columns(columns: &[TextColumn]) -> Result<Vec<String>, usize> {
+    let n = columns.first().map_or(0, TextColumn::len);
+    if let Some(row) = columns.iter().filter_map(TextColumn::first_null).min() {
+        return Err(row);
+    }
+    Ok((0..n)
+        .into_par_iter()
+        .map(|i| {
+            let fields: Vec<&str> = columns.iter().map(|c| c.get(i)).collect();
+            crate::batch::join_fields(&fields)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> TextConfig {
+        TextConfig::default()
+    }
+
+    fn run(docs: &[&str], parts: u64, threshold: f64) -> Vec<Decision> {
+        let params = BandParams { rows: 2, bands: 8 };
+        // Two input partitions: rows 0.. of partition 0 and partition 1 (Spark's layout).
+        let rows: Vec<u64> = (0..docs.len() as u64)
+            .map(|i| if i % 2 == 0 { i / 2 } else { (1 << 33) | (i / 2) })
+            .collect();
+        let mut key_homes: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut text_homes: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut digests: Vec<(u64, Vec<u8>)> = Vec::new();
+        for part in [0u64, 1] {
+            let (r, t): (Vec<u64>, Vec<String>) = rows
+                .iter()
+                .zip(docs)
+                .filter(|(r, _)| **r >> 33 == part)
+                .map(|(r, t)| (*r, t.to_string()))
+                .unzip();
+            let s = sketch::<u128>(&r, t, &config(), params, parts);
+            key_homes.extend(s.keys);
+            text_homes.extend(s.texts);
+            digests.extend(s.digests);
+        }
+        let mut copies = Vec::new();
+        for d in 0..parts {
+            copies.extend(exact(&group(&digests, d)).unwrap());
+        }
+        let mut entries = Vec::new();
+        for (h, blob) in &key_homes {
+            entries.extend(band_entries(blob, &group(&copies, *h), parts).unwrap());
+        }
+        let mut pairs = Vec::new();
+        for d in 0..parts {
+            pairs.extend(band_pairs(&group(&entries, d)).unwrap());
+        }
+        let mut verified = Vec::new();
+        let mut sides = Vec::new();
+        for (h, blob) in &text_homes {
+            let s = texts(blob, &group(&pairs, *h), threshold, &config(), parts).unwrap();
+            verified.push(s.verified);
+            sides.extend(s.sides);
+        }
+        for d in 0..parts {
+            verified.push(meet(&group(&sides, d), threshold, &config()).unwrap());
+        }
+        let v: Vec<&[u8]> = verified.iter().map(|b| b.as_slice()).collect();
+        let c: Vec<&[u8]> = copies.iter().map(|(_, b)| b.as_slice()).collect();
+        // Back to input positions.
+        let index = |r: u64| rows.iter().position(|&x| x == r).unwrap() as u64;
+        let mut got: Vec<Decision> = decide(&v, &c)
+            .unwrap()
+            .into_iter()
+            .map(|(r, k, s)| (index(r), index(k), s))
+            .collect();
+        got.sort_by_key(|d| d.0);
+        got
+    }
+
+    fn group(routed: &[(u64, Vec<u8>)], key: u64) -> Vec<&[u8]> {
+        routed
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, b)| b.as_slice())
+            .collect()
+    }
+
+    #[test]
+    fn copies_and_near_copies_across_partitions() {
+        let texts = [
+            "the quick brown fox jumps over the lazy dog today",
+            "a completely different sentence about cats and their naps",
+            "the quick brown fox jumps over the lazy dog today",
+            "the quick brown fox jumps over the lazy dog tonight",
+            "short",
+            "short",
+        ];
+        for parts in [1, 3, 7] {
+            let got = run(&texts, parts, 0.5);
+            let rows: Vec<(u64, u64)> = got.iter().map(|d| (d.0, d.1)).collect();
+            // Row 2 copies 0, row 3 is a near copy of 0, row 5 copies 4 (no shingles).
+            assert_eq!(rows, vec![(2, 0), (3, 0), (5, 4)], "parts {parts}");
+            assert_eq!(got[0].2, 1.0);
+            assert!(got[1].2 >= 0.5 && got[1].2 < 1.0);
+        }
+    }
+
+    #[test]
+    fn a_copy_of_a_removed_row_follows_it() {
+        let texts = [
+            "one two three four five six seven eight nine ten",
+            "one two three four five six seven eight nine eleven",
+            "one two three four five six seven eight nine eleven",
+        ];
+        let got = run(&texts, 2, 0.5);
+        let rows: Vec<(u64, u64)> = got.iter().map(|d| (d.0, d.1)).collect();
+        assert_eq!(rows, vec![(1, 0), (2, 0)]);
+        assert_eq!(got[0].2, got[1].2);
+    }
+
+    #[test]
+    fn malformed_blobs_are_errors() {
+        assert!(KeyHome::decode(&[1, 2, 3]).is_err());
+        assert!(TextHome::decode(&[0u8; 16]).is_err());
+        assert!(meet(&[&[0u8; 30]], 0.5, &config()).is_err());
+        assert!(exact(&[&[0u8; 5]]).is_err());
+        assert!(band_pairs(&[&[0u8; 9]]).is_err());
+    }
+}
