@@ -623,7 +623,13 @@ mod tests {
         let params = BandParams { rows: 2, bands: 8 };
         // Two input partitions: rows 0.. of partition 0 and partition 1 (Spark's layout).
         let rows: Vec<u64> = (0..docs.len() as u64)
-            .map(|i| if i % 2 == 0 { i / 2 } else { (1 << 33) | (i / 2) })
+            .map(|i| {
+                if i % 2 == 0 {
+                    i / 2
+                } else {
+                    (1 << 33) | (i / 2)
+                }
+            })
             .collect();
         let mut key_homes: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut text_homes: Vec<(u64, Vec<u8>)> = Vec::new();
