@@ -4,10 +4,10 @@ wired over Spark. Spark moves a few large byte blobs per task between the stages
 every decision is a ``_core.part_*`` call.
 
 Rows are named by ``monotonically_increasing_id`` (partition << 33 | position: increasing
-in input order); a *home* is a block of 16,384 of them (``row >> HOME_BITS``) whose texts
-and band keys one blob holds. The homes are partitioned once and kept; each later stage
-that needs them cogroups the kept homes with the blobs addressed to them, partitioned
-alike, so the texts are not shuffled again.
+in input order); a *home* is a block of 16,384 of them (``row >> HOME_BITS``) whose band
+keys one blob holds and texts another. The homes are partitioned once and kept; each
+later stage that needs them cogroups the kept homes with the blobs addressed to them,
+partitioned alike, so neither is shuffled again.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ HOME_ROWS = 1 << _core.HOME_BITS
 KEYS, TEXTS, ADDRESSED, VERIFIED = 0, 1, 2, 3
 # Decisions per Arrow batch handed back to Spark.
 DECISION_BATCH = 1 << 20
-# Blob RDDs are kept on disk (the page cache), not on the JVM heap.
+# Kept blobs stay on disk (the page cache), not on the JVM heap.
 KEEP = StorageLevel.DISK_ONLY
 
 
