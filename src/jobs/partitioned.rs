@@ -723,6 +723,35 @@ mod tests {
     }
 
     #[test]
+    fn stages_give_the_same_bytes_whatever_order_blobs_arrive_in() {
+        let docs: Vec<String> = (0..60)
+            .map(|i| {
+                format!(
+                    "row {} of a set of texts that share words {}",
+                    i % 20,
+                    i % 7
+                )
+            })
+            .collect();
+        let rows: Vec<u64> = (0..60).collect();
+        let params = BandParams { rows: 2, bands: 6 };
+        let s = sketch::<u128>(&rows, docs, &config(), params, 3);
+        let mut digests: Vec<&[u8]> = s.digests.iter().map(|(_, b)| b.as_slice()).collect();
+        let forward = exact(&digests).unwrap();
+        digests.reverse();
+        assert_eq!(exact(&digests).unwrap(), forward);
+        let copies: Vec<&[u8]> = forward.iter().map(|(_, b)| b.as_slice()).collect();
+        let entries = band_entries(&s.keys[0].1, &copies, 3).unwrap();
+        // Each entry blob split in two at an entry boundary, in both orders.
+        let (head, tail) = entries[0].1.split_at(8 + 8 * 5);
+        let mut second = 0u64.to_le_bytes().to_vec();
+        second.extend_from_slice(tail);
+        let one = band_pairs(&[&entries[0].1]).unwrap();
+        assert_eq!(band_pairs(&[head, &second]).unwrap(), one);
+        assert_eq!(band_pairs(&[&second, head]).unwrap(), one);
+    }
+
+    #[test]
     fn malformed_blobs_are_errors() {
         assert!(KeyHome::decode(&[1, 2, 3]).is_err());
         assert!(TextHome::decode(&[0u8; 16]).is_err());
