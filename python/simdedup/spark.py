@@ -176,7 +176,11 @@ def dedup(
     cosine at ``threshold`` (0.9 by default) as ``simdedup dedup DATA --columns ...
     --embedding-column COL`` does (``columns`` are then not needed); ``seed`` and
     ``center`` are the command line's ``--seed`` and ``--no-center``, ``recall`` its
-    ``--recall`` (the band search's, for both)."""
+    ``--recall`` (the band search's, for both).
+
+    ``partitions`` sets the partitions of the stages (text: by default one per four
+    blocks of 16,384 rows, at least twice the cores; vectors: by default
+    ``spark.sql.shuffle.partitions``)."""
     if embedding_column is not None:
         return _dedup_vectors(
             df,
