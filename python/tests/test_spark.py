@@ -193,6 +193,20 @@ def test_bad_rows_are_named(spark, tmp_path):
     assert sd.main([str(path), "--columns", "text"]) == 2
 
 
+def test_blobs_reach_the_partition_they_name(spark):
+    """The exchanges send a record to the partition its `part` value was chosen for."""
+    from pyspark.sql import functions as F
+
+    from simdedup import _spark_text
+
+    for parts in (1, 4, 7):
+        values = _spark_text._partition_values(spark, parts)
+        rows = [(values[t], t) for t in range(parts) for _ in range(3)]
+        df = spark.createDataFrame(rows, "part long, want long").repartition(parts, "part")
+        got = df.select("want", F.spark_partition_id().alias("got")).collect()
+        assert all(r["want"] == r["got"] for r in got)
+
+
 RETRY_JOB = """
 import json, sys
 from pyspark.sql import SparkSession
