@@ -64,9 +64,9 @@ class _Stats:
         self.start = time.perf_counter()
         return df
 
-    def mark(self, name: str, rows=None, size=None):
+    def mark(self, name: str, rows=None):
         if self.stats is not None:
-            self.stats[name] = (time.perf_counter() - self.start, rows, size)
+            self.stats[name] = (time.perf_counter() - self.start, rows, None)
             self.start = time.perf_counter()
 
 

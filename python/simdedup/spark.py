@@ -54,7 +54,7 @@ from simdedup import _spark_text as _text
 
 __all__ = ["dedup", "read", "write", "components", "main"]
 
-ROW = "__simdedup_row"
+ROW = _text.ROW
 # Removed rows up to which the decisions are broadcast to the rows (24 bytes each on the
 # driver); above, they are joined by a shuffle and the rows sorted back into input order.
 BROADCAST_ROWS = 1 << 21

@@ -37,8 +37,12 @@ use rayon::prelude::*;
 use crate::batch::{TextBatch, TextColumn};
 use crate::minhash::BandParams;
 use crate::ops::cluster::greedy_sparse;
+use crate::search::bands::run_pairs;
 use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig};
 use crate::texts::{field_jaccard, shingle_set};
+
+/// Pairs taken from [`run_pairs`] at a time (24 bytes each, before they are narrowed).
+const PAIR_PIECE: usize = 1 << 20;
 
 /// Bits of a row id below its home: a home holds at most `1 << HOME_BITS` rows (16,384: a home blob of ordinary texts is a few MB).
 pub const HOME_BITS: u32 = 14;
@@ -413,11 +417,13 @@ pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
         }
     }
     entries.par_sort_unstable();
+    let (keys, ids): (Vec<u64>, Vec<u64>) = entries.into_iter().unzip();
     let mut pairs = Vec::new();
-    for run in entries.chunk_by(|x, y| x.0 == y.0) {
-        for (x, &(_, a)) in run.iter().enumerate() {
-            pairs.extend(run[x + 1..].iter().map(|&(_, b)| (a.min(b), a.max(b))));
-        }
+    let mut cursor = Some((0, 0));
+    while let Some(at) = cursor {
+        let (piece, next) = run_pairs(&keys, &ids, at, PAIR_PIECE);
+        pairs.extend(piece.iter().map(|&(a, b, _)| (a, b)));
+        cursor = next;
     }
     pairs.par_sort_unstable();
     pairs.dedup();
@@ -434,7 +440,7 @@ pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
 
 /// The output of [`texts`].
 pub struct Sides {
-    /// Pairs whose rows are both in this home, verified: a [`Verified`] blob.
+    /// Pairs whose rows are both in this home, verified: a verified blob.
     pub verified: Vec<u8>,
     /// The other pairs, each with this home's row's text, by meeting partition.
     pub sides: Routed,
@@ -491,7 +497,7 @@ pub fn texts(
 }
 
 /// Scores pairs `(a, position of a, b, position of b)`, sorted by `a`, by
-/// [`field_jaccard`], keeping those at `threshold` as a [`Verified`] blob; a run of one
+/// [`field_jaccard`], keeping those at `threshold` as a verified blob; a run of one
 /// `a` builds its shingle set once.
 fn score_pairs<'t>(
     pairs: &[(u64, usize, u64, usize)],
@@ -522,7 +528,7 @@ fn score_pairs<'t>(
 }
 
 /// Stage 6: the side blobs of one meeting partition: each pair's two texts, verified at
-/// `threshold`. Returns a [`Verified`] blob.
+/// `threshold`. Returns a verified blob.
 pub fn meet(blobs: &[&[u8]], threshold: f64, config: &TextConfig) -> Result<Vec<u8>, BadBlob> {
     let bad = || BadBlob { what: "side blobs" };
     let mut sides: Vec<(u64, u64, u64, &str)> = Vec::new();
@@ -557,20 +563,16 @@ pub fn meet(blobs: &[&[u8]], threshold: f64, config: &TextConfig) -> Result<Vec<
     ))
 }
 
-/// Verified pairs `(a, b, score)` with `a < b`, as [`texts`] and [`meet`] write them.
-pub struct Verified;
-
-impl Verified {
-    pub fn decode(blobs: &[&[u8]]) -> Result<Vec<(u64, u64, f64)>, BadBlob> {
-        let mut out = Vec::new();
-        for blob in blobs {
-            let mut r = Reader::new(blob, "verified pairs");
-            while !r.done() {
-                out.push((r.u64()?, r.u64()?, r.f64()?));
-            }
+/// The verified pairs `(a, b, score)`, `a < b`, of blobs [`texts`] and [`meet`] wrote.
+fn verified_pairs(blobs: &[&[u8]]) -> Result<Vec<(u64, u64, f64)>, BadBlob> {
+    let mut out = Vec::new();
+    for blob in blobs {
+        let mut r = Reader::new(blob, "verified pairs");
+        while !r.done() {
+            out.push((r.u64()?, r.u64()?, r.f64()?));
         }
-        Ok(out)
     }
+    Ok(out)
 }
 
 /// A removed row: the kept row it duplicates and the score.
@@ -580,7 +582,7 @@ pub type Decision = (u64, u64, f64);
 /// representative: a copy of a kept row is its duplicate at score 1, a copy of a removed
 /// row shares that row's decision. Returns every removed row, by increasing row.
 pub fn decide(verified: &[&[u8]], copies: &[&[u8]]) -> Result<Vec<Decision>, BadBlob> {
-    let mut pairs = Verified::decode(verified)?;
+    let mut pairs = verified_pairs(verified)?;
     pairs.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
     pairs.dedup_by(|x, y| (x.0, x.1) == (y.0, y.1));
     let removed = greedy_sparse(&pairs);
