@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use divan::counter::BytesCount;
-use simdedup::shingle::{Normalization, Shingling};
-use simdedup::simhash::{CityHash, TextConfig, fingerprint_text};
+use simdedup::text::shingle::{Normalization, Shingling};
+use simdedup::text::simhash::{CityHash, TextConfig, fingerprint_text};
 
 fn main() {
     divan::main();

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use simdedup::embed::StaticModel;
+use simdedup::vectors::embed::StaticModel;
 
 fn main() {
     let mut args = std::env::args().skip(1);

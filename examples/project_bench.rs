@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
-use simdedup::hyperplane::{DEFAULT_SEED, Projector, unit_mean};
 use simdedup::search::{Method, SearchOptions, find_pairs};
-use simdedup::vectors::Vectors;
+use simdedup::vectors::hyperplane::{DEFAULT_SEED, Projector, unit_mean};
+use simdedup::vectors::npy::Vectors;
 use simdedup::{Bits256, Fingerprint};
 
 fn run<F: Fingerprint>(v: &Vectors) {

@@ -12,11 +12,11 @@
 //! `--shape 35x3` measures a given shape (L bands of R rows) at every bar instead of the
 //! solved one.
 
-use simdedup::minhash::BandParams;
 use simdedup::plant::{measure_recall, plant_pairs};
 use simdedup::search::synth::SplitMix64;
-use simdedup::shingle::Normalization;
-use simdedup::simhash::TextConfig;
+use simdedup::text::minhash::BandParams;
+use simdedup::text::shingle::Normalization;
+use simdedup::text::simhash::TextConfig;
 
 fn main() {
     let mut files = Vec::new();

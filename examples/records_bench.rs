@@ -21,8 +21,8 @@ use simdedup::ops::dedup::{
 use simdedup::output::records::write_records;
 use simdedup::records::{RecordOptions, read_records};
 use simdedup::search::{Method, SearchOptions};
-use simdedup::shingle::Normalization;
-use simdedup::simhash::TextConfig;
+use simdedup::text::shingle::Normalization;
+use simdedup::text::simhash::TextConfig;
 
 struct Rng(u64);
 

@@ -7,7 +7,7 @@ image at centred cosine 0.776. A family hashes a row to a symbol; bit sampling's
 one hyperplane's sign (m = 1), cross-polytope LSH on m Gaussian projections takes the
 largest |projection| and its sign (2m values; m = 1 is bit sampling again). P symbols come
 from P * m projections; a band is k symbols drawn from the P, so bands are correlated
-through the number of symbols a pair agrees on (Binomial(P, q)), as in src/bitbands.rs.
+through the number of symbols a pair agrees on (Binomial(P, q)), as in src/search/bitbands.rs.
 
 For each (m, P, k): the fewest bands L that find a pair at the bar with probability 0.991
 (the band share of the 0.99 recall), the band collisions of cluster pairs and of unrelated

@@ -1,7 +1,7 @@
 """Writes testdata/models/reference.jsonl: the vectors Python's model2vec gives the vendored
 model (testdata/models/potion-base-4m-int8) for about fifty varied texts, one JSON object
 a line: {"text": ..., "ids": [token ids averaged], "vector": [float32 values]}.
-src/embed/tests.rs checks simdedup's vectors against it within 1e-5.
+src/vectors/embed/tests.rs checks simdedup's vectors against it within 1e-5.
 
     pip install model2vec==0.10.0
     python3 scripts/model_reference.py

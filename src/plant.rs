@@ -2,17 +2,17 @@
 //!
 //! A pair starts from a run of real prose and a copy of it; the copy is edited one word at
 //! a time (a word replaced, inserted or deleted, drawn from the same prose) until the exact
-//! Jaccard similarity of the two shingle sets ([`crate::texts::shingle_set`]) falls into
+//! Jaccard similarity of the two shingle sets ([`crate::text::texts::shingle_set`]) falls into
 //! the requested window. The similarity of every pair is exact, so a recall measured on
 //! these pairs can be held against the band search's S-curve at that similarity.
 
 use std::ops::Range;
 
-use crate::minhash::{BandParams, Sketcher};
 use crate::search::synth::SplitMix64;
-use crate::simhash::{TextConfig, sketch_text};
-use crate::texts::jaccard;
-use crate::texts::shingle_set;
+use crate::text::minhash::{BandParams, Sketcher};
+use crate::text::simhash::{TextConfig, sketch_text};
+use crate::text::texts::jaccard;
+use crate::text::texts::shingle_set;
 
 /// Two texts and the exact Jaccard similarity of their shingle sets.
 #[derive(Clone, Debug)]
@@ -135,7 +135,7 @@ mod tests {
         let words: Vec<&str> = prose.split(' ').collect();
         let config = TextConfig {
             shingling: "word:2".parse().unwrap(),
-            normalization: crate::shingle::Normalization::ALL,
+            normalization: crate::text::shingle::Normalization::ALL,
             weighting: Default::default(),
             compat: false,
         };

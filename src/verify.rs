@@ -13,8 +13,8 @@ use rayon::prelude::*;
 use crate::error::{Error, Report};
 use crate::progress::Progress;
 use crate::search::Pair;
-use crate::simhash::TextConfig;
-use crate::texts::{TextSource, field_jaccard, jaccard};
+use crate::text::simhash::TextConfig;
+use crate::text::texts::{TextSource, field_jaccard, jaccard};
 
 /// A verified pair: records `a` and `b` (indexes) with similarity `score` (Jaccard or
 /// cosine), `exact` when their normalised contents are identical.
@@ -214,7 +214,7 @@ fn verify_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::texts::shingle_set;
+    use crate::text::texts::shingle_set;
 
     #[test]
     fn per_field_similarity_is_the_smallest() {
@@ -229,11 +229,11 @@ mod tests {
         assert_eq!(field_jaccard(&[], &[]), 1.0);
         let config = TextConfig {
             shingling: "word:2".parse().unwrap(),
-            normalization: crate::shingle::Normalization::ALL,
+            normalization: crate::text::shingle::Normalization::ALL,
             weighting: Default::default(),
             compat: false,
         };
-        let sep = Some(crate::simhash::FIELD_SEPARATOR);
+        let sep = Some(crate::text::simhash::FIELD_SEPARATOR);
         let (x, _) = shingle_set("Why?\u{1e}the long shared context here", sep, &config);
         let (y, _) = shingle_set("How?\u{1e}the long shared context here", sep, &config);
         assert!(jaccard(&x, &y) > 0.6);
@@ -278,7 +278,7 @@ mod tests {
     fn batches_give_the_same_result_and_report_a_changed_document_once() {
         let config = TextConfig {
             shingling: "word:1".parse().unwrap(),
-            normalization: crate::shingle::Normalization::ALL,
+            normalization: crate::text::shingle::Normalization::ALL,
             weighting: Default::default(),
             compat: false,
         };
@@ -332,7 +332,7 @@ mod tests {
     fn shingle_sets_follow_the_config() {
         let config = TextConfig {
             shingling: "word:1".parse().unwrap(),
-            normalization: crate::shingle::Normalization::ALL,
+            normalization: crate::text::shingle::Normalization::ALL,
             weighting: Default::default(),
             compat: false,
         };

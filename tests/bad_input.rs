@@ -447,10 +447,10 @@ fn determinism_across_runs_and_thread_counts() {
 
 // ---- Through the library: files that change while the run goes on. ----
 
-use simdedup::corpus::fingerprint_files;
 use simdedup::input::{CHUNK_BYTES, FileKind, WalkOptions, collect_files, read_chunks};
 use simdedup::search::Pair;
-use simdedup::simhash::{Fingerprinter, TextConfig, fingerprint_text};
+use simdedup::text::corpus::fingerprint_files;
+use simdedup::text::simhash::{Fingerprinter, TextConfig, fingerprint_text};
 use simdedup::verify::verify_pairs;
 use simdedup::{Error, Report};
 
@@ -469,7 +469,7 @@ fn errors() -> Errors {
 fn config() -> TextConfig {
     TextConfig {
         shingling: "word:3".parse().unwrap(),
-        normalization: simdedup::shingle::Normalization::ALL,
+        normalization: simdedup::text::shingle::Normalization::ALL,
         weighting: Default::default(),
         compat: false,
     }

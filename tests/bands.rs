@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use simdedup::minhash::BandParams;
 use simdedup::plant::{measure_recall, plant_pairs};
 use simdedup::search::synth::SplitMix64;
-use simdedup::shingle::Normalization;
-use simdedup::simhash::TextConfig;
+use simdedup::text::minhash::BandParams;
+use simdedup::text::shingle::Normalization;
+use simdedup::text::simhash::TextConfig;
 
 use crate::util::{Rng, TestEnv, edit, random_text, testdata};
 

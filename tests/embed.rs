@@ -2,8 +2,8 @@
 //! vectors, an ids file, the bad inputs (no model, an empty file, invalid UTF-8, an
 //! unreadable file) and no output left behind by a failed run.
 
-use simdedup::embed::StaticModel;
-use simdedup::vectors::Vectors;
+use simdedup::vectors::embed::StaticModel;
+use simdedup::vectors::npy::Vectors;
 
 use crate::util::{TestEnv, testdata};
 

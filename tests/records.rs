@@ -6,15 +6,15 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use simdedup::corpus::fingerprint_files;
 use simdedup::ops::dedup::{
     Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
 };
 use simdedup::output::records::write_records;
 use simdedup::records::{Format, RecordOptions, RecordSet, read_records};
 use simdedup::search::{Method, SearchOptions};
-use simdedup::shingle::Normalization;
-use simdedup::simhash::TextConfig;
+use simdedup::text::corpus::fingerprint_files;
+use simdedup::text::shingle::Normalization;
+use simdedup::text::simhash::TextConfig;
 use simdedup::{Error, ops::dedup::Dedup};
 
 use crate::util::{Rng, TestEnv, edit, random_text, testdata};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use simdedup::vectors::Vectors;
+use simdedup::vectors::npy::Vectors;
 
 use crate::util::{TestEnv, run_in, testdata};
 
@@ -367,7 +367,7 @@ fn npy(rows: &[Vec<f32>]) -> Vec<u8> {
 }
 
 /// A Gaussian vector of `dim` dimensions and expected norm `scale`.
-fn gaussian(rng: &mut simdedup::hyperplane::Rng, dim: usize, scale: f64) -> Vec<f64> {
+fn gaussian(rng: &mut simdedup::vectors::hyperplane::Rng, dim: usize, scale: f64) -> Vec<f64> {
     (0..dim)
         .map(|_| rng.gaussian() * scale / (dim as f64).sqrt())
         .collect()
@@ -382,7 +382,7 @@ fn unit(x: Vec<f64>) -> Vec<f64> {
 /// 3,000 clustered rows of 32 dimensions around a shared offset, one in ten replaced by a
 /// copy of an earlier row at a cosine between 0.85 and 0.99 (as scripts/make_vectors.py).
 fn clustered_rows() -> Vec<Vec<f32>> {
-    let mut rng = simdedup::hyperplane::Rng::new(5);
+    let mut rng = simdedup::vectors::hyperplane::Rng::new(5);
     let dim = 32;
     let mut gauss = |scale: f64| gaussian(&mut rng, dim, scale);
     let offset = gauss(1.2);
@@ -472,7 +472,7 @@ fn band_search_output_is_identical_for_one_and_two_threads() {
 /// 1,500 rows in 60 tight clusters of 25, interleaved: each member at cosine about 0.95
 /// to its centre, so members are at about 0.90 to each other, on both sides of the bar.
 fn tight_clusters() -> Vec<Vec<f32>> {
-    let mut rng = simdedup::hyperplane::Rng::new(11);
+    let mut rng = simdedup::vectors::hyperplane::Rng::new(11);
     let dim = 32;
     let mut gauss = |scale: f64| gaussian(&mut rng, dim, scale);
     let centres: Vec<Vec<f64>> = (0..60).map(|_| unit(gauss(1.0))).collect();

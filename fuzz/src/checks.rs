@@ -14,12 +14,12 @@ use simdedup::fingerprint::Fingerprint;
 use simdedup::fpfile;
 use simdedup::ops::cluster::{Assignment, Duplicate};
 use simdedup::records::{self, Format, RecordOptions, RecordSet};
-use simdedup::shingle::{Normalization, ShingleKind, Shingling, for_each_shingle};
-use simdedup::simhash::{
+use simdedup::text::shingle::{Normalization, ShingleKind, Shingling, for_each_shingle};
+use simdedup::text::simhash::{
     CityHash, FIELD_SEPARATOR, TextConfig, Weighting, fingerprint_fields, fingerprint_text,
 };
-use simdedup::texts::{TextSource, shingle_set};
-use simdedup::vectors::Vectors;
+use simdedup::text::texts::{TextSource, shingle_set};
+use simdedup::vectors::npy::Vectors;
 use simdedup::{Bits256, Error};
 
 /// Byte `i` of `data`, 0 past its end.
@@ -398,7 +398,7 @@ pub fn index(data: &[u8]) {
     use simdedup::index::IndexView;
     // A changed byte almost always breaks the checksum, which would stop the reader early:
     // the checksum (the trailer's first 4 bytes) is made right, so that the checks behind
-    // it are what is fuzzed. (Checksum mismatches are unit-tested in `src/index.rs`.)
+    // it are what is fuzzed. (Checksum mismatches are unit-tested in `src/index/`.)
     let mut fixed = data.to_vec();
     if data.len() >= 8 {
         let body = data.len() - 8;

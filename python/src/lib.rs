@@ -18,16 +18,16 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use simdedup::batch::{TextBatch, TextColumn};
 use simdedup::jobs::dedup::{self as jobs, load_batch};
 use simdedup::jobs::density;
 use simdedup::jobs::{TextJob, Texts, VectorJob};
-use simdedup::minhash::{BandKeys, BandParams};
 use simdedup::ops::dedup::{Dedup, Grouping, PairSet};
 use simdedup::ops::semantic::{Leak, SavedResult};
 use simdedup::search::{self, SearchOptions};
-use simdedup::simhash::TextConfig;
-use simdedup::vectors::{Scan, Vectors};
+use simdedup::text::batch::{TextBatch, TextColumn};
+use simdedup::text::minhash::{BandKeys, BandParams};
+use simdedup::text::simhash::TextConfig;
+use simdedup::vectors::npy::{Scan, Vectors};
 use simdedup::{Error, Report};
 
 /// A library error as the Python exception a user expects: files that cannot be read are
@@ -302,7 +302,7 @@ fn vector_job(
     connected: bool,
 ) -> VectorJob {
     VectorJob {
-        seed: seed.unwrap_or(simdedup::hyperplane::DEFAULT_SEED),
+        seed: seed.unwrap_or(simdedup::vectors::hyperplane::DEFAULT_SEED),
         center,
         recall,
         bits,
@@ -582,10 +582,10 @@ fn band_keys<'py>(
     shingles: &str,
 ) -> PyResult<Bound<'py, PyArray1<u32>>> {
     let texts = text_column("texts", texts)?;
-    if rows == 0 || bands == 0 || rows * bands > simdedup::minhash::MAX_BINS {
+    if rows == 0 || bands == 0 || rows * bands > simdedup::text::minhash::MAX_BINS {
         return Err(PyValueError::new_err(format!(
             "rows={rows}, bands={bands}: need rows, bands >= 1 and rows * bands <= {}",
-            simdedup::minhash::MAX_BINS
+            simdedup::text::minhash::MAX_BINS
         )));
     }
     let config = text_config(shingles)?;
@@ -672,7 +672,7 @@ fn jaccard_scores<'py>(
         .collect();
     let scores = py.detach(|| {
         let batch = TextBatch::<u64>::new(texts, fields, &config, None, &());
-        simdedup::texts::pair_similarities(&batch, &config, &pairs)
+        simdedup::text::texts::pair_similarities(&batch, &config, &pairs)
     });
     Ok(scores.map_err(py_error)?.into_pyarray(py))
 }
@@ -683,7 +683,7 @@ fn jaccard_scores<'py>(
 /// given as `model=` is loaded as one.
 #[pyclass(frozen, module = "simdedup._core")]
 struct StaticModel {
-    model: simdedup::embed::StaticModel,
+    model: simdedup::vectors::embed::StaticModel,
     path: String,
 }
 
@@ -691,8 +691,8 @@ struct StaticModel {
 impl StaticModel {
     #[new]
     fn new(path: std::path::PathBuf) -> PyResult<Self> {
-        let model = simdedup::embed::StaticModel::load(&path).map_err(|e| match e {
-            simdedup::embed::ModelError::Io { .. } => PyOSError::new_err(e.to_string()),
+        let model = simdedup::vectors::embed::StaticModel::load(&path).map_err(|e| match e {
+            simdedup::vectors::embed::ModelError::Io { .. } => PyOSError::new_err(e.to_string()),
             _ => PyValueError::new_err(e.to_string()),
         })?;
         Ok(StaticModel {

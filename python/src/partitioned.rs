@@ -8,7 +8,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
 use simdedup::jobs::partitioned::{self as stages, BadBlob, Routed};
-use simdedup::minhash::{BandParams, MAX_BINS};
+use simdedup::text::minhash::{BandParams, MAX_BINS};
 
 use crate::{text_column_with_nulls, text_config};
 

@@ -7,9 +7,9 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use simdedup::batch::join_fields;
-use simdedup::minhash::{BandGoal, BandParams};
 use simdedup::records::{FIRST_ROWS, dataset_shape};
+use simdedup::text::batch::join_fields;
+use simdedup::text::minhash::{BandGoal, BandParams};
 
 use crate::text_config;
 

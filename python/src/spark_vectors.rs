@@ -12,15 +12,15 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use simdedup::bitbands::{BitBandParams, BitBands};
 use simdedup::fingerprint::Fingerprint;
-use simdedup::hyperplane::{self, UnitSum};
 use simdedup::ops::semantic::{
     self, BandFingerprint, Centring, Cosine, PairRadius, SearchRequest, Similarity, VectorMethod,
     VectorOptions, VectorSearch,
 };
 use simdedup::search;
-use simdedup::vectors::{Vectors, norm};
+use simdedup::search::bitbands::{BitBandParams, BitBands};
+use simdedup::vectors::hyperplane::{self, UnitSum};
+use simdedup::vectors::npy::{Vectors, norm};
 
 type Ints<'py> = Bound<'py, PyArray1<i64>>;
 type Floats<'py> = Bound<'py, PyArray1<f64>>;
@@ -461,7 +461,7 @@ fn vector_search_plan<'py>(
 
 fn shape_of((rows, bands, radius, recall): Shape) -> PyResult<BitBandParams> {
     let bits = semantic::BAND_BITS;
-    if rows == 0 || rows > bits || bands == 0 || bands > simdedup::bitbands::MAX_BANDS {
+    if rows == 0 || rows > bits || bands == 0 || bands > simdedup::search::bitbands::MAX_BANDS {
         return Err(err(format!("rows={rows}, bands={bands}: not a band shape")));
     }
     Ok(BitBandParams {

@@ -6,20 +6,20 @@
 
 use std::path::Path;
 
-use crate::batch::{self, TextBatch, TextColumn};
-use crate::corpus::{self, Corpus, fingerprint_files};
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::input::PathList;
-use crate::minhash::{BandGoal, BandParams, KeyStore};
 use crate::ops::dedup::{self, Candidates, Dedup, DedupOptions, Grouping, PairSet};
 use crate::ops::semantic::{self, Centring, Leak, Plan, SearchRequest};
 use crate::progress::Progress;
 use crate::records::{RecordOptions, RecordSet, read_records};
 use crate::search::SearchOptions;
-use crate::simhash::CityHash;
-use crate::texts::DocStats;
-use crate::vectors::{Scan, Vectors};
+use crate::text::batch::{self, TextBatch, TextColumn};
+use crate::text::corpus::{self, Corpus, fingerprint_files};
+use crate::text::minhash::{BandGoal, BandParams, KeyStore};
+use crate::text::simhash::CityHash;
+use crate::text::texts::DocStats;
+use crate::vectors::npy::{Scan, Vectors};
 
 use super::{TextJob, TextSearch, Texts, VectorJob, check_vector_bits};
 

@@ -8,9 +8,9 @@ use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::ops::semantic::{self, Cosine, FieldSets, ShingleSets, Similarity};
 use crate::progress::Progress;
-use crate::simhash::TextConfig;
-use crate::texts::{DocStats, Joined, TextSource, Texts};
-use crate::vectors::{Scan, Vectors};
+use crate::text::simhash::TextConfig;
+use crate::text::texts::{DocStats, Joined, TextSource, Texts};
+use crate::vectors::npy::{Scan, Vectors};
 
 use super::{VectorJob, check_vector_bits};
 

@@ -1,19 +1,19 @@
 //! Embedding jobs: text files or dataset rows turned into vectors by a static-embedding
-//! model ([`crate::embed::StaticModel`]), in parallel batches. `simdedup embed` streams
+//! model ([`crate::vectors::embed::StaticModel`]), in parallel batches. `simdedup embed` streams
 //! them to a `.npy` file; `dedup --model` and the other semantic commands hold them as
-//! [`crate::vectors::Vectors`] ([`crate::vectors::Vectors::from_values`]) and run the vector jobs on them.
+//! [`crate::vectors::npy::Vectors`] ([`crate::vectors::npy::Vectors::from_values`]) and run the vector jobs on them.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::embed::StaticModel;
 use crate::error::{Error, Report};
 use crate::input::{Contents, PathList, read_text};
 use crate::progress::Progress;
-use crate::simhash::FIELD_SEPARATOR;
-use crate::texts::TextSource;
+use crate::text::simhash::FIELD_SEPARATOR;
+use crate::text::texts::TextSource;
+use crate::vectors::embed::StaticModel;
 
 /// Files read and embedded per parallel batch.
 pub const BATCH: usize = 4096;

@@ -4,16 +4,16 @@
 
 use std::path::Path;
 
-use crate::corpus::{Corpus, band_shape, fingerprint_files};
 use crate::error::{Error, Report};
 use crate::index::{Builder, Index};
 use crate::input::PathList;
-use crate::minhash::BandParams;
 use crate::ops::dedup::{DedupOptions, Grouping, KeepOrder, NewPairs};
 use crate::ops::incremental;
 use crate::progress::Progress;
 use crate::search::SearchOptions;
-use crate::simhash::{CityHash, TextConfig};
+use crate::text::corpus::{Corpus, band_shape, fingerprint_files};
+use crate::text::minhash::BandParams;
+use crate::text::simhash::{CityHash, TextConfig};
 
 /// What [`build`] and [`add`] wrote.
 #[derive(Debug)]

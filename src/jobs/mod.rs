@@ -19,14 +19,14 @@ pub mod embed;
 pub mod index;
 pub mod partitioned;
 
-pub use crate::texts::Texts;
+pub use crate::text::texts::Texts;
 
 use crate::error::Error;
-use crate::minhash::BandParams;
 use crate::ops::dedup::{Grouping, KeepOrder, PairSet, candidate_radius};
 use crate::ops::semantic::{CANDIDATE_RECALL, VectorMethod, VectorOptions};
 use crate::search::Method;
-use crate::simhash::TextConfig;
+use crate::text::minhash::BandParams;
+use crate::text::simhash::TextConfig;
 
 /// How candidate pairs of texts are found.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -132,7 +132,7 @@ impl VectorJob {
     /// The job at cosine `threshold`, everything else at the command line's defaults.
     pub fn new(threshold: f64) -> VectorJob {
         VectorJob {
-            seed: crate::hyperplane::DEFAULT_SEED,
+            seed: crate::vectors::hyperplane::DEFAULT_SEED,
             center: true,
             threshold,
             max_distance: None,

@@ -34,12 +34,12 @@
 
 use rayon::prelude::*;
 
-use crate::batch::{TextBatch, TextColumn};
-use crate::minhash::BandParams;
 use crate::ops::cluster::greedy_sparse;
 use crate::search::bands::run_pairs;
-use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig};
-use crate::texts::{field_jaccard, shingle_set};
+use crate::text::batch::{TextBatch, TextColumn};
+use crate::text::minhash::BandParams;
+use crate::text::simhash::{CityHash, FIELD_SEPARATOR, TextConfig};
+use crate::text::texts::{field_jaccard, shingle_set};
 
 /// Pairs taken from [`run_pairs`] at a time (24 bytes each, before they are narrowed).
 const PAIR_PIECE: usize = 1 << 20;
@@ -247,7 +247,7 @@ pub struct Sketched {
 }
 
 /// Stage 1: sketches rows `rows` (increasing ids) with combined texts `texts` (fields
-/// joined by [`crate::batch::join_fields`]) for band shape `params`, with shingle hashes
+/// joined by [`crate::text::batch::join_fields`]) for band shape `params`, with shingle hashes
 /// of `F`'s width (the command line's `--bits`: `u64` or `u128`).
 pub fn sketch<F: CityHash>(
     rows: &[u64],
@@ -371,7 +371,7 @@ pub fn exact(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
 /// Stage 3: the band entries of one home's representatives (rows with shingles that are
 /// not in `copies`, the [`exact`] blobs for this home), by bucket partition. An entry blob
 /// holds its home, then `(band, key, position in the home)` as u16, u32, u16 (a band
-/// shape has at most [`crate::minhash::MAX_BINS`] bands).
+/// shape has at most [`crate::text::minhash::MAX_BINS`] bands).
 pub fn band_entries(home_blob: &[u8], copies: &[&[u8]], parts: u64) -> Result<Routed, BadBlob> {
     let home = KeyHome::decode(home_blob)?;
     let mut copy_rows: Vec<u64> = pairs_of(copies, "copies")?.iter().map(|p| p.0).collect();
@@ -608,7 +608,7 @@ pub fn join_columns(columns: &[TextColumn]) -> Result<Vec<String>, usize> {
         .into_par_iter()
         .map(|i| {
             let fields: Vec<&str> = columns.iter().map(|c| c.get(i)).collect();
-            crate::batch::join_fields(&fields)
+            crate::text::batch::join_fields(&fields)
         })
         .collect())
 }

@@ -13,12 +13,12 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
-use crate::minhash::{BandKeys, KeyStore};
 use crate::ops::cluster::{self, Assignment, Duplicate};
 use crate::progress::Progress;
 use crate::search::{self, Pair, SearchOptions};
-use crate::simhash::TextConfig;
-use crate::texts::{DocStats, TextSource};
+use crate::text::minhash::{BandKeys, KeyStore};
+use crate::text::simhash::TextConfig;
+use crate::text::texts::{DocStats, TextSource};
 use crate::verify::ScoredPair;
 use crate::verify::{Verifier, verify_pairs};
 
@@ -125,7 +125,7 @@ pub fn verify_band_candidates<F: Fingerprint>(
 /// arccos(c) / pi; the radius is the `recall` quantile of that binomial distribution.
 pub fn candidate_radius(bits: u32, j: f64, recall: f64) -> u32 {
     let j = j.clamp(0.0, 1.0);
-    crate::hyperplane::cosine_radius(bits, 2.0 * j / (1.0 + j), recall)
+    crate::vectors::hyperplane::cosine_radius(bits, 2.0 * j / (1.0 + j), recall)
 }
 
 /// The visiting order of [`KeepOrder`]: a permutation of `0..lengths.len()`.
@@ -612,7 +612,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) struct Stats(crate::simhash::TextSignature<u64>);
+    pub(crate) struct Stats(crate::text::simhash::TextSignature<u64>);
 
     impl DocStats for Stats {
         fn chars(&self) -> u64 {
@@ -640,7 +640,7 @@ pub(crate) mod tests {
     pub(crate) fn sample() -> Sample {
         let config = TextConfig {
             shingling: "word:3".parse().unwrap(),
-            normalization: crate::shingle::Normalization::ALL,
+            normalization: crate::text::shingle::Normalization::ALL,
             weighting: Default::default(),
             compat: false,
         };
@@ -674,13 +674,13 @@ pub(crate) mod tests {
             o
         };
         let texts: Vec<String> = order.iter().map(|&i| texts[i].clone()).collect();
-        let params = crate::minhash::BandParams { rows: 2, bands: 12 };
-        let mut sketcher = crate::minhash::Sketcher::new(params);
+        let params = crate::text::minhash::BandParams { rows: 2, bands: 12 };
+        let mut sketcher = crate::text::minhash::Sketcher::new(params);
         let mut keys = BandKeys::new(params.bands as usize);
         let sigs: Vec<_> = texts
             .iter()
             .map(|t| {
-                let (sig, k) = crate::simhash::sketch_text::<u64>(t, &config, &mut sketcher);
+                let (sig, k) = crate::text::simhash::sketch_text::<u64>(t, &config, &mut sketcher);
                 keys.push(&k);
                 sig
             })

@@ -6,17 +6,17 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::corpus::Corpus;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::index::{DocRecord, Index, IndexView};
 use crate::input::{CHUNK_BYTES, Contents, read_chunks, read_text};
-use crate::minhash::BandKeys;
 use crate::ops::dedup::{DedupOptions, KeepOrder, NewPairs, pairs_with_new};
 use crate::progress::Progress;
 use crate::search::{self, Pair};
-use crate::simhash::TextConfig;
-use crate::texts::{DocStats, TextSource};
+use crate::text::corpus::Corpus;
+use crate::text::minhash::BandKeys;
+use crate::text::simhash::TextConfig;
+use crate::text::texts::{DocStats, TextSource};
 use crate::verify::{ScoredPair, verify_pairs};
 
 /// The indexed documents, then the new ones, numbered as one run over both would number
@@ -50,7 +50,7 @@ impl<F: Sync> TextSource for Union<'_, F> {
     }
 
     fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
-        crate::texts::stream_shingle_set(config, |push| {
+        crate::text::texts::stream_shingle_set(config, |push| {
             read_chunks(&self.path(i), true, CHUNK_BYTES, push).map(|_| ())
         })
     }
@@ -331,7 +331,7 @@ mod tests {
             &report,
         );
         assert!(full.pairs.iter().any(|p| p.exact) && full.pairs.iter().any(|p| !p.exact));
-        let shape = crate::minhash::BandParams { rows: 2, bands: 12 };
+        let shape = crate::text::minhash::BandParams { rows: 2, bands: 12 };
         for first_new in [0, 1, 17, 40, docs.len() - 2, docs.len()] {
             let mut builder = Builder::<u64>::new(config, Some(shape));
             for i in 0..first_new {

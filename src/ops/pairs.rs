@@ -7,10 +7,10 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
-use crate::corpus::Corpus;
 use crate::fingerprint::Fingerprint;
 use crate::progress::Progress;
 use crate::search::{self, Method, Pair, SearchOptions, rotate};
+use crate::text::corpus::Corpus;
 
 /// A near-duplicate pair of documents, as indexes into `Corpus::docs`, in output order
 /// (`first` is written first).

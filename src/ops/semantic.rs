@@ -8,16 +8,16 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::bitbands::{Background, BitBandParams, BitBands, ENTRY_NANOS, PairTest};
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
-use crate::hyperplane::{self, Projector};
 use crate::ops::dedup::{Dedup, ExactGroups, Grouping, assign_groups, verify_band_candidates};
 use crate::progress::Progress;
+use crate::search::bitbands::{Background, BitBandParams, BitBands, ENTRY_NANOS, PairTest};
 use crate::search::{self, Method, Pair, SearchOptions};
-use crate::simhash::TextConfig;
-use crate::texts::{DocStats, Joined, Texts};
-use crate::vectors::{Codes, Scan, Vectors, dot};
+use crate::text::simhash::TextConfig;
+use crate::text::texts::{DocStats, Joined, Texts};
+use crate::vectors::hyperplane::{self, Projector};
+use crate::vectors::npy::{Codes, Scan, Vectors, dot};
 use crate::verify::ScoredPair;
 use crate::verify::{Verifier, verify_pairs};
 
@@ -309,7 +309,7 @@ pub enum VectorSearch {
     /// Every pair within the plan's Hamming radius, by this method (exact tables or brute
     /// force): guaranteed, but quadratic when the radius is wide.
     Hamming(Method),
-    /// Bit-sampling bands of this shape ([`crate::bitbands`]), candidates verified group by
+    /// Bit-sampling bands of this shape ([`crate::search::bitbands`]), candidates verified group by
     /// group: near-linear, with the shape's recall at the bar.
     Bands(BitBandParams),
     /// The same bands visited row by row against the rows kept so far
@@ -1123,18 +1123,18 @@ pub struct ShingleSets(pub Vec<Vec<u64>>);
 
 impl Similarity for ShingleSets {
     fn similarity(&self, a: u32, b: u32) -> f64 {
-        crate::texts::jaccard(&self.0[a as usize], &self.0[b as usize])
+        crate::text::texts::jaccard(&self.0[a as usize], &self.0[b as usize])
     }
 }
 
 /// Tagged shingle sets of dataset rows: similarity is the smallest per-column Jaccard
-/// ([`crate::texts::field_jaccard`]), as in record deduplication.
+/// ([`crate::text::texts::field_jaccard`]), as in record deduplication.
 pub struct FieldSets(pub Vec<Vec<u64>>);
 
 impl FieldSets {
     /// The smallest per-column Jaccard of two tagged sets.
     pub fn score(a: &[u64], b: &[u64]) -> f64 {
-        crate::texts::field_jaccard(a, b)
+        crate::text::texts::field_jaccard(a, b)
     }
 }
 
@@ -1211,7 +1211,7 @@ mod tests {
     /// Writes `rows` (each `dim` long) as a float32 `.npy` file.
     fn write_npy(path: &std::path::Path, rows: &[Vec<f32>], dim: usize) {
         let mut out = Vec::new();
-        crate::vectors::write_npy(&mut out, dim, &rows.concat()).unwrap();
+        crate::vectors::npy::write_npy(&mut out, dim, &rows.concat()).unwrap();
         std::fs::write(path, out).unwrap();
     }
 

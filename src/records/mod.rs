@@ -5,8 +5,8 @@
 //!
 //! Columns are combined as one text with [`FIELD_SEPARATOR`] between the fields: each field
 //! is normalised and shingled on its own and its shingles tagged with the field
-//! ([`crate::simhash::fingerprint_fields`]), so no shingle spans two fields. The verified score is the
-//! smallest per-field Jaccard ([`crate::texts::field_jaccard`]): rows are duplicates when
+//! ([`crate::text::simhash::fingerprint_fields`]), so no shingle spans two fields. The verified score is the
+//! smallest per-field Jaccard ([`crate::text::texts::field_jaccard`]): rows are duplicates when
 //! every column is similar, and a long shared context cannot hide different questions. The
 //! one SimHash over all tagged shingles is a sound candidate filter for that rule, since
 //! every field at Jaccard >= J puts the union at >= J.
@@ -29,10 +29,10 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::error::{Error, Report};
-use crate::minhash::{BandGoal, BandParams, KeyStore, Sketcher};
 use crate::progress::Progress;
-use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
-use crate::texts::{SAMPLE_DOCS, background, shingle_set};
+use crate::text::minhash::{BandGoal, BandParams, KeyStore, Sketcher};
+use crate::text::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
+use crate::text::texts::{SAMPLE_DOCS, background, shingle_set};
 
 /// The kind of a dataset file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -149,7 +149,7 @@ pub struct Row {
     pub digest: u128,
 }
 
-impl crate::texts::DocStats for Row {
+impl crate::text::texts::DocStats for Row {
     fn chars(&self) -> u64 {
         self.chars
     }
@@ -172,7 +172,7 @@ impl Embeddings {
     /// Writes the vectors as a 2-D float32 `.npy` file (C order, little-endian), so that
     /// the embedding mode can memory-map them like any other vector file.
     pub fn write_npy(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        crate::vectors::write_npy(out, self.dim, &self.values)
+        crate::vectors::npy::write_npy(out, self.dim, &self.values)
     }
 
     /// The vector of row `i` (an index into [`RecordSet::rows`]).
@@ -193,7 +193,7 @@ pub struct RecordSet<F> {
     pub ids: Option<Ids>,
     pub embeddings: Option<Embeddings>,
     /// MinHash band keys of each row, with [`RecordOptions::bands`]; above
-    /// [`crate::minhash::SPILL_KEYS`] keys (as estimated when the shape is solved) written
+    /// [`crate::text::minhash::SPILL_KEYS`] keys (as estimated when the shape is solved) written
     /// to a temporary file as they are computed, since a dataset may hold tens of millions
     /// of rows.
     pub bands: Option<KeyStore>,
@@ -672,7 +672,7 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::R
 
 /// Rows are read again at their location; the verification's digest check catches a file
 /// that changed in between.
-impl<F: Sync> crate::texts::TextSource for RecordSet<F> {
+impl<F: Sync> crate::text::texts::TextSource for RecordSet<F> {
     fn text(&self, i: usize) -> Result<String, Error> {
         let bytes = self.raw(i).map_err(|e| io_error(&self.path, e))?;
         let content = match &self.reread.extractor {
@@ -700,9 +700,9 @@ impl<F: Sync> crate::texts::TextSource for RecordSet<F> {
     }
 }
 
-impl<'a, F: Sync> From<&'a RecordSet<F>> for crate::texts::Texts<'a, F, Row> {
+impl<'a, F: Sync> From<&'a RecordSet<F>> for crate::text::texts::Texts<'a, F, Row> {
     fn from(s: &'a RecordSet<F>) -> Self {
-        crate::texts::Texts {
+        crate::text::texts::Texts {
             fingerprints: &s.fingerprints,
             docs: &s.rows,
             // Spilled keys are taken by the self-deduplication ([`RecordSet::bands`]).

@@ -14,8 +14,8 @@ use rayon::prelude::*;
 
 use super::Pair;
 use crate::error::Error;
-use crate::minhash::{BandKeys, KeyStore};
 use crate::progress::Progress;
+use crate::text::minhash::{BandKeys, KeyStore};
 
 /// Candidates handed to the caller at once (at most about this many, unless one band alone
 /// has more): 12 bytes each.
@@ -486,7 +486,7 @@ mod tests {
                 .collect();
             let mut by_keys = Vec::new();
             let stats = search(&keys, &ids, &(), &mut |g| by_keys.push(g));
-            let mut spilled = crate::minhash::SpilledKeys::new(3).unwrap();
+            let mut spilled = crate::text::minhash::SpilledKeys::new(3).unwrap();
             for d in &docs {
                 spilled.push(d).unwrap();
             }

@@ -7,6 +7,7 @@
 //! also answers query-against-reference pairs ([`find_cross_pairs`]) and [`knn()`].
 
 pub mod bands;
+pub mod bitbands;
 pub mod blocks;
 pub mod brute;
 mod groups;

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use simdedup::shingle::{Normalization, Shingling};
-use simdedup::simhash::{TextConfig, Weighting};
+use simdedup::text::shingle::{Normalization, Shingling};
+use simdedup::text::simhash::{TextConfig, Weighting};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -468,7 +468,7 @@ pub struct SemanticInput {
     pub bits: Option<String>,
 
     /// Seed of the random hyperplanes (vectors).
-    #[arg(long, value_name = "N", default_value_t = simdedup::hyperplane::DEFAULT_SEED)]
+    #[arg(long, value_name = "N", default_value_t = simdedup::vectors::hyperplane::DEFAULT_SEED)]
     pub seed: u64,
 
     /// Hash the vectors as they are, without subtracting the mean of the unit rows first.

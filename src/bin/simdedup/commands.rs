@@ -7,17 +7,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use simdedup::corpus::{Corpus, band_shape, fingerprint_files_keeping};
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
 use simdedup::jobs::dedup as jobs;
 use simdedup::jobs::{TextJob, TextSearch, Texts};
-use simdedup::minhash::BandParams;
 use simdedup::ops::dedup::{Grouping, KeepOrder, candidate_radius};
 use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
 use simdedup::output::{escape_path, write_path};
 use simdedup::search::{self, Method, SearchOptions, max_distance_for_ratio};
-use simdedup::simhash::CityHash;
+use simdedup::text::corpus::{Corpus, band_shape, fingerprint_files_keeping};
+use simdedup::text::minhash::BandParams;
+use simdedup::text::simhash::CityHash;
 use simdedup::verify::ScoredPair;
 use simdedup::{Error, Fingerprint, Report};
 
@@ -121,7 +121,7 @@ pub(crate) fn files(ctx: &Ctx, input: &InputArgs) -> FileList {
 fn fingerprint_corpus<F: CityHash>(
     ctx: &Ctx,
     input: &InputArgs,
-    config: &simdedup::simhash::TextConfig,
+    config: &simdedup::text::simhash::TextConfig,
 ) -> Corpus<F> {
     fingerprint_list(ctx, files(ctx, input), input, config, None)
 }
@@ -132,7 +132,7 @@ pub(crate) fn fingerprint_list<F: CityHash>(
     ctx: &Ctx,
     list: FileList,
     input: &InputArgs,
-    config: &simdedup::simhash::TextConfig,
+    config: &simdedup::text::simhash::TextConfig,
     bands: Option<BandParams>,
 ) -> Corpus<F> {
     fingerprint_list_keeping(ctx, list, input, config, bands, true)
@@ -143,7 +143,7 @@ fn fingerprint_list_keeping<F: CityHash>(
     ctx: &Ctx,
     list: FileList,
     input: &InputArgs,
-    config: &simdedup::simhash::TextConfig,
+    config: &simdedup::text::simhash::TextConfig,
     bands: Option<BandParams>,
     keep_fingerprints: bool,
 ) -> Corpus<F> {
@@ -219,14 +219,14 @@ pub(crate) fn search_options(
 }
 
 /// The band shape for a verified text run over the files of `list`
-/// ([`simdedup::corpus::band_shape`]), or `None` when the Hamming search runs instead
+/// ([`simdedup::text::corpus::band_shape`]), or `None` when the Hamming search runs instead
 /// (see [`uses_bands`]).
 pub(crate) fn band_params(
     search: &SearchArgs,
     threshold: &ThresholdArgs,
     min_similarity: f64,
     list: &FileList,
-    config: &simdedup::simhash::TextConfig,
+    config: &simdedup::text::simhash::TextConfig,
 ) -> Option<BandParams> {
     uses_bands(search, threshold)
         .then(|| band_shape(&list.files, config, min_similarity, search.recall))

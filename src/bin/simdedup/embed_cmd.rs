@@ -1,5 +1,5 @@
 //! `simdedup embed`: text files to a `.npy` file of vectors with a static-embedding model
-//! ([`simdedup::embed`]). Streams: files are read and embedded a batch at a time in
+//! ([`simdedup::vectors::embed`]). Streams: files are read and embedded a batch at a time in
 //! parallel and their rows written as each batch is done, so memory holds one batch, not
 //! the corpus. The `.npy` header (which holds the row count) is written last, over a
 //! placeholder of the same length; the output appears under its name only when complete.
@@ -9,9 +9,9 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use anyhow::{Context, Result};
 
 use simdedup::atomic_file::AtomicFile;
-use simdedup::embed::StaticModel;
 use simdedup::jobs::embed::embed_files;
 use simdedup::output::write_path;
+use simdedup::vectors::embed::StaticModel;
 
 use crate::cli::EmbedArgs;
 use crate::commands::{self, Ctx};

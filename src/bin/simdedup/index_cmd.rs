@@ -13,8 +13,8 @@ use simdedup::jobs::index as jobs;
 use simdedup::ops::dedup::candidate_radius;
 use simdedup::output::escape_path;
 use simdedup::search::{Method, SearchOptions};
-use simdedup::shingle::Normalization;
-use simdedup::simhash::{CityHash, Weighting};
+use simdedup::text::shingle::Normalization;
+use simdedup::text::simhash::{CityHash, Weighting};
 
 use crate::cli::{
     IndexAddArgs, IndexArgs, IndexBuildArgs, IndexCommand, IndexQueryArgs, IndexSettingsArgs,

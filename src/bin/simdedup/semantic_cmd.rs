@@ -8,13 +8,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use simdedup::atomic_file::{AtomicFile, TempFile};
-use simdedup::corpus::Corpus;
-use simdedup::embed::StaticModel;
 use simdedup::jobs::dedup::{self as jobs, load_dataset, load_files};
 use simdedup::jobs::density::{self, Densities};
 use simdedup::jobs::embed::{embed_files, embed_source};
 use simdedup::jobs::{TextJob, TextSearch, Texts, VectorJob};
-use simdedup::minhash::{BandParams, KeyStore};
 use simdedup::ops::cluster::Assignment;
 use simdedup::ops::dedup::{Dedup, Grouping, KeepOrder, PairSet};
 use simdedup::ops::semantic::{self, CANDIDATE_RECALL, Leak, Plan, SavedResult, VectorMethod};
@@ -22,8 +19,11 @@ use simdedup::output::escape_path;
 use simdedup::output::records::write_records;
 use simdedup::records::{RecordOptions, RecordSet};
 use simdedup::search::Method;
-use simdedup::simhash::CityHash;
-use simdedup::vectors::{Scan, Vectors, read_ids};
+use simdedup::text::corpus::Corpus;
+use simdedup::text::minhash::{BandParams, KeyStore};
+use simdedup::text::simhash::CityHash;
+use simdedup::vectors::embed::StaticModel;
+use simdedup::vectors::npy::{Scan, Vectors, read_ids};
 
 use crate::cli::{
     MethodArg, OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SearchArgs, SemDedupArgs,
@@ -336,7 +336,7 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         ref_input.paths = args.against.clone();
         let list = files(ctx, &ref_input);
         // The reference is fingerprinted with the queries' band shape.
-        let reference = simdedup::corpus::fingerprint_files::<F>(
+        let reference = simdedup::text::corpus::fingerprint_files::<F>(
             list.files,
             &job.text,
             bands,

@@ -191,7 +191,7 @@ impl Tensor<'_> {
                 .collect(),
             Dtype::F32 => chunks::<4>(self.bytes).map(f32::from_le_bytes).collect(),
             Dtype::F16 => chunks::<2>(self.bytes)
-                .map(|b| crate::vectors::f16_to_f32(u16::from_le_bytes(b)))
+                .map(|b| crate::vectors::npy::f16_to_f32(u16::from_le_bytes(b)))
                 .collect(),
             Dtype::I8 => self.bytes.iter().map(|&b| b as i8 as f32).collect(),
             Dtype::I32 => chunks::<4>(self.bytes)

@@ -1,17 +1,17 @@
 //! Texts held in memory (a Python list, an Arrow string array, rows built by a caller):
-//! fingerprinted in parallel as files are ([`crate::corpus`]), and read again by index for
+//! fingerprinted in parallel as files are ([`crate::text::corpus`]), and read again by index for
 //! verification without touching a disk. A record of several columns is one text with
 //! [`FIELD_SEPARATOR`] between its fields, as datasets are ([`crate::records`]).
 
 use arrow_array::{Array, LargeStringArray, StringArray};
 use rayon::prelude::*;
 
-use crate::corpus::Document;
 use crate::error::Error;
-use crate::minhash::{BandKeys, BandParams, Sketcher};
 use crate::progress::Progress;
-use crate::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
-use crate::texts::{SAMPLE_DOCS, TextSource, shingle_set};
+use crate::text::corpus::Document;
+use crate::text::minhash::{BandKeys, BandParams, Sketcher};
+use crate::text::simhash::{CityHash, FIELD_SEPARATOR, TextConfig, fingerprint_fields_with};
+use crate::text::texts::{SAMPLE_DOCS, TextSource, shingle_set};
 
 /// The texts of a batch: owned strings, or an Arrow string column used in place (a
 /// pyarrow array handed over through the Arrow C data interface, a Parquet column). A null
@@ -105,7 +105,7 @@ pub fn join_fields<S: AsRef<str>>(fields: &[S]) -> String {
 impl<F: CityHash> TextBatch<F> {
     /// Fingerprints `texts` in parallel (and computes band keys of shape `bands`). With
     /// `fields`, each text is a record made by [`join_fields`] and is fingerprinted field by
-    /// field ([`crate::simhash::fingerprint_fields`]); without, a separator character in a
+    /// field ([`crate::text::simhash::fingerprint_fields`]); without, a separator character in a
     /// text is ordinary text.
     pub fn new(
         texts: impl Into<TextColumn>,
@@ -132,7 +132,7 @@ impl<F: CityHash> TextBatch<F> {
                     let sig = if fields {
                         fingerprint_fields_with::<F>(text, config, sketcher.as_mut())
                     } else {
-                        let mut fp = crate::simhash::Fingerprinter::<F>::new(config);
+                        let mut fp = crate::text::simhash::Fingerprinter::<F>::new(config);
                         if let Some(s) = sketcher.as_mut() {
                             fp = fp.with_sketcher(s);
                         }
@@ -178,7 +178,7 @@ impl<F> TextBatch<F> {
 }
 
 /// The exact Jaccard similarities of all pairs among up to `m` of `texts`, evenly spaced:
-/// the background a band shape has to live with (as [`crate::corpus::sample_similarities`]
+/// the background a band shape has to live with (as [`crate::text::corpus::sample_similarities`]
 /// measures it for files). Texts without shingles are left out.
 pub fn sample_similarities(texts: &TextColumn, config: &TextConfig, m: usize) -> Vec<f64> {
     let n = texts.len();
@@ -188,11 +188,11 @@ pub fn sample_similarities(texts: &TextColumn, config: &TextConfig, m: usize) ->
         .map(|s| shingle_set(texts.get(s * n / m), None, config).0)
         .filter(|set| !set.is_empty())
         .collect();
-    crate::texts::background(&sets)
+    crate::text::texts::background(&sets)
 }
 
 /// The band shape for searching `texts` at `bar` with `recall`, from a sampled background
-/// above [`SAMPLE_DOCS`] texts (as [`crate::corpus::band_shape`] does for files).
+/// above [`SAMPLE_DOCS`] texts (as [`crate::text::corpus::band_shape`] does for files).
 pub fn band_shape(texts: &TextColumn, config: &TextConfig, bar: f64, recall: f64) -> BandParams {
     let sample = if texts.len() > SAMPLE_DOCS {
         sample_similarities(texts, config, SAMPLE_DOCS)
@@ -220,9 +220,9 @@ impl<F: Sync> TextSource for TextBatch<F> {
     }
 }
 
-impl<'a, F: Sync> From<&'a TextBatch<F>> for crate::texts::Texts<'a, F, Document> {
+impl<'a, F: Sync> From<&'a TextBatch<F>> for crate::text::texts::Texts<'a, F, Document> {
     fn from(b: &'a TextBatch<F>) -> Self {
-        crate::texts::Texts {
+        crate::text::texts::Texts {
             fingerprints: &b.fingerprints,
             docs: &b.docs,
             bands: b.bands.as_ref(),
@@ -234,13 +234,13 @@ impl<'a, F: Sync> From<&'a TextBatch<F>> for crate::texts::Texts<'a, F, Document
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simhash::fingerprint_fields;
+    use crate::text::simhash::fingerprint_fields;
 
     fn config() -> TextConfig {
         TextConfig {
             shingling: "word:3".parse().unwrap(),
             normalization: Default::default(),
-            weighting: crate::simhash::Weighting::Set,
+            weighting: crate::text::simhash::Weighting::Set,
             compat: false,
         }
     }
@@ -255,7 +255,7 @@ mod tests {
         let batch = TextBatch::<u64>::new(texts.clone(), false, &config(), Some(params), &());
         for (i, t) in texts.iter().enumerate() {
             let mut sketcher = Sketcher::new(params);
-            let (sig, keys) = crate::simhash::sketch_text::<u64>(t, &config(), &mut sketcher);
+            let (sig, keys) = crate::text::simhash::sketch_text::<u64>(t, &config(), &mut sketcher);
             assert_eq!(batch.fingerprints[i], sig.fingerprint);
             assert_eq!(batch.docs[i].digest, sig.digest);
             assert_eq!(batch.bands.as_ref().unwrap().get(i), &keys[..]);

@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn equals_the_crate_at_every_length() {
         let bytes: Vec<u8> = (0..400u64)
-            .map(|i| (crate::minhash::mix64(i) >> 56) as u8)
+            .map(|i| (crate::text::minhash::mix64(i) >> 56) as u8)
             .collect();
         for seed in 0..4 {
             for len in 0..300 {

@@ -6,11 +6,11 @@
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::minhash::BandKeys;
-use crate::simhash::{TextConfig, TextStream, stream_text};
+use crate::text::minhash::BandKeys;
+use crate::text::simhash::{TextConfig, TextStream, stream_text};
 
 /// What deduplication needs to know of a fingerprinted document besides its fingerprint:
-/// files ([`crate::corpus::Document`]) and records ([`crate::records::Row`]) alike.
+/// files ([`crate::text::corpus::Document`]) and records ([`crate::records::Row`]) alike.
 pub trait DocStats: Sync {
     /// Characters in the text as read (for [`KeepOrder`]).
     fn chars(&self) -> u64;
@@ -27,7 +27,7 @@ pub trait TextSource: Sync {
     /// How to name document `i` in a message (its path, or its row).
     fn name(&self, i: usize) -> String;
     /// The character that separates fields in the texts, for records of several fields
-    /// (see [`crate::simhash::fingerprint_fields`]); `None` for plain documents.
+    /// (see [`crate::text::simhash::fingerprint_fields`]); `None` for plain documents.
     fn separator(&self) -> Option<char> {
         None
     }
@@ -99,7 +99,7 @@ impl TextSource for Joined<'_> {
 
 /// The distinct shingles of a text (after the configured normalisation), as sorted 64-bit
 /// hashes, and the digest of its normalised text. With a `separator`, the text is a record
-/// whose fields are shingled one by one, as [`crate::simhash::fingerprint_fields`] does,
+/// whose fields are shingled one by one, as [`crate::text::simhash::fingerprint_fields`] does,
 /// and each hash carries its field's index in its low byte (see [`field_jaccard`]).
 pub fn shingle_set(text: &str, separator: Option<char>, config: &TextConfig) -> (Vec<u64>, u128) {
     let mut set = SetBuilder::new(separator.is_some());
@@ -166,7 +166,7 @@ pub const SAMPLE_DOCS: usize = 1000;
 
 /// The exact Jaccard similarities of all pairs `(a, b)`, `a < b`, of `sets`, in that order:
 /// the background a band shape has to live with
-/// ([`crate::minhash::BandParams::solve_sampled`]). Written in place, one allocation of the
+/// ([`crate::text::minhash::BandParams::solve_sampled`]). Written in place, one allocation of the
 /// final size (a parallel collect of unknown length would hold the values twice).
 pub fn background(sets: &[Vec<u64>]) -> Vec<f64> {
     let m = sets.len();

@@ -371,7 +371,7 @@ impl StaticModel {
     /// Rounds to float16 for float16 models (Model2Vec's result type), else unchanged.
     fn round(&self, v: f32) -> f32 {
         if self.half {
-            crate::vectors::f16_to_f32(f32_to_f16(v))
+            crate::vectors::npy::f16_to_f32(f32_to_f16(v))
         } else {
             v
         }

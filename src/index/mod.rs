@@ -32,7 +32,7 @@
 //! | | n·16 | digest of the normalised text (`u128`) |
 //! | | n·4 | documents by digest: `0..n` sorted by (digest, document) (`u32`) |
 //! | | n·4 | documents by path: `0..n` sorted by (path bytes, document) (`u32`) |
-//! | | L·n·8 | band tables: for each band, its `n` entries `key << 32 \| document` (`u64`, [`crate::minhash`] keys), ascending |
+//! | | L·n·8 | band tables: for each band, its `n` entries `key << 32 \| document` (`u64`, [`crate::text::minhash`] keys), ascending |
 //! | | (n+1)·8 | path offsets into the path bytes (`u64`; first 0, non-decreasing, last `p`) |
 //! | | p | path bytes (the OS bytes of each path, as given when it was added) |
 //! | end − 8 | 4 | CRC-32 (IEEE) of every byte before it |
@@ -60,15 +60,15 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 use crate::atomic_file::AtomicFile;
-use crate::corpus::Corpus;
 use crate::error::Error;
 pub use crate::error::FormatError;
 use crate::fingerprint::Fingerprint;
 use crate::input::path_bytes;
-use crate::minhash::{BandKeys, BandParams};
-use crate::shingle::{Normalization, ShingleKind, Shingling};
-use crate::simhash::{TextConfig, Weighting};
-use crate::texts::DocStats;
+use crate::text::corpus::Corpus;
+use crate::text::minhash::{BandKeys, BandParams};
+use crate::text::shingle::{Normalization, ShingleKind, Shingling};
+use crate::text::simhash::{TextConfig, Weighting};
+use crate::text::texts::DocStats;
 
 /// The first eight bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"\x89SDX\r\n\x1a\n";
@@ -91,7 +91,7 @@ pub struct Settings {
     pub bands: Option<BandParams>,
 }
 
-/// The counts the index keeps per document (see [`crate::corpus::Document`]).
+/// The counts the index keeps per document (see [`crate::text::corpus::Document`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DocRecord {
     pub chars: u64,

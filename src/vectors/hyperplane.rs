@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::fingerprint::Fingerprint;
 use crate::progress::Progress;
-use crate::vectors::{Vectors, dot};
+use crate::vectors::npy::{Vectors, dot};
 
 /// The default `--seed` of the planes.
 pub const DEFAULT_SEED: u64 = 0x5eed_da7a_0000_0001;
@@ -682,7 +682,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let norms: Vec<f64> = rows.iter().map(|r| crate::vectors::norm(r)).collect();
+        let norms: Vec<f64> = rows.iter().map(|r| crate::vectors::npy::norm(r)).collect();
         let sum_of = |order: &mut dyn Iterator<Item = usize>| {
             let mut s = UnitSum::new(dim);
             order.for_each(|i| s.add(&rows[i], norms[i]));

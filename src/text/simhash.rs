@@ -11,15 +11,15 @@
 use std::borrow::Cow;
 
 use crate::fingerprint::Fingerprint;
-use crate::minhash::Sketcher;
-use crate::shingle::{Normalization, NormalizeStream, ShingleStream, Shingling};
+use crate::text::minhash::Sketcher;
+use crate::text::shingle::{Normalization, NormalizeStream, ShingleStream, Shingling};
 
 /// A fingerprint type with a CityHash (v1.1) of the same width.
 pub trait CityHash: Fingerprint {
     /// CityHash32, CityHash64 or CityHash128 (v1.1) of `bytes`. The 128-bit value is
     /// `high64 << 64 | low64` of Google's `uint128`, as the Python `cityhash` package returns.
     fn city(bytes: &[u8]) -> Self;
-    /// A well-mixed 64-bit value of this hash, for MinHash ([`crate::minhash`]): the hash
+    /// A well-mixed 64-bit value of this hash, for MinHash ([`crate::text::minhash`]): the hash
     /// itself at 64 bits, its halves folded at 128, and a bijective mix of the 32-bit hash.
     fn sketch_hash(&self) -> u64;
 }
@@ -31,7 +31,7 @@ impl CityHash for u32 {
     }
     #[inline]
     fn sketch_hash(&self) -> u64 {
-        crate::minhash::mix64(*self as u64)
+        crate::text::minhash::mix64(*self as u64)
     }
 }
 
@@ -49,7 +49,7 @@ impl CityHash for u64 {
 impl CityHash for u128 {
     #[inline]
     fn city(bytes: &[u8]) -> Self {
-        crate::city::city128(bytes)
+        crate::text::city::city128(bytes)
     }
     #[inline]
     fn sketch_hash(&self) -> u64 {
@@ -253,7 +253,7 @@ impl Default for TextConfig {
     fn default() -> Self {
         TextConfig {
             shingling: Shingling {
-                kind: crate::shingle::ShingleKind::Word,
+                kind: crate::text::shingle::ShingleKind::Word,
                 n: 3,
             },
             normalization: Normalization::ALL,
@@ -268,7 +268,7 @@ impl TextConfig {
     pub fn dedup_py() -> TextConfig {
         TextConfig {
             shingling: Shingling {
-                kind: crate::shingle::ShingleKind::Char,
+                kind: crate::text::shingle::ShingleKind::Char,
                 n: 2,
             },
             normalization: Normalization::default(),
@@ -533,7 +533,7 @@ impl<'c, F: CityHash> Fingerprinter<'c, F> {
     }
 
     /// Also feeds every shingle hash to `sketcher` (which must be empty), for
-    /// [`crate::minhash`] band keys: the caller takes them with [`Sketcher::finish`] after
+    /// [`crate::text::minhash`] band keys: the caller takes them with [`Sketcher::finish`] after
     /// [`Fingerprinter::finish`].
     pub fn with_sketcher(mut self, sketcher: &'c mut Sketcher) -> Self {
         debug_assert!(sketcher.is_empty());
@@ -667,7 +667,7 @@ pub fn stream_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shingle::for_each_shingle;
+    use crate::text::shingle::for_each_shingle;
 
     /// The straightforward definition, for comparison with the lane counter.
     fn naive<F: CityHash>(shingles: &[&str], reverse: bool) -> F {
@@ -854,7 +854,7 @@ mod tests {
         ) {
             let config = TextConfig {
                 shingling: Shingling {
-                    kind: if word { crate::shingle::ShingleKind::Word } else { crate::shingle::ShingleKind::Char },
+                    kind: if word { crate::text::shingle::ShingleKind::Word } else { crate::text::shingle::ShingleKind::Char },
                     n,
                 },
                 normalization: Normalization { nfkc, lowercase, strip_punctuation, collapse_whitespace },

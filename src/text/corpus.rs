@@ -8,10 +8,10 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Report};
 use crate::input::{CHUNK_BYTES, Contents, FileKind, PathList, read_chunks, read_text};
-use crate::minhash::{BandKeys, BandParams, Sketcher};
 use crate::progress::Progress;
-use crate::simhash::{CityHash, Fingerprinter, TextConfig};
-use crate::texts::SAMPLE_DOCS;
+use crate::text::minhash::{BandKeys, BandParams, Sketcher};
+use crate::text::simhash::{CityHash, Fingerprinter, TextConfig};
+use crate::text::texts::SAMPLE_DOCS;
 
 /// What is kept of one fingerprinted document besides its path and fingerprint (those live
 /// in [`Corpus::paths`] and [`Corpus::fingerprints`]): 32 bytes.
@@ -25,7 +25,7 @@ pub struct Document {
     pub digest: u128,
 }
 
-impl crate::texts::DocStats for Document {
+impl crate::text::texts::DocStats for Document {
     fn chars(&self) -> u64 {
         self.chars
     }
@@ -183,7 +183,7 @@ pub fn fingerprint_files_keeping<F: CityHash>(
 
 /// The exact Jaccard similarities of all pairs among up to `m` documents of `files`,
 /// evenly spaced in the list: the background a band shape has to live with
-/// ([`crate::minhash::BandParams::solve_sampled`]). Files that cannot be read, binary
+/// ([`crate::text::minhash::BandParams::solve_sampled`]). Files that cannot be read, binary
 /// files and texts without shingles are left out silently (the main pass reports them).
 pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> Vec<f64> {
     let n = files.len();
@@ -194,14 +194,14 @@ pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> V
             let path = files.get(s * n / m);
             match read_text(path, false) {
                 Ok(Contents::Text(text)) => {
-                    let (set, _) = crate::texts::shingle_set(&text, None, config);
+                    let (set, _) = crate::text::texts::shingle_set(&text, None, config);
                     (!set.is_empty()).then_some(set)
                 }
                 _ => None,
             }
         })
         .collect();
-    crate::texts::background(&sets)
+    crate::text::texts::background(&sets)
 }
 
 /// The band shape for searching `files` at the similarity `bar` with `recall`: from the
@@ -234,7 +234,7 @@ impl<F> Corpus<F> {
 
 /// Files are read again for verification, streamed (a file that turned binary counts as
 /// changed: its NUL bytes are read as text and the digest differs).
-impl<F: Sync> crate::texts::TextSource for Corpus<F> {
+impl<F: Sync> crate::text::texts::TextSource for Corpus<F> {
     fn text(&self, i: usize) -> Result<String, Error> {
         match read_text(self.path(i), true)? {
             Contents::Text(text) => Ok(text),
@@ -247,15 +247,15 @@ impl<F: Sync> crate::texts::TextSource for Corpus<F> {
     }
 
     fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
-        crate::texts::stream_shingle_set(config, |push| {
+        crate::text::texts::stream_shingle_set(config, |push| {
             read_chunks(self.path(i), true, CHUNK_BYTES, push).map(|_| ())
         })
     }
 }
 
-impl<'a, F: Sync> From<&'a Corpus<F>> for crate::texts::Texts<'a, F, Document> {
+impl<'a, F: Sync> From<&'a Corpus<F>> for crate::text::texts::Texts<'a, F, Document> {
     fn from(c: &'a Corpus<F>) -> Self {
-        crate::texts::Texts {
+        crate::text::texts::Texts {
             fingerprints: &c.fingerprints,
             docs: &c.docs,
             bands: c.bands.as_ref(),

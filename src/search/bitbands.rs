@@ -14,11 +14,11 @@
 use rayon::prelude::*;
 
 use crate::fingerprint::Fingerprint;
-use crate::hyperplane::{Rng, binomial, cosine_radius};
-use crate::minhash::{BandKeys, mix64};
 use crate::progress::Progress;
 use crate::search::Pair;
 use crate::search::bands::{BandStats, GROUP_CANDIDATES};
+use crate::text::minhash::{BandKeys, mix64};
+use crate::vectors::hyperplane::{Rng, binomial, cosine_radius};
 
 /// Bits of a band's table key in [`BitBands::search`]: two radix passes of 11 bits.
 const TABLE_KEY_BITS: u32 = 22;
@@ -53,7 +53,7 @@ fn radix_sort_keys(table: &mut Vec<u64>) {
 const TEST_BATCH: usize = 4096;
 
 /// The test a pair passes after the Hamming filter of [`BitBands::search`]: one that reads
-/// the rows at random (the 8-bit codes of [`crate::vectors::Codes`], say), so the search
+/// the rows at random (the 8-bit codes of [`crate::vectors::npy::Codes`], say), so the search
 /// calls [`PairTest::prefetch`] for rows it will test a few pairs later.
 pub trait PairTest: Sync {
     /// Whether the pair of positions `a < b` may be a candidate.
@@ -1270,7 +1270,7 @@ mod tests {
     /// `.npy` bytes of float32 rows.
     fn npy(rows: &[Vec<f32>]) -> Vec<u8> {
         let mut out = Vec::new();
-        crate::vectors::write_npy(&mut out, rows[0].len(), &rows.concat()).unwrap();
+        crate::vectors::npy::write_npy(&mut out, rows[0].len(), &rows.concat()).unwrap();
         out
     }
 
@@ -1281,8 +1281,8 @@ mod tests {
     /// errors; at least 0.99 at the bar and above.
     #[test]
     fn planted_pairs_follow_the_s_curve() {
-        use crate::hyperplane::Projector;
-        use crate::vectors::Vectors;
+        use crate::vectors::hyperplane::Projector;
+        use crate::vectors::npy::Vectors;
         let (dim, count) = (32, 2000);
         let shape =
             BitBandParams::solve(256, 0.9, 0.99, 1_000_000, &Background::orthogonal()).unwrap();
