@@ -165,7 +165,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dir.join("simdedup-bench-clean.jsonl"),
         dir.join("simdedup-bench-removed.jsonl"),
     );
-    write_records(&set, &result.assignment, Some(&kept), Some(&removed))?;
+    write_records(
+        &set,
+        simdedup::jobs::dedup::removed_as(&result.assignment),
+        Some(&kept),
+        Some(&removed),
+    )?;
     let t_write = t.elapsed();
     let total = start.elapsed();
     let exact = result.pairs.iter().filter(|p| p.exact).count();

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use simdedup::jobs::dedup::removed_as;
 use simdedup::ops::dedup::{
     Candidates, DedupOptions, Grouping, KeepOrder, candidate_radius, dedup,
 };
@@ -203,7 +204,13 @@ fn jsonl_outputs_copy_the_lines() {
             env.path().join("clean.jsonl"),
             env.path().join("removed.jsonl.gz"),
         );
-        let stats = write_records(&set, &result.assignment, Some(&kept), Some(&removed)).unwrap();
+        let stats = write_records(
+            &set,
+            removed_as(&result.assignment),
+            Some(&kept),
+            Some(&removed),
+        )
+        .unwrap();
         assert_eq!((stats.kept, stats.removed), (5, 3), "{name} {gz}");
         let kept = std::fs::read(&kept).unwrap();
         let expected: Vec<&[u8]> = [0, 2, 4, 5, 6].iter().map(|&i| original[i]).collect();
@@ -249,7 +256,7 @@ fn csv_outputs_copy_the_records() {
         let out = |n: &str| env.path().join(format!("{n}{}", &name[9..]));
         write_records(
             &set,
-            &result.assignment,
+            removed_as(&result.assignment),
             Some(&out("clean")),
             Some(&out("removed")),
         )
@@ -320,7 +327,13 @@ fn parquet_outputs_keep_the_schema() {
             env.path().join("clean.parquet"),
             env.path().join("removed.parquet"),
         );
-        write_records(&set, &result.assignment, Some(&kept), Some(&removed)).unwrap();
+        write_records(
+            &set,
+            removed_as(&result.assignment),
+            Some(&kept),
+            Some(&removed),
+        )
+        .unwrap();
         let input = read_all(&data(name));
         let kept = read_all(&kept);
         assert_eq!(kept.schema(), input.schema());
@@ -378,7 +391,13 @@ fn bad_rows_are_named_by_line() {
     // Skipped rows go to neither output; the others are copied, invalid byte included.
     let env = TestEnv::new();
     let (kept, removed) = (env.path().join("k.jsonl"), env.path().join("r.jsonl"));
-    write_records(&set, &result.assignment, Some(&kept), Some(&removed)).unwrap();
+    write_records(
+        &set,
+        removed_as(&result.assignment),
+        Some(&kept),
+        Some(&removed),
+    )
+    .unwrap();
     let input = std::fs::read(&path).unwrap();
     let original = lines(&input);
     assert_eq!(
@@ -435,7 +454,7 @@ fn no_half_written_outputs() {
     let bytes = std::fs::read(&input).unwrap();
     std::fs::write(&input, &bytes[..bytes.len() / 2]).unwrap();
     let kept = env.path().join("clean.jsonl");
-    let err = write_records(&set, &result.assignment, Some(&kept), None).unwrap_err();
+    let err = write_records(&set, removed_as(&result.assignment), Some(&kept), None).unwrap_err();
     assert!(err.to_string().contains("rows.jsonl"), "{err}");
     let left: Vec<_> = std::fs::read_dir(env.path())
         .unwrap()

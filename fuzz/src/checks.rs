@@ -355,7 +355,7 @@ fn records(data: &[u8], format: Format) {
     }
     let stats = match simdedup::output::records::write_records(
         &set,
-        &assignment,
+        simdedup::jobs::dedup::removed_as(&assignment),
         Some(&kept),
         Some(&removed),
     ) {

@@ -9,8 +9,10 @@ use std::path::Path;
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
 use crate::input::PathList;
+use crate::ops::cluster::Assignment;
 use crate::ops::dedup::{self, Candidates, Dedup, DedupOptions, Grouping, PairSet};
 use crate::ops::semantic::{self, Centring, Leak, Plan, SearchRequest};
+use crate::output::records::RemovedAs;
 use crate::progress::Progress;
 use crate::records::{RecordOptions, RecordSet, read_records};
 use crate::search::SearchOptions;
@@ -244,4 +246,16 @@ pub fn against_vectors(
     crate::with_width!(bits, F => Ok(semantic::against_vectors::<F>(
         queries, reference, &opts, &centring, search, progress
     )))
+}
+
+/// A dedup's decisions as the dataset writer takes them
+/// ([`crate::output::records::write_records`]): for row `i`, `None` when kept, else the kept
+/// row it duplicates and the score.
+pub fn removed_as(assignment: &Assignment) -> impl Fn(usize) -> Option<RemovedAs> + '_ {
+    |i| {
+        assignment.duplicate_of[i].map(|d| RemovedAs {
+            kept: d.kept,
+            score: d.score,
+        })
+    }
 }

@@ -23,9 +23,16 @@ use parquet::file::properties::WriterProperties;
 
 use crate::atomic_file::AtomicFile;
 use crate::error::Error;
-use crate::ops::cluster::Assignment;
 use crate::records::parquet_file::{BATCH_SIZE, file_error};
 use crate::records::{Format, RecordSet};
+
+/// A removed row's link to the kept row it duplicates: that row's index in the set, and the
+/// score the output gives (`score`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RemovedAs {
+    pub kept: u32,
+    pub score: f64,
+}
 
 /// What was written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -124,28 +131,26 @@ impl Target {
 }
 
 /// Writes the kept rows of `set` to `kept` and the removed ones to `removed` (either may be
-/// left out), by `assignment` (one entry per row of the set). The input is read once more,
-/// sequentially.
+/// left out), by `duplicate_of` (for each row of the set, `None` when kept). The input is
+/// read once more, sequentially.
 pub fn write_records<F>(
     set: &RecordSet<F>,
-    assignment: &Assignment,
+    duplicate_of: impl Fn(usize) -> Option<RemovedAs>,
     kept: Option<&Path>,
     removed: Option<&Path>,
 ) -> Result<WriteStats, Error> {
-    assert_eq!(
-        assignment.duplicate_of.len(),
-        set.rows.len(),
-        "one decision per row"
-    );
     let kept = kept.map(|p| Target::create(p, set.format)).transpose()?;
     let removed = removed.map(|p| Target::create(p, set.format)).transpose()?;
+    let removed_rows = (0..set.rows.len())
+        .filter(|&i| duplicate_of(i).is_some())
+        .count();
     let stats = WriteStats {
-        kept: assignment.duplicate_of.len() - assignment.removed(),
-        removed: assignment.removed(),
+        kept: set.rows.len() - removed_rows,
+        removed: removed_rows,
     };
     match set.format {
-        Format::Parquet => write_parquet(set, assignment, kept.as_ref(), removed.as_ref())?,
-        _ => write_text(set, assignment, kept.as_ref(), removed.as_ref())?,
+        Format::Parquet => write_parquet(set, &duplicate_of, kept.as_ref(), removed.as_ref())?,
+        _ => write_text(set, &duplicate_of, kept.as_ref(), removed.as_ref())?,
     }
     for target in [kept, removed].into_iter().flatten() {
         target.commit()?;
@@ -219,7 +224,7 @@ fn csv_extendable<'a, F>(set: &RecordSet<F>, content: &'a [u8], delimiter: u8) -
 /// JSONL and CSV: the records' bytes, copied from the file (or the gzip spill).
 fn write_text<F>(
     set: &RecordSet<F>,
-    assignment: &Assignment,
+    duplicate_of: &dyn Fn(usize) -> Option<RemovedAs>,
     kept: Option<&Target>,
     removed: Option<&Target>,
 ) -> Result<(), Error> {
@@ -281,11 +286,7 @@ fn write_text<F>(
         pos = row.offset + row.len as u64;
         let whole = record_bytes(&buf);
         let (content, ending) = split_ending(whole);
-        match (
-            assignment.duplicate_of[i],
-            kept_out.as_mut(),
-            removed_out.as_mut(),
-        ) {
+        match (duplicate_of(i), kept_out.as_mut(), removed_out.as_mut()) {
             (None, Some(out), _) => (|| {
                 out.write_all(whole)?;
                 // A record cut before the `\n` of its `\r\n`, or the file's last line.
@@ -339,7 +340,7 @@ fn write_text<F>(
 /// Parquet: the input's batches, all columns, filtered; removed rows gain two columns.
 fn write_parquet<F>(
     set: &RecordSet<F>,
-    assignment: &Assignment,
+    duplicate_of: &dyn Fn(usize) -> Option<RemovedAs>,
     kept: Option<&Target>,
     removed: Option<&Target>,
 ) -> Result<(), Error> {
@@ -407,7 +408,7 @@ fn write_parquet<F>(
         let (mut ids, mut indexes, mut scores) = (Vec::new(), Vec::new(), Vec::new());
         while next < set.rows.len() && set.rows[next].row < start + n as u64 {
             let r = (set.rows[next].row - start) as usize;
-            match assignment.duplicate_of[next] {
+            match duplicate_of(next) {
                 None => keep[r] = true,
                 Some(d) => {
                     remove[r] = true;

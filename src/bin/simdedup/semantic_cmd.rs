@@ -428,9 +428,14 @@ fn write_dataset<T>(
     assignment: &Assignment,
 ) -> Result<()> {
     if args.out.is_some() || args.removed.is_some() {
+        assert_eq!(
+            assignment.duplicate_of.len(),
+            set.rows.len(),
+            "one decision per row"
+        );
         let stats = write_records(
             set,
-            assignment,
+            simdedup::jobs::dedup::removed_as(assignment),
             args.out.as_deref(),
             args.removed.as_deref(),
         )?;
