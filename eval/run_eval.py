@@ -22,7 +22,7 @@ Peer configurations (all on the same word 3-shingle sets of shingles.py):
               num_bands=25, band_size=5) fed our shingles as tokens; its query
               already keeps only candidates with estimated Jaccard >= bar.
   simhash     Simhash(shingles, f=64) + SimhashIndex(k=K): pairs within
-              Hamming distance K (--simhash-k, default 16: best F1 of a sweep at 2k; see README).
+              Hamming distance K (--simhash-k, default 16: best F1 of a sweep at 2k; see docs/benchmarks.md, "Quality against the peers").
   floor       reference row: read + shingle only, no search (Python share of peer times).
   seed        seed_baseline.py (char bigrams, CityHash of --seed-bits (32), one pass per bit,
               neighbours only, distance ratio < 0.25).

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the README's Markdown table from run_eval.py JSON results.
+"""Print the Markdown table of docs/benchmarks.md ("Quality against the peers") from run_eval.py JSON results.
 
     python3 eval/table.py eval/results/c2k-*.json eval/results/c100k-*.json
 """

@@ -12,7 +12,7 @@ or from a shell::
     python -m simdedup.spark in.parquet --embedding-column emb -o kept.parquet --removed removed.parquet
     spark-submit "$(python -c 'import simdedup.spark as s; print(s.__file__)')" in.parquet --columns text -o kept.parquet
 
-Stages (README, "Spark"):
+Stages (docs/spark.md):
 
 1. sketch: per row its number in input order, the digest of its normalised fields, its
    shingle count, its combined text and its MinHash band buckets (``band << 32 | key``);
@@ -449,7 +449,7 @@ def _dedup_vectors(
     stats: dict | None,
 ):
     """``dedup(df, embedding_column=...)``: the local run's ``ops::semantic::dedup_vectors``
-    with the search its cost model chooses, exact or bands (README, "Spark": embeddings)."""
+    with the search its cost model chooses, exact or bands (docs/spark.md: embeddings)."""
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not a cosine between -1 and 1")
     _check_columns(df, [column] + ([id_column] if id_column else []))

@@ -18,6 +18,7 @@ pub mod density;
 pub mod embed;
 pub mod index;
 pub mod partitioned;
+pub mod partitioned_vectors;
 
 pub use crate::text::texts::Texts;
 
