@@ -224,3 +224,25 @@ fn a_report_path_that_cannot_be_written_fails_before_the_run() {
     let run = env.run(&["docs", "--no-verify", "--report", "r.html"]);
     assert_eq!(run.code, 2, "--no-verify has no verified pairs to report");
 }
+
+#[test]
+fn index_query_reports_the_new_files_removed() {
+    let env = TestEnv::new();
+    let mut rng = Rng(7);
+    let texts: Vec<String> = (0..6).map(|_| random_text(&mut rng, 60)).collect();
+    for (i, t) in texts.iter().enumerate() {
+        env.file(&format!("old/{i}.txt"), t);
+    }
+    env.file("new/exact.txt", &texts[1]);
+    env.file("new/<near>.txt", edit(&mut rng, &texts[2], 4));
+    env.file("new/other.txt", random_text(&mut rng, 60));
+    let built = env.run(&["index", "build", "old", "-o", "i.sdx"]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let run = env.run(&["index", "query", "i.sdx", "new", "--report", "q.html"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
+    let html = read(&env, "q.html");
+    assert_eq!(attr(&html, "data-removed").first(), Some(&"2"));
+    assert!(html.contains("new/&lt;near&gt;.txt"));
+    assert!(!html.contains("<near>"));
+}

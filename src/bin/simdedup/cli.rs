@@ -788,6 +788,12 @@ pub struct IndexQueryArgs {
     #[arg(long)]
     pub exact: bool,
 
+    /// Also write a self-contained HTML report of the query to FILE.html (see `simdedup
+    /// --help`); its decisions are the new files removed as duplicates of indexed files
+    /// or of new files before them.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }

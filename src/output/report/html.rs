@@ -198,7 +198,7 @@ fn histogram(h: &mut String, data: &RunData, s: &Summary) {
     };
     let _ = writeln!(
         h,
-        "<p>Candidate search: {}; candidate probability {recall}; <b>{}</b> candidates measured, {} verified at or above the bar.</p>",
+        "<p>Candidate search: {}; candidate probability {recall}; <b>{}</b> candidates measured, {} pairs verified at or above the bar (exact duplicates are grouped by digest before the search, and a near pair between two groups counts for each of their members).</p>",
         escape(&f.method),
         f.candidates,
         s.exact_pairs + s.near_pairs
