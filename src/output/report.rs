@@ -29,6 +29,9 @@ pub const CLUSTERS: usize = 20;
 const CLUSTER_MEMBERS: usize = 5;
 /// Words of each text compared and shown in a borderline pair (the rest is cut).
 pub const PAIR_WORDS: usize = 300;
+/// Characters of each text of a borderline pair read at most (a text without spaces is
+/// one word): bounds the page whatever the documents.
+pub const PAIR_CHARS: usize = 4000;
 /// Characters of a kept member's text shown with its cluster.
 const SNIPPET_CHARS: usize = 200;
 
@@ -121,8 +124,10 @@ pub struct ThresholdRow {
 pub struct Marked {
     /// (word with the whitespace that follows it, differs).
     pub words: Vec<(String, bool)>,
-    /// Words left out at the end.
+    /// Words left out at the end (after [`PAIR_WORDS`] words).
     pub cut: usize,
+    /// The text was cut at [`PAIR_CHARS`] characters first.
+    pub clipped: bool,
     /// The text could not be read again (the message).
     pub unreadable: Option<String>,
 }
@@ -274,6 +279,14 @@ fn read(src: &dyn TextSource, i: u32) -> Result<String, String> {
 
 /// Words of `text` with the whitespace after each; at most [`PAIR_WORDS`], and the count
 /// cut.
+/// `text` cut at [`PAIR_CHARS`] characters, and whether it was.
+fn clip(text: &str) -> (&str, bool) {
+    match text.char_indices().nth(PAIR_CHARS) {
+        Some((end, _)) => (&text[..end], true),
+        None => (text, false),
+    }
+}
+
 fn words(text: &str) -> (Vec<String>, usize) {
     let mut starts = vec![0];
     let (mut after_space, mut seen_word) = (false, false);
@@ -312,10 +325,12 @@ pub fn mark_pair(a: Result<String, String>, b: Result<String, String>) -> (Marke
         (a, b) => {
             let one = |t: Result<String, String>| match t {
                 Ok(t) => {
-                    let (w, cut) = words(&t);
+                    let (t, clipped) = clip(&t);
+                    let (w, cut) = words(t);
                     Marked {
                         words: w.into_iter().map(|w| (w, false)).collect(),
                         cut,
+                        clipped,
                         unreadable: None,
                     }
                 }
@@ -327,8 +342,9 @@ pub fn mark_pair(a: Result<String, String>, b: Result<String, String>) -> (Marke
             return (one(a), one(b));
         }
     };
-    let (wa, cut_a) = words(&a);
-    let (wb, cut_b) = words(&b);
+    let ((a, clip_a), (b, clip_b)) = (clip(&a), clip(&b));
+    let (wa, cut_a) = words(a);
+    let (wb, cut_b) = words(b);
     let ka: Vec<String> = wa.iter().map(|w| key(w)).collect();
     let kb: Vec<String> = wb.iter().map(|w| key(w)).collect();
     // lcs[i][j]: the longest common subsequence of ka[i..] and kb[j..].
@@ -358,12 +374,16 @@ pub fn mark_pair(a: Result<String, String>, b: Result<String, String>) -> (Marke
             j += 1;
         }
     }
-    let marked = |w: Vec<String>, d: Vec<bool>, cut| Marked {
+    let marked = |w: Vec<String>, d: Vec<bool>, cut, clipped| Marked {
         words: w.into_iter().zip(d).collect(),
         cut,
+        clipped,
         unreadable: None,
     };
-    (marked(wa, diff_a, cut_a), marked(wb, diff_b, cut_b))
+    (
+        marked(wa, diff_a, cut_a, clip_a),
+        marked(wb, diff_b, cut_b, clip_b),
+    )
 }
 
 /// (kept record, removed members, of which exact) for every kept record with duplicates,
@@ -480,6 +500,12 @@ mod tests {
         let (a, _) = mark_pair(Ok(long.clone()), Ok(long));
         assert_eq!(a.words.len(), PAIR_WORDS);
         assert_eq!(a.cut, 7);
+        assert!(!a.clipped);
+        // One word of a million characters is cut at PAIR_CHARS.
+        let (a, b) = mark_pair(Ok("x".repeat(1 << 20)), Ok("y".into()));
+        assert_eq!(a.words.len(), 1);
+        assert_eq!(a.words[0].0.chars().count(), PAIR_CHARS);
+        assert!(a.clipped && !b.clipped);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 use std::fmt::Write;
 
 use super::{
-    BINS, BORDERLINE, CLUSTERS, Curve, Marked, PAIR_WORDS, RunData, SNIPPET_CHARS, Summary,
+    BINS, BORDERLINE, CLUSTERS, Curve, Marked, PAIR_CHARS, PAIR_WORDS, RunData, SNIPPET_CHARS,
+    Summary,
 };
 use crate::ops::dedup::Grouping;
 
@@ -275,13 +276,15 @@ fn marked(h: &mut String, m: &Option<Marked>) {
     }
     if m.cut > 0 {
         let _ = write!(h, "<span class=\"note\"> [... {} more words]</span>", m.cut);
+    } else if m.clipped {
+        h.push_str("<span class=\"note\"> [... cut]</span>");
     }
 }
 
 fn borderline(h: &mut String, data: &RunData, s: &Summary) {
     let _ = writeln!(
         h,
-        "<section id=\"borderline\">\n<h2>Pairs closest to the bar</h2>\n<p class=\"note\">{}. Words one text has and the other lacks at that place are <mark>marked</mark>; each text is shown up to {PAIR_WORDS} words.</p>",
+        "<section id=\"borderline\">\n<h2>Pairs closest to the bar</h2>\n<p class=\"note\">{}. Words one text has and the other lacks at that place are <mark>marked</mark>; each text is shown up to {PAIR_WORDS} words ({PAIR_CHARS} characters).</p>",
         if s.near_pairs > BORDERLINE {
             format!(
                 "The {BORDERLINE} of {} near pairs with the lowest score (a sample: the rest score higher)",
