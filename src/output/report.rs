@@ -8,6 +8,8 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use rayon::prelude::*;
+
 use crate::atomic_file::AtomicFile;
 use crate::error::Error;
 use crate::ops::cluster::Assignment;
@@ -220,20 +222,17 @@ fn threshold_table(data: &RunData) -> Vec<ThresholdRow> {
         .iter()
         .map(|p| (p.a, p.b, p.score, p.exact))
         .collect();
+    // One decision pass over every record per bar: the bars run in parallel.
+    let (records, skipped, grouping) = (data.records, data.skipped_records, data.facts.grouping);
+    let verified = data.pairs;
     table_bars(data.facts.threshold)
-        .into_iter()
+        .into_par_iter()
         .map(|bar| {
-            let d = rethreshold(
-                data.records,
-                data.skipped_records,
-                &pairs,
-                bar,
-                data.facts.grouping,
-            );
+            let d = rethreshold(records, skipped, &pairs, bar, grouping);
             ThresholdRow {
                 bar,
                 removed: d.assignment.removed(),
-                pairs: data.pairs.iter().filter(|p| p.score >= bar).count(),
+                pairs: verified.iter().filter(|p| p.score >= bar).count(),
             }
         })
         .collect()
