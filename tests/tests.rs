@@ -13,4 +13,5 @@ mod golden;
 mod index;
 mod quality;
 mod records;
+mod report;
 mod semantic;

@@ -20,13 +20,18 @@ use crate::text::texts::{DocStats, TextSource};
 use crate::verify::{ScoredPair, verify_pairs};
 
 /// The indexed documents, then the new ones, numbered as one run over both would number
-/// them; files are read again for verification.
-struct Union<'a, F> {
+/// them; files are read again for verification (and for a query's report).
+pub struct Union<'a, F> {
     index: IndexView<'a>,
     corpus: &'a Corpus<F>,
 }
 
-impl<F> Union<'_, F> {
+impl<'a, F> Union<'a, F> {
+    /// The documents of `index`, then those of `corpus`.
+    pub fn new(index: IndexView<'a>, corpus: &'a Corpus<F>) -> Union<'a, F> {
+        Union { index, corpus }
+    }
+
     fn path(&self, i: usize) -> Cow<'_, Path> {
         match i.checked_sub(self.index.len()) {
             None => self.index.path(i),

@@ -1,5 +1,6 @@
 //! Writing results: TSV fields with paths escaped so that every record is one line, and
-//! the kept and removed rows of a deduplicated dataset ([`records`]).
+//! the kept and removed rows of a deduplicated dataset ([`records`]), and the HTML report
+//! of a run ([`report`]).
 //!
 //! In a path, tab, newline, carriage return and backslash are written `\t`, `\n`, `\r`
 //! and `\\`; bytes that are not UTF-8 are written `\xHH`.
@@ -10,6 +11,7 @@ use std::path::Path;
 use crate::input::path_bytes;
 
 pub mod records;
+pub mod report;
 
 /// Writes `path` as one TSV field.
 pub fn write_path(out: &mut dyn Write, path: &Path) -> io::Result<()> {

@@ -15,12 +15,13 @@ Examples:
   simdedup docs/ -j 0.8 --recall 0.999    a stricter bar, more bands (fewer pairs missed)
   simdedup docs/ --method exact           every pair within the Hamming radius (slower)
   simdedup --compat dedup-py -v test/     reproduce the seed script dedup.py
+  simdedup docs/ --report run.html        also an HTML report: histogram, thresholds, pairs
   simdedup fingerprint docs/ > fps.tsv    fingerprints as a file, for pipelines
   simdedup pairs fps.tsv -k 3             search a fingerprint file
 
 Exit status: 0 when all went well, 2 when some input could not be used (each named on stderr)
 or on a fatal error (a full disk, an unreadable dataset), 130 when interrupted (Ctrl-C,
-SIGTERM). Output files (-o, --removed, --save) appear whole or not at all.";
+SIGTERM). Output files (-o, --removed, --save, --report) appear whole or not at all.";
 
 /// Find near-duplicate text files, dataset rows and embeddings.
 ///
@@ -106,6 +107,12 @@ pub struct FindArgs {
     /// per document `found N duplicate(s) of file: PATH` and a total, as the seed does.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Also write a self-contained HTML report of the run to FILE.html: similarity
+    /// histogram, removals at stricter bars, the pairs closest to the bar, the largest
+    /// clusters, run facts. It opens offline in any browser.
+    #[arg(long, value_name = "FILE.html", conflicts_with_all = ["no_verify", "compat"])]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -421,7 +428,7 @@ Examples:
   simdedup represent docs/ --count 20                       20 representative files
 
 Exit status: 0 when all went well, 2 when some input could not be used or on a fatal error,
-130 when interrupted (Ctrl-C, SIGTERM). Output files (-o, --removed, --save) are written
+130 when interrupted (Ctrl-C, SIGTERM). Output files (-o, --removed, --save, --report) are written
 under a temporary name and renamed when complete: a failed or interrupted run leaves none.";
 
 /// Inputs of the semantic subcommands: text files, or a `.npy` file of vectors.
@@ -547,6 +554,11 @@ pub struct SemDedupArgs {
     /// Save every verified pair as JSON, for `simdedup rethreshold`.
     #[arg(long, value_name = "RESULT.json", conflicts_with = "against")]
     pub save: Option<PathBuf>,
+
+    /// Also write a self-contained HTML report of the run to FILE.html (see `simdedup
+    /// --help`).
+    #[arg(long, value_name = "FILE.html", conflicts_with = "against")]
+    pub report: Option<PathBuf>,
 
     #[command(flatten)]
     pub search: SearchArgs,
@@ -775,6 +787,12 @@ pub struct IndexQueryArgs {
     /// Use the exact Hamming search even when the index has band keys.
     #[arg(long)]
     pub exact: bool,
+
+    /// Also write a self-contained HTML report of the query to FILE.html (see `simdedup
+    /// --help`); its decisions are the new files removed as duplicates of indexed files
+    /// or of new files before them.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -2,17 +2,21 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use simdedup::atomic_file::AtomicFile;
 use simdedup::fpfile::{self, Records};
 use simdedup::input::{FileList, WalkOptions, collect_files};
 use simdedup::jobs::dedup as jobs;
 use simdedup::jobs::{TextJob, TextSearch, Texts};
 use simdedup::ops::dedup::{Grouping, KeepOrder, candidate_radius};
 use simdedup::ops::pairs::{DocPair, group_by_first, near_pairs, seed_pairs};
+use simdedup::output::report::{self, Curve, RunData, RunFacts};
 use simdedup::output::{escape_path, write_path};
 use simdedup::search::{self, Method, SearchOptions, max_distance_for_ratio};
 use simdedup::text::corpus::{Corpus, band_shape, fingerprint_files_keeping};
@@ -38,6 +42,10 @@ pub struct Ctx {
     errors: AtomicUsize,
     /// An input expanded to no file at all (exit code 1 when nothing else went wrong).
     no_input: AtomicBool,
+    /// When the command started (for the report's run-time line).
+    pub started: Instant,
+    /// The `--report` file, opened before the work ([`Ctx::open_report`]).
+    report: Mutex<Option<AtomicFile>>,
 }
 
 impl Ctx {
@@ -47,7 +55,33 @@ impl Ctx {
             quiet,
             errors: AtomicUsize::new(0),
             no_input: AtomicBool::new(false),
+            started: Instant::now(),
+            report: Mutex::new(None),
         }
+    }
+
+    /// Creates the `--report` file's temporary file before the run, so that a bad path
+    /// fails before the work (exit 2); [`Ctx::write_report`] commits it.
+    pub(crate) fn open_report(&self, path: Option<&Path>) -> Result<()> {
+        if let Some(p) = path {
+            let file = AtomicFile::create(p).context("cannot write the --report file")?;
+            *self.report.lock().expect("not poisoned") = Some(file);
+        }
+        Ok(())
+    }
+
+    /// Whether a report was asked for.
+    pub(crate) fn wants_report(&self) -> bool {
+        self.report.lock().expect("not poisoned").is_some()
+    }
+
+    /// Writes the report of `data` to the file [`Ctx::open_report`] opened, if any.
+    pub(crate) fn write_report(&self, data: &RunData) -> Result<()> {
+        let file = self.report.lock().expect("not poisoned").take();
+        if let Some(file) = file {
+            report::write_report(file, data)?;
+        }
+        Ok(())
     }
 
     /// Number of input errors reported so far.
@@ -302,6 +336,12 @@ pub fn find(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     with_width!(args.text.bits(), F => find_with::<F>(ctx, args))
 }
 
+/// What a run's report says of its command: the subcommand and the input paths.
+pub(crate) fn report_title(command: &str, paths: &[PathBuf]) -> String {
+    let paths: Vec<String> = paths.iter().map(|p| escape_path(p)).collect();
+    format!("simdedup {command}{}", paths.join(" "))
+}
+
 fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     let compat = args.text.compat.is_some();
     let config = args.text.config();
@@ -309,6 +349,7 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         let corpus = fingerprint_corpus::<F>(ctx, &args.input, &config);
         return hamming_pairs(ctx, args, &corpus, compat);
     }
+    ctx.open_report(args.report.as_deref())?;
     let list = files(ctx, &args.input);
     let bands = band_params(
         &args.search,
@@ -368,6 +409,41 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         result.assignment.removed()
     ));
     let path = |i: u32| escape_path(corpus.path(i as usize));
+    if ctx.wants_report() {
+        let facts = RunFacts {
+            title: report_title("", &args.input.paths),
+            similarity: "Jaccard".into(),
+            threshold: args.dedup.min_similarity,
+            inputs: (corpus.len() + corpus.binary_skipped + corpus.unreadable) as u64,
+            skipped: vec![
+                ("binary (NUL bytes)".into(), corpus.binary_skipped as u64),
+                ("unreadable".into(), corpus.unreadable as u64),
+            ],
+            method: describe_search(bands, k, args.dedup.min_similarity),
+            curve: match bands {
+                Some(p) => Curve::Bands(p),
+                None => Curve::Hamming {
+                    bits: F::BITS,
+                    radius: k,
+                },
+            },
+            candidates: result.candidates,
+            grouping: job.grouping,
+            keep_first: job.keep == KeepOrder::First,
+            elapsed: ctx.started.elapsed(),
+            peak_memory: report::peak_memory(),
+        };
+        let data = RunData {
+            facts,
+            records: corpus.len(),
+            name: &path,
+            pairs: &result.pairs,
+            assignment: &result.assignment,
+            skipped_records: &[],
+            texts: Some(&corpus),
+        };
+        ctx.write_report(&data)?;
+    }
     let mut out = io::BufWriter::new(io::stdout().lock());
     let kind = |exact: bool| if exact { "exact" } else { "near" };
     match args.dedup.output {

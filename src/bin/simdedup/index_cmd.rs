@@ -10,8 +10,11 @@ use simdedup::index::{Index, IndexView, Settings, VERSION};
 use simdedup::input::FileList;
 use simdedup::input::path_bytes;
 use simdedup::jobs::index as jobs;
-use simdedup::ops::dedup::candidate_radius;
+use simdedup::ops::dedup::{Grouping, candidate_radius};
+use simdedup::ops::incremental::Union;
+use simdedup::ops::semantic::rethreshold;
 use simdedup::output::escape_path;
+use simdedup::output::report::{self, Curve, RunData, RunFacts};
 use simdedup::search::{Method, SearchOptions};
 use simdedup::text::shingle::Normalization;
 use simdedup::text::simhash::{CityHash, Weighting};
@@ -21,8 +24,8 @@ use crate::cli::{
     InputArgs, normalization,
 };
 use crate::commands::{
-    CANDIDATE_RECALL, Ctx, describe_search, files, max_distance, note_binary, with_width,
-    write_pairs,
+    CANDIDATE_RECALL, Ctx, describe_search, files, max_distance, note_binary, report_title,
+    with_width, write_pairs,
 };
 
 /// `simdedup index ...`.
@@ -103,6 +106,7 @@ fn query_with<F: CityHash>(
     index: &Index,
     settings: Settings,
 ) -> Result<()> {
+    ctx.open_report(args.report.as_deref())?;
     let view = index.view();
     let list = new_files(
         ctx,
@@ -173,6 +177,53 @@ fn query_with<F: CityHash>(
             Some(j) => escape_path(corpus.path(j)),
         }
     };
+    if ctx.wants_report() {
+        // The decisions: indexed files are kept (they come first and have no pairs among
+        // themselves here), new files removed greedily, as rethreshold decides at the bar.
+        let n = old + corpus.len();
+        let pairs: Vec<(u32, u32, f64, bool)> = result
+            .pairs
+            .iter()
+            .map(|p| (p.a, p.b, p.score, p.exact))
+            .collect();
+        let decided = rethreshold(n, &[], &pairs, args.min_similarity, Grouping::Greedy);
+        let union = Union::new(index.view(), &corpus);
+        let data = RunData {
+            facts: RunFacts {
+                title: report_title(
+                    &format!("index query {} ", escape_path(&args.index)),
+                    &args.input.paths,
+                ),
+                similarity: "Jaccard".into(),
+                threshold: args.min_similarity,
+                inputs: (old + corpus.len() + corpus.binary_skipped + corpus.unreadable) as u64,
+                skipped: vec![
+                    ("binary (NUL bytes)".into(), corpus.binary_skipped as u64),
+                    ("unreadable".into(), corpus.unreadable as u64),
+                ],
+                method: describe_search(bands, k, args.min_similarity),
+                curve: match bands {
+                    Some(p) => Curve::Bands(p),
+                    None => Curve::Hamming {
+                        bits: F::BITS,
+                        radius: k,
+                    },
+                },
+                candidates: result.candidates,
+                grouping: Grouping::Greedy,
+                keep_first: true,
+                elapsed: ctx.started.elapsed(),
+                peak_memory: report::peak_memory(),
+            },
+            records: n,
+            name: &path,
+            pairs: &result.pairs,
+            assignment: &decided.assignment,
+            skipped_records: &[],
+            texts: Some(&union),
+        };
+        ctx.write_report(&data)?;
+    }
     let mut out = io::BufWriter::new(io::stdout().lock());
     write_pairs(&mut out, &result.pairs, &path, &args.output)?;
     out.flush()?;

@@ -17,11 +17,13 @@ use simdedup::ops::dedup::{Dedup, Grouping, KeepOrder, PairSet};
 use simdedup::ops::semantic::{self, CANDIDATE_RECALL, Leak, Plan, SavedResult, VectorMethod};
 use simdedup::output::escape_path;
 use simdedup::output::records::write_records;
+use simdedup::output::report::{self, Curve, RunData, RunFacts};
 use simdedup::records::{RecordOptions, RecordSet};
 use simdedup::search::Method;
 use simdedup::text::corpus::Corpus;
 use simdedup::text::minhash::{BandParams, KeyStore};
 use simdedup::text::simhash::CityHash;
+use simdedup::text::texts::TextSource;
 use simdedup::vectors::embed::StaticModel;
 use simdedup::vectors::npy::{Scan, Vectors, read_ids};
 
@@ -29,7 +31,7 @@ use crate::cli::{
     MethodArg, OutliersArgs, OutputKind, RepresentArgs, RethresholdArgs, SearchArgs, SemDedupArgs,
     SemanticInput, ThresholdArgs,
 };
-use crate::commands::{Ctx, files, search_options, uses_bands};
+use crate::commands::{Ctx, files, report_title, search_options, uses_bands};
 
 /// A vector file with its ids and row scan; non-finite rows reported, zero rows noted.
 struct Loaded {
@@ -61,7 +63,11 @@ fn load(ctx: &Ctx, path: &Path, ids: Option<&Path>) -> Result<Loaded> {
 /// `--connected`).
 fn vector_job(args: &SemDedupArgs, threshold: f64) -> VectorJob {
     let input = &args.input;
-    let all = args.connected || args.save.is_some() || args.output == OutputKind::Pairs;
+    // The report's histogram and threshold table need every pair too.
+    let all = args.connected
+        || args.save.is_some()
+        || args.report.is_some()
+        || args.output == OutputKind::Pairs;
     VectorJob {
         seed: input.seed,
         center: !input.no_center,
@@ -152,6 +158,55 @@ fn plan_note(ctx: &Ctx, plan: &Plan, threshold: f64, candidates: usize) {
     }
 }
 
+/// How the report names a vector search's plan.
+fn plan_method(plan: &Plan) -> String {
+    match plan.bands {
+        Some(shape) => format!(
+            "bit-sampling bands: {} bits, {} bands of {} bits, within Hamming distance {} \
+             (centred cosine bar {:.4})",
+            shape.bits, shape.bands, shape.rows, shape.radius, plan.hashed_bar
+        ),
+        None => format!(
+            "exact Hamming search: {} bits, within distance {} (centred cosine bar {:.4})",
+            plan.bits, plan.radius, plan.hashed_bar
+        ),
+    }
+}
+
+/// What the report of a dedup run says besides the result: counts of the inputs, the
+/// search, and where the texts are read again (none for vectors).
+struct RunInfo<'a> {
+    inputs: u64,
+    skipped: Vec<(String, u64)>,
+    method: String,
+    curve: Curve,
+    texts: Option<&'a dyn TextSource>,
+}
+
+impl RunInfo<'_> {
+    /// A vector run of `rows` rows, `skipped` of them non-finite.
+    fn vectors(rows: usize, skipped: usize, plan: &Plan) -> RunInfo<'static> {
+        RunInfo {
+            inputs: rows as u64,
+            skipped: vec![("non-finite vectors".into(), skipped as u64)],
+            method: plan_method(plan),
+            curve: Curve::None,
+            texts: None,
+        }
+    }
+}
+
+/// The candidate curve of a text run: its band shape, or its Hamming radius.
+fn text_curve(job: &TextJob, bands: Option<BandParams>, bits: u32) -> Curve {
+    match bands {
+        Some(p) => Curve::Bands(p),
+        None => Curve::Hamming {
+            bits,
+            radius: job.radius(bits),
+        },
+    }
+}
+
 /// What `--method` asks of the vector search.
 fn vector_method(search: &SearchArgs) -> VectorMethod {
     match search.method {
@@ -180,6 +235,7 @@ fn text_corpus<F: CityHash>(
 
 /// `simdedup dedup`: self-deduplication or leakage against a reference.
 pub fn dedup(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
+    ctx.open_report(args.report.as_deref())?;
     let bits = args.input.bits();
     if args.input.model.is_some() {
         check_vector_bits(bits)?;
@@ -231,7 +287,10 @@ fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
     }
     let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
-    finish_dedup(ctx, args, &q.ids, &result, &skipped, "cosine", threshold)
+    let info = RunInfo::vectors(q.ids.len(), skipped.len(), &plan);
+    finish_dedup(
+        ctx, args, &q.ids, &result, &skipped, "cosine", threshold, info,
+    )
 }
 
 /// Vector leakage of `q` into `r` ([`jobs::against_vectors`]): the plan on stderr, the
@@ -315,7 +374,11 @@ fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     if let Some(set) = &q.set {
         write_dataset(ctx, args, set, &result.assignment)?;
     }
-    finish_dedup(ctx, args, &ql.ids, &result, &[], "cosine", threshold)
+    let info = RunInfo {
+        texts: q.set.as_ref().map(|s| s as &dyn TextSource),
+        ..RunInfo::vectors(ql.ids.len(), 0, &plan)
+    };
+    finish_dedup(ctx, args, &ql.ids, &result, &[], "cosine", threshold, info)
 }
 
 fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
@@ -364,7 +427,17 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         result.candidates,
         job.describe_search(bands, F::BITS)
     ));
-    finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold)
+    let info = RunInfo {
+        inputs: (corpus.len() + corpus.binary_skipped + corpus.unreadable) as u64,
+        skipped: vec![
+            ("binary (NUL bytes)".into(), corpus.binary_skipped as u64),
+            ("unreadable".into(), corpus.unreadable as u64),
+        ],
+        method: job.describe_search(bands, F::BITS),
+        curve: text_curve(&job, bands, F::BITS),
+        texts: Some(&corpus),
+    };
+    finish_dedup(ctx, args, &ids, &result, &[], "jaccard", threshold, info)
 }
 
 /// A dataset file: rows read once (fingerprints and locations kept, not texts), verified
@@ -409,6 +482,13 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         job.describe_search(bands, F::BITS)
     ));
     write_dataset(ctx, args, &set, &result.assignment)?;
+    let info = RunInfo {
+        inputs: set.rows_read,
+        skipped: vec![("bad rows".into(), set.skipped as u64)],
+        method: job.describe_search(bands, F::BITS),
+        curve: text_curve(&job, bands, F::BITS),
+        texts: Some(&set),
+    };
     finish_dedup(
         ctx,
         args,
@@ -417,6 +497,7 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         &[],
         "jaccard",
         threshold,
+        info,
     )
 }
 
@@ -484,7 +565,18 @@ fn dedup_record_vectors<F: CityHash>(
     let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
     write_dataset(ctx, args, set, &result.assignment)?;
-    finish_dedup(ctx, args, &q.ids, &result, &skipped, "cosine", threshold)
+    let info = RunInfo {
+        inputs: set.rows_read,
+        skipped: vec![
+            ("bad rows".into(), set.skipped as u64),
+            ("non-finite vectors".into(), skipped.len() as u64),
+        ],
+        texts: Some(set),
+        ..RunInfo::vectors(q.ids.len(), skipped.len(), &plan)
+    };
+    finish_dedup(
+        ctx, args, &q.ids, &result, &skipped, "cosine", threshold, info,
+    )
 }
 
 /// A dataset's --embedding-column vectors, written to a temporary `.npy` file (returned:
@@ -646,7 +738,8 @@ fn write_leaks(
     Ok(())
 }
 
-/// Summary, least-similar pairs, the saved result and the chosen output.
+/// Summary, least-similar pairs, the saved result, the report and the chosen output.
+#[allow(clippy::too_many_arguments)]
 fn finish_dedup(
     ctx: &Ctx,
     args: &SemDedupArgs,
@@ -655,8 +748,42 @@ fn finish_dedup(
     skipped: &[u32],
     similarity: &str,
     threshold: f64,
+    info: RunInfo,
 ) -> Result<()> {
     summary(ctx, &result.assignment, skipped);
+    if ctx.wants_report() {
+        let source = match (&args.input.vectors, &args.input.paths[..]) {
+            (Some(v), _) => std::slice::from_ref(v),
+            (None, paths) => paths,
+        };
+        let data = RunData {
+            facts: RunFacts {
+                title: report_title("dedup ", source),
+                similarity: if similarity == "jaccard" {
+                    "Jaccard".into()
+                } else {
+                    similarity.into()
+                },
+                threshold,
+                inputs: info.inputs,
+                skipped: info.skipped,
+                method: info.method,
+                curve: info.curve,
+                candidates: result.candidates,
+                grouping: grouping(args.connected),
+                keep_first: true,
+                elapsed: ctx.started.elapsed(),
+                peak_memory: report::peak_memory(),
+            },
+            records: ids.len(),
+            name: &|i| ids[i as usize].clone(),
+            pairs: &result.pairs,
+            assignment: &result.assignment,
+            skipped_records: skipped,
+            texts: info.texts,
+        };
+        ctx.write_report(&data)?;
+    }
     if let Some(count) = args.least_similar {
         least_similar(ctx, ids, &result.assignment, count);
     }

@@ -357,39 +357,57 @@ pub struct SavedResult {
 }
 
 impl SavedResult {
-    /// The decisions at `threshold` (at least the saved one): pairs below it are dropped,
-    /// exact-duplicate groups rebuilt from the exact pairs, then assigned as in the run.
+    /// The decisions at `threshold` (at least the saved one): see [`rethreshold`].
     pub fn rethreshold(&self, threshold: f64, grouping: Grouping) -> Dedup {
-        let n = self.ids.len();
-        // Exact pairs form cliques: each record's group is led by its smallest member.
-        let mut leader: Vec<u32> = (0..n as u32).collect();
-        for &(a, b, _, exact) in &self.pairs {
-            if exact {
-                leader[b as usize] = leader[b as usize].min(a);
-            }
+        rethreshold(
+            self.ids.len(),
+            &self.skipped,
+            &self.pairs,
+            threshold,
+            grouping,
+        )
+    }
+}
+
+/// The decisions over `n` records (`skipped` take no part) from the verified `pairs`
+/// (a, b, score, exact) of a run, at `threshold` (at least the run's): pairs below it are
+/// dropped, exact-duplicate groups rebuilt from the exact pairs, then assigned in input
+/// order as in the run. `simdedup rethreshold` and the report's threshold table
+/// ([`crate::output::report`]) both use it.
+pub fn rethreshold(
+    n: usize,
+    skipped: &[u32],
+    pairs: &[(u32, u32, f64, bool)],
+    threshold: f64,
+    grouping: Grouping,
+) -> Dedup {
+    // Exact pairs form cliques: each record's group is led by its smallest member.
+    let mut leader: Vec<u32> = (0..n as u32).collect();
+    for &(a, b, _, exact) in pairs {
+        if exact {
+            leader[b as usize] = leader[b as usize].min(a);
         }
-        let skipped: std::collections::HashSet<u32> = self.skipped.iter().copied().collect();
-        let order = (0..n as u32).filter(|i| !skipped.contains(i)).collect();
-        let groups = ExactGroups::by_key(order, |i| leader[i as usize]);
-        let near: Vec<ScoredPair> = self
-            .pairs
-            .iter()
-            .filter(|p| !p.3 && p.2 >= threshold)
-            .filter(|p| leader[p.0 as usize] == p.0 && leader[p.1 as usize] == p.1)
-            .map(|&(a, b, score, exact)| ScoredPair {
-                a,
-                b,
-                distance: 0,
-                score,
-                exact,
-            })
-            .collect();
-        let (pairs, assignment) = assign_groups(n, &groups, &near, grouping);
-        Dedup {
-            pairs,
-            assignment,
-            candidates: 0,
-        }
+    }
+    let skipped: std::collections::HashSet<u32> = skipped.iter().copied().collect();
+    let order = (0..n as u32).filter(|i| !skipped.contains(i)).collect();
+    let groups = ExactGroups::by_key(order, |i| leader[i as usize]);
+    let near: Vec<ScoredPair> = pairs
+        .iter()
+        .filter(|p| !p.3 && p.2 >= threshold)
+        .filter(|p| leader[p.0 as usize] == p.0 && leader[p.1 as usize] == p.1)
+        .map(|&(a, b, score, exact)| ScoredPair {
+            a,
+            b,
+            distance: 0,
+            score,
+            exact,
+        })
+        .collect();
+    let (pairs, assignment) = assign_groups(n, &groups, &near, grouping);
+    Dedup {
+        pairs,
+        assignment,
+        candidates: 0,
     }
 }
 
