@@ -32,8 +32,11 @@ The work runs in Rust with the GIL released.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
+import tempfile
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -403,6 +406,8 @@ class SimDedup(Generic[Record]):
         self._embeddings = embeddings
         self._texts = None if embeddings is not None else _texts(distinct, columns)
         self._searched_rows: Any = False  # not computed yet
+        # A model read from a saved file: its files, to save it again.
+        self._loaded_model_files: tuple[Any, list] | None = None
         self.index = Index(self)
 
     @classmethod
@@ -465,6 +470,96 @@ class SimDedup(Generic[Record]):
         if len(groups[2]) < len(records):
             vectors = np.ascontiguousarray(vectors[groups[2]])
         return cls(records, columns, was_string, model, vectors, dict(options), groups)
+
+    # -- save and load -------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Saves the instance to ``path``: its settings, records, groups of exact copies,
+        vectors and model (a :class:`StaticModel` or a ``model2vec.StaticModel``, stored
+        as the model's files; another encoder is not stored, pass it to :meth:`load`), in
+        one versioned, CRC-32-checksummed file that is written to a temporary file and
+        renamed over ``path``, so ``path`` holds the old file or the new one, never part.
+        Records must be JSON values (strings, numbers, lists, dictionaries).
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "train.simdedup")
+        >>> SimDedup.from_records(["the quick brown fox jumps"]).save(path)
+        >>> SimDedup.load(path).deduplicate(["the quick brown fox jumps high"], 0.5).selected
+        []
+        """
+        try:
+            records = json.dumps(self.records, ensure_ascii=False).encode()
+        except (TypeError, ValueError) as e:
+            bad = next((i for i, r in enumerate(self.records) if not _json_ok(r)), None)
+            raise ValueError(f"record {bad} cannot be saved: {e} (records are saved as JSON)") from None
+        meta: dict[str, Any] = {
+            "format": SAVED_FORMAT,
+            "version": SAVED_VERSION,
+            "columns": self.columns,
+            "was_string": self._was_string,
+            "options": self._options,
+            "records": len(self.records),
+            "vectors": None if self._embeddings is None else list(self._embeddings.shape),
+        }
+        sections = [("records", records), ("groups", np.asarray(self._group_of, dtype="<i8").tobytes())]
+        if self._embeddings is not None:
+            sections.append(("vectors", np.ascontiguousarray(self._embeddings, dtype="<f4").tobytes()))
+        loaded = self._loaded_model_files
+        files = loaded[1] if loaded is not None and loaded[0] is self.model else _model_files(self.model)
+        kind = self.model.kind if isinstance(self.model, _Missing) else type(self.model).__name__
+        meta["model"] = None if self.model is None else {"stored": files is not None, "type": kind}
+        for name, data in files or []:
+            sections.append(("model/" + name, data))
+        sections.insert(0, ("meta", json.dumps(meta).encode()))
+        _core.save_bundle(os.fspath(path), sections)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, model: Encoder | None = None) -> SimDedup:
+        """An instance saved by :meth:`save`; its ``deduplicate`` and the other methods give
+        what the saved one gave, without the records or the model passed again (``model``
+        replaces a stored model, or gives one that could not be stored). A file that is not
+        a saved instance, is truncated or damaged (its checksum) or comes from a newer
+        simdedup is a ``ValueError`` saying so.
+        """
+        sections = dict(_core.load_bundle(os.fspath(path)))
+        try:
+            meta = json.loads(sections["meta"])
+            fmt, version = meta["format"], meta["version"]
+        except (KeyError, ValueError, TypeError):
+            raise ValueError(f"{os.fspath(path)}: not a saved SimDedup (no settings section)") from None
+        if fmt != SAVED_FORMAT:
+            raise ValueError(f"{os.fspath(path)}: not a saved SimDedup (it holds {fmt!r})")
+        if version > SAVED_VERSION:
+            raise ValueError(
+                f"{os.fspath(path)}: saved by a newer simdedup (version {version}, this one reads up to "
+                f"{SAVED_VERSION}); use a newer simdedup"
+            )
+        records = json.loads(sections["records"])
+        group_of = np.frombuffer(sections["groups"], dtype="<i8").tolist()
+        if len(records) != meta["records"] or len(group_of) != len(records):
+            raise ValueError(f"{os.fspath(path)}: corrupt saved SimDedup: {len(records)} records, {len(group_of)} groups")
+        firsts, key_group = [], {}
+        keys = _keys(records, meta["columns"])
+        for i, g in enumerate(group_of):
+            if g == len(firsts):
+                firsts.append(i)
+                key_group[keys[i]] = g
+        embeddings = None
+        if meta["vectors"] is not None:
+            rows, dim = meta["vectors"]
+            embeddings = np.frombuffer(sections["vectors"], dtype="<f4").reshape(rows, dim)
+        files = None
+        if model is None and meta["model"] is not None and meta["model"]["stored"]:
+            files = [(k[len("model/") :], v) for k, v in sections.items() if k.startswith("model/")]
+            model = _stored_model(files)
+        elif model is None and meta["model"] is not None:
+            model = _Missing(meta["model"]["type"])
+        sd = cls(
+            records, meta["columns"], meta["was_string"], model, embeddings, meta["options"], (key_group, group_of, firsts)
+        )
+        if files is not None:
+            sd._loaded_model_files = (model, files)
+        return sd
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -831,6 +926,60 @@ class SimDedup(Generic[Record]):
         limit = None if candidate_limit == "auto" else int(candidate_limit)
         ranking = self._ranking(new, embeddings, k, count=selection_size, diversity=diversity, limit=limit)
         return self._representatives(new, ranking, limit, selection_size)
+
+
+# The saved file (SimDedup.save): sections of a simdedup::bundle file.
+SAVED_FORMAT = "simdedup.SimDedup"
+SAVED_VERSION = 1
+
+
+def _json_ok(value: Any) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _model_files(model: Any) -> list[tuple[str, bytes]] | None:
+    """The files of a static-embedding model, to store with an instance; None for another
+    encoder (which cannot be stored)."""
+    if isinstance(model, StaticModel):
+        return _directory_files(Path(model.path))
+    if type(model).__module__.startswith("model2vec") and hasattr(model, "save_pretrained"):
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save_pretrained(tmp)
+            return _directory_files(Path(tmp))
+    return None
+
+
+def _directory_files(root: Path) -> list[tuple[str, bytes]]:
+    return [(p.relative_to(root).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file()]
+
+
+def _stored_model(files: list[tuple[str, bytes]]) -> StaticModel:
+    """A model from its stored files (read whole into memory, the files then removed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in files:
+            target = Path(tmp, name)
+            if ".." in Path(name).parts or Path(name).is_absolute():
+                raise ValueError(f"corrupt saved SimDedup: model file name {name!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        return StaticModel(tmp)
+
+
+class _Missing:
+    """The place of an encoder that could not be saved: using it says what to do."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def encode(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+        raise ValueError(
+            f"the instance was saved without its model (a {self.kind} cannot be stored): "
+            "pass model=... to SimDedup.load, or embeddings=..."
+        )
 
 
 def _group(keys: list) -> tuple[dict, list[int], list[int]]:

@@ -28,6 +28,9 @@ class StaticModel:
 
     def __init__(self, path: str) -> None: ...
     @property
+    def path(self) -> str:
+        """The directory the model was read from."""
+    @property
     def dim(self) -> int: ...
     def encode(self, texts: list[str], **kwargs: object) -> npt.NDArray[np.float32]:
         """One row per text (float32, shape (len(texts), dim)); the GIL is released."""
@@ -308,3 +311,12 @@ def vector_cosines(
     dim: int,
 ) -> npt.NDArray[np.float64]:
     """The exact cosine of each pair of rows."""
+
+# Saved instances (simdedup::bundle): named byte sections in one checksummed file.
+
+def save_bundle(path: str, sections: list[tuple[str, bytes]]) -> None:
+    """Writes the sections to ``path`` atomically (a temporary file renamed over it)."""
+
+def load_bundle(path: str) -> list[tuple[str, bytes]]:
+    """The sections of ``path`` in written order; a ``ValueError`` names a file that is not
+    a saved file, truncated, corrupt (CRC-32) or of a newer format version."""

@@ -701,6 +701,12 @@ impl StaticModel {
         })
     }
 
+    /// The directory the model was read from.
+    #[getter]
+    fn path(&self) -> &str {
+        &self.path
+    }
+
     /// Dimensions of a vector.
     #[getter]
     fn dim(&self) -> usize {
@@ -727,6 +733,38 @@ impl StaticModel {
     }
 }
 
+/// Writes `sections` (name, bytes) to `path` as one checksummed file, atomically
+/// ([`simdedup::bundle`]).
+#[pyfunction]
+fn save_bundle<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    sections: Vec<(String, Bound<'py, pyo3::types::PyBytes>)>,
+) -> PyResult<()> {
+    use pyo3::types::PyBytesMethods;
+    let refs: Vec<(&str, &[u8])> = sections
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_bytes()))
+        .collect();
+    py.detach(|| simdedup::bundle::save(&path, &refs))
+        .map_err(py_error)
+}
+
+/// The sections of the bundle at `path`, checked, as (name, bytes) in written order.
+#[pyfunction]
+fn load_bundle<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+) -> PyResult<Vec<(String, Bound<'py, pyo3::types::PyBytes>)>> {
+    let bundle = py
+        .detach(|| simdedup::bundle::load(&path))
+        .map_err(py_error)?;
+    Ok(bundle
+        .sections()
+        .map(|(name, bytes)| (name.to_string(), pyo3::types::PyBytes::new(py, bytes)))
+        .collect())
+}
+
 /// The extension module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -744,6 +782,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pairs_within, m)?)?;
     m.add_function(wrap_pyfunction!(band_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(jaccard_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(save_bundle, m)?)?;
+    m.add_function(wrap_pyfunction!(load_bundle, m)?)?;
     m.add_class::<StaticModel>()?;
     partitioned::register(m)?;
     spark::register(m)?;
