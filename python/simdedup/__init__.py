@@ -680,32 +680,67 @@ class SimDedup(Generic[Record]):
         exact = out["exact"] if self._lexical else None
         return self._result(canon, score, exact, t)
 
-    def self_deduplicate(self, threshold: float | None = None) -> DeduplicationResult:
+    def self_deduplicate(self, threshold: float | None = None, target_size: int | None = None) -> DeduplicationResult:
         """Removes near duplicates within the records, keeping the first of each (a record
         is removed when it is similar enough to a record already kept). ``threshold``
         defaults to 0.9 for cosine, 0.5 for Jaccard.
 
+        With ``target_size``, the threshold is the one at which the number of records kept
+        is closest to ``target_size`` (``result.threshold`` says which): one search at the
+        lowest threshold considered (``threshold``, by default 0.7 for cosine and 0.3 for
+        Jaccard) finds every pair above it, and a bisection over their scores decides again
+        from those pairs in memory, with no search again. When even the lowest threshold
+        keeps more records, or no threshold keeps as many (exact copies are always removed),
+        the result is the nearest one can get.
+
         >>> SimDedup.from_records(["a b c d", "a b c d e", "x y z w"]).self_deduplicate(0.5).selected
         ['a b c d', 'x y z w']
+        >>> r = SimDedup.from_records(["a b c d", "a b c d e", "a b c d e f", "x y z w"]).self_deduplicate(target_size=3)
+        >>> r.selected, round(r.threshold, 3)
+        (['a b c d', 'a b c d e f', 'x y z w'], 0.667)
         """
+        if target_size is not None:
+            return self._to_target_size(int(target_size), threshold)
         t = self._threshold(threshold, self._lexical)
         if self._lexical:
             out, _ = self._self_decisions(t)
-            n = len(self._firsts)
+            return self._lexical_result(out, t)
+        # Only the pairs that decide (the search skips pairs between removed records);
+        # rethreshold searches again.
+        result = self._vector_redo(t)
+        result._redo = self._vector_redo
+        return result
 
-            def redo(threshold: float) -> DeduplicationResult:
-                again = _core.rethreshold(n, out["pair_a"], out["pair_b"], out["pair_score"], out["pair_exact"], threshold)
-                return self._groups_result(again, None, threshold)
+    def _vector_redo(self, threshold: float) -> DeduplicationResult:
+        return self._groups_result(*self._self_decisions(threshold), threshold)
 
-        else:
-            # Only the pairs that decide (the search skips pairs between removed records);
-            # rethreshold searches again.
-            def redo(threshold: float) -> DeduplicationResult:
-                return self._groups_result(*self._self_decisions(threshold), threshold)
+    def _lexical_result(self, out: dict, t: float, decided: dict | None = None) -> DeduplicationResult:
+        """A lexical result whose rethreshold decides again from the verified pairs."""
+        n = len(self._firsts)
 
-            out = None
-        result = redo(t) if out is None else self._groups_result(out, None, t)
+        def redo(threshold: float) -> DeduplicationResult:
+            again = _core.rethreshold(n, out["pair_a"], out["pair_b"], out["pair_score"], out["pair_exact"], threshold)
+            return self._groups_result(again, None, threshold)
+
+        result = self._groups_result(out if decided is None else decided, None, t)
         result._redo = redo
+        return result
+
+    def _to_target_size(self, target: int, floor: float | None) -> DeduplicationResult:
+        if target < 1:
+            raise ValueError(f"target_size must be at least 1, got {target}")
+        floor = (0.3 if self._lexical else 0.7) if floor is None else float(floor)
+        out, rows = self._self_decisions(floor, all_pairs=True)
+        searched = len(out["duplicate_of"])
+        # Groups left out of the search (zero vectors) are always kept.
+        aim = max(target - (len(self._firsts) - searched), 0)
+        t, decided = _core.target_threshold(
+            searched, out["pair_a"], out["pair_b"], out["pair_score"], out["pair_exact"], floor, aim
+        )
+        if self._lexical:
+            return self._lexical_result(out, t, decided)
+        result = self._groups_result(decided, rows, t)
+        result._redo = self._vector_redo
         return result
 
     def deduplicate(

@@ -156,6 +156,20 @@ def rethreshold(
     """The decisions at ``threshold`` from the verified pairs of a run over ``n`` records
     (keys as in :func:`dedup_texts`)."""
 
+def target_threshold(
+    n: int,
+    pair_a: npt.NDArray[np.int64],
+    pair_b: npt.NDArray[np.int64],
+    pair_score: npt.NDArray[np.float64],
+    pair_exact: npt.NDArray[np.bool_],
+    floor: float,
+    target: int,
+    connected: bool = False,
+) -> tuple[float, dict]:
+    """``(threshold, decisions)``: the threshold (``floor`` or above; ``floor`` is that of the
+    run the verified pairs come from) keeping the number of records closest to ``target``,
+    by bisection over the pair scores with no search again (keys as in :func:`dedup_texts`)."""
+
 def fingerprints(texts: list[str], bits: int = 64, shingles: str = "word:3") -> npt.NDArray[np.uint64]:
     """SimHash (CityHash) fingerprints of texts: one uint64 each at 64 bits; two (high word
     first) at 128 bits.

@@ -544,6 +544,43 @@ fn rethreshold<'py>(
     dedup_dict(py, &result)
 }
 
+/// The threshold (at least `floor`, the threshold of the run the pairs come from) whose
+/// decisions keep the number of records closest to `target`, and those decisions (keys as
+/// in [`dedup_dict`]).
+#[pyfunction]
+#[pyo3(signature = (n, pair_a, pair_b, pair_score, pair_exact, floor, target, connected=false))]
+#[allow(clippy::too_many_arguments)]
+fn target_threshold<'py>(
+    py: Python<'py>,
+    n: usize,
+    pair_a: PyReadonlyArray1<'py, i64>,
+    pair_b: PyReadonlyArray1<'py, i64>,
+    pair_score: PyReadonlyArray1<'py, f64>,
+    pair_exact: PyReadonlyArray1<'py, bool>,
+    floor: f64,
+    target: usize,
+    connected: bool,
+) -> PyResult<(f64, Bound<'py, PyDict>)> {
+    let (a, b, s, e) = (
+        pair_a.as_slice()?,
+        pair_b.as_slice()?,
+        pair_score.as_slice()?,
+        pair_exact.as_slice()?,
+    );
+    let saved = SavedResult {
+        similarity: String::new(),
+        threshold: floor,
+        ids: vec![String::new(); n],
+        skipped: Vec::new(),
+        pairs: (0..a.len())
+            .map(|i| (a[i] as u32, b[i] as u32, s[i], e[i]))
+            .collect(),
+    };
+    let (threshold, result) =
+        py.detach(|| jobs::to_target_size(&saved, target, grouping(connected)));
+    Ok((threshold, dedup_dict(py, &result)?))
+}
+
 /// SimHash fingerprints of texts: 64-bit as uint64, or 128-bit as two uint64 columns
 /// (high word first) flattened row by row.
 #[pyfunction]
@@ -777,6 +814,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(text_densities_against, m)?)?;
     m.add_function(wrap_pyfunction!(vector_densities_against, m)?)?;
     m.add_function(wrap_pyfunction!(rethreshold, m)?)?;
+    m.add_function(wrap_pyfunction!(target_threshold, m)?)?;
     m.add_function(wrap_pyfunction!(fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(band_keys, m)?)?;
     m.add_function(wrap_pyfunction!(pairs_within, m)?)?;
