@@ -47,6 +47,7 @@ from simdedup import _core
 
 __all__ = [
     "SimDedup",
+    "dedup",
     "Index",
     "DeduplicationResult",
     "DuplicateRecord",
@@ -1029,6 +1030,9 @@ def _group(keys: list) -> tuple[dict, list[int], list[int]]:
             firsts.append(i)
         group_of.append(g)
     return key_group, group_of, firsts
+
+
+from simdedup.frames import dedup  # noqa: E402  (uses the helpers above)
 
 
 def _auto_limit(total: int, selection_size: int) -> int:
