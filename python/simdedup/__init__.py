@@ -26,6 +26,11 @@ Similarity depends on how the instance is made:
 - ``from_embeddings(embeddings, records)``: semantic, on vectors you made. A C-contiguous
   float32 array is read without a copy.
 
+Exact copies are grouped when an instance is made (``sd.index.items``, ``sd.index.vectors``)
+and a zero vector is similar to nothing, as in SemHash 0.5.0. Beyond SemHash:
+``sd.save(path)`` and ``SimDedup.load(path)``; ``self_deduplicate(target_size=N)``;
+``simdedup.dedup(table, columns=[...])`` for pandas, polars, pyarrow and ``datasets`` tables.
+
 The work runs in Rust with the GIL released.
 """
 
