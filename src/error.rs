@@ -81,6 +81,13 @@ pub enum Error {
         #[source]
         source: FormatError,
     },
+    /// A saved file (a [`crate::bundle`]) that cannot be used: damaged, truncated or newer.
+    #[error("{}: {source}", path.display())]
+    Bundle {
+        path: PathBuf,
+        #[source]
+        source: crate::bundle::BundleError,
+    },
     /// A setting that cannot be used (a fingerprint width, a threshold, a column list).
     #[error("{message}")]
     Setting { message: String },

@@ -14,7 +14,8 @@
 //! (JSONL, CSV/TSV, Parquet). A vector: [`vectors`] maps `.npy` files (or embeds text with
 //! a static-embedding model) and turns rows into random-hyperplane fingerprints. Both meet
 //! in [`search`] (MinHash bands, bit-sampling bands, every pair within a Hamming distance,
-//! nearest neighbours); [`index`] stores a corpus for later queries; [`verify`] scores
+//! nearest neighbours); [`index`] stores a corpus for later queries
+//! ([`bundle`] saves the Python package's instances); [`verify`] scores
 //! candidates exactly; [`ops`] turns pairs into results (dedup, clusters, the semantic
 //! operations); [`output`] writes them; [`jobs`] is one entry point per job for the
 //! command line, the Python package and Spark. [`plant`] makes pairs at a chosen
@@ -32,6 +33,7 @@ pub mod records;
 pub mod vectors;
 pub mod search;
 pub mod index;
+pub mod bundle;
 pub mod verify;
 pub mod ops;
 pub mod output;

@@ -313,6 +313,45 @@ fn rethreshold_equals_a_fresh_run() {
 }
 
 #[test]
+fn rethreshold_to_a_target_size() {
+    let env = TestEnv::new();
+    let saved = env.path().join("run.json");
+    let saved = saved.to_str().unwrap();
+    run(&[
+        "dedup",
+        "--vectors",
+        "planted.npy",
+        "-t",
+        "0.8",
+        "--save",
+        saved,
+    ]);
+    let fresh = run(&["dedup", "--vectors", "planted.npy", "-t", "0.95"]);
+    // Rows 0..55 minus the NaN row: the count that 0.95 keeps, asked for.
+    let kept = 54 - fresh.stdout.lines().count();
+    let again = run_in(
+        env.path(),
+        &["rethreshold", saved, "--target-size", &kept.to_string()],
+        b"",
+        &[],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(54 - again.stdout.lines().count(), kept);
+    assert!(
+        again.stderr.contains("keeps the count closest to"),
+        "{}",
+        again.stderr
+    );
+    let both = run_in(
+        env.path(),
+        &["rethreshold", saved, "-t", "0.9", "--target-size", "3"],
+        b"",
+        &[],
+    );
+    assert_eq!(both.code, 2);
+}
+
+#[test]
 fn text_inputs_get_the_same_operations() {
     let ex = testdata().join("example");
     let plain = run_in(&ex, &["--output", "remove", "notes", "mirror"], b"", &[]);

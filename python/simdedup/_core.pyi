@@ -28,6 +28,9 @@ class StaticModel:
 
     def __init__(self, path: str) -> None: ...
     @property
+    def path(self) -> str:
+        """The directory the model was read from."""
+    @property
     def dim(self) -> int: ...
     def encode(self, texts: list[str], **kwargs: object) -> npt.NDArray[np.float32]:
         """One row per text (float32, shape (len(texts), dim)); the GIL is released."""
@@ -152,6 +155,20 @@ def rethreshold(
 ) -> dict:
     """The decisions at ``threshold`` from the verified pairs of a run over ``n`` records
     (keys as in :func:`dedup_texts`)."""
+
+def target_threshold(
+    n: int,
+    pair_a: npt.NDArray[np.int64],
+    pair_b: npt.NDArray[np.int64],
+    pair_score: npt.NDArray[np.float64],
+    pair_exact: npt.NDArray[np.bool_],
+    floor: float,
+    target: int,
+    connected: bool = False,
+) -> tuple[float, dict]:
+    """``(threshold, decisions)``: the threshold (``floor`` or above; ``floor`` is that of the
+    run the verified pairs come from) keeping the number of records closest to ``target``,
+    by bisection over the pair scores with no search again (keys as in :func:`dedup_texts`)."""
 
 def fingerprints(texts: list[str], bits: int = 64, shingles: str = "word:3") -> npt.NDArray[np.uint64]:
     """SimHash (CityHash) fingerprints of texts: one uint64 each at 64 bits; two (high word
@@ -308,3 +325,12 @@ def vector_cosines(
     dim: int,
 ) -> npt.NDArray[np.float64]:
     """The exact cosine of each pair of rows."""
+
+# Saved instances (simdedup::bundle): named byte sections in one checksummed file.
+
+def save_bundle(path: str, sections: list[tuple[str, bytes]]) -> None:
+    """Writes the sections to ``path`` atomically (a temporary file renamed over it)."""
+
+def load_bundle(path: str) -> list[tuple[str, bytes]]:
+    """The sections of ``path`` in written order; a ``ValueError`` names a file that is not
+    a saved file, truncated, corrupt (CRC-32) or of a newer format version."""

@@ -544,6 +544,43 @@ fn rethreshold<'py>(
     dedup_dict(py, &result)
 }
 
+/// The threshold (at least `floor`, the threshold of the run the pairs come from) whose
+/// decisions keep the number of records closest to `target`, and those decisions (keys as
+/// in [`dedup_dict`]).
+#[pyfunction]
+#[pyo3(signature = (n, pair_a, pair_b, pair_score, pair_exact, floor, target, connected=false))]
+#[allow(clippy::too_many_arguments)]
+fn target_threshold<'py>(
+    py: Python<'py>,
+    n: usize,
+    pair_a: PyReadonlyArray1<'py, i64>,
+    pair_b: PyReadonlyArray1<'py, i64>,
+    pair_score: PyReadonlyArray1<'py, f64>,
+    pair_exact: PyReadonlyArray1<'py, bool>,
+    floor: f64,
+    target: usize,
+    connected: bool,
+) -> PyResult<(f64, Bound<'py, PyDict>)> {
+    let (a, b, s, e) = (
+        pair_a.as_slice()?,
+        pair_b.as_slice()?,
+        pair_score.as_slice()?,
+        pair_exact.as_slice()?,
+    );
+    let saved = SavedResult {
+        similarity: String::new(),
+        threshold: floor,
+        ids: vec![String::new(); n],
+        skipped: Vec::new(),
+        pairs: (0..a.len())
+            .map(|i| (a[i] as u32, b[i] as u32, s[i], e[i]))
+            .collect(),
+    };
+    let (threshold, result) =
+        py.detach(|| jobs::to_target_size(&saved, target, grouping(connected)));
+    Ok((threshold, dedup_dict(py, &result)?))
+}
+
 /// SimHash fingerprints of texts: 64-bit as uint64, or 128-bit as two uint64 columns
 /// (high word first) flattened row by row.
 #[pyfunction]
@@ -701,6 +738,12 @@ impl StaticModel {
         })
     }
 
+    /// The directory the model was read from.
+    #[getter]
+    fn path(&self) -> &str {
+        &self.path
+    }
+
     /// Dimensions of a vector.
     #[getter]
     fn dim(&self) -> usize {
@@ -727,6 +770,38 @@ impl StaticModel {
     }
 }
 
+/// Writes `sections` (name, bytes) to `path` as one checksummed file, atomically
+/// ([`simdedup::bundle`]).
+#[pyfunction]
+fn save_bundle<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    sections: Vec<(String, Bound<'py, pyo3::types::PyBytes>)>,
+) -> PyResult<()> {
+    use pyo3::types::PyBytesMethods;
+    let refs: Vec<(&str, &[u8])> = sections
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_bytes()))
+        .collect();
+    py.detach(|| simdedup::bundle::save(&path, &refs))
+        .map_err(py_error)
+}
+
+/// The sections of the bundle at `path`, checked, as (name, bytes) in written order.
+#[pyfunction]
+fn load_bundle<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+) -> PyResult<Vec<(String, Bound<'py, pyo3::types::PyBytes>)>> {
+    let bundle = py
+        .detach(|| simdedup::bundle::load(&path))
+        .map_err(py_error)?;
+    Ok(bundle
+        .sections()
+        .map(|(name, bytes)| (name.to_string(), pyo3::types::PyBytes::new(py, bytes)))
+        .collect())
+}
+
 /// The extension module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -739,11 +814,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(text_densities_against, m)?)?;
     m.add_function(wrap_pyfunction!(vector_densities_against, m)?)?;
     m.add_function(wrap_pyfunction!(rethreshold, m)?)?;
+    m.add_function(wrap_pyfunction!(target_threshold, m)?)?;
     m.add_function(wrap_pyfunction!(fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(band_keys, m)?)?;
     m.add_function(wrap_pyfunction!(pairs_within, m)?)?;
     m.add_function(wrap_pyfunction!(band_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(jaccard_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(save_bundle, m)?)?;
+    m.add_function(wrap_pyfunction!(load_bundle, m)?)?;
     m.add_class::<StaticModel>()?;
     partitioned::register(m)?;
     spark::register(m)?;

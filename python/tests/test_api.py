@@ -76,9 +76,10 @@ def test_deduplicate_against_fitted_records():
     test = ["the quick brown fox jumps over the lazy dog!", "completely new words here now", "a stitch in time saves nine"]
     r = SimDedup.from_records(train).deduplicate(test, 0.5)
     assert r.selected == ["completely new words here now"]
+    # Exact copies first, then near duplicates (SemHash's order).
     assert [(d.record, d.duplicate_of, d.exact) for d in r.filtered] == [
-        (test[0], train[0], False),
         (test[2], train[1], True),
+        (test[0], train[0], False),
     ]
 
 
@@ -160,11 +161,12 @@ def test_lower_level_calls_agree_with_each_other():
 def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match="empty"):
         SimDedup.from_records([])
-    with pytest.raises(ValueError, match="columns"):
+    # SemHash's messages (test_semhash_edges.py compares them with SemHash's own).
+    with pytest.raises(ValueError, match="Columns must be specified"):
         SimDedup.from_records([{"a": "x"}])
-    with pytest.raises(ValueError, match="record 1: missing column 'a'"):
+    with pytest.raises(ValueError, match="Missing column 'a' in record"):
         SimDedup.from_records([{"a": "x"}, {"b": "y"}], columns=["a"])
-    with pytest.raises(ValueError, match="all strings or all dictionaries"):
+    with pytest.raises(ValueError, match="All records must be strings when the first record is a string"):
         SimDedup.from_records(["x", {"a": "y"}])
     v = np.ones((3, 4), dtype=np.float32)
     v[1, 2] = np.nan
@@ -172,7 +174,7 @@ def test_bad_input_raises_clear_errors():
         SimDedup.from_embeddings(v, ["a", "b", "c"]).self_deduplicate()
     with pytest.raises(ValueError, match="must match"):
         SimDedup.from_embeddings(np.ones((2, 4), dtype=np.float32), ["a"])
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="2D array"):
         SimDedup.from_embeddings(np.ones(4, dtype=np.float32), ["a"] * 4)
     with pytest.raises(ValueError, match="shingles"):
         simdedup.fingerprints(["a"], shingles="nonsense")
@@ -180,8 +182,12 @@ def test_bad_input_raises_clear_errors():
         SimDedup.from_records(["a b c"]).self_deduplicate(1.5)
     with pytest.raises(ValueError, match="no model"):
         SimDedup.from_embeddings(np.ones((1, 2), dtype=np.float32), ["a"]).deduplicate(["b"])
-    with pytest.raises(ValueError, match="strings"):
-        SimDedup.from_records(["a b c"]).deduplicate([{"text": "a"}])
+    with pytest.raises(ValueError, match="Records were not originally strings"):
+        SimDedup.from_records([{"text": "a b c"}], columns=["text"]).deduplicate(["a"])
+    # NaN named by the row given, also when copies and zero rows are left out of the search.
+    v = np.array([[1, 0], [1, 0], [0, 0], [np.nan, 1]], dtype=np.float32)
+    with pytest.raises(ValueError, match="embeddings, row 3: NaN"):
+        SimDedup.from_embeddings(v, ["a", "a", "b", "c"]).self_deduplicate()
 
 
 def test_arrow_string_arrays_are_read_in_place():

@@ -2,7 +2,8 @@
 //! computed in the fingerprinting pass), then deduplicated by themselves
 //! ([`dedup_texts`]) or against a reference ([`against_texts`]); vectors likewise
 //! ([`dedup_vectors`], [`against_vectors`]). Results are SemHash's: every verified pair,
-//! and which record is kept and which duplicates which.
+//! and which record is kept and which duplicates which; [`to_target_size`] finds the
+//! threshold that keeps a given number of records from one search's pairs.
 
 use std::path::Path;
 
@@ -257,5 +258,86 @@ pub fn removed_as(assignment: &Assignment) -> impl Fn(usize) -> Option<RemovedAs
             kept: d.kept,
             score: d.score,
         })
+    }
+}
+
+/// The threshold whose decisions keep the number of records closest to `target`, and those
+/// decisions, from the pairs of one search at `saved.threshold` (the lowest threshold
+/// considered): a bisection over the distinct pair scores, each step deciding again from
+/// the pairs in memory ([`semantic::SavedResult::rethreshold`], linear in the pairs), so
+/// `O(P log P)` in all and no search again. Raising the threshold only drops pairs, so the
+/// kept count grows with it; the candidates are the pair scores and, above them all, the
+/// smallest threshold no near pair reaches (exact copies are removed at any threshold).
+pub fn to_target_size(
+    saved: &semantic::SavedResult,
+    target: usize,
+    grouping: Grouping,
+) -> (f64, Dedup) {
+    let mut scores: Vec<f64> = saved
+        .pairs
+        .iter()
+        .filter(|p| !p.3 && p.2 >= saved.threshold)
+        .map(|p| p.2)
+        .collect();
+    scores.push(saved.threshold);
+    scores.sort_by(f64::total_cmp);
+    scores.dedup();
+    let above = scores.last().expect("one score at least").next_up();
+    let candidate = |i: usize| scores.get(i).copied().unwrap_or(above);
+    let n = saved.ids.len() - saved.skipped.len();
+    let decide = |i: usize| {
+        let d = saved.rethreshold(candidate(i), grouping);
+        (n - d.assignment.removed(), d)
+    };
+    // The first candidate keeping at least `target` (the last one when none does).
+    let (mut lo, mut hi) = (0, scores.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if decide(mid).0 >= target {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let (kept, d) = decide(lo);
+    if lo > 0 {
+        let (below, d_below) = decide(lo - 1);
+        if target.abs_diff(below) < target.abs_diff(kept) {
+            return (candidate(lo - 1), d_below);
+        }
+    }
+    (candidate(lo), d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_size_picks_the_closest_threshold() {
+        // Records 0..6: 1 and 2 copy 0 at 0.95 and 0.85, 4 copies 3 at 0.75, 5 copies 0 exactly.
+        let saved = semantic::SavedResult {
+            similarity: "cosine".into(),
+            threshold: 0.7,
+            ids: (0..6).map(|i| i.to_string()).collect(),
+            skipped: vec![],
+            pairs: vec![
+                (0, 1, 0.95, false),
+                (0, 2, 0.85, false),
+                (3, 4, 0.75, false),
+                (0, 5, 1.0, true),
+            ],
+        };
+        let kept = |t: usize| {
+            let (threshold, d) = to_target_size(&saved, t, Grouping::Greedy);
+            (threshold, 6 - d.assignment.removed())
+        };
+        assert_eq!(kept(1), (0.7, 2));
+        assert_eq!(kept(2), (0.7, 2));
+        assert_eq!(kept(3), (0.85, 3));
+        assert_eq!(kept(4), (0.95, 4));
+        // Above every near pair: only the exact copy is removed, at any larger target.
+        assert_eq!(kept(5), (0.95f64.next_up(), 5));
+        assert_eq!(kept(6), (0.95f64.next_up(), 5));
     }
 }

@@ -424,6 +424,7 @@ Examples:
   simdedup dedup docs/ --output keep                        text: kept files (Jaccard-verified)
   simdedup dedup --vectors emb.npy --save run.json          keep every pair for rethreshold
   simdedup rethreshold run.json --threshold 0.95            stricter, without recomputing
+  simdedup rethreshold run.json --target-size 50000         the threshold that keeps 50,000
   simdedup outliers --vectors emb.npy --percent 5           the 5% least typical rows
   simdedup represent docs/ --count 20                       20 representative files
 
@@ -650,8 +651,14 @@ pub struct RethresholdArgs {
     pub result: PathBuf,
 
     /// The new threshold, at least the saved one.
-    #[arg(short, long, value_name = "T", value_parser = parse_unit)]
-    pub threshold: f64,
+    #[arg(short, long, value_name = "T", value_parser = parse_unit,
+          required_unless_present = "target_size", conflicts_with = "target_size")]
+    pub threshold: Option<f64>,
+
+    /// Instead of a threshold: the threshold (at least the saved one) whose decisions keep
+    /// the number of records closest to N, found from the saved pairs (printed on stderr).
+    #[arg(long, value_name = "N")]
+    pub target_size: Option<usize>,
 
     /// What to print.
     #[arg(long, value_enum, value_name = "WHAT", default_value = "remove")]

@@ -907,16 +907,25 @@ pub fn rethreshold(ctx: &Ctx, args: &RethresholdArgs) -> Result<()> {
         std::fs::File::open(&args.result).with_context(|| args.result.display().to_string())?;
     let saved: SavedResult = serde_json::from_reader(io::BufReader::new(file))
         .with_context(|| format!("{}: not a saved result", args.result.display()))?;
-    if args.threshold < saved.threshold {
-        bail!(
+    let result = match (args.threshold, args.target_size) {
+        (_, Some(target)) => {
+            let (t, result) =
+                simdedup::jobs::dedup::to_target_size(&saved, target, grouping(args.connected));
+            ctx.note(&format!(
+                "threshold {t} keeps the count closest to {target}"
+            ));
+            result
+        }
+        (Some(t), None) if t < saved.threshold => bail!(
             "{}: saved at threshold {}; it holds no pairs below it, so {} cannot be applied \
              (rerun simdedup dedup)",
             args.result.display(),
             saved.threshold,
-            args.threshold
-        );
-    }
-    let result = saved.rethreshold(args.threshold, grouping(args.connected));
+            t
+        ),
+        (Some(t), None) => saved.rethreshold(t, grouping(args.connected)),
+        (None, None) => unreachable!("clap requires --threshold or --target-size"),
+    };
     summary(ctx, &result.assignment, &saved.skipped);
     write_assignment(&saved.ids, &result, &saved.skipped, args.output)
 }
