@@ -15,9 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from simdedup import _core
-
-FIELD_SEPARATOR = "\x1e"
+from simdedup import FIELD_SEPARATOR, _core  # defined before simdedup imports this module
 
 
 def dedup(

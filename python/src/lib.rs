@@ -511,6 +511,32 @@ fn vector_densities_against<'py>(
     Ok((ranking(py, ranked), ranking(py, chosen)))
 }
 
+/// The verified pairs of a run over `n` records at `threshold`, as a saved result
+/// (rows `a[i]`, `b[i]`, score, exact).
+fn saved_pairs(
+    n: usize,
+    [a, b]: [&PyReadonlyArray1<'_, i64>; 2],
+    score: &PyReadonlyArray1<'_, f64>,
+    exact: &PyReadonlyArray1<'_, bool>,
+    threshold: f64,
+) -> PyResult<SavedResult> {
+    let (a, b, s, e) = (
+        a.as_slice()?,
+        b.as_slice()?,
+        score.as_slice()?,
+        exact.as_slice()?,
+    );
+    Ok(SavedResult {
+        similarity: String::new(),
+        threshold,
+        ids: vec![String::new(); n],
+        skipped: Vec::new(),
+        pairs: (0..a.len())
+            .map(|i| (a[i] as u32, b[i] as u32, s[i], e[i]))
+            .collect(),
+    })
+}
+
 /// The decisions at a higher threshold from the verified pairs of a run.
 #[pyfunction]
 #[pyo3(signature = (n, pair_a, pair_b, pair_score, pair_exact, threshold, connected=false))]
@@ -525,21 +551,7 @@ fn rethreshold<'py>(
     threshold: f64,
     connected: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (a, b, s, e) = (
-        pair_a.as_slice()?,
-        pair_b.as_slice()?,
-        pair_score.as_slice()?,
-        pair_exact.as_slice()?,
-    );
-    let saved = SavedResult {
-        similarity: String::new(),
-        threshold,
-        ids: vec![String::new(); n],
-        skipped: Vec::new(),
-        pairs: (0..a.len())
-            .map(|i| (a[i] as u32, b[i] as u32, s[i], e[i]))
-            .collect(),
-    };
+    let saved = saved_pairs(n, [&pair_a, &pair_b], &pair_score, &pair_exact, threshold)?;
     let result = py.detach(|| saved.rethreshold(threshold, grouping(connected)));
     dedup_dict(py, &result)
 }
@@ -561,21 +573,7 @@ fn target_threshold<'py>(
     target: usize,
     connected: bool,
 ) -> PyResult<(f64, Bound<'py, PyDict>)> {
-    let (a, b, s, e) = (
-        pair_a.as_slice()?,
-        pair_b.as_slice()?,
-        pair_score.as_slice()?,
-        pair_exact.as_slice()?,
-    );
-    let saved = SavedResult {
-        similarity: String::new(),
-        threshold: floor,
-        ids: vec![String::new(); n],
-        skipped: Vec::new(),
-        pairs: (0..a.len())
-            .map(|i| (a[i] as u32, b[i] as u32, s[i], e[i]))
-            .collect(),
-    };
+    let saved = saved_pairs(n, [&pair_a, &pair_b], &pair_score, &pair_exact, floor)?;
     let (threshold, result) =
         py.detach(|| jobs::to_target_size(&saved, target, grouping(connected)));
     Ok((threshold, dedup_dict(py, &result)?))

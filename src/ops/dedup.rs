@@ -124,8 +124,19 @@ pub fn verify_band_candidates<F: Fingerprint>(
 /// cosine c = 2j / (1 + j); each of the `bits` bits differs independently with probability
 /// arccos(c) / pi; the radius is the `recall` quantile of that binomial distribution.
 pub fn candidate_radius(bits: u32, j: f64, recall: f64) -> u32 {
+    crate::vectors::hyperplane::cosine_radius(bits, jaccard_cosine(j), recall)
+}
+
+/// The probability that a pair of Jaccard similarity `j` is a candidate of the Hamming
+/// search within `radius` of `bits` bits, under the model of [`candidate_radius`].
+pub fn candidate_probability(bits: u32, j: f64, radius: u32) -> f64 {
+    crate::vectors::hyperplane::within_radius(bits, jaccard_cosine(j), radius)
+}
+
+/// SimHash's cosine of two equal-sized sets of Jaccard similarity `j`: 2j / (1 + j).
+fn jaccard_cosine(j: f64) -> f64 {
     let j = j.clamp(0.0, 1.0);
-    crate::vectors::hyperplane::cosine_radius(bits, 2.0 * j / (1.0 + j), recall)
+    2.0 * j / (1.0 + j)
 }
 
 /// The visiting order of [`KeepOrder`]: a permutation of `0..lengths.len()`.

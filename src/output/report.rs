@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::atomic_file::AtomicFile;
 use crate::error::Error;
 use crate::ops::cluster::Assignment;
-use crate::ops::dedup::Grouping;
+use crate::ops::dedup::{Grouping, candidate_probability};
 use crate::ops::semantic::rethreshold;
 use crate::text::minhash::BandParams;
 use crate::text::texts::TextSource;
@@ -55,13 +55,7 @@ impl Curve {
     pub fn probability(&self, j: f64) -> Option<f64> {
         match *self {
             Curve::Bands(p) => Some(p.recall_at(j)),
-            Curve::Hamming { bits, radius } => {
-                let j = j.clamp(0.0, 1.0);
-                let cosine = 2.0 * j / (1.0 + j);
-                let flip = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
-                let pmf = crate::vectors::hyperplane::binomial(bits, flip);
-                Some(pmf.iter().take(radius as usize + 1).sum::<f64>().min(1.0))
-            }
+            Curve::Hamming { bits, radius } => Some(candidate_probability(bits, j, radius)),
             Curve::None => None,
         }
     }

@@ -482,15 +482,26 @@ fn integer_to_i128(v: f64) -> i128 {
 /// independently with probability p = arccos(cosine)/π, so the radius is the `recall`
 /// quantile of Binomial(bits, p). Pairs more similar than `cosine` are caught more often.
 pub fn cosine_radius(bits: u32, cosine: f64, recall: f64) -> u32 {
-    let p = cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
     let mut cdf = 0.0;
-    for (k, pk) in binomial(bits, p).into_iter().enumerate() {
+    for (k, pk) in binomial(bits, bit_flip(cosine)).into_iter().enumerate() {
         cdf += pk;
         if cdf >= recall {
             return k as u32;
         }
     }
     bits
+}
+
+/// The probability that two vectors at cosine `cosine` fall within Hamming distance
+/// `radius` of each other's `bits`-bit fingerprints, under the model of [`cosine_radius`].
+pub fn within_radius(bits: u32, cosine: f64, radius: u32) -> f64 {
+    let pmf = binomial(bits, bit_flip(cosine));
+    pmf.iter().take(radius as usize + 1).sum::<f64>().min(1.0)
+}
+
+/// The chance that one bit differs between the fingerprints of vectors at cosine `cosine`.
+fn bit_flip(cosine: f64) -> f64 {
+    cosine.clamp(-1.0, 1.0).acos() / std::f64::consts::PI
 }
 
 /// The distribution of Binomial(n, p), `n + 1` values, from a table of ln k! summed once.
