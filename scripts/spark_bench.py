@@ -21,6 +21,12 @@ from pyspark.sql import SparkSession
 from simdedup import spark as sd
 
 
+def _concat(directory: str) -> bytes:
+    """The part files of a Spark text output, in name order."""
+    names = sorted(n for n in os.listdir(directory) if n.startswith("part-"))
+    return b"".join(open(os.path.join(directory, n), "rb").read() for n in names)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("input")
@@ -33,6 +39,11 @@ def main() -> None:
     p.add_argument("--total-only", action="store_true", help="no per-stage table (stages not materialised apart)")
     p.add_argument("--shape-from-size", action="store_true", help="shape for size/200 rows, not the count")
     p.add_argument("--cli", help="simdedup binary: also time the local run and compare")
+    p.add_argument(
+        "--dataframe",
+        action="store_true",
+        help="JSONL through spark.read.json and dedup() to Parquet, not read_lines and dedup_lines to JSONL",
+    )
     args = p.parse_args()
     out = tempfile.mkdtemp(prefix="spark-bench-")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -50,23 +61,29 @@ def main() -> None:
     load0 = os.getloadavg()
     start = time.perf_counter()
     stats: dict = {}
-    kept, removed = sd.dedup(
-        sd.read(spark, args.input),
-        args.columns.split(","),
-        args.threshold,
-        args.id_column,
-        split=True,
-        shape_rows=os.path.getsize(args.input) // 200 if args.shape_from_size else None,
-        partitions=args.partitions,
-        stats=None if args.total_only else stats,
-    )
+    lines = args.input.endswith(".jsonl") and not args.dataframe
+    stats_arg = None if args.total_only else stats
+    shape_rows = os.path.getsize(args.input) // 200 if args.shape_from_size else None
+    if lines:
+        kept, removed = sd.dedup_lines(
+            sd.read_lines(spark, args.input), args.columns.split(","), args.threshold, args.id_column,
+            shape_rows=shape_rows, partitions=args.partitions, stats=stats_arg,
+        )
+        save, ext = sd.write_lines, ".jsonl"
+    else:
+        kept, removed = sd.dedup(
+            sd.read(spark, args.input), args.columns.split(","), args.threshold, args.id_column,
+            split=True, shape_rows=shape_rows, partitions=args.partitions, stats=stats_arg,
+        )
+        save, ext = sd.write, ".parquet"
     t = time.perf_counter()
-    sd.write(kept, os.path.join(out, "kept.parquet"))
-    sd.write(removed, os.path.join(out, "removed.parquet"))
+    save(kept, os.path.join(out, "kept" + ext))
+    save(removed, os.path.join(out, "removed" + ext))
     stats["8 write kept and removed"] = (time.perf_counter() - t, None, None)
     total = time.perf_counter() - start
     load1 = os.getloadavg()
-    n_removed = spark.read.parquet(os.path.join(out, "removed.parquet")).count()
+    removed_dir = os.path.join(out, "removed" + ext)
+    n_removed = (spark.read.text if lines else spark.read.parquet)(removed_dir).count()
     n = next(iter(stats.values()))[1] if len(stats) > 1 else None
     print("| stage | time | records out | bytes out per row |\n|---|---:|---:|---:|")
     for name, (secs, rows, *size) in stats.items():
@@ -87,7 +104,13 @@ def main() -> None:
             cli_removed = sum(1 for _ in f)
         print(f"| single machine (`simdedup dedup`, 2 threads) | {secs:.1f} s | {cli_removed} removed | |")
         print(f"Spark / single machine: {total / secs:.2f}x")
-        if args.id_column and ext == ".jsonl":
+        if lines:
+            same = all(
+                _concat(os.path.join(out, name + ".jsonl")) == open(os.path.join(out, "cli_" + name + ".jsonl"), "rb").read()
+                for name in ("kept", "removed")
+            )
+            print(f"kept and removed files byte for byte the local run's: {'yes' if same else 'NO'}")
+        elif args.id_column and ext == ".jsonl":
             import json
 
             with open(os.path.join(out, "cli_removed" + ext)) as f:

@@ -104,20 +104,25 @@ def _blobs(parts: list, routed, tag: int, slot=None) -> pa.RecordBatch:
     )
 
 
-def _sketch(columns: Sequence[str], shape, parts: list, slot, shingles: str, bits: int, offsets: dict):
-    """Stage 1 over Arrow batches of (ROW, *columns): whole homes to ``part_sketch``; out,
-    the two blobs of each home (to the home's partition) and the digest blobs (to their
-    digest partition)."""
+def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shingles: str, bits: int, offsets: dict):
+    """Stage 1 over Arrow batches of (ROW, *columns), or with ``lines`` of (ROW, JSON line as
+    binary): whole homes to ``part_sketch`` (``part_sketch_lines``); out, the two blobs of
+    each home (to the home's partition) and the digest blobs (to their digest partition)."""
     rows, bands = shape
     mask = (1 << POSITION_BITS) - 1
 
     def emit(table: pa.Table) -> Iterator[pa.RecordBatch]:
         ids = table.column(0).to_numpy().astype(np.int64)
         numbers = offsets.get(int(ids[0]) >> POSITION_BITS, 0) + (ids & mask)
-        keys, texts, digests = _core.part_sketch(
-            [table.column(i + 1) for i in range(len(columns))],
-            list(columns), ids, numbers, rows, bands, len(parts), shingles, bits,
-        )
+        if lines:
+            keys, texts, digests = _core.part_sketch_lines(
+                table.column(1), list(columns), ids, numbers, rows, bands, len(parts), shingles, bits
+            )
+        else:
+            keys, texts, digests = _core.part_sketch(
+                [table.column(i + 1) for i in range(len(columns))],
+                list(columns), ids, numbers, rows, bands, len(parts), shingles, bits,
+            )
         # One home blob per Arrow batch: the JVM holds one at a time.
         for key in keys:
             yield _blobs(parts, [key], KEYS, slot)
@@ -194,11 +199,12 @@ def dedup_texts(
     shingles: str,
     bits: int,
     stats: dict | None,
+    lines: str | None = None,
 ) -> DataFrame | None:
-    """Stages 1-7 over ``numbered`` (ROW and the text ``columns``), whose rows per input
-    partition (``ROW >> 33``) are ``counts``. Returns the decisions: (ROW, kept,
-    kept_number, score), one row per removed row, kept_number the kept row's number from 0
-    in input order; None without rows."""
+    """Stages 1-7 over ``numbered`` (ROW and the text ``columns``, or with ``lines`` the
+    column of JSON Lines holding them), whose rows per input partition (``ROW >> 33``) are
+    ``counts``. Returns the decisions: (ROW, kept, kept_number, score), one row per removed
+    row, kept_number the kept row's number from 0 in input order; None without rows."""
     spark = numbered.sparkSession
     st = _Stats(stats)
     offsets, total, home_keys = {}, 0, []
@@ -228,7 +234,9 @@ def dedup_texts(
 
     # 1. Sketch: home blobs (texts, keys) and digest blobs, both sent to their partitions in
     # one exchange and kept there: the home stages below cogroup with them in place.
-    sketched = numbered.select(ROW, *columns).mapInArrow(_sketch(columns, shape, values, slot, shingles, bits, offsets), BLOBS)
+    given = [F.col(lines).cast("binary")] if lines else columns
+    sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits, offsets)
+    sketched = numbered.select(ROW, *given).mapInArrow(sketch, BLOBS)
     kept = st.df("1 sketch", in_place(exchange(sketched)))
     key_homes, text_homes = kept.where(f"tag = {KEYS}"), kept.where(f"tag = {TEXTS}")
 
@@ -315,3 +323,59 @@ def attach_decisions(df: DataFrame, numbered: DataFrame, decisions, id_column: s
     if not small:
         out = out.orderBy(ROW)
     return out.select(*df.columns, "duplicate_of", "score")
+
+
+def _removed_lines(id_given: bool):
+    """Over batches of (ROW, line as binary, duplicate_of, score): the removed rows' lines
+    as the command line writes them (``duplicate_of`` as JSON text: the kept row's id, else
+    its row number)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            dups = batch.column(2).to_pylist()
+            if not id_given:
+                dups = [str(d) for d in dups]
+            score = batch.column(3).to_numpy(zero_copy_only=False).astype(np.float64)
+            out = _core.jsonl_removed(batch.column(1), dups, score)
+            yield pa.RecordBatch.from_arrays([batch.column(0), pa.array(out, pa.binary())], names=[ROW, "value"])
+
+    return run
+
+
+def _kept_ids(id_column: str):
+    """Over batches of (ROW, line as binary): each row's ``id_column`` as JSON text."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            _, ids = _core.jsonl_fields(batch.column(1), [], id_column)
+            yield pa.RecordBatch.from_arrays([batch.column(0), pa.array(ids, pa.string())], names=["kept", "duplicate_of"])
+
+    return run
+
+
+def attach_lines(numbered: DataFrame, decisions, line: str, id_column: str | None, broadcast_rows: int):
+    """The kept rows' lines and the removed rows' lines (with ``duplicate_of`` and
+    ``score``), each a DataFrame of one string column ``value`` in input order, as the
+    command line writes its two JSON Lines files. Decisions at most ``broadcast_rows`` are
+    broadcast (the rows keep their order), else joined by a shuffle and sorted back."""
+    binary = F.col(line).cast("binary")
+    if decisions is None:
+        empty = numbered.where(F.lit(False)).select(F.col(line).alias("value"))
+        return numbered.select(F.col(line).alias("value")), empty
+    small = decisions.count() <= broadcast_rows
+    hint = F.broadcast if small else (lambda x: x)
+    if id_column:
+        wanted = decisions.select(F.col("kept").alias(ROW)).distinct()
+        names = numbered.join(hint(wanted), ROW).select(ROW, binary).mapInArrow(
+            _kept_ids(id_column), "kept long, duplicate_of string"
+        )
+        decisions = decisions.join(hint(names), "kept")
+    else:
+        decisions = decisions.withColumn("duplicate_of", F.col("kept_number"))
+    decisions = decisions.select(ROW, "duplicate_of", "score").localCheckpoint()
+    kept = numbered.join(hint(decisions.select(ROW)), ROW, "left_anti")
+    removed = numbered.join(hint(decisions), ROW).select(ROW, binary, "duplicate_of", "score")
+    removed = removed.mapInArrow(_removed_lines(bool(id_column)), f"{ROW} long, value binary")
+    if not small:
+        kept, removed = kept.orderBy(ROW), removed.orderBy(ROW)
+    return kept.select(F.col(line).alias("value")), removed.select(F.col("value").cast("string"))

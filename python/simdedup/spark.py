@@ -52,7 +52,7 @@ from pyspark.sql.types import ArrayType, DoubleType, FloatType
 from simdedup import _core
 from simdedup import _spark_text as _text
 
-__all__ = ["dedup", "read", "write", "components", "main"]
+__all__ = ["dedup", "dedup_lines", "read", "read_lines", "write", "components", "main"]
 
 ROW = _text.ROW
 # Removed rows up to which the decisions are broadcast to the rows (24 bytes each on the
@@ -222,6 +222,60 @@ def dedup(
     )
     out = _text.attach_decisions(df, numbered, decisions, id_column, BROADCAST_ROWS)
     return _split(df, out) if split else out
+
+
+def read_lines(spark: SparkSession, path: str) -> DataFrame:
+    """A JSON Lines file (optionally gzip) or directory of them as its lines, unparsed: a
+    DataFrame of one string column ``value``, each line without its ``\\n`` (a ``\\r``
+    kept), for :func:`dedup_lines`."""
+    return spark.read.option("lineSep", "\n").text(path)
+
+
+def dedup_lines(
+    lines: DataFrame,
+    columns: Sequence[str],
+    threshold: float | None = None,
+    id_column: str | None = None,
+    *,
+    recall: float = 0.99,
+    shingles: str = "word:3",
+    bits: int = 128,
+    shape_rows: int | None = None,
+    partitions: int | None = None,
+    stats: dict | None = None,
+) -> tuple[DataFrame, DataFrame]:
+    """:func:`dedup` of JSON Lines left as text (``lines``: one string column, a JSON object
+    a line, as :func:`read_lines` gives them): the rows' fields are read by the command
+    line's own reader in the sketch, so Spark neither infers a schema nor parses JSON.
+    Returns the kept lines and the removed lines (with ``duplicate_of`` and ``score``
+    added), each one string column ``value`` in input order: written with
+    ``.write.text``, the part files hold, in order, the bytes of ``simdedup dedup``'s two
+    files. Blank lines are not rows; a bad line raises, named by its row number."""
+    threshold = 0.5 if threshold is None else threshold
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold {threshold} is not between 0 and 1")
+    if not columns:
+        raise ValueError("name the text columns (columns=[...])")
+    columns = list(columns)
+    if len(lines.columns) != 1 or lines.schema[0].dataType.simpleString() != "string":
+        raise ValueError("dedup_lines takes a DataFrame of one string column (spark.read.text)")
+    line = lines.columns[0]
+    start = time.perf_counter()
+    # Blank lines are not rows (as the command line reads the file).
+    rows = lines.where(~F.col(line).rlike("^[ \\t\\n\\f\\r]*$"))
+    counts = dict(rows.select(F.spark_partition_id().alias("p")).groupBy("p").count().collect())
+    numbered = _numbered(rows)
+    n = shape_rows if shape_rows is not None else sum(counts.values())
+    first = rows.select(F.col(line).cast("binary")).limit(_core.FIRST_ROWS).toArrow()
+    texts, _ = _core.jsonl_fields(first.column(0), columns)
+    shape = _core.band_shape(threshold, int(n), recall, None, shingles, texts)
+    if stats is not None:
+        stats[f"0 count, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, sum(counts.values()), None)
+    decisions = _text.dedup_texts(
+        numbered, columns, threshold, shape, counts, parts=partitions, shingles=shingles, bits=bits, stats=stats,
+        lines=line,
+    )
+    return _text.attach_lines(numbered, decisions, line, id_column, BROADCAST_ROWS)
 
 
 def _numbered(df: DataFrame) -> DataFrame:
@@ -634,6 +688,15 @@ def write(df: DataFrame, path: str, fmt: str | None = None) -> None:
         writer.parquet(path)
 
 
+def write_lines(lines: DataFrame, path: str) -> None:
+    """Writes :func:`dedup_lines`' output as a directory of part files (gzip when ``path``
+    ends in ``.gz``); their bytes, in name order, are the command line's file."""
+    writer = lines.write.mode("overwrite").option("lineSep", "\n")
+    if path.lower().rstrip("/").endswith(".gz"):
+        writer = writer.option("compression", "gzip")
+    writer.text(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m simdedup.spark IN --columns ... -o KEPT --removed REMOVED``."""
     p = argparse.ArgumentParser(prog="simdedup.spark", description=__doc__.split("\n\n")[0])
@@ -655,21 +718,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
     try:
-        df = read(spark, args.input, args.format)
         if not args.columns and not args.embedding_column:
             raise ValueError("name the text columns (--columns) or an --embedding-column")
-        kept, removed = dedup(
-            df,
-            [c for c in (args.columns or "").split(",") if c],
-            args.threshold,
-            args.id_column,
-            embedding_column=args.embedding_column,
-            split=True,
+        columns = [c for c in (args.columns or "").split(",") if c]
+        # JSON Lines to JSON Lines: the lines stay text (no schema inferred, nothing parsed
+        # by Spark), and the outputs are the command line's bytes.
+        as_lines = (
+            _format(args.input, args.format) == "jsonl"
+            and not args.embedding_column
+            and all(_format(o, None) == "jsonl" for o in (args.output, args.removed) if o)
         )
+        if as_lines:
+            kept, removed = dedup_lines(read_lines(spark, args.input), columns, args.threshold, args.id_column)
+            save = write_lines
+        else:
+            kept, removed = dedup(
+                read(spark, args.input, args.format),
+                columns,
+                args.threshold,
+                args.id_column,
+                embedding_column=args.embedding_column,
+                split=True,
+            )
+            save = write
         if args.output:
-            write(kept, args.output)
+            save(kept, args.output)
         if args.removed:
-            write(removed, args.removed)
+            save(removed, args.removed)
         if not args.output and not args.removed:
             print(f"{removed.count()} rows removed", file=sys.stderr)
     except ValueError as e:

@@ -133,6 +133,25 @@ fn text_column_with_nulls(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<TextCo
                 ))
             });
     }
+    let data = arrow_data(name, obj)?;
+    let column = match data.data_type() {
+        arrow_schema::DataType::Utf8 => {
+            TextColumn::Utf8(arrow_array::StringArray::from(data.to_data()))
+        }
+        arrow_schema::DataType::LargeUtf8 => {
+            TextColumn::LargeUtf8(arrow_array::LargeStringArray::from(data.to_data()))
+        }
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "{name}: an Arrow array of {other}, not of strings (cast it to pyarrow.string())"
+            )));
+        }
+    };
+    Ok(column)
+}
+
+/// A pyarrow array (or chunked array, combined) taken through the Arrow C data interface.
+fn arrow_data(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<arrow_array::ArrayRef> {
     let array = if obj.hasattr("combine_chunks")? {
         obj.call_method0("combine_chunks")?
     } else {
@@ -148,18 +167,36 @@ fn text_column_with_nulls(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<TextCo
     // its release callback when the data is dropped.
     let data = unsafe { arrow_array::ffi::from_ffi(ffi_array, &ffi_schema) }
         .map_err(|e| PyValueError::new_err(format!("{name}: {e}")))?;
-    let column = match data.data_type() {
-        arrow_schema::DataType::Utf8 => TextColumn::Utf8(arrow_array::StringArray::from(data)),
-        arrow_schema::DataType::LargeUtf8 => {
-            TextColumn::LargeUtf8(arrow_array::LargeStringArray::from(data))
-        }
-        other => {
+    Ok(arrow_array::make_array(data))
+}
+
+/// The values of a pyarrow binary (or large binary) array without nulls, as byte slices
+/// borrowed from it: `f` gets them.
+fn with_binary_values<T>(
+    name: &str,
+    obj: &Bound<'_, PyAny>,
+    f: impl FnOnce(&[&[u8]]) -> PyResult<T>,
+) -> PyResult<T> {
+    use arrow_array::Array;
+    let array = arrow_data(name, obj)?;
+    if array.null_count() > 0 {
+        return Err(PyValueError::new_err(format!("{name}: null values")));
+    }
+    let values: Vec<&[u8]> =
+        if let Some(a) = array.as_any().downcast_ref::<arrow_array::BinaryArray>() {
+            a.iter().map(|v| v.unwrap_or_default()).collect()
+        } else if let Some(a) = array
+            .as_any()
+            .downcast_ref::<arrow_array::LargeBinaryArray>()
+        {
+            a.iter().map(|v| v.unwrap_or_default()).collect()
+        } else {
             return Err(PyValueError::new_err(format!(
-                "{name}: an Arrow array of {other}, not of strings (cast it to pyarrow.string())"
+                "{name}: an Arrow array of {}, not of binary values",
+                array.data_type()
             )));
-        }
-    };
-    Ok(column)
+        };
+    f(&values)
 }
 
 fn text_config(shingles: &str) -> PyResult<TextConfig> {

@@ -10,7 +10,11 @@ use pyo3::types::PyBytes;
 use simdedup::jobs::partitioned::{self as stages, BadBlob, Routed};
 use simdedup::text::minhash::{BandParams, MAX_BINS};
 
-use crate::{text_column_with_nulls, text_config};
+use simdedup::output::records::removed_json;
+use simdedup::records::line_fields;
+use simdedup::text::simhash::TextConfig;
+
+use crate::{text_column_with_nulls, text_config, with_binary_values};
 
 type Blobs<'py> = Vec<(u64, Bound<'py, PyBytes>)>;
 
@@ -54,16 +58,7 @@ fn part_sketch<'py>(
             "part_sketch: one name per text column",
         ));
     }
-    if !ids.windows(2).all(|w| w[0] < w[1]) || parts == 0 {
-        return Err(PyValueError::new_err(
-            "part_sketch: increasing row ids, parts >= 1",
-        ));
-    }
-    if rows == 0 || bands == 0 || rows * bands > MAX_BINS {
-        return Err(PyValueError::new_err(format!(
-            "rows={rows}, bands={bands}: not a band shape"
-        )));
-    }
+    check_sketch_args(&ids, rows, bands, parts)?;
     let mut cols = Vec::with_capacity(columns.len());
     for (c, name) in columns.iter().zip(&names) {
         let col = text_column_with_nulls(name, c)?;
@@ -74,12 +69,8 @@ fn part_sketch<'py>(
     }
     let params = BandParams { rows, bands };
     let sketched = py.detach(|| {
-        let texts = stages::join_columns(&cols);
-        texts.map(|texts| match bits {
-            64 => Ok(stages::sketch::<u64>(&ids, texts, &config, params, parts)),
-            128 => Ok(stages::sketch::<u128>(&ids, texts, &config, params, parts)),
-            _ => Err(bits),
-        })
+        stages::join_columns(&cols)
+            .map(|texts| sketch_texts(&ids, texts, &config, params, parts, bits))
     });
     match sketched {
         Err(row) => {
@@ -91,18 +82,154 @@ fn part_sketch<'py>(
                 .map_or("?", |(_, n)| n.as_str());
             Err(PyValueError::new_err(format!(
                 "row {}: column '{name}' is missing or not text",
-                row_numbers
-                    .as_slice()?
-                    .get(row)
-                    .copied()
-                    .unwrap_or(ids[row] as i64)
+                row_number(&row_numbers, &ids, row)?
             )))
         }
-        Ok(Err(bits)) => Err(PyValueError::new_err(format!(
+        Ok(s) => Ok(sketched_out(py, s?)),
+    }
+}
+
+fn row_number(numbers: &PyReadonlyArray1<'_, i64>, ids: &[u64], row: usize) -> PyResult<i64> {
+    Ok(numbers
+        .as_slice()?
+        .get(row)
+        .copied()
+        .unwrap_or(ids[row] as i64))
+}
+
+fn check_sketch_args(ids: &[u64], rows: u32, bands: u32, parts: u64) -> PyResult<()> {
+    if !ids.windows(2).all(|w| w[0] < w[1]) || parts == 0 {
+        return Err(PyValueError::new_err(
+            "part_sketch: increasing row ids, parts >= 1",
+        ));
+    }
+    if rows == 0 || bands == 0 || rows * bands > MAX_BINS {
+        return Err(PyValueError::new_err(format!(
+            "rows={rows}, bands={bands}: not a band shape"
+        )));
+    }
+    Ok(())
+}
+
+fn sketch_texts(
+    ids: &[u64],
+    texts: Vec<String>,
+    config: &TextConfig,
+    params: BandParams,
+    parts: u64,
+    bits: u32,
+) -> PyResult<stages::Sketched> {
+    match bits {
+        64 => Ok(stages::sketch::<u64>(ids, texts, config, params, parts)),
+        128 => Ok(stages::sketch::<u128>(ids, texts, config, params, parts)),
+        _ => Err(PyValueError::new_err(format!(
             "bits={bits}: text sketches are 64 or 128 bits"
         ))),
-        Ok(Ok(s)) => Ok((out(py, s.keys), out(py, s.texts), out(py, s.digests))),
     }
+}
+
+fn sketched_out(py: Python<'_>, s: stages::Sketched) -> (Blobs<'_>, Blobs<'_>, Blobs<'_>) {
+    (out(py, s.keys), out(py, s.texts), out(py, s.digests))
+}
+
+/// Stage 1 over JSON Lines: as [`part_sketch`], the rows' `lines` (a pyarrow binary array,
+/// one JSON object a row) giving the text `columns` as the command line reads them.
+#[pyfunction]
+#[pyo3(signature = (lines, columns, row_ids, row_numbers, rows, bands, parts, shingles="word:3", bits=128))]
+#[allow(clippy::too_many_arguments)]
+fn part_sketch_lines<'py>(
+    py: Python<'py>,
+    lines: Bound<'py, PyAny>,
+    columns: Vec<String>,
+    row_ids: PyReadonlyArray1<'py, i64>,
+    row_numbers: PyReadonlyArray1<'py, i64>,
+    rows: u32,
+    bands: u32,
+    parts: u64,
+    shingles: &str,
+    bits: u32,
+) -> PyResult<(Blobs<'py>, Blobs<'py>, Blobs<'py>)> {
+    let config = text_config(shingles)?;
+    let ids: Vec<u64> = row_ids.as_slice()?.iter().map(|&r| r as u64).collect();
+    check_sketch_args(&ids, rows, bands, parts)?;
+    let params = BandParams { rows, bands };
+    let fields = with_binary_values("lines", &lines, |lines| {
+        if lines.len() != ids.len() {
+            return Err(PyValueError::new_err(
+                "part_sketch_lines: one line per row id",
+            ));
+        }
+        Ok(py.detach(|| line_fields(lines, &columns, None)))
+    })?;
+    let texts = match fields {
+        Ok(f) => f.into_iter().map(|(text, _)| text).collect(),
+        Err((row, message)) => {
+            return Err(PyValueError::new_err(format!(
+                "row {}: {message}",
+                row_number(&row_numbers, &ids, row)?
+            )));
+        }
+    };
+    let s = py.detach(|| sketch_texts(&ids, texts, &config, params, parts, bits))?;
+    Ok(sketched_out(py, s))
+}
+
+/// The combined text `columns` of JSON Lines `lines` (a pyarrow binary array) and, with
+/// `id_column`, that column's JSON text, as the command line reads a file's rows. A bad
+/// line raises, named by its `row_numbers` entry.
+#[pyfunction]
+#[pyo3(signature = (lines, columns, id_column=None, row_numbers=None))]
+fn jsonl_fields(
+    py: Python<'_>,
+    lines: Bound<'_, PyAny>,
+    columns: Vec<String>,
+    id_column: Option<String>,
+    row_numbers: Option<Vec<i64>>,
+) -> PyResult<(Vec<String>, Vec<Option<String>>)> {
+    let fields = with_binary_values("lines", &lines, |lines| {
+        Ok(py.detach(|| line_fields(lines, &columns, id_column.as_deref())))
+    })?;
+    match fields {
+        Ok(f) => Ok(f.into_iter().unzip()),
+        Err((row, message)) => {
+            let n = row_numbers
+                .and_then(|r| r.get(row).copied())
+                .unwrap_or(row as i64);
+            Err(PyValueError::new_err(format!("row {n}: {message}")))
+        }
+    }
+}
+
+/// The removed rows' JSON Lines (without the final `\n`, a `\r` kept): each of `lines`
+/// with its `duplicate_of` (JSON text) and `score`, as the command line writes them.
+#[pyfunction]
+fn jsonl_removed<'py>(
+    py: Python<'py>,
+    lines: Bound<'py, PyAny>,
+    duplicate_of: Vec<String>,
+    score: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let score = score.as_slice()?;
+    with_binary_values("lines", &lines, |lines| {
+        if lines.len() != duplicate_of.len() || lines.len() != score.len() {
+            return Err(PyValueError::new_err(
+                "jsonl_removed: one id and score per line",
+            ));
+        }
+        Ok(lines
+            .iter()
+            .zip(&duplicate_of)
+            .zip(score)
+            .map(|((line, dup), &s)| {
+                let content = line.strip_suffix(b"\r").unwrap_or(line);
+                let mut out = removed_json(content, dup, s);
+                if content.len() < line.len() {
+                    out.push(b'\r');
+                }
+                PyBytes::new(py, &out)
+            })
+            .collect())
+    })
 }
 
 /// Stage 2: exact copies `(copy, rep)` of one digest partition's blobs, by home.
@@ -200,6 +327,9 @@ fn part_decide<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HOME_BITS", stages::HOME_BITS)?;
     m.add_function(wrap_pyfunction!(part_sketch, m)?)?;
+    m.add_function(wrap_pyfunction!(part_sketch_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonl_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonl_removed, m)?)?;
     m.add_function(wrap_pyfunction!(part_exact, m)?)?;
     m.add_function(wrap_pyfunction!(part_band_entries, m)?)?;
     m.add_function(wrap_pyfunction!(part_band_pairs, m)?)?;

@@ -19,10 +19,11 @@ type Floats<'py> = Bound<'py, PyArray1<f64>>;
 /// The band shape `(rows, bands)` of a search over `n` records at `threshold`, as the
 /// command line solves it for a dataset: from the background of the dataset's first rows,
 /// `first` (each text column's values, as [`sketch_batch`] takes them; at most
-/// [`simdedup::records::FIRST_ROWS`] rows are used), or with the assumed background when
-/// `first` is not given.
+/// [`simdedup::records::FIRST_ROWS`] rows are used) or `first_texts` (their texts already
+/// combined, as `jsonl_fields` gives them), or with the assumed background when neither is
+/// given.
 #[pyfunction]
-#[pyo3(signature = (threshold, n, recall=0.99, first=None, shingles="word:3"))]
+#[pyo3(signature = (threshold, n, recall=0.99, first=None, shingles="word:3", first_texts=None))]
 fn band_shape(
     py: Python<'_>,
     threshold: f64,
@@ -30,7 +31,19 @@ fn band_shape(
     recall: f64,
     first: Option<Vec<Vec<Option<String>>>>,
     shingles: &str,
+    first_texts: Option<Vec<String>>,
 ) -> PyResult<(u32, u32)> {
+    let goal = BandGoal {
+        bar: threshold,
+        recall,
+    };
+    if let Some(texts) = first_texts {
+        // Already combined (`jsonl_fields`).
+        let config = text_config(shingles)?;
+        let text = |r: usize| Some(texts[r].clone());
+        let p = py.detach(|| dataset_shape(texts.len().min(FIRST_ROWS), &text, n, goal, &config));
+        return Ok((p.rows, p.bands));
+    }
     let Some(columns) = first else {
         let p = BandParams::solve(threshold, recall, n);
         return Ok((p.rows, p.bands));
@@ -46,10 +59,6 @@ fn band_shape(
     let text = |r: usize| {
         let fields: Option<Vec<&str>> = columns.iter().map(|c| c[r].as_deref()).collect();
         fields.map(|f| join_fields(&f))
-    };
-    let goal = BandGoal {
-        bar: threshold,
-        recall,
     };
     let first = rows.min(FIRST_ROWS);
     let p = py.detach(|| dataset_shape(first, &text, n, goal, &config));

@@ -252,6 +252,85 @@ def test_stage_records_stay_few(spark, tmp_path):
     assert records["7"] > 100  # decisions are rows again
 
 
+
+# JSON Lines left as text: `dedup_lines(read_lines(...))` against `simdedup dedup` of the
+# same file, byte for byte.
+
+
+def _part_bytes(directory):
+    """The bytes of a Spark text output directory: its part files in name order."""
+    return b"".join(p.read_bytes() for p in sorted(directory.glob("part-*")))
+
+
+def _lines_file(tmp_path, texts):
+    """JSON Lines with a CRLF line, blank lines, non-ASCII text, fields in varied order
+    and no final newline."""
+    out = []
+    for i, t in enumerate(texts):
+        row = {"id": f"r{i}", "text": t, "n": i} if i % 3 else {"n": i, "text": t, "id": f"r{i}"}
+        out.append(json.dumps(row, ensure_ascii=i % 5 != 0))
+        if i == 7:
+            out[-1] += "\r"
+        if i % 97 == 0:
+            out.append("")
+            out.append("  \t")
+    path = tmp_path / "d.jsonl"
+    path.write_bytes("\n".join(out).encode())
+    return path
+
+
+@pytest.mark.parametrize("id_column", [None, "id"])
+def test_lines_are_the_local_runs_bytes(spark, cli, tmp_path, id_column):
+    texts = sentences(900, seed=31) + sentences(60, seed=31)
+    texts[5] = "déjà vu, naïve café: " + texts[5]
+    path = _lines_file(tmp_path, texts)
+    given = ["--id-column", id_column] if id_column else []
+    cli("dedup", str(path), "--columns", "text", *given, "-o", str(tmp_path / "k.jsonl"), "--removed", str(tmp_path / "r.jsonl"))
+    want = (tmp_path / "k.jsonl").read_bytes(), (tmp_path / "r.jsonl").read_bytes()
+    assert want[1].count(b"\n") > 50
+    size = os.path.getsize(path)
+    for parts in (1, 3):
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(size // parts + 1))
+        lines = sd.read_lines(spark, str(path))
+        assert lines.rdd.getNumPartitions() == parts
+        kept, removed = sd.dedup_lines(lines, ["text"], 0.5, id_column)
+        sd.write_lines(kept, str(tmp_path / f"kept{parts}"))
+        sd.write_lines(removed, str(tmp_path / f"removed{parts}"))
+        assert _part_bytes(tmp_path / f"kept{parts}") == want[0]
+        assert _part_bytes(tmp_path / f"removed{parts}") == want[1]
+    spark.conf.unset("spark.sql.files.maxPartitionBytes")
+
+
+def test_lines_through_the_shell_entry(spark, cli, tmp_path):
+    texts = sentences(500, seed=32) + sentences(40, seed=32)
+    path = _lines_file(tmp_path, texts)
+    cli("dedup", str(path), "--columns", "text", "--id-column", "id", "-t", "0.4", "-o", str(tmp_path / "k.jsonl"),
+        "--removed", str(tmp_path / "r.jsonl"))
+    code = sd.main([str(path), "--columns", "text", "--id-column", "id", "-t", "0.4",
+                    "-o", str(tmp_path / "kept.jsonl.gz"), "--removed", str(tmp_path / "removed.jsonl")])
+    assert code == 0
+    import gzip
+
+    kept = b"".join(gzip.decompress(p.read_bytes()) for p in sorted((tmp_path / "kept.jsonl.gz").glob("part-*")))
+    assert kept == (tmp_path / "k.jsonl").read_bytes()
+    assert _part_bytes(tmp_path / "removed.jsonl") == (tmp_path / "r.jsonl").read_bytes()
+
+
+def test_bad_lines_are_named(spark, tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "a b c d"}\n\n{"text": "e f g h"}\n{"id": 3}\n{"text": "x y z"}\n')
+    lines = sd.read_lines(spark, str(path))
+    # Row numbers count the rows from 0, blank lines not being rows.
+    with pytest.raises(Exception, match="row 2: no column 'text'"):
+        sd.dedup_lines(lines, ["text"], 0.5)[1].collect()
+    path.write_text('{"text": "a b c d"}\n{"text": "e f g h"\n')
+    with pytest.raises(Exception, match="row 1: "):
+        sd.dedup_lines(sd.read_lines(spark, str(path)), ["text"], 0.5)[1].collect()
+    with pytest.raises(ValueError, match="one string column"):
+        sd.dedup_lines(spark.read.json(str(tmp_path / "d.jsonl")), ["text"])
+    assert sd.main([str(path), "--columns", "text", "-o", str(tmp_path / "out.jsonl")]) == 2
+    assert not (tmp_path / "out.jsonl").exists()
+
 # Embeddings: `dedup(df, embedding_column=...)` against `simdedup dedup DATA --columns text
 # --embedding-column emb` (the exact search below 20,000 rows).
 

@@ -221,6 +221,20 @@ fn csv_extendable<'a, F>(set: &RecordSet<F>, content: &'a [u8], delimiter: u8) -
     Cow::Owned(out)
 }
 
+/// A removed JSON Lines record as the removed rows' file holds it: the object `content`
+/// (without its line ending) with `duplicate_of` (JSON text: the kept row's id, or its
+/// row number) and `score` (four decimals) added as its last members.
+pub fn removed_json(content: &[u8], duplicate_of: &str, score: f64) -> Vec<u8> {
+    let object = content.trim_ascii_end();
+    let inner = object.strip_suffix(b"}").unwrap_or(object).trim_ascii_end();
+    let comma = if inner.ends_with(b"{") { "" } else { "," };
+    let mut out = inner.to_vec();
+    out.extend_from_slice(
+        format!("{comma}\"duplicate_of\":{duplicate_of},\"score\":{score:.4}}}").as_bytes(),
+    );
+    out
+}
+
 /// JSONL and CSV: the records' bytes, copied from the file (or the gzip spill).
 fn write_text<F>(
     set: &RecordSet<F>,
@@ -304,12 +318,8 @@ fn write_text<F>(
                 let score = format!("{:.4}", d.score);
                 if set.format.is_jsonl() {
                     let dup = id.unwrap_or(&index);
-                    let object = content.trim_ascii_end();
-                    let inner = object.strip_suffix(b"}").unwrap_or(object).trim_ascii_end();
-                    let comma = if inner.ends_with(b"{") { "" } else { "," };
                     (|| {
-                        out.write_all(inner)?;
-                        write!(out, "{comma}\"duplicate_of\":{dup},\"score\":{score}}}")?;
+                        out.write_all(&removed_json(content, dup, d.score))?;
                         out.write_all(ending)
                     })()
                 } else {

@@ -172,6 +172,36 @@ impl Columns {
     }
 }
 
+/// A line's combined text columns and its id column's JSON text.
+pub type TextAndId = (String, Option<String>);
+
+/// The fields of JSON Lines records read by an engine that splits the lines itself (the
+/// Spark job): for each line, its text `columns` joined as a dataset row's fields are and,
+/// with `id_column`, that column's JSON text, as [`super::read_records`] would give them.
+/// A bad line is `Err((index, message))`, the first one in `lines`.
+pub fn line_fields(
+    lines: &[&[u8]],
+    columns: &[String],
+    id_column: Option<&str>,
+) -> Result<Vec<TextAndId>, (usize, String)> {
+    use rayon::prelude::*;
+    let extractor = Columns {
+        text: columns.to_vec(),
+        embedding: None,
+        id: id_column.map(str::to_string),
+    };
+    lines
+        .par_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            extractor
+                .extract(line)
+                .map(|f| (f.text, f.id))
+                .map_err(|message| (i, message))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +210,25 @@ mod tests {
         let mut opts = RecordOptions::new(text.iter().copied());
         opts.id_column = Some("id".into());
         Columns::new(&opts)
+    }
+
+    #[test]
+    fn line_fields_name_the_first_bad_line() {
+        let cols = ["q".to_string(), "c".to_string()];
+        let lines: [&[u8]; 3] = [
+            br#"{"c": "ctx", "id": "a", "q": "why?"}"#,
+            br#"{"q": "x", "c": "y"}"#,
+            br#"{"q": "x"}"#,
+        ];
+        let got = line_fields(&lines[..2], &cols, None).unwrap();
+        assert_eq!(got[0].1, None);
+        assert_eq!(
+            got[0].0,
+            columns(&["q", "c"]).extract(lines[0]).unwrap().text
+        );
+        let ids = line_fields(&lines[..1], &cols, Some("id")).unwrap();
+        assert_eq!(ids[0].1.as_deref(), Some("\"a\""));
+        assert_eq!(line_fields(&lines, &cols, None).unwrap_err().0, 2);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 mod csv_file;
 mod jsonl;
+pub use jsonl::{TextAndId, line_fields};
 pub(crate) mod parquet_file;
 
 use std::borrow::Cow;
