@@ -1,6 +1,9 @@
 """Per-stage time of the Spark job (simdedup.spark) against the single-machine run on one
 dataset file. Each stage is materialised in turn (``dedup(stats=...)``), so the table says
-where the time goes; the sum is a little above an unmeasured run's.
+where the time goes; the sum is a little above an unmeasured run's (``--total-only``).
+A ``.jsonl`` input takes the JSON Lines path (``dedup_lines``: JSON Lines out, checked
+byte for byte against the command line's two files); ``--dataframe`` the DataFrame path
+(``read`` and ``dedup``, Parquet out).
 
     python3 scripts/spark_bench.py /work/corpora/jsonl/n1m.jsonl --columns text --id-column id \
         --cli target/release/simdedup --master 'local[2]' --partitions 16
