@@ -28,7 +28,7 @@ use simdedup::{Error, Fingerprint, Report};
 use crate::bars::Bars;
 use crate::cli::{
     FindArgs, FingerprintArgs, InputArgs, KeepArg, MethodArg, OutputArgs, OutputKind, PairsArgs,
-    SearchArgs, ThresholdArgs,
+    SearchArgs, ThresholdArgs, UnitArg,
 };
 
 /// The candidate recall the automatic Hamming radius aims at, for pairs right at the
@@ -325,6 +325,9 @@ fn write_scores(
 
 /// `simdedup PATH...`: near-duplicate pairs among files.
 pub fn find(ctx: &Ctx, args: &FindArgs) -> Result<()> {
+    if args.unit.unit != UnitArg::Document {
+        return crate::units_cmd::find_units(ctx, args);
+    }
     if args.text.compat.is_some() {
         let d = &args.dedup;
         if d.output != OutputKind::Pairs || d.keep != KeepArg::First || d.connected {
@@ -388,6 +391,7 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
             KeepArg::First => KeepOrder::First,
             KeepArg::Longest => KeepOrder::Longest,
             KeepArg::Shortest => KeepOrder::Shortest,
+            KeepArg::None => bail!("--keep none needs --unit paragraph or --unit line"),
         },
         grouping: if args.dedup.connected {
             Grouping::Components
