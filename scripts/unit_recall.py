@@ -26,16 +26,19 @@ def main():
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--spans", required=True)
     ap.add_argument("--bar", type=float, default=0.5)
+    ap.add_argument("--pairs", help="the output of --output pairs: also count the plants "
+                    "verified in a pair with their source (or a copy of its text)")
     args = ap.parse_args()
     os.chdir(args.corpus)
     truth = list(csv.DictReader(open("truth.tsv"), delimiter="\t"))
     spans = [line.rstrip("\n").split("\t") for line in open(args.spans)]
-    removed = {(s[0], int(s[1])) for s in spans}
+    bare = lambda p: p[2:] if p.startswith("./") else p
+    removed = {(bare(s[0]), int(s[1])) for s in spans}
     by_kind = collections.defaultdict(lambda: [0, 0])
     at_bar = [0, 0]
     below = [0, 0]
     for t in truth:
-        found = (t["path"], int(t["start"])) in removed
+        found = (bare(t["path"]), int(t["start"])) in removed
         if float(t["jaccard"]) >= args.bar:
             at_bar[0] += found
             at_bar[1] += 1
@@ -56,6 +59,27 @@ def main():
         if path not in cache:
             cache[path] = open(path, "rb").read()
         return cache[path][start:end].decode("utf-8", "replace")
+
+
+    if args.pairs:
+        from make_unit_corpus import normalize
+        pairs = collections.defaultdict(list)
+        for line in open(args.pairs):
+            p = line.rstrip("\n").split("\t")
+            pairs[(bare(p[0]), int(p[1]))].append((p[3], int(p[4]), int(p[5])))
+            pairs[(bare(p[3]), int(p[4]))].append((p[0], int(p[1]), int(p[2])))
+        hit, n = 0, 0
+        for t in truth:
+            if float(t["jaccard"]) < args.bar or t["kind"] == "exact":
+                continue
+            n += 1
+            s0 = int(t["source_start"])
+            src = normalize(text(t["source_path"], s0, s0 + int(t["source_length"])))
+            hit += any(bare(p) == bare(t["source_path"]) and a == s0
+                       or normalize(text(p, a, b)) == src
+                       for p, a, b in pairs.get((bare(t["path"]), int(t["start"])), []))
+        print(f"near plants at J >= {args.bar} verified in a pair with their source: "
+              f"{hit} / {n}, pair recall {hit / max(n, 1):.4f}")
 
     reported_low = sum(float(s[6]) < args.bar for s in spans)
     low, disagree = 0, 0

@@ -158,3 +158,35 @@ fn bad_input_is_named_and_the_rest_goes_on() {
     let none_docs = env.run(&["--keep", "none", "a.txt"]);
     assert_eq!(none_docs.code, 2);
 }
+
+#[test]
+fn pairs_lists_every_verified_pair_and_remove_the_removals() {
+    // Three near copies of one paragraph (different years): A~B, A~C and B~C are pairs;
+    // B and C go as copies of A.
+    let env = TestEnv::new();
+    for (name, year) in [("a.txt", "2007"), ("b.txt", "2009"), ("c.txt", "2011")] {
+        env.file(name, format!("{}\n", NOTICE.replace("2007", year)));
+    }
+    let pairs = rows(
+        &env.run(&["--unit", "paragraph", "--output", "pairs", "-q", "."])
+            .stdout,
+    );
+    let names: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|r| (r.path.as_str(), r.dup_path.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("./b.txt", "./a.txt"),
+            ("./c.txt", "./a.txt"),
+            ("./c.txt", "./b.txt")
+        ]
+    );
+    let removed = rows(
+        &env.run(&["--unit", "paragraph", "--output", "remove", "-q", "."])
+            .stdout,
+    );
+    assert_eq!(removed.len(), 2);
+    assert!(removed.iter().all(|r| r.dup_path == "./a.txt"));
+}

@@ -414,9 +414,10 @@ pub struct DedupArgs {
     #[arg(long, conflicts_with_all = ["output", "keep", "connected"])]
     pub no_verify: bool,
 
-    /// What to print.
-    #[arg(long, value_enum, value_name = "WHAT", default_value = "pairs")]
-    pub output: OutputKind,
+    /// What to print [default: pairs; with --unit paragraph|line: remove, the removed
+    /// spans; pairs prints every verified pair of units, exact copies left out].
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub output: Option<OutputKind>,
 
     /// Which document of a duplicate set is kept.
     #[arg(long, value_enum, value_name = "WHICH", default_value = "first")]

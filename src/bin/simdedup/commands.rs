@@ -330,7 +330,10 @@ pub fn find(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     }
     if args.text.compat.is_some() {
         let d = &args.dedup;
-        if d.output != OutputKind::Pairs || d.keep != KeepArg::First || d.connected {
+        if d.output.is_some_and(|o| o != OutputKind::Pairs)
+            || d.keep != KeepArg::First
+            || d.connected
+        {
             bail!(
                 "--compat prints pairs as the seed does; --output, --keep and --connected need the normal mode"
             );
@@ -450,7 +453,7 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     let kind = |exact: bool| if exact { "exact" } else { "near" };
-    match args.dedup.output {
+    match args.dedup.output.unwrap_or(OutputKind::Pairs) {
         OutputKind::Pairs => write_pairs(&mut out, &result.pairs, &path, &args.output)?,
         OutputKind::Remove => {
             if args.output.header {

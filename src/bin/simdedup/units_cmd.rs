@@ -24,8 +24,11 @@ fn job(args: &FindArgs) -> Result<UnitJob> {
     if args.text.compat.is_some() || d.no_verify || d.connected || args.report.is_some() {
         bail!("--unit {kind} does not take --compat, --no-verify, --connected or --report");
     }
-    if d.output != OutputKind::Pairs {
-        bail!("--unit {kind} prints removed spans; --output does not apply");
+    if !matches!(
+        d.output,
+        None | Some(OutputKind::Remove | OutputKind::Pairs)
+    ) {
+        bail!("--unit {kind} prints removed spans (--output remove) or verified pairs (pairs)");
     }
     if args.text.bits.as_deref().is_some_and(|b| b != "64") {
         bail!("--unit {kind} fingerprints each unit with 64 bits; -b does not apply");
@@ -85,18 +88,29 @@ pub fn find_units(ctx: &Ctx, args: &FindArgs) -> Result<()> {
         )?;
         writeln!(out, "{}", if args.output.scores { "\tkind" } else { "" })?;
     }
-    for r in &result.removals {
-        let (u, k) = (
-            result.units[r.unit as usize],
-            result.units[r.duplicate_of as usize],
-        );
+    // Removed units and what they repeat, or every verified pair (later unit first).
+    let rows: Vec<(u32, u32, f64, bool)> = if args.dedup.output == Some(OutputKind::Pairs) {
+        let mut v: Vec<_> = result
+            .pairs
+            .iter()
+            .map(|p| (p.b, p.a, p.similarity, false))
+            .collect();
+        v.sort_by_key(|r| (r.0, r.1));
+        v
+    } else {
+        let r = result.removals.iter();
+        r.map(|r| (r.unit, r.duplicate_of, r.similarity, r.exact))
+            .collect()
+    };
+    for (unit, dup, similarity, exact) in rows {
+        let (u, k) = (result.units[unit as usize], result.units[dup as usize]);
         let (us, ks) = (u.span(), k.span());
         write_path(&mut out, source.path(u.doc as usize))?;
         write!(out, "\t{}\t{}\t", us.start, us.end)?;
         write_path(&mut out, source.path(k.doc as usize))?;
-        write!(out, "\t{}\t{}\t{:.4}", ks.start, ks.end, r.similarity)?;
+        write!(out, "\t{}\t{}\t{similarity:.4}", ks.start, ks.end)?;
         if args.output.scores {
-            write!(out, "\t{}", if r.exact { "exact" } else { "near" })?;
+            write!(out, "\t{}", if exact { "exact" } else { "near" })?;
         }
         writeln!(out)?;
     }
