@@ -435,6 +435,65 @@ pub fn read_chunks(
     Ok(FileKind::Text)
 }
 
+/// Reads a file's raw bytes in pieces of at most `chunk_bytes`, passed to `f(bytes, last)`
+/// (the last call has `last` set, possibly with no bytes): for callers that need byte
+/// offsets into the file as it is, such as the paragraph and line units. The checks are
+/// those of [`read_chunks`]: a NUL byte ends the reading with [`FileKind::Binary`] unless
+/// `allow_binary`, and a file that changes while read is an [`Error::ChangedWhileRead`].
+pub fn read_byte_chunks(
+    path: &Path,
+    allow_binary: bool,
+    chunk_bytes: usize,
+    f: &mut dyn FnMut(&[u8], bool),
+) -> Result<FileKind, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let before = file.metadata().map_err(io)?;
+    let size = (before.is_file() && before.len() > 0).then_some(before.len());
+    let capacity = size.map_or(chunk_bytes, |n| {
+        (n as usize).saturating_add(1).min(chunk_bytes)
+    });
+    let mut buf = vec![0u8; capacity.max(1)];
+    let mut total = 0u64;
+    loop {
+        let mut filled = 0;
+        let mut eof = false;
+        while filled < buf.len() {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        total += filled as u64;
+        if !allow_binary && memchr::memchr(0, &buf[..filled]).is_some() {
+            return Ok(FileKind::Binary);
+        }
+        f(&buf[..filled], eof);
+        if eof {
+            break;
+        }
+    }
+    if let Some(size) = size {
+        let after = file.metadata().map_err(io)?;
+        if total != size || after.len() != size || after.modified().ok() != before.modified().ok() {
+            return Err(Error::ChangedWhileRead {
+                path: path.to_path_buf(),
+                size,
+                read: total,
+            });
+        }
+    }
+    Ok(FileKind::Text)
+}
+
 /// Where to cut `bytes` so that a character begun in its last three bytes, if incomplete,
 /// goes to the next piece. The prefix then decodes as it does within the whole file: the
 /// cut is at a lead byte, where a decoder always starts a new character.

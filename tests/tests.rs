@@ -15,3 +15,4 @@ mod quality;
 mod records;
 mod report;
 mod semantic;
+mod units;

@@ -19,6 +19,7 @@ pub mod embed;
 pub mod index;
 pub mod partitioned;
 pub mod partitioned_vectors;
+pub mod units;
 
 pub use crate::text::texts::Texts;
 

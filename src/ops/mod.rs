@@ -7,3 +7,4 @@ pub mod dedup;
 pub mod incremental;
 pub mod pairs;
 pub mod semantic;
+pub mod units;

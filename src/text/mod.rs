@@ -11,3 +11,4 @@ pub mod simhash;
 pub mod texts;
 pub mod corpus;
 pub mod batch;
+pub mod units;

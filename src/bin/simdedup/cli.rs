@@ -103,6 +103,9 @@ pub struct FindArgs {
     #[command(flatten)]
     pub dedup: DedupArgs,
 
+    #[command(flatten)]
+    pub unit: UnitArgs,
+
     /// On stderr: both fingerprints of each pair in binary and their distance ratio, then
     /// per document `found N duplicate(s) of file: PATH` and a total, as the seed does.
     #[arg(short, long)]
@@ -358,6 +361,44 @@ pub enum KeepArg {
     First,
     Longest,
     Shortest,
+    /// Paragraph and line units only: remove every occurrence of a unit repeated at least
+    /// --min-repeats times (boilerplate).
+    None,
+}
+
+/// What is deduplicated, for `--unit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum UnitArg {
+    /// Whole files.
+    Document,
+    /// Text between blank lines.
+    Paragraph,
+    /// Text between newlines.
+    Line,
+}
+
+/// Deduplication inside documents: paragraphs or lines.
+#[derive(Args, Debug)]
+pub struct UnitArgs {
+    /// What a duplicate is. With paragraph or line, each unit gets a 64-bit SimHash, pairs
+    /// within the Hamming radius are verified by exact Jaccard (-j), the first occurrence
+    /// in input order is kept, and each removed unit is printed as
+    /// `path<TAB>start<TAB>end<TAB>duplicate_path<TAB>duplicate_start<TAB>duplicate_end<TAB>similarity`:
+    /// byte offsets into the original files, end exclusive (a line's span holds its
+    /// newline, a paragraph's the blank lines after it, so cutting the spans leaves the
+    /// rest as it was).
+    #[arg(long, value_enum, value_name = "UNIT", default_value = "document")]
+    pub unit: UnitArg,
+
+    /// Units with fewer words (after normalisation) are never removed [default: 10 for
+    /// paragraphs, 5 for lines].
+    #[arg(long, value_name = "N")]
+    pub min_words: Option<usize>,
+
+    /// With --keep none: a unit goes, every occurrence of it, when it occurs at least N
+    /// times (near copies counted).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub min_repeats: usize,
 }
 
 #[derive(Args, Debug)]
@@ -373,9 +414,10 @@ pub struct DedupArgs {
     #[arg(long, conflicts_with_all = ["output", "keep", "connected"])]
     pub no_verify: bool,
 
-    /// What to print.
-    #[arg(long, value_enum, value_name = "WHAT", default_value = "pairs")]
-    pub output: OutputKind,
+    /// What to print [default: pairs; with --unit paragraph|line: remove, the removed
+    /// spans; pairs prints every verified pair of units, exact copies left out].
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub output: Option<OutputKind>,
 
     /// Which document of a duplicate set is kept.
     #[arg(long, value_enum, value_name = "WHICH", default_value = "first")]

@@ -28,7 +28,7 @@ use simdedup::{Error, Fingerprint, Report};
 use crate::bars::Bars;
 use crate::cli::{
     FindArgs, FingerprintArgs, InputArgs, KeepArg, MethodArg, OutputArgs, OutputKind, PairsArgs,
-    SearchArgs, ThresholdArgs,
+    SearchArgs, ThresholdArgs, UnitArg,
 };
 
 /// The candidate recall the automatic Hamming radius aims at, for pairs right at the
@@ -325,9 +325,15 @@ fn write_scores(
 
 /// `simdedup PATH...`: near-duplicate pairs among files.
 pub fn find(ctx: &Ctx, args: &FindArgs) -> Result<()> {
+    if args.unit.unit != UnitArg::Document {
+        return crate::units_cmd::find_units(ctx, args);
+    }
     if args.text.compat.is_some() {
         let d = &args.dedup;
-        if d.output != OutputKind::Pairs || d.keep != KeepArg::First || d.connected {
+        if d.output.is_some_and(|o| o != OutputKind::Pairs)
+            || d.keep != KeepArg::First
+            || d.connected
+        {
             bail!(
                 "--compat prints pairs as the seed does; --output, --keep and --connected need the normal mode"
             );
@@ -388,6 +394,7 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
             KeepArg::First => KeepOrder::First,
             KeepArg::Longest => KeepOrder::Longest,
             KeepArg::Shortest => KeepOrder::Shortest,
+            KeepArg::None => bail!("--keep none needs --unit paragraph or --unit line"),
         },
         grouping: if args.dedup.connected {
             Grouping::Components
@@ -446,7 +453,7 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     let kind = |exact: bool| if exact { "exact" } else { "near" };
-    match args.dedup.output {
+    match args.dedup.output.unwrap_or(OutputKind::Pairs) {
         OutputKind::Pairs => write_pairs(&mut out, &result.pairs, &path, &args.output)?,
         OutputKind::Remove => {
             if args.output.header {

@@ -9,6 +9,7 @@ mod commands;
 mod embed_cmd;
 mod index_cmd;
 mod semantic_cmd;
+mod units_cmd;
 
 use std::process::ExitCode;
 
