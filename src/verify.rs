@@ -5,6 +5,9 @@
 //! candidate pairs are read again (a [`TextSource`]) and their shingle sets rebuilt. A
 //! document whose normalised text changed in between is reported and left out. Shingles are
 //! compared by 64-bit CityHash: exact up to hash collisions (about n^2 / 2^65 for n shingles).
+//! Candidates of the band search ([`Verifier`]) whose source kept similarity sketches are
+//! first compared by sketch ([`crate::text::sketch`]), and only those that may reach the
+//! bar are read; the sketch rejects at most [`MISS`] of the pairs at the bar.
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,6 +17,7 @@ use crate::error::{Error, Report};
 use crate::progress::Progress;
 use crate::search::Pair;
 use crate::text::simhash::TextConfig;
+use crate::text::sketch::{MISS, SketchFilter};
 use crate::text::texts::{TextSource, field_jaccard, jaccard};
 
 /// A verified pair: records `a` and `b` (indexes) with similarity `score` (Jaccard or
@@ -49,6 +53,9 @@ pub fn verify_pairs(
     report: &dyn Report,
 ) -> Vec<ScoredPair> {
     let mut verifier = Verifier::new(source, config, digest, min_similarity, report);
+    // The Hamming search's candidates depend on every hash bit: the sketch's bound assumes
+    // a selection independent of it, so every candidate is read.
+    verifier.job.prefilter = None;
     verifier.verify(candidates, progress)
 }
 
@@ -57,10 +64,14 @@ pub fn verify_pairs(
 pub struct Verifier<'a> {
     job: Job<'a>,
     failed: HashSet<u32>,
+    rejected: usize,
 }
 
 impl<'a> Verifier<'a> {
-    /// A verifier with [`verify_pairs`]'s arguments.
+    /// A verifier with [`verify_pairs`]'s arguments, for band candidates: a pair whose
+    /// documents both have sketches ([`TextSource::sketch`]) is read only if its sketches
+    /// may reach the bar ([`SketchFilter`] with a miss of [`MISS`]); records of several
+    /// fields are always read.
     pub fn new(
         source: &'a dyn TextSource,
         config: &'a TextConfig,
@@ -75,13 +86,42 @@ impl<'a> Verifier<'a> {
                 digest,
                 min_similarity,
                 report,
+                prefilter: source
+                    .separator()
+                    .is_none()
+                    .then(|| SketchFilter::new(min_similarity, MISS)),
             },
             failed: HashSet::new(),
+            rejected: 0,
         }
+    }
+
+    /// Candidates rejected by their sketches so far (never read).
+    pub fn sketch_rejected(&self) -> usize {
+        self.rejected
     }
 
     /// The pairs of `candidates` at or above the bar, sorted by (a, b).
     pub fn verify(&mut self, candidates: &[Pair], progress: &dyn Progress) -> Vec<ScoredPair> {
+        let kept: Vec<Pair>;
+        let candidates = match self.job.prefilter {
+            Some(filter) => {
+                let source = self.job.source;
+                kept = candidates
+                    .par_iter()
+                    .filter(
+                        |p| match (source.sketch(p.a as usize), source.sketch(p.b as usize)) {
+                            (Some(a), Some(b)) => filter.may_reach(a, b),
+                            _ => true,
+                        },
+                    )
+                    .copied()
+                    .collect();
+                self.rejected += candidates.len() - kept.len();
+                &kept[..]
+            }
+            None => candidates,
+        };
         verify_in_batches(
             candidates,
             &self.job,
@@ -99,6 +139,8 @@ struct Job<'a> {
     digest: &'a (dyn Fn(usize) -> u128 + Sync),
     min_similarity: f64,
     report: &'a dyn Report,
+    /// Compares sketches before reading, when the source has them.
+    prefilter: Option<SketchFilter>,
 }
 
 fn verify_in_batches(
@@ -148,6 +190,7 @@ fn verify_batch(
         digest,
         min_similarity,
         report,
+        ..
     } = *job;
     let mut docs: Vec<(u32, u32)> = slots.iter().map(|(&d, &s)| (s, d)).collect();
     docs.sort_unstable();
@@ -188,8 +231,7 @@ fn verify_batch(
             let sa = sets[slots[&p.a] as usize].as_ref()?;
             let sb = sets[slots[&p.b] as usize].as_ref()?;
             // |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|): skip hopeless merges. A
-            // bound, not an estimate: it never drops a pair the exact score keeps. (There is
-            // no sketch prefilter: a merge costs less than reading the documents again.)
+            // bound, not an estimate: it never drops a pair the exact score keeps.
             let (small, large) = (sa.len().min(sb.len()), sa.len().max(sb.len()));
             if (small as f64) < min_similarity * large as f64 * (1.0 - 1e-12) {
                 return None;
@@ -305,6 +347,7 @@ mod tests {
                 digest: &|i| digests[i],
                 min_similarity: 0.5,
                 report: &report,
+                prefilter: None,
             };
             let pairs = verify_in_batches(&candidates, &job, batch, &mut HashSet::new(), &());
             (pairs, reported.into_inner().unwrap())

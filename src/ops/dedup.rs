@@ -78,6 +78,9 @@ pub struct Dedup {
     pub assignment: Assignment,
     /// Number of candidate pairs the search proposed (before verification).
     pub candidates: usize,
+    /// Candidates verified by reading both texts again: all of them, less those their
+    /// similarity sketches rejected ([`crate::text::sketch`]).
+    pub read: usize,
 }
 
 /// Where candidate pairs come from.
@@ -95,7 +98,8 @@ pub enum Candidates<'a> {
 /// each group's positions become document numbers (`ids[x]`), with their fingerprints'
 /// Hamming distance (0 when `fingerprints` is empty: a caller that prints no distance need
 /// not keep them), and go through `verifier`. Returns the pairs at or above the bar, sorted
-/// by (a, b), and the number of candidates.
+/// by (a, b), and the number of candidates (the ones the verifier's sketches rejected are
+/// in [`Verifier::sketch_rejected`]).
 pub fn verify_band_candidates<F: Fingerprint>(
     ids: &[u32],
     fingerprints: &[F],
@@ -243,14 +247,16 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
     // 2. Candidates among the representatives that have shingles.
     let reps = representatives(&groups, docs);
     let digest = |i: usize| docs[i].digest();
-    let (near, candidates) = match candidates {
+    let (near, candidates, read) = match candidates {
         Candidates::Bands(keys) => {
             assert_eq!(keys.len(), n, "band keys for every document");
             // 2-3. Band candidates, verified group by group.
             let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report);
-            verify_band_candidates(&reps, fingerprints, &mut verifier, |sink| {
-                search::bands::search(keys, &reps, progress, sink)
-            })
+            let (near, candidates) =
+                verify_band_candidates(&reps, fingerprints, &mut verifier, |sink| {
+                    search::bands::search(keys, &reps, progress, sink)
+                });
+            (near, candidates, candidates - verifier.sketch_rejected())
         }
         Candidates::Hamming => {
             // Without exact duplicates or short documents every document is searched: no
@@ -275,7 +281,7 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
                 progress,
                 report,
             );
-            (near, candidates.len())
+            (near, candidates.len(), candidates.len())
         }
     };
     drop(reps);
@@ -286,6 +292,7 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
         pairs,
         assignment,
         candidates,
+        read,
     }
 }
 
@@ -325,12 +332,14 @@ pub fn dedup_with_keys<F: Fingerprint, D: DocStats>(
         search::bands::search_runs(&runs, &reps, sink)
     });
     drop((runs, reps));
+    let read = candidates - verifier.sketch_rejected();
     // 4. Decisions, as in `dedup`.
     let (pairs, assignment) = assign_groups(n, &groups, &near, opts.grouping);
     Ok(Dedup {
         pairs,
         assignment,
         candidates,
+        read,
     })
 }
 

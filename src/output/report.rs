@@ -505,7 +505,10 @@ mod tests {
     fn the_band_curve_is_the_shapes_recall() {
         let p = BandParams { rows: 5, bands: 20 };
         let c = Curve::Bands(p);
-        assert_eq!(c.probability(0.5), Some(p.recall_at(0.5)));
+        // Not bit for bit: `powi` folded at compile time may round differently from the
+        // call at run time.
+        let got = c.probability(0.5).unwrap();
+        assert!((got - p.recall_at(0.5)).abs() < 1e-12, "{got}");
         let h = Curve::Hamming {
             bits: 64,
             radius: 10,

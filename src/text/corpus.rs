@@ -11,7 +11,8 @@ use crate::input::{CHUNK_BYTES, Contents, FileKind, PathList, read_chunks, read_
 use crate::progress::Progress;
 use crate::text::minhash::{BandKeys, BandParams, Sketcher};
 use crate::text::simhash::{CityHash, Fingerprinter, TextConfig};
-use crate::text::texts::SAMPLE_DOCS;
+use crate::text::sketch::{SLOTS, Sketch, Sketches};
+use crate::text::texts::{SAMPLE_DOCS, sample_docs};
 
 /// What is kept of one fingerprinted document besides its path and fingerprint (those live
 /// in [`Corpus::paths`] and [`Corpus::fingerprints`]): 32 bytes.
@@ -49,6 +50,9 @@ pub struct Corpus<F> {
     /// MinHash band keys (`bands[i]` for document `i`), when fingerprinting was asked for
     /// them.
     pub bands: Option<BandKeys>,
+    /// Similarity sketches ([`crate::text::sketch`]), made with the band keys: verification
+    /// compares two before it reads the files again. [`SLOTS`] + 4 bytes a document.
+    pub sketches: Option<Sketches>,
     /// Files skipped because they hold a NUL byte.
     pub binary_skipped: usize,
     /// Files that could not be read (each reported).
@@ -92,24 +96,33 @@ pub fn fingerprint_files_keeping<F: CityHash>(
     let mut docs = Vec::with_capacity(n);
     let mut fingerprints = Vec::with_capacity(if keep_fingerprints { n } else { 0 });
     let mut kept = bitvec::bitvec![0; n];
-    let sketcher = bands.map(Sketcher::new);
+    let sketcher = bands.map(|b| Sketcher::new(b).with_similarity_sketch());
     let width = bands.map_or(0, |b| b.bands as usize);
     let mut keys = bands.map(|b| {
         let mut keys = BandKeys::new(b.bands as usize);
         keys.reserve(n);
         keys
     });
-    // One key buffer per batch, written in place by the workers (no allocation per file).
+    let mut sketches = bands.map(|_| {
+        let mut s = Sketches::new();
+        s.reserve(n);
+        s
+    });
+    // One key and sketch buffer per batch, written in place by the workers (no allocation
+    // per file).
     let stride = width.max(1);
+    let slots = if bands.is_some() { SLOTS } else { 1 };
     let mut batch_keys = vec![0u32; BATCH * stride];
+    let mut batch_slots = vec![0u8; BATCH * slots];
     for start in (0..n).step_by(BATCH) {
         let end = (start + BATCH).min(n);
-        let batch: Vec<Option<(Document, F)>> = (start..end)
+        let batch: Vec<Option<(Document, F, u32)>> = (start..end)
             .into_par_iter()
             .zip(batch_keys.par_chunks_mut(stride))
+            .zip(batch_slots.par_chunks_mut(slots))
             .map_init(
                 || sketcher.clone(),
-                |sketcher, (i, band_keys)| {
+                |sketcher, ((i, band_keys), sketch)| {
                     let path = files.get(i);
                     let mut fp = Fingerprinter::<F>::new(config);
                     if let Some(s) = sketcher.as_mut() {
@@ -126,10 +139,11 @@ pub fn fingerprint_files_keeping<F: CityHash>(
                                 shingles: sig.shingles,
                                 digest: sig.digest,
                             };
-                            if let Some(s) = sketcher.as_mut() {
-                                s.finish(band_keys);
-                            }
-                            Some((doc, sig.fingerprint))
+                            let distinct = match sketcher.as_mut() {
+                                Some(s) => s.finish_with_sketch(band_keys, sketch),
+                                None => 0,
+                            };
+                            Some((doc, sig.fingerprint, distinct))
                         }
                         Ok(FileKind::Binary) => {
                             binary.fetch_add(1, Ordering::Relaxed);
@@ -150,8 +164,9 @@ pub fn fingerprint_files_keeping<F: CityHash>(
                 },
             )
             .collect();
-        for ((i, outcome), band_keys) in (start..end).zip(batch).zip(batch_keys.chunks(stride)) {
-            if let Some((doc, fp)) = outcome {
+        let buffers = batch_keys.chunks(stride).zip(batch_slots.chunks(slots));
+        for ((i, outcome), (band_keys, sketch)) in (start..end).zip(batch).zip(buffers) {
+            if let Some((doc, fp, distinct)) = outcome {
                 kept.set(i, true);
                 docs.push(doc);
                 if keep_fingerprints {
@@ -160,11 +175,17 @@ pub fn fingerprint_files_keeping<F: CityHash>(
                 if let Some(keys) = keys.as_mut() {
                     keys.push(band_keys);
                 }
+                if let Some(sketches) = sketches.as_mut() {
+                    sketches.push(sketch, distinct);
+                }
             }
         }
     }
     if let Some(keys) = keys.as_mut() {
         keys.shrink_to_fit();
+    }
+    if let Some(sketches) = sketches.as_mut() {
+        sketches.shrink_to_fit();
     }
     progress.finish();
     files.retain(&kept);
@@ -176,6 +197,7 @@ pub fn fingerprint_files_keeping<F: CityHash>(
         docs,
         fingerprints,
         bands: keys,
+        sketches,
         binary_skipped: binary.into_inner(),
         unreadable: unreadable.into_inner(),
     }
@@ -205,11 +227,12 @@ pub fn sample_similarities(files: &PathList, config: &TextConfig, m: usize) -> V
 }
 
 /// The band shape for searching `files` at the similarity `bar` with `recall`: from the
-/// background of a sample ([`sample_similarities`]) over more than [`SAMPLE_DOCS`] files,
-/// from the assumed one below ([`BandParams::solve_sampled`] with no sample).
+/// background of a sample of [`sample_docs`] files ([`sample_similarities`]) over more than
+/// [`SAMPLE_DOCS`] files, from the assumed one below ([`BandParams::solve_sampled`] with no
+/// sample).
 pub fn band_shape(files: &PathList, config: &TextConfig, bar: f64, recall: f64) -> BandParams {
     let sample = if files.len() > SAMPLE_DOCS {
-        sample_similarities(files, config, SAMPLE_DOCS)
+        sample_similarities(files, config, sample_docs(files.len()))
     } else {
         Vec::new()
     };
@@ -250,6 +273,10 @@ impl<F: Sync> crate::text::texts::TextSource for Corpus<F> {
         crate::text::texts::stream_shingle_set(config, |push| {
             read_chunks(self.path(i), true, CHUNK_BYTES, push).map(|_| ())
         })
+    }
+
+    fn sketch(&self, i: usize) -> Option<Sketch<'_>> {
+        self.sketches.as_ref().map(|s| s.get(i))
     }
 }
 

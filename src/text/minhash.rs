@@ -11,6 +11,7 @@
 //! `1 - (1 - J^rows)^bands`.
 
 use crate::error::Error;
+use crate::text::sketch::SlotSketcher;
 
 /// Largest sketch the solver considers (`rows * bands` bins).
 pub const MAX_BINS: u32 = 320;
@@ -196,6 +197,9 @@ pub struct Sketcher {
     /// Per empty bin, the first try that hits a filled bin (scratch for [`Sketcher::densify`]).
     first_hit: Vec<u8>,
     empty: bool,
+    /// The similarity sketch, built from the same hashes when asked for
+    /// ([`Sketcher::with_similarity_sketch`]).
+    slots: Option<SlotSketcher>,
 }
 
 impl Sketcher {
@@ -209,7 +213,15 @@ impl Sketcher {
             table: std::sync::Arc::new(ProbeTable::new(k)),
             first_hit: vec![0; k],
             empty: true,
+            slots: None,
         }
+    }
+
+    /// Also builds each document's similarity sketch ([`crate::text::sketch`]) from the
+    /// same hashes; take it with [`Sketcher::finish_with_sketch`].
+    pub fn with_similarity_sketch(mut self) -> Sketcher {
+        self.slots = Some(SlotSketcher::new());
+        self
     }
 
     /// The shape this sketcher was built for.
@@ -227,6 +239,9 @@ impl Sketcher {
         }
         self.filled[bin / 64] |= 1 << (bin % 64);
         self.empty = false;
+        if let Some(slots) = self.slots.as_mut() {
+            slots.add(hash);
+        }
     }
 
     /// Whether no hash was added since the last finish.
@@ -256,6 +271,22 @@ impl Sketcher {
         self.bins.fill(u64::MAX);
         self.filled.fill(0);
         self.empty = true;
+        if let Some(slots) = self.slots.as_mut() {
+            slots.clear();
+        }
+    }
+
+    /// [`Sketcher::finish`], also writing the document's similarity sketch to `sketch`
+    /// ([`crate::text::sketch::SLOTS`] bytes) and returning its distinct-shingle count (see
+    /// [`SlotSketcher::finish`]); without [`Sketcher::with_similarity_sketch`], `sketch` is
+    /// left alone and the count is [`crate::text::sketch::UNCOUNTED`].
+    pub fn finish_with_sketch(&mut self, out: &mut [u32], sketch: &mut [u8]) -> u32 {
+        let distinct = match self.slots.as_mut() {
+            Some(slots) => slots.finish(sketch),
+            None => crate::text::sketch::UNCOUNTED,
+        };
+        self.finish(out);
+        distinct
     }
 
     fn is_filled(&self, j: usize) -> bool {

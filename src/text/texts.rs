@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use crate::error::Error;
 use crate::text::minhash::BandKeys;
 use crate::text::simhash::{TextConfig, TextStream, stream_text};
+use crate::text::sketch::Sketch;
 
 /// What deduplication needs to know of a fingerprinted document besides its fingerprint:
 /// files ([`crate::text::corpus::Document`]) and records ([`crate::records::Row`]) alike.
@@ -35,6 +36,12 @@ pub trait TextSource: Sync {
     /// [`TextSource::text`]; a source of large documents streams them instead.
     fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
         Ok(shingle_set(&self.text(i)?, self.separator(), config))
+    }
+    /// The similarity sketch of document `i` made when it was fingerprinted
+    /// ([`crate::text::sketch`]), when the source keeps them: the band search's verification
+    /// compares two before it reads either. `None`: every candidate is read.
+    fn sketch(&self, _i: usize) -> Option<Sketch<'_>> {
+        None
     }
 }
 
@@ -94,6 +101,11 @@ impl TextSource for Joined<'_> {
     fn shingle_set(&self, i: usize, config: &TextConfig) -> Result<(Vec<u64>, u128), Error> {
         let (s, j) = self.side(i);
         s.shingle_set(j, config)
+    }
+
+    fn sketch(&self, i: usize) -> Option<Sketch<'_>> {
+        let (s, j) = self.side(i);
+        s.sketch(j)
     }
 }
 
@@ -163,6 +175,14 @@ impl SetBuilder {
 /// Documents sampled for a band shape's background ([`background`]): all pairs of them
 /// are compared (half a million merges of small sets, a fraction of a second on two cores).
 pub const SAMPLE_DOCS: usize = 1000;
+
+/// Documents sampled for the background of a search over `n` files: all pairs of them are
+/// compared, so at most about `4n` pairs (`√(8n)` documents, [`SAMPLE_DOCS`] from 125,000
+/// files on) keep the sample a small share of fingerprinting the files (a merge of two
+/// small sets costs a few percent of reading and shingling one file).
+pub fn sample_docs(n: usize) -> usize {
+    ((8.0 * n as f64).sqrt() as usize).clamp(2, SAMPLE_DOCS)
+}
 
 /// The exact Jaccard similarities of all pairs `(a, b)`, `a < b`, of `sets`, in that order:
 /// the background a band shape has to live with

@@ -407,12 +407,14 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     let result = jobs::dedup_texts(Texts::from(&corpus), keys, &job, &ctx.bars, ctx)?;
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
-        "{} documents, {} duplicate pairs ({} exact), {} candidates {}, {} removed",
+        "{} documents, {} duplicate pairs ({} exact), {} candidates {}, {} read after \
+         the sketches, {} removed",
         corpus.docs.len(),
         result.pairs.len(),
         exact,
         result.candidates,
         describe_search(bands, k, args.dedup.min_similarity),
+        result.read,
         result.assignment.removed()
     ));
     let path = |i: u32| escape_path(corpus.path(i as usize));

@@ -115,6 +115,7 @@ pub fn dedup_vectors<F: Fingerprint>(
         pairs,
         assignment,
         candidates,
+        read: candidates,
     };
     (dedup, plan)
 }

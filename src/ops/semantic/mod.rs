@@ -408,6 +408,7 @@ pub fn rethreshold(
         pairs,
         assignment,
         candidates: 0,
+        read: 0,
     }
 }
 
