@@ -9,7 +9,7 @@
 //! first compared by sketch ([`crate::text::sketch`]), and only those that may reach the
 //! bar are read; the sketch rejects at most [`MISS`] of the pairs at the bar.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use rayon::prelude::*;
 
@@ -32,11 +32,14 @@ pub struct ScoredPair {
     pub exact: bool,
 }
 
-/// Most documents whose shingle sets are held at once during verification. Candidates are
-/// verified in batches of consecutive pairs touching at most this many documents, so memory
-/// stays bounded however many candidates there are; a document in pairs of several batches
-/// is read once per batch.
-pub const BATCH_DOCS: usize = 1 << 16;
+/// Bytes of shingle hashes that verification holds at once (8 per distinct shingle of the
+/// documents in flight), whatever the number or the size of the documents; the candidate
+/// pairs are held besides (12 bytes each). See [`verify_scheduled`] for how the documents
+/// are read.
+pub const VERIFY_BYTES: usize = 256 << 20;
+
+/// Most documents read in one parallel piece (also bounded by their size hints).
+const PIECE_DOCS: usize = 4096;
 
 /// Scores every candidate pair (document indexes `a`, `b`) with the exact Jaccard
 /// similarity of the two documents' shingle sets and keeps those at or above
@@ -52,19 +55,20 @@ pub fn verify_pairs(
     progress: &dyn Progress,
     report: &dyn Report,
 ) -> Vec<ScoredPair> {
-    let mut verifier = Verifier::new(source, config, digest, min_similarity, report);
-    // The Hamming search's candidates depend on every hash bit: the sketch's bound assumes
-    // a selection independent of it, so every candidate is read.
-    verifier.job.prefilter = None;
-    verifier.verify(candidates, progress)
+    Verifier::reading_all(source, config, digest, min_similarity, report)
+        .verify(candidates, progress)
 }
 
-/// [`verify_pairs`] for candidates that arrive in groups (from the band search): a
-/// document that fails is reported once over all groups, and never read again.
+/// [`verify_pairs`] for candidates that arrive in groups (from the band search): they are
+/// filtered by sketch as they come ([`Verifier::add`]) and verified together at the end
+/// ([`Verifier::verify_pending`]), so a document is read again once, not once per group; a
+/// document that fails is reported once, and never read again.
 pub struct Verifier<'a> {
     job: Job<'a>,
     failed: HashSet<u32>,
+    pending: Vec<Pair>,
     rejected: usize,
+    reads: usize,
 }
 
 impl<'a> Verifier<'a> {
@@ -90,10 +94,37 @@ impl<'a> Verifier<'a> {
                     .separator()
                     .is_none()
                     .then(|| SketchFilter::new(min_similarity, MISS)),
+                shingles: None,
+                budget: VERIFY_BYTES,
             },
             failed: HashSet::new(),
+            pending: Vec::new(),
             rejected: 0,
+            reads: 0,
         }
+    }
+
+    /// [`Verifier::new`] without the sketches: every candidate is read. For the Hamming
+    /// search, whose candidates depend on every hash bit: the sketch's bound assumes a
+    /// selection independent of it.
+    pub fn reading_all(
+        source: &'a dyn TextSource,
+        config: &'a TextConfig,
+        digest: &'a (dyn Fn(usize) -> u128 + Sync),
+        min_similarity: f64,
+        report: &'a dyn Report,
+    ) -> Verifier<'a> {
+        let mut verifier = Verifier::new(source, config, digest, min_similarity, report);
+        verifier.job.prefilter = None;
+        verifier
+    }
+
+    /// Sizes documents before they are read: `shingles(i)`, document `i`'s shingle count
+    /// when fingerprinted (an upper bound of its set's length), keeps each piece read in
+    /// parallel within the byte budget even when the documents are large.
+    pub fn with_shingle_counts(mut self, shingles: &'a (dyn Fn(usize) -> u64 + Sync)) -> Self {
+        self.job.shingles = Some(shingles);
+        self
     }
 
     /// Candidates rejected by their sketches so far (never read).
@@ -101,38 +132,54 @@ impl<'a> Verifier<'a> {
         self.rejected
     }
 
-    /// The pairs of `candidates` at or above the bar, sorted by (a, b).
-    pub fn verify(&mut self, candidates: &[Pair], progress: &dyn Progress) -> Vec<ScoredPair> {
-        let kept: Vec<Pair>;
-        let candidates = match self.job.prefilter {
+    /// Documents read again so far (a document may be read more than once when the sets of
+    /// the documents in candidate pairs exceed [`VERIFY_BYTES`]).
+    pub fn documents_read(&self) -> usize {
+        self.reads
+    }
+
+    /// Keeps the candidates that their sketches do not reject, for [`Verifier::verify_pending`].
+    pub fn add(&mut self, candidates: &[Pair]) {
+        match self.job.prefilter {
             Some(filter) => {
                 let source = self.job.source;
-                kept = candidates
-                    .par_iter()
-                    .filter(
-                        |p| match (source.sketch(p.a as usize), source.sketch(p.b as usize)) {
-                            (Some(a), Some(b)) => filter.may_reach(a, b),
-                            _ => true,
-                        },
-                    )
-                    .copied()
-                    .collect();
-                self.rejected += candidates.len() - kept.len();
-                &kept[..]
+                let before = self.pending.len();
+                self.pending.par_extend(
+                    candidates
+                        .par_iter()
+                        .filter(|p| {
+                            match (source.sketch(p.a as usize), source.sketch(p.b as usize)) {
+                                (Some(a), Some(b)) => filter.may_reach(a, b),
+                                _ => true,
+                            }
+                        })
+                        .copied(),
+                );
+                self.rejected += candidates.len() - (self.pending.len() - before);
             }
-            None => candidates,
-        };
-        verify_in_batches(
-            candidates,
-            &self.job,
-            BATCH_DOCS,
-            &mut self.failed,
-            progress,
-        )
+            None => self.pending.extend_from_slice(candidates),
+        }
+    }
+
+    /// The pairs added since the last call at or above the bar, sorted by (a, b).
+    pub fn verify_pending(&mut self, progress: &dyn Progress) -> Vec<ScoredPair> {
+        let mut pending = std::mem::take(&mut self.pending);
+        let (pairs, reads) = verify_scheduled(&mut pending, &self.job, &mut self.failed, progress);
+        self.reads += reads;
+        pairs
+    }
+
+    /// The pairs of `candidates` at or above the bar, sorted by (a, b).
+    pub fn verify(&mut self, candidates: &[Pair], progress: &dyn Progress) -> Vec<ScoredPair> {
+        let held = std::mem::take(&mut self.pending);
+        self.add(candidates);
+        let pairs = self.verify_pending(progress);
+        self.pending = held;
+        pairs
     }
 }
 
-/// What every batch of [`verify_pairs`] shares.
+/// What every piece of the verification shares.
 struct Job<'a> {
     source: &'a dyn TextSource,
     config: &'a TextConfig,
@@ -141,116 +188,218 @@ struct Job<'a> {
     report: &'a dyn Report,
     /// Compares sketches before reading, when the source has them.
     prefilter: Option<SketchFilter>,
+    /// Each document's shingle count, when known ([`Verifier::with_shingle_counts`]).
+    shingles: Option<&'a (dyn Fn(usize) -> u64 + Sync)>,
+    /// Bytes of shingle hashes held at once.
+    budget: usize,
 }
 
-fn verify_in_batches(
-    candidates: &[Pair],
-    job: &Job,
-    batch_docs: usize,
-    failed: &mut HashSet<u32>,
-    progress: &dyn Progress,
-) -> Vec<ScoredPair> {
-    progress.start("verifying", candidates.len() as u64, "pairs");
-    let mut scored = Vec::new();
-    let mut batch: HashMap<u32, u32> = HashMap::new();
-    let mut first = 0;
-    for (end, p) in candidates.iter().enumerate() {
-        let new = [p.a, p.b].iter().filter(|d| !batch.contains_key(d)).count();
-        if batch.len() + new > batch_docs && !batch.is_empty() {
-            let pairs = &candidates[first..end];
-            verify_batch(pairs, &batch, job, failed, &mut scored);
-            progress.inc(pairs.len() as u64);
-            batch.clear();
-            first = end;
-        }
-        for d in [p.a, p.b] {
-            let next = batch.len() as u32;
-            batch.entry(d).or_insert(next);
-        }
+/// Shingle sets of documents, in one allocation: `docs` (sorted) and their sets' ranges of
+/// `hashes`; a document that failed has none.
+#[derive(Default)]
+struct Sets {
+    docs: Vec<u32>,
+    ranges: Vec<Option<(usize, usize)>>,
+    hashes: Vec<u64>,
+}
+
+impl Sets {
+    fn bytes(&self) -> usize {
+        self.hashes.len() * 8
     }
-    verify_batch(&candidates[first..], &batch, job, failed, &mut scored);
-    progress.inc((candidates.len() - first) as u64);
-    progress.finish();
-    scored.sort_unstable_by_key(|p| (p.a, p.b));
-    scored
-}
 
-/// One batch of [`verify_pairs`]: `slots` numbers the documents of `pairs`. Documents that
-/// fail (unreadable or changed) are reported and added to `failed`, and never read again.
-fn verify_batch(
-    pairs: &[Pair],
-    slots: &HashMap<u32, u32>,
-    job: &Job,
-    failed: &mut HashSet<u32>,
-    scored: &mut Vec<ScoredPair>,
-) {
-    let Job {
-        source,
-        config,
-        digest,
-        min_similarity,
-        report,
-        ..
-    } = *job;
-    let mut docs: Vec<(u32, u32)> = slots.iter().map(|(&d, &s)| (s, d)).collect();
-    docs.sort_unstable();
-    let sets: Vec<Option<Vec<u64>>> = docs
-        .par_iter()
-        .map(|&(_, i)| {
-            if failed.contains(&i) {
-                return None;
-            }
-            let i = i as usize;
-            match source.shingle_set(i, config) {
-                Ok((set, d)) => {
-                    if d == digest(i) {
-                        Some(set)
-                    } else {
-                        report.report(Error::Changed {
-                            name: source.name(i),
+    fn get(&self, doc: u32) -> Option<&[u64]> {
+        let i = self.docs.binary_search(&doc).ok()?;
+        self.ranges[i].map(|(s, e)| &self.hashes[s..e])
+    }
+
+    fn contains(&self, doc: u32) -> bool {
+        self.docs.binary_search(&doc).is_ok()
+    }
+
+    /// Reads `docs` (increasing, all above those held) in parallel and appends their sets.
+    /// Documents that fail are reported and added to `failed`, and never read again.
+    /// Returns how many were read.
+    fn read(&mut self, docs: &[u32], job: &Job, failed: &mut HashSet<u32>) -> usize {
+        let sets: Vec<Option<Vec<u64>>> = docs
+            .par_iter()
+            .map(|&i| {
+                if failed.contains(&i) {
+                    return None;
+                }
+                let i = i as usize;
+                match job.source.shingle_set(i, job.config) {
+                    Ok((set, d)) if d == (job.digest)(i) => Some(set),
+                    Ok(_) => {
+                        job.report.report(Error::Changed {
+                            name: job.source.name(i),
                         });
                         None
                     }
+                    Err(e) => {
+                        job.report.report(e);
+                        None
+                    }
                 }
-                Err(e) => {
-                    report.report(e);
-                    None
+            })
+            .collect();
+        let read = docs.iter().filter(|d| !failed.contains(d)).count();
+        for (&doc, set) in docs.iter().zip(sets) {
+            self.docs.push(doc);
+            match set {
+                Some(set) => {
+                    let start = self.hashes.len();
+                    self.hashes.extend_from_slice(&set);
+                    self.ranges.push(Some((start, self.hashes.len())));
+                }
+                None => {
+                    failed.insert(doc);
+                    self.ranges.push(None);
                 }
             }
-        })
-        .collect();
-    for (&(_, i), set) in docs.iter().zip(&sets) {
-        if set.is_none() {
-            failed.insert(i);
+        }
+        read
+    }
+}
+
+/// The length of the next piece of `docs` to read at once: at most [`PIECE_DOCS`], and
+/// documents whose sets (by their shingle counts) fit in `bytes` (at least one).
+fn piece(docs: &[u32], job: &Job, bytes: usize) -> usize {
+    let most = docs.len().min(PIECE_DOCS);
+    let Some(shingles) = job.shingles else {
+        return most;
+    };
+    let mut sum = 0u64;
+    for (k, &d) in docs[..most].iter().enumerate() {
+        sum += 8 * shingles(d as usize);
+        if k > 0 && sum > bytes as u64 {
+            return k;
         }
     }
-    let fields = source.separator().is_some();
-    let found: Vec<ScoredPair> = pairs
-        .par_iter()
-        .filter_map(|p| {
-            let sa = sets[slots[&p.a] as usize].as_ref()?;
-            let sb = sets[slots[&p.b] as usize].as_ref()?;
-            // |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|): skip hopeless merges. A
-            // bound, not an estimate: it never drops a pair the exact score keeps.
-            let (small, large) = (sa.len().min(sb.len()), sa.len().max(sb.len()));
-            if (small as f64) < min_similarity * large as f64 * (1.0 - 1e-12) {
-                return None;
+    most
+}
+
+/// Scores every candidate (reordered in place) by exact Jaccard and keeps those at or
+/// above the bar, sorted by (a, b); also returns how many documents were read.
+///
+/// The pairs are sorted by their lower document. The documents are read in chunks, in
+/// index (path) order: a chunk is the lower documents of consecutive pairs whose sets fill
+/// half the budget. Pairs within the chunk are scored from it; the other documents of its
+/// pairs are read after it, in pieces, and scored against it. When every document in a
+/// pair fits in one chunk (256 MiB: over 30 million shingles), each is read exactly once;
+/// otherwise a document is read once more for each earlier chunk it has pairs with, and
+/// memory stays within the budget (plus one piece) whatever the documents' sizes.
+fn verify_scheduled(
+    candidates: &mut [Pair],
+    job: &Job,
+    failed: &mut HashSet<u32>,
+    progress: &dyn Progress,
+) -> (Vec<ScoredPair>, usize) {
+    for p in candidates.iter_mut() {
+        *p = Pair::new(p.a, p.b, p.distance);
+    }
+    candidates.par_sort_unstable_by_key(|p| (p.a, p.b));
+    progress.start("verifying", candidates.len() as u64, "pairs");
+    let fields = job.source.separator().is_some();
+    let half = (job.budget / 2).max(1);
+    let mut scored = Vec::new();
+    let mut reads = 0;
+    let mut start = 0;
+    while start < candidates.len() {
+        // The chunk: lower documents in order until their sets hold half the budget.
+        let mut outer = Sets::default();
+        let mut end = start;
+        while end < candidates.len() && outer.bytes() < half {
+            let mut next: Vec<u32> = Vec::new();
+            let mut stop = end;
+            while stop < candidates.len() && next.len() < PIECE_DOCS {
+                if next.last() != Some(&candidates[stop].a) {
+                    next.push(candidates[stop].a);
+                }
+                stop += 1;
             }
-            let score = if fields {
-                field_jaccard(sa, sb)
-            } else {
-                jaccard(sa, sb)
-            };
-            (score >= min_similarity).then_some(ScoredPair {
-                a: p.a.min(p.b),
-                b: p.a.max(p.b),
-                distance: p.distance,
-                score,
-                exact: false,
-            })
-        })
-        .collect();
-    scored.extend(found);
+            // `stop` may have passed the first pair of a document left out: trim to it.
+            let take = piece(&next, job, half.saturating_sub(outer.bytes()));
+            next.truncate(take);
+            let last = *next.last().expect("a piece holds a document");
+            while end < candidates.len() && candidates[end].a <= last {
+                end += 1;
+            }
+            reads += outer.read(&next, job, failed);
+        }
+        let pairs = &candidates[start..end];
+        // Pairs with both documents in the chunk.
+        let score = |p: &Pair, sa: Option<&[u64]>, sb: Option<&[u64]>| {
+            score_pair(p, sa?, sb?, fields, job.min_similarity)
+        };
+        scored.par_extend(
+            pairs
+                .par_iter()
+                .filter(|p| outer.contains(p.b))
+                .filter_map(|p| score(p, outer.get(p.a), outer.get(p.b))),
+        );
+        // The others, by their upper document, read in pieces.
+        let mut across: Vec<Pair> = pairs
+            .iter()
+            .filter(|p| !outer.contains(p.b))
+            .copied()
+            .collect();
+        across.par_sort_unstable_by_key(|p| (p.b, p.a));
+        let mut docs: Vec<u32> = across.iter().map(|p| p.b).collect();
+        docs.dedup();
+        let mut from = 0;
+        let mut k = 0;
+        while k < docs.len() {
+            let take = piece(&docs[k..], job, half);
+            let mut inner = Sets::default();
+            reads += inner.read(&docs[k..k + take], job, failed);
+            let last = docs[k + take - 1];
+            let mut to = from;
+            while to < across.len() && across[to].b <= last {
+                to += 1;
+            }
+            scored.par_extend(
+                across[from..to]
+                    .par_iter()
+                    .filter_map(|p| score(p, outer.get(p.a), inner.get(p.b))),
+            );
+            from = to;
+            k += take;
+        }
+        progress.inc(pairs.len() as u64);
+        start = end;
+    }
+    progress.finish();
+    scored.par_sort_unstable_by_key(|p| (p.a, p.b));
+    (scored, reads)
+}
+
+/// `p` scored from its documents' sets, when at or above `min_similarity`.
+fn score_pair(
+    p: &Pair,
+    sa: &[u64],
+    sb: &[u64],
+    fields: bool,
+    min_similarity: f64,
+) -> Option<ScoredPair> {
+    // |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|): skip hopeless merges. A bound,
+    // not an estimate: it never drops a pair the exact score keeps.
+    let (small, large) = (sa.len().min(sb.len()), sa.len().max(sb.len()));
+    if (small as f64) < min_similarity * large as f64 * (1.0 - 1e-12) {
+        return None;
+    }
+    let score = if fields {
+        field_jaccard(sa, sb)
+    } else {
+        jaccard(sa, sb)
+    };
+    (score >= min_similarity).then_some(ScoredPair {
+        a: p.a,
+        b: p.b,
+        distance: p.distance,
+        score,
+        exact: false,
+    })
 }
 
 #[cfg(test)]
@@ -317,7 +466,7 @@ mod tests {
     }
 
     #[test]
-    fn batches_give_the_same_result_and_report_a_changed_document_once() {
+    fn any_budget_gives_the_same_pairs_and_reports_a_changed_document_once() {
         let config = TextConfig {
             shingling: "word:1".parse().unwrap(),
             normalization: crate::text::shingle::Normalization::ALL,
@@ -338,7 +487,11 @@ mod tests {
                 candidates.push(Pair::new(a, b, 0));
             }
         }
-        let run = |batch: usize| {
+        let counts: Vec<u64> = (0..12)
+            .map(|i| shingle_set(&source.0[i], None, &config).0.len() as u64)
+            .collect();
+        let count = |i: usize| counts[i];
+        let run = |budget: usize| {
             let reported = std::sync::Mutex::new(Vec::new());
             let report = |e: Error| reported.lock().unwrap().push(e.to_string());
             let job = Job {
@@ -348,18 +501,108 @@ mod tests {
                 min_similarity: 0.5,
                 report: &report,
                 prefilter: None,
+                shingles: Some(&count),
+                budget,
             };
-            let pairs = verify_in_batches(&candidates, &job, batch, &mut HashSet::new(), &());
-            (pairs, reported.into_inner().unwrap())
+            let mut shuffled = candidates.clone();
+            shuffled.reverse();
+            let (pairs, reads) = verify_scheduled(&mut shuffled, &job, &mut HashSet::new(), &());
+            (pairs, reads, reported.into_inner().unwrap())
         };
-        let (whole, reported) = run(usize::MAX);
+        let (whole, reads, reported) = run(usize::MAX);
         assert!(whole.len() > 10, "{}", whole.len());
         assert!(whole.iter().all(|p| p.a != 3 && p.b != 3));
         assert_eq!(reported.len(), 1, "{reported:?}");
-        for batch in [1, 2, 3, 5] {
-            let (pairs, reported) = run(batch);
-            assert_eq!(pairs, whole, "batch {batch}");
-            assert_eq!(reported.len(), 1, "batch {batch}: {reported:?}");
+        assert_eq!(reads, 12, "one read per document within the budget");
+        // Budgets of a few sets: several chunks, each document read more than once.
+        for budget in [1, 16, 40, 100] {
+            let (pairs, reads, reported) = run(budget);
+            assert_eq!(pairs, whole, "budget {budget}");
+            assert_eq!(reported.len(), 1, "budget {budget}: {reported:?}");
+            assert!(reads > 12, "budget {budget}: {reads}");
+        }
+    }
+
+    /// Documents of word sets, read through a counter.
+    struct Counted {
+        texts: Vec<String>,
+        reads: Vec<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl TextSource for Counted {
+        fn text(&self, i: usize) -> Result<String, Error> {
+            self.reads[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(self.texts[i].clone())
+        }
+        fn name(&self, i: usize) -> String {
+            format!("doc{i}")
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any budget and any candidate order give the pairs that scoring every candidate
+        /// directly gives; within the budget every document is read at most once.
+        #[test]
+        fn scheduled_verification_is_direct_scoring(
+            words in proptest::collection::vec(proptest::collection::btree_set(0u8..12, 1..8), 2..40),
+            picks in proptest::collection::vec((0usize..1000, 0usize..1000), 0..200),
+            budget in proptest::prop_oneof![1usize..200, proptest::strategy::Just(usize::MAX)],
+            sized in proptest::bool::ANY,
+        ) {
+            let config = TextConfig {
+                shingling: "word:1".parse().unwrap(),
+                normalization: crate::text::shingle::Normalization::ALL,
+                weighting: Default::default(),
+                compat: false,
+            };
+            let n = words.len();
+            let texts: Vec<String> = words
+                .iter()
+                .map(|w| w.iter().map(|x| format!("w{x}")).collect::<Vec<_>>().join(" "))
+                .collect();
+            let source = Counted {
+                reads: (0..n).map(|_| Default::default()).collect(),
+                texts,
+            };
+            let sets: Vec<(Vec<u64>, u128)> =
+                source.texts.iter().map(|t| shingle_set(t, None, &config)).collect();
+            let mut candidates: Vec<Pair> = picks
+                .iter()
+                .map(|&(a, b)| (a % n, b % n))
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| Pair { a: a as u32, b: b as u32, distance: (a + b) as u32 })
+                .collect();
+            candidates.sort_by_key(|p| (p.a.min(p.b), p.a.max(p.b)));
+            candidates.dedup_by_key(|p| (p.a.min(p.b), p.a.max(p.b)));
+            let mut want: Vec<ScoredPair> = candidates
+                .iter()
+                .filter_map(|p| {
+                    let q = Pair::new(p.a, p.b, p.distance);
+                    score_pair(&q, &sets[q.a as usize].0, &sets[q.b as usize].0, false, 0.5)
+                })
+                .collect();
+            want.sort_by_key(|p| (p.a, p.b));
+            let counts: Vec<u64> = sets.iter().map(|s| s.0.len() as u64).collect();
+            let count = |i: usize| counts[i];
+            let job = Job {
+                source: &source,
+                config: &config,
+                digest: &|i| sets[i].1,
+                min_similarity: 0.5,
+                report: &|e: Error| panic!("{e}"),
+                prefilter: None,
+                shingles: sized.then_some(&count as &(dyn Fn(usize) -> u64 + Sync)),
+                budget,
+            };
+            candidates.reverse();
+            let (got, reads) = verify_scheduled(&mut candidates, &job, &mut HashSet::new(), &());
+            proptest::prop_assert_eq!(&got, &want);
+            let each: Vec<usize> = source.reads.iter().map(|r| r.load(std::sync::atomic::Ordering::Relaxed)).collect();
+            proptest::prop_assert_eq!(reads, each.iter().sum::<usize>());
+            if budget == usize::MAX {
+                proptest::prop_assert!(each.iter().all(|&r| r <= 1), "{:?}", each);
+            }
         }
     }
 

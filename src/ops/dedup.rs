@@ -81,6 +81,9 @@ pub struct Dedup {
     /// Candidates verified by reading both texts again: all of them, less those their
     /// similarity sketches rejected ([`crate::text::sketch`]).
     pub read: usize,
+    /// Documents read again to verify them (each at most once while the sets of the
+    /// documents in candidates fit in [`crate::verify::VERIFY_BYTES`]).
+    pub documents_read: usize,
 }
 
 /// Where candidate pairs come from.
@@ -93,20 +96,21 @@ pub enum Candidates<'a> {
     Bands(&'a BandKeys),
 }
 
-/// Verifies the candidates of a band search group by group, as the search hands them over:
-/// `search` runs one of [`search::bands`]' searches over `ids` with the sink it is given;
-/// each group's positions become document numbers (`ids[x]`), with their fingerprints'
-/// Hamming distance (0 when `fingerprints` is empty: a caller that prints no distance need
-/// not keep them), and go through `verifier`. Returns the pairs at or above the bar, sorted
-/// by (a, b), and the number of candidates (the ones the verifier's sketches rejected are
-/// in [`Verifier::sketch_rejected`]).
+/// Verifies the candidates of a band search: `search` runs one of [`search::bands`]'
+/// searches over `ids` with the sink it is given; each group's positions become document
+/// numbers (`ids[x]`), with their fingerprints' Hamming distance (0 when `fingerprints` is
+/// empty: a caller that prints no distance need not keep them), and go to `verifier`, which
+/// filters them by sketch as they come and verifies them all once the search is done (each
+/// document read once). Returns the pairs at or above the bar, sorted by (a, b), and the
+/// number of candidates (the ones the verifier's sketches rejected are in
+/// [`Verifier::sketch_rejected`]).
 pub fn verify_band_candidates<F: Fingerprint>(
     ids: &[u32],
     fingerprints: &[F],
     verifier: &mut Verifier,
+    progress: &dyn Progress,
     search: impl FnOnce(&mut dyn FnMut(Vec<Pair>)) -> search::bands::BandStats,
 ) -> (Vec<ScoredPair>, usize) {
-    let mut near = Vec::new();
     let stats = search(&mut |mut group| {
         for p in &mut group {
             let (a, b) = (ids[p.a as usize], ids[p.b as usize]);
@@ -116,11 +120,9 @@ pub fn verify_band_candidates<F: Fingerprint>(
             };
             *p = Pair::new(a, b, distance);
         }
-        group.sort_unstable();
-        near.extend(verifier.verify(&group, &()));
+        verifier.add(&group);
     });
-    near.sort_unstable_by_key(|p: &ScoredPair| (p.a, p.b));
-    (near, stats.candidates as usize)
+    (verifier.verify_pending(progress), stats.candidates as usize)
 }
 
 /// The Hamming radius that catches a pair of Jaccard similarity `j` with probability at
@@ -247,16 +249,19 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
     // 2. Candidates among the representatives that have shingles.
     let reps = representatives(&groups, docs);
     let digest = |i: usize| docs[i].digest();
-    let (near, candidates, read) = match candidates {
+    let shingles = |i: usize| docs[i].shingles();
+    let (near, candidates, read, documents_read) = match candidates {
         Candidates::Bands(keys) => {
             assert_eq!(keys.len(), n, "band keys for every document");
             // 2-3. Band candidates, verified group by group.
-            let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report);
+            let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report)
+                .with_shingle_counts(&shingles);
             let (near, candidates) =
-                verify_band_candidates(&reps, fingerprints, &mut verifier, |sink| {
+                verify_band_candidates(&reps, fingerprints, &mut verifier, progress, |sink| {
                     search::bands::search(keys, &reps, progress, sink)
                 });
-            (near, candidates, candidates - verifier.sketch_rejected())
+            let read = candidates - verifier.sketch_rejected();
+            (near, candidates, read, verifier.documents_read())
         }
         Candidates::Hamming => {
             // Without exact duplicates or short documents every document is searched: no
@@ -272,16 +277,16 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
                 *p = Pair::new(reps[p.a as usize], reps[p.b as usize], p.distance);
             }
             // 3. Verification.
-            let near = verify_pairs(
-                &candidates,
-                source,
-                config,
-                &digest,
-                opts.min_similarity,
-                progress,
-                report,
-            );
-            (near, candidates.len(), candidates.len())
+            let mut verifier =
+                Verifier::reading_all(source, config, &digest, opts.min_similarity, report)
+                    .with_shingle_counts(&shingles);
+            let near = verifier.verify(&candidates, progress);
+            (
+                near,
+                candidates.len(),
+                candidates.len(),
+                verifier.documents_read(),
+            )
         }
     };
     drop(reps);
@@ -293,6 +298,7 @@ pub fn dedup<F: Fingerprint, D: DocStats>(
         assignment,
         candidates,
         read,
+        documents_read,
     }
 }
 
@@ -327,12 +333,16 @@ pub fn dedup_with_keys<F: Fingerprint, D: DocStats>(
     // 2-3. Band candidates among the representatives, verified group by group.
     let reps = representatives(&groups, docs);
     let digest = |i: usize| docs[i].digest();
-    let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report);
-    let (near, candidates) = verify_band_candidates(&reps, fingerprints, &mut verifier, |sink| {
-        search::bands::search_runs(&runs, &reps, sink)
-    });
+    let shingles = |i: usize| docs[i].shingles();
+    let mut verifier = Verifier::new(source, config, &digest, opts.min_similarity, report)
+        .with_shingle_counts(&shingles);
+    let (near, candidates) =
+        verify_band_candidates(&reps, fingerprints, &mut verifier, progress, |sink| {
+            search::bands::search_runs(&runs, &reps, sink)
+        });
     drop((runs, reps));
     let read = candidates - verifier.sketch_rejected();
+    let documents_read = verifier.documents_read();
     // 4. Decisions, as in `dedup`.
     let (pairs, assignment) = assign_groups(n, &groups, &near, opts.grouping);
     Ok(Dedup {
@@ -340,6 +350,7 @@ pub fn dedup_with_keys<F: Fingerprint, D: DocStats>(
         assignment,
         candidates,
         read,
+        documents_read,
     })
 }
 

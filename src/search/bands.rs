@@ -317,7 +317,7 @@ pub fn search_runs(runs: &BandRuns, ids: &[u32], sink: &mut dyn FnMut(Vec<Pair>)
         candidates: 0,
         collisions: 0,
     };
-    let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut seen: hashbrown::HashTable<u64> = hashbrown::HashTable::new();
     let mut pending: Vec<Pair> = Vec::new();
     let mut run_positions: Vec<u32> = Vec::new();
     for b in 0..runs.bands() {
@@ -337,14 +337,19 @@ pub fn search_runs(runs: &BandRuns, ids: &[u32], sink: &mut dyn FnMut(Vec<Pair>)
             stats.collisions += (m * (m - 1) / 2) as u64;
             for (s, &x) in run_positions.iter().enumerate() {
                 for &y in &run_positions[s + 1..] {
-                    if !seen.contains(&((x as u64) << 32 | y as u64)) {
+                    let key = (x as u64) << 32 | y as u64;
+                    if seen.find(mix(key), |&k| k == key).is_none() {
                         pairs.push(Pair::new(x, y, 0));
                     }
                 }
             }
         }
         // A pair shares at most one run of a band: the set only needs the earlier bands.
-        seen.extend(pairs.iter().map(|p| (p.a as u64) << 32 | p.b as u64));
+        seen.reserve(pairs.len(), |&k| mix(k));
+        for p in &pairs {
+            let key = (p.a as u64) << 32 | p.b as u64;
+            seen.insert_unique(mix(key), key, |&k| mix(k));
+        }
         stats.candidates += pairs.len() as u64;
         if pending.is_empty() {
             pending = pairs;
@@ -361,6 +366,16 @@ pub fn search_runs(runs: &BandRuns, ids: &[u32], sink: &mut dyn FnMut(Vec<Pair>)
         sink(pending);
     }
     stats
+}
+
+/// A well-mixed hash of a pair's 64-bit key (MurmurHash3's finaliser), for the set of
+/// pairs seen in earlier bands.
+fn mix(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
 }
 
 /// Where [`run_pairs`] stopped: the pair `(x, y)` of positions in its input comes next.

@@ -226,6 +226,22 @@ impl SketchFilter {
     }
 }
 
+/// `ln i!` for `i` in `0..=2 * DISTINCT_CAP` (the largest union of two counted sets), summed
+/// once: the hypergeometric tail takes three per candidate.
+fn ln_factorials() -> &'static [f64] {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut f = Vec::with_capacity(2 * DISTINCT_CAP + 1);
+        let mut sum = 0.0;
+        f.push(0.0);
+        for i in 1..=2 * DISTINCT_CAP {
+            sum += (i as f64).ln();
+            f.push(sum);
+        }
+        f
+    })
+}
+
 /// `P(X <= matches)` for the matching slots X of a pair at Jaccard `bar` with `da` and `db`
 /// distinct shingles and `m` filled slots: X is hypergeometric, `m` drawn from the union of
 /// `N = da + db - K` elements of which `K` are shared, `K = ⌈bar (da + db) / (1 + bar)⌉`
@@ -248,11 +264,9 @@ fn hypergeometric_tail(bar: f64, m: u32, matches: u32, da: u32, db: u32) -> Opti
         return Some(1.0);
     }
     let ln_choose = |a: f64, b: f64| -> f64 {
-        // ln C(a, b), b small (at most SLOTS).
-        let b = b.min(a - b);
-        (0..b as u32)
-            .map(|i| ((a - f64::from(i)) / (b - f64::from(i))).ln())
-            .sum()
+        // ln C(a, b) from a table of ln i! (a is at most twice DISTINCT_CAP).
+        let f = ln_factorials();
+        f[a as usize] - f[b as usize] - f[(a - b) as usize]
     };
     let mut p = (ln_choose(k, x) + ln_choose(n - k, m - x) - ln_choose(n, m)).exp();
     let mut sum = p;

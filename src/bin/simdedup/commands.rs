@@ -408,13 +408,14 @@ fn find_with<F: CityHash>(ctx: &Ctx, args: &FindArgs) -> Result<()> {
     let exact = result.pairs.iter().filter(|p| p.exact).count();
     ctx.note(&format!(
         "{} documents, {} duplicate pairs ({} exact), {} candidates {}, {} read after \
-         the sketches, {} removed",
+         the sketches ({} documents read again), {} removed",
         corpus.docs.len(),
         result.pairs.len(),
         exact,
         result.candidates,
         describe_search(bands, k, args.dedup.min_similarity),
         result.read,
+        result.documents_read,
         result.assignment.removed()
     ));
     let path = |i: u32| escape_path(corpus.path(i as usize));

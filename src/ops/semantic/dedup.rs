@@ -116,6 +116,7 @@ pub fn dedup_vectors<F: Fingerprint>(
         assignment,
         candidates,
         read: candidates,
+        documents_read: 0,
     };
     (dedup, plan)
 }

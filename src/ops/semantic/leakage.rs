@@ -203,7 +203,7 @@ pub fn against_texts<F: Fingerprint, D: DocStats>(
             let split = ids.partition_point(|&i| i < nq);
             let mut verifier = Verifier::new(&source, config, &digest, threshold, report);
             let (mut verified, candidates) =
-                verify_band_candidates(&ids, &fingerprints, &mut verifier, |sink| {
+                verify_band_candidates(&ids, &fingerprints, &mut verifier, progress, |sink| {
                     search::bands::cross_search(&keys, &ids, split, progress, sink)
                 });
             // Texts too short for a shingle match as exact duplicates only: by digest.

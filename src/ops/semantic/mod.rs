@@ -409,6 +409,7 @@ pub fn rethreshold(
         assignment,
         candidates: 0,
         read: 0,
+        documents_read: 0,
     }
 }
 
