@@ -214,22 +214,44 @@ def band_shape(
     dataset's first rows ``first`` (each text column's values; up to ``FIRST_ROWS`` are
     used), as the command line solves it for a dataset, or with the assumed background."""
 
+def estimate_rows(files: list[tuple[int, bool]], first: Any, tail: Optional[bytes] = None) -> int:
+    """The rows the command line estimates JSON Lines files hold, from each file's ``(size,
+    gzip)`` and the first up to ``FIRST_ROWS`` non-blank lines (a pyarrow binary array,
+    without their ``\\n``); ``tail``, the file's last bytes, when those are all its rows."""
+
 # The stages of the Spark job's text path (simdedup::jobs::partitioned): blobs in, blobs
 # out as (key, bytes): a home, a partition or a meeting partition.
 HOME_BITS: int
+
+Blobs = list[tuple[int, bytes]]
 
 def part_sketch(
     columns: list[Any],
     names: list[str],
     row_ids: npt.NDArray[np.int64],
-    row_numbers: npt.NDArray[np.int64],
     rows: int,
     bands: int,
     parts: int,
     shingles: str = "word:3",
     bits: int = 128,
-) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]], list[tuple[int, bytes]]]:
-    """Key home, text home and digest blobs of rows ``row_ids`` of pyarrow text columns."""
+) -> tuple[Blobs, Blobs, Blobs, Optional[tuple[int, str]]]:
+    """Key home, text home and digest blobs of rows ``row_ids`` of pyarrow text columns,
+    and None; or no blobs and the first bad row's (index, message)."""
+
+def part_sketch_lines(
+    lines: Any,
+    columns: list[str],
+    row_ids: npt.NDArray[np.int64],
+    rows: int,
+    bands: int,
+    parts: int,
+    shingles: str = "word:3",
+    bits: int = 128,
+) -> tuple[Blobs, Blobs, Blobs, Optional[tuple[int, str]]]:
+    """As ``part_sketch``, the text ``columns`` read from JSON Lines (a pyarrow binary array)."""
+
+def home_part(home: int, parts: int) -> int:
+    """The partition of ``parts`` that keeps ``home`` (of ids partition << 33 | position)."""
 
 def part_exact(blobs: list[bytes]) -> list[tuple[int, bytes]]:
     """Exact copies (copy, rep) of one digest partition, by home."""

@@ -5,9 +5,11 @@ every decision is a ``_core.part_*`` call.
 
 Rows are named by ``monotonically_increasing_id`` (partition << 33 | position: increasing
 in input order); a *home* is a block of 16,384 of them (``row >> HOME_BITS``) whose band
-keys one blob holds and texts another. The homes are partitioned once and kept; each
-later stage that needs them cogroups the kept homes with the blobs addressed to them,
-partitioned alike, so neither is shuffled again.
+keys one blob holds and texts another, kept at the partition ``_core.home_part`` gives.
+The homes are partitioned once and kept; each later stage that needs them cogroups the
+kept homes with the blobs addressed to them, partitioned alike, so neither is shuffled
+again. Each sketch task also reports its input partition's row count and first bad row,
+so nothing scans the rows before the sketch.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ ROW = "__simdedup_row"
 POSITION_BITS = 33  # monotonically_increasing_id: partition << 33 | position
 HOME_ROWS = 1 << _core.HOME_BITS
 # Tags of the blobs: a home's band keys, its texts, blobs addressed to a partition or a
-# home, verified pairs.
-KEYS, TEXTS, ADDRESSED, VERIFIED = 0, 1, 2, 3
+# home, verified pairs; a sketch task's row count (key: its input partition) and first
+# bad row (key: its ROW, blob: the message).
+KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD = 0, 1, 2, 3, 4, 5
 # Decisions per Arrow batch handed back to Spark.
 DECISION_BATCH = 1 << 20
 # Kept blobs stay on disk (the page cache), not on the JVM heap.
@@ -104,25 +107,30 @@ def _blobs(parts: list, routed, tag: int, slot=None) -> pa.RecordBatch:
     )
 
 
-def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shingles: str, bits: int, offsets: dict):
+def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shingles: str, bits: int):
     """Stage 1 over Arrow batches of (ROW, *columns), or with ``lines`` of (ROW, JSON line as
     binary): whole homes to ``part_sketch`` (``part_sketch_lines``); out, the two blobs of
-    each home (to the home's partition) and the digest blobs (to their digest partition)."""
+    each home (to the home's partition), the digest blobs (to their digest partition) and
+    the task's COUNT blob and BAD blob, if a row is bad (then nothing more is sketched)."""
     rows, bands = shape
-    mask = (1 << POSITION_BITS) - 1
+    bad = []
 
     def emit(table: pa.Table) -> Iterator[pa.RecordBatch]:
         ids = table.column(0).to_numpy().astype(np.int64)
-        numbers = offsets.get(int(ids[0]) >> POSITION_BITS, 0) + (ids & mask)
         if lines:
-            keys, texts, digests = _core.part_sketch_lines(
-                table.column(1), list(columns), ids, numbers, rows, bands, len(parts), shingles, bits
+            keys, texts, digests, error = _core.part_sketch_lines(
+                table.column(1), list(columns), ids, rows, bands, len(parts), shingles, bits
             )
         else:
-            keys, texts, digests = _core.part_sketch(
+            keys, texts, digests, error = _core.part_sketch(
                 [table.column(i + 1) for i in range(len(columns))],
-                list(columns), ids, numbers, rows, bands, len(parts), shingles, bits,
+                list(columns), ids, rows, bands, len(parts), shingles, bits,
             )
+        if error is not None:
+            at, message = error
+            bad.append((int(ids[at]), message.encode()))
+            yield _blobs(parts, bad, BAD, lambda _: 0)
+            return
         # One home blob per Arrow batch: the JVM holds one at a time.
         for key in keys:
             yield _blobs(parts, [key], KEYS, slot)
@@ -133,8 +141,14 @@ def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shing
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("sketch")
         pending: list[pa.RecordBatch] = []
+        count, partition = 0, None
         for batch in batches:
             if batch.num_rows == 0:
+                continue
+            if partition is None:
+                partition = batch.column(0)[0].as_py() >> POSITION_BITS
+            count += batch.num_rows
+            if bad:
                 continue
             pending.append(batch)
             first = pending[0].column(0)[0].as_py() >> _core.HOME_BITS
@@ -147,10 +161,28 @@ def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shing
             cut = int(np.searchsorted(ids >> _core.HOME_BITS, last))
             yield from emit(table.slice(0, cut))
             pending = table.slice(cut).to_batches()
-        if pending:
+        if pending and not bad:
             yield from emit(pa.Table.from_batches(pending))
+        if count:
+            yield _blobs(parts, [(partition, count.to_bytes(8, "little"))], COUNT, lambda _: 0)
 
     return run
+
+
+def _offsets(reports: list) -> tuple[dict, int]:
+    """From the sketch's COUNT and BAD records (key, tag, blob): the first row number of
+    each input partition and the row count; a bad row raises, the first in input order."""
+    counts = {key: int.from_bytes(blob, "little") for key, tag, blob in reports if tag == COUNT}
+    offsets, total = {}, 0
+    for pid in sorted(counts):
+        offsets[pid] = total
+        total += counts[pid]
+    bad = [(key, blob) for key, tag, blob in reports if tag == BAD]
+    if bad:
+        row, message = min(bad)
+        number = offsets[row >> POSITION_BITS] + (row & ((1 << POSITION_BITS) - 1))
+        raise ValueError(f"row {number}: {message.decode()}")
+    return offsets, total
 
 
 def _whole(stage: str, fn):
@@ -193,34 +225,28 @@ def dedup_texts(
     columns: Sequence[str],
     threshold: float,
     shape,
-    counts: dict,
     *,
     parts: int | None,
     shingles: str,
     bits: int,
     stats: dict | None,
     lines: str | None = None,
+    rows: int,
 ) -> DataFrame | None:
     """Stages 1-7 over ``numbered`` (ROW and the text ``columns``, or with ``lines`` the
-    column of JSON Lines holding them), whose rows per input partition (``ROW >> 33``) are
-    ``counts``. Returns the decisions: (ROW, kept, kept_number, score), one row per removed
-    row, kept_number the kept row's number from 0 in input order; None without rows."""
+    column of JSON Lines holding them), of about ``rows`` rows. Returns the decisions:
+    (ROW, kept, kept_number, score), one row per removed row, kept_number the kept row's
+    number from 0 in input order; None without rows. A bad row raises ``ValueError``."""
     spark = numbered.sparkSession
     st = _Stats(stats)
-    offsets, total, home_keys = {}, 0, []
-    for pid in sorted(counts):
-        offsets[pid] = total
-        total += counts[pid]
-        blocks = (counts[pid] + HOME_ROWS - 1) // HOME_ROWS
-        home_keys += [(pid << (POSITION_BITS - _core.HOME_BITS)) + b for b in range(blocks)]
-    if not home_keys:
-        return None
     # About four homes a partition: at 1M rows 16 partitions took 46-60 s on 2 cores, 64
     # took 59 s (more tasks, each paying Python's start).
-    n = parts or max(2 * spark.sparkContext.defaultParallelism, -(-len(home_keys) // 4))
+    homes = -(-rows // HOME_ROWS)
+    n = parts or max(2 * spark.sparkContext.defaultParallelism, -(-homes // 4))
     values = _partition_values(spark, n)
-    slots = {k: i % n for i, k in enumerate(home_keys)}
-    slot = slots.__getitem__
+
+    def slot(home: int) -> int:
+        return _core.home_part(home, n)
 
     def exchange(df: DataFrame) -> DataFrame:
         return df.repartition(n, "part")
@@ -234,10 +260,20 @@ def dedup_texts(
 
     # 1. Sketch: home blobs (texts, keys) and digest blobs, both sent to their partitions in
     # one exchange and kept there: the home stages below cogroup with them in place.
+    # Computing them, the few COUNT and BAD records are collected: the row numbers' offsets.
     given = [F.col(lines).cast("binary")] if lines else columns
-    sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits, offsets)
-    sketched = numbered.select(ROW, *given).mapInArrow(sketch, BLOBS)
-    kept = st.df("1 sketch", in_place(exchange(sketched)))
+    sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits)
+    kept = exchange(numbered.select(ROW, *given).mapInArrow(sketch, BLOBS)).persist(KEEP)
+    reports = kept.where(f"tag >= {COUNT}").select("key", "tag", "blob").collect()
+    try:
+        offsets, total = _offsets(reports)
+    except ValueError:
+        kept.unpersist()
+        raise
+    kept = st.df("1 sketch", kept)
+    if total == 0:
+        kept.unpersist()
+        return None
     key_homes, text_homes = kept.where(f"tag = {KEYS}"), kept.where(f"tag = {TEXTS}")
 
     def per_home(stage, homes: DataFrame, addressed: DataFrame, fn) -> DataFrame:

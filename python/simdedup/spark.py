@@ -206,19 +206,18 @@ def dedup(
         if kind != "string":
             raise ValueError(f"column '{c}' holds {kind}, not text")
     start = time.perf_counter()
-    # Rows per input partition: a scan that parses no field.
-    counts = dict(df.select(F.spark_partition_id().alias("p")).groupBy("p").count().collect())
+    # The row count: a scan that parses no field.
+    n = shape_rows if shape_rows is not None else df.count()
     numbered = _numbered(df)
-    n = shape_rows if shape_rows is not None else sum(counts.values())
     # The shape from the background of the first rows, as the command line solves it
     # (a limit takes the first partitions' rows, in order).
     first = df.select(*columns).limit(_core.FIRST_ROWS).collect()
     first_columns = [[r[c] for r in first] for c in columns]
     shape = _core.band_shape(threshold, int(n), recall, first_columns, shingles)
     if stats is not None:
-        stats[f"0 read, count, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, sum(counts.values()), None)
+        stats[f"0 read, count, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
     decisions = _text.dedup_texts(
-        numbered, columns, threshold, shape, counts, parts=partitions, shingles=shingles, bits=bits, stats=stats
+        numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats
     )
     out = _text.attach_decisions(df, numbered, decisions, id_column, BROADCAST_ROWS)
     return _split(df, out) if split else out
@@ -250,7 +249,9 @@ def dedup_lines(
     Returns the kept lines and the removed lines (with ``duplicate_of`` and ``score``
     added), each one string column ``value`` in input order: written with
     ``.write.text``, the part files hold, in order, the bytes of ``simdedup dedup``'s two
-    files. Blank lines are not rows; a bad line raises, named by its row number."""
+    files. The band shape is the command line's, for the rows it estimates from the input
+    files' size and the first rows (``shape_rows`` overrides it). Blank lines are not rows;
+    a bad line raises ``ValueError``, named by its row number."""
     threshold = 0.5 if threshold is None else threshold
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not between 0 and 1")
@@ -263,19 +264,52 @@ def dedup_lines(
     start = time.perf_counter()
     # Blank lines are not rows (as the command line reads the file).
     rows = lines.where(~F.col(line).rlike("^[ \\t\\n\\f\\r]*$"))
-    counts = dict(rows.select(F.spark_partition_id().alias("p")).groupBy("p").count().collect())
     numbered = _numbered(rows)
-    n = shape_rows if shape_rows is not None else sum(counts.values())
-    first = rows.select(F.col(line).cast("binary")).limit(_core.FIRST_ROWS).toArrow()
-    texts, _ = _core.jsonl_fields(first.column(0), columns)
+    # The shape from the first rows and the input's size, as the command line estimates
+    # the row count and solves it (a limit takes the first partitions' rows, in order).
+    first = rows.select(F.col(line).cast("binary")).limit(_core.FIRST_ROWS).toArrow().column(0)
+    n = shape_rows if shape_rows is not None else _estimate_rows(lines, rows, first)
+    texts, _ = _core.jsonl_fields(first, columns)
     shape = _core.band_shape(threshold, int(n), recall, None, shingles, texts)
     if stats is not None:
-        stats[f"0 count, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, sum(counts.values()), None)
+        stats[f"0 first rows, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
     decisions = _text.dedup_texts(
-        numbered, columns, threshold, shape, counts, parts=partitions, shingles=shingles, bits=bits, stats=stats,
+        numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats,
         lines=line,
     )
     return _text.attach_lines(numbered, decisions, line, id_column, BROADCAST_ROWS)
+
+
+# Bytes read from the end of a file to tell whether its last row ends with a newline.
+TAIL_BYTES = 1 << 16
+
+
+def _estimate_rows(lines: DataFrame, rows: DataFrame, first) -> int:
+    """The rows the command line estimates the files of ``lines`` hold, from their sizes
+    (Hadoop's file system) and the ``first`` rows (``_core.estimate_rows``); without files,
+    the count of ``rows``."""
+    names = lines.inputFiles()
+    if not names:
+        return rows.count()
+    gateway = lines.sparkSession.sparkContext._gateway
+    conf = lines.sparkSession._jsc.hadoopConfiguration()
+    files, tail = [], None
+    for name in names:
+        path = gateway.jvm.org.apache.hadoop.fs.Path(name)
+        fs = path.getFileSystem(conf)
+        size = fs.getFileStatus(path).getLen()
+        files.append((size, name.lower().endswith(".gz")))
+        if len(names) == 1 and len(first) < _core.FIRST_ROWS and not files[-1][1] and size:
+            # Every row is among the first: whether the last has its newline counts.
+            k = min(size, TAIL_BYTES)
+            buf = gateway.new_array(gateway.jvm.byte, k)
+            stream = fs.open(path)
+            try:
+                stream.readFully(size - k, buf)
+            finally:
+                stream.close()
+            tail = bytes(gateway.jvm.java.util.Arrays.copyOf(buf, k))
+    return _core.estimate_rows(files, first, tail)
 
 
 def _numbered(df: DataFrame) -> DataFrame:

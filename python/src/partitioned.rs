@@ -34,23 +34,23 @@ fn slices(blobs: &[PyBackedBytes]) -> Vec<&[u8]> {
 }
 
 /// Stage 1: sketches rows `row_ids` (increasing) of the text `columns` (pyarrow string
-/// arrays, named by `names` in messages, where row `i` is `row_numbers[i]`). Returns the
-/// key home blobs, the text home blobs and the digest blobs, each as `(key, bytes)`.
+/// arrays, named by `names` in messages). Returns the key home blobs, the text home blobs
+/// and the digest blobs, each as `(key, bytes)`, and `None`; or, when a row is bad, no
+/// blobs and the first bad row's `(index, message)`.
 #[pyfunction]
-#[pyo3(signature = (columns, names, row_ids, row_numbers, rows, bands, parts, shingles="word:3", bits=128))]
+#[pyo3(signature = (columns, names, row_ids, rows, bands, parts, shingles="word:3", bits=128))]
 #[allow(clippy::too_many_arguments)]
 fn part_sketch<'py>(
     py: Python<'py>,
     columns: Vec<Bound<'py, PyAny>>,
     names: Vec<String>,
     row_ids: PyReadonlyArray1<'py, i64>,
-    row_numbers: PyReadonlyArray1<'py, i64>,
     rows: u32,
     bands: u32,
     parts: u64,
     shingles: &str,
     bits: u32,
-) -> PyResult<(Blobs<'py>, Blobs<'py>, Blobs<'py>)> {
+) -> PyResult<Sketch<'py>> {
     let config = text_config(shingles)?;
     let ids: Vec<u64> = row_ids.as_slice()?.iter().map(|&r| r as u64).collect();
     if columns.is_empty() || columns.len() != names.len() {
@@ -80,21 +80,20 @@ fn part_sketch<'py>(
                 .zip(&names)
                 .find(|(c, _)| c.first_null() == Some(row))
                 .map_or("?", |(_, n)| n.as_str());
-            Err(PyValueError::new_err(format!(
-                "row {}: column '{name}' is missing or not text",
-                row_number(&row_numbers, &ids, row)?
-            )))
+            Ok(bad_row(
+                row,
+                format!("column '{name}' is missing or not text"),
+            ))
         }
         Ok(s) => Ok(sketched_out(py, s?)),
     }
 }
 
-fn row_number(numbers: &PyReadonlyArray1<'_, i64>, ids: &[u64], row: usize) -> PyResult<i64> {
-    Ok(numbers
-        .as_slice()?
-        .get(row)
-        .copied()
-        .unwrap_or(ids[row] as i64))
+/// Blobs of [`part_sketch`], or its bad row.
+type Sketch<'py> = (Blobs<'py>, Blobs<'py>, Blobs<'py>, Option<(usize, String)>);
+
+fn bad_row<'py>(row: usize, message: String) -> Sketch<'py> {
+    (Vec::new(), Vec::new(), Vec::new(), Some((row, message)))
 }
 
 fn check_sketch_args(ids: &[u64], rows: u32, bands: u32, parts: u64) -> PyResult<()> {
@@ -128,27 +127,26 @@ fn sketch_texts(
     }
 }
 
-fn sketched_out(py: Python<'_>, s: stages::Sketched) -> (Blobs<'_>, Blobs<'_>, Blobs<'_>) {
-    (out(py, s.keys), out(py, s.texts), out(py, s.digests))
+fn sketched_out(py: Python<'_>, s: stages::Sketched) -> Sketch<'_> {
+    (out(py, s.keys), out(py, s.texts), out(py, s.digests), None)
 }
 
 /// Stage 1 over JSON Lines: as [`part_sketch`], the rows' `lines` (a pyarrow binary array,
 /// one JSON object a row) giving the text `columns` as the command line reads them.
 #[pyfunction]
-#[pyo3(signature = (lines, columns, row_ids, row_numbers, rows, bands, parts, shingles="word:3", bits=128))]
+#[pyo3(signature = (lines, columns, row_ids, rows, bands, parts, shingles="word:3", bits=128))]
 #[allow(clippy::too_many_arguments)]
 fn part_sketch_lines<'py>(
     py: Python<'py>,
     lines: Bound<'py, PyAny>,
     columns: Vec<String>,
     row_ids: PyReadonlyArray1<'py, i64>,
-    row_numbers: PyReadonlyArray1<'py, i64>,
     rows: u32,
     bands: u32,
     parts: u64,
     shingles: &str,
     bits: u32,
-) -> PyResult<(Blobs<'py>, Blobs<'py>, Blobs<'py>)> {
+) -> PyResult<Sketch<'py>> {
     let config = text_config(shingles)?;
     let ids: Vec<u64> = row_ids.as_slice()?.iter().map(|&r| r as u64).collect();
     check_sketch_args(&ids, rows, bands, parts)?;
@@ -163,15 +161,16 @@ fn part_sketch_lines<'py>(
     })?;
     let texts = match fields {
         Ok(f) => f.into_iter().map(|(text, _)| text).collect(),
-        Err((row, message)) => {
-            return Err(PyValueError::new_err(format!(
-                "row {}: {message}",
-                row_number(&row_numbers, &ids, row)?
-            )));
-        }
+        Err((row, message)) => return Ok(bad_row(row, message)),
     };
     let s = py.detach(|| sketch_texts(&ids, texts, &config, params, parts, bits))?;
     Ok(sketched_out(py, s))
+}
+
+/// The partition of `parts` that keeps `home` ([`stages::home_part`]).
+#[pyfunction]
+fn home_part(home: u64, parts: u64) -> u64 {
+    stages::home_part(home, parts)
 }
 
 /// The combined text `columns` of JSON Lines `lines` (a pyarrow binary array) and, with
@@ -328,6 +327,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HOME_BITS", stages::HOME_BITS)?;
     m.add_function(wrap_pyfunction!(part_sketch, m)?)?;
     m.add_function(wrap_pyfunction!(part_sketch_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(home_part, m)?)?;
     m.add_function(wrap_pyfunction!(jsonl_fields, m)?)?;
     m.add_function(wrap_pyfunction!(jsonl_removed, m)?)?;
     m.add_function(wrap_pyfunction!(part_exact, m)?)?;

@@ -6,12 +6,13 @@
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 
-use simdedup::records::{FIRST_ROWS, dataset_shape};
+use simdedup::records::{FIRST_ROWS, dataset_shape, estimate_text_rows, read_len};
 use simdedup::text::batch::join_fields;
 use simdedup::text::minhash::{BandGoal, BandParams};
 
-use crate::text_config;
+use crate::{text_config, with_binary_values};
 
 type Ints<'py> = Bound<'py, PyArray1<i64>>;
 type Floats<'py> = Bound<'py, PyArray1<f64>>;
@@ -65,6 +66,33 @@ fn band_shape(
     Ok((p.rows, p.bands))
 }
 
+/// The rows the command line estimates a JSON Lines file holds ([`estimate_text_rows`]):
+/// `files`, the `(size, gzip)` of each input file, and `first`, the first up to
+/// [`FIRST_ROWS`] non-blank lines (a pyarrow binary array, each without its `\n`). When
+/// they are all the rows, `tail`, the file's last bytes, tells whether the last one ends
+/// without a `\n` (no `\n` after the file's last non-blank byte).
+#[pyfunction]
+#[pyo3(signature = (files, first, tail=None))]
+fn estimate_rows(
+    files: Vec<(u64, bool)>,
+    first: Bound<'_, PyAny>,
+    tail: Option<PyBackedBytes>,
+) -> PyResult<usize> {
+    with_binary_values("first", &first, |lines| {
+        let lines = &lines[..lines.len().min(FIRST_ROWS)];
+        let mut bytes: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
+        let unterminated = tail.is_some_and(|t| {
+            let mut blank = t.iter().rev().take_while(|b| b.is_ascii_whitespace());
+            blank.all(|&b| b != b'\n')
+        });
+        if lines.len() < FIRST_ROWS && unterminated {
+            bytes -= 1;
+        }
+        let len = files.iter().map(|&(size, gzip)| read_len(size, gzip)).sum();
+        Ok(estimate_text_rows(len, lines.len(), bytes))
+    })
+}
+
 /// Greedy keep-first decisions over the verified pairs of whole components
 /// ([`simdedup::ops::cluster::greedy_sparse`]; rows visited by increasing id): each removed
 /// id, the kept id it duplicates and the score.
@@ -93,6 +121,7 @@ fn assign_pairs<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FIRST_ROWS", FIRST_ROWS)?;
     m.add_function(wrap_pyfunction!(band_shape, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate_rows, m)?)?;
     m.add_function(wrap_pyfunction!(assign_pairs, m)?)?;
     Ok(())
 }

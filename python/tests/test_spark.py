@@ -245,9 +245,10 @@ def test_stage_records_stay_few(spark, tmp_path):
     stats = {}
     sd.dedup(spark.read.parquet(str(path)), ["text"], 0.5, "id", partitions=4, stats=stats).collect()
     records = {name.split(" ")[0]: rows for name, (_, rows, _) in stats.items()}
-    # One home (fewer than 16,384 rows): its key and text blobs and a digest blob per
-    # partition; at most one blob per partition from each later stage.
-    assert records["1"] <= 2 + 4
+    # One home (fewer than 16,384 rows): its key and text blobs, a digest blob per
+    # partition and the input partition's row count; at most one blob per partition from
+    # each later stage.
+    assert records["1"] <= 2 + 4 + 1
     assert all(records[s] <= 4 for s in ("2", "3", "4"))
     assert records["7"] > 100  # decisions are rows again
 
@@ -330,6 +331,18 @@ def test_bad_lines_are_named(spark, tmp_path):
         sd.dedup_lines(spark.read.json(str(tmp_path / "d.jsonl")), ["text"])
     assert sd.main([str(path), "--columns", "text", "-o", str(tmp_path / "out.jsonl")]) == 2
     assert not (tmp_path / "out.jsonl").exists()
+    # Past the first rows (read for the shape), in four partitions, two of them with a bad
+    # row: the sketch reports them, the first in input order is named.
+    good = "".join(json.dumps({"text": f"row {i} of the file"}) + "\n" for i in range(5000))
+    path.write_text(good + '{"id": 1}\n' + good + '{"text": 5}\n')
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(os.path.getsize(path) // 4 + 1))
+    try:
+        lines = sd.read_lines(spark, str(path))
+        assert lines.rdd.getNumPartitions() == 4
+        with pytest.raises(ValueError, match="^row 5000: no column 'text'"):
+            sd.dedup_lines(lines, ["text"], 0.5)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
 
 # Embeddings: `dedup(df, embedding_column=...)` against `simdedup dedup DATA --columns text
 # --embedding-column emb` (the exact search below 20,000 rows).

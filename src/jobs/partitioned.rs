@@ -52,6 +52,22 @@ pub fn home(row: u64) -> u64 {
     row >> HOME_BITS
 }
 
+/// Bits of a row id below its input partition (Spark's `monotonically_increasing_id`).
+const POSITION_BITS: u32 = 33;
+
+/// The partition of `parts` that keeps `home` (of ids `partition << 33 | position`):
+/// consecutive homes of an input partition go to consecutive partitions, from an offset
+/// of its own (the partition times the golden ratio, so the offsets spread evenly). A
+/// function of the home alone: no task needs the list of homes.
+pub fn home_part(home: u64, parts: u64) -> u64 {
+    let parts = parts.max(1);
+    let partition = home >> (POSITION_BITS - HOME_BITS);
+    let block = home & ((1 << (POSITION_BITS - HOME_BITS)) - 1);
+    let offset =
+        (u128::from(partition.wrapping_mul(0x9e37_79b9_7f4a_7c15)) * u128::from(parts)) >> 64;
+    (block % parts + offset as u64) % parts
+}
+
 /// A malformed blob (one no stage wrote, or truncated in transit).
 #[derive(Debug, thiserror::Error)]
 #[error("partitioned dedup: a malformed {what} blob")]
@@ -619,6 +635,24 @@ mod tests {
 
     fn config() -> TextConfig {
         TextConfig::default()
+    }
+
+    #[test]
+    fn homes_spread_over_the_partitions() {
+        let homes_of = |partition: u64, blocks: u64| {
+            (0..blocks).map(move |b| (partition << (POSITION_BITS - HOME_BITS)) + b)
+        };
+        // Four input partitions of 18 homes and one of 10 over 16 partitions: about 5 each.
+        let mut load = [0; 16];
+        for home in (0..4).flat_map(|p| homes_of(p, 18)).chain(homes_of(4, 10)) {
+            load[home_part(home, 16) as usize] += 1;
+        }
+        assert!(load.iter().all(|&n| (4..=7).contains(&n)), "{load:?}");
+        // An input partition's homes go round the partitions.
+        let mut parts: Vec<u64> = homes_of(3, 5).map(|h| home_part(h, 5)).collect();
+        parts.sort_unstable();
+        assert_eq!(parts, [0, 1, 2, 3, 4]);
+        assert_eq!(home_part(7, 1), 0);
     }
 
     fn run(docs: &[&str], parts: u64, threshold: f64) -> Vec<Decision> {

@@ -190,7 +190,7 @@ pub fn line_fields(
         embedding: None,
         id: id_column.map(str::to_string),
     };
-    lines
+    let fields: Vec<_> = lines
         .par_iter()
         .enumerate()
         .map(|(i, line)| {
@@ -199,7 +199,9 @@ pub fn line_fields(
                 .map(|f| (f.text, f.id))
                 .map_err(|message| (i, message))
         })
-        .collect()
+        .collect();
+    // In order: the first bad line is the one named.
+    fields.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -555,15 +555,31 @@ fn estimate_rows(format: Format, file_len: u64, total: u64, first: &[RawRow]) ->
         return total as usize;
     }
     let bytes: u64 = first.iter().map(|r| r.len).sum();
-    if bytes == 0 {
-        return first.len();
+    let len = read_len(file_len, format == Format::JsonlGz);
+    estimate_text_rows(len, first.len(), bytes)
+}
+
+/// The bytes of a JSON Lines or CSV file of `file_len` bytes for [`estimate_text_rows`]:
+/// a gzip file's about [`GZIP_RATIO`] times its size.
+pub fn read_len(file_len: u64, gzip: bool) -> u64 {
+    if gzip {
+        file_len.saturating_mul(GZIP_RATIO)
+    } else {
+        file_len
     }
-    let len = match format {
-        Format::JsonlGz => file_len.saturating_mul(GZIP_RATIO),
-        _ => file_len,
-    };
-    let n = len as f64 * first.len() as f64 / bytes as f64;
-    (n as usize).max(first.len())
+}
+
+/// About how many rows `len` bytes of JSON Lines or CSV ([`read_len`]) hold, as the
+/// command line estimates it for the band shape: `len` over the mean size of the first
+/// `rows` rows, `bytes` in all (each row's bytes with its line end; blank lines are not rows);
+/// at least `rows`. The command line takes up to [`FIRST_ROWS`] rows, the Spark job the
+/// same ones.
+pub fn estimate_text_rows(len: u64, rows: usize, bytes: u64) -> usize {
+    if bytes == 0 {
+        return rows;
+    }
+    let n = len as f64 * rows as f64 / bytes as f64;
+    (n as usize).max(rows)
 }
 
 /// Rows of a dataset whose background decides its band shape ([`dataset_shape`]): the
@@ -744,6 +760,23 @@ mod tests {
         for format in [Format::Jsonl, Format::JsonlGz, Format::Csv, Format::Parquet] {
             assert_eq!(format.to_string().parse::<Format>(), Ok(format));
         }
+    }
+
+    #[test]
+    fn text_rows_from_the_first_rows_size() {
+        // 1,000 rows of 100 bytes: a 1 MB file holds about 10,000, gzip about four times more.
+        assert_eq!(
+            estimate_text_rows(read_len(1_000_000, false), 1000, 100_000),
+            10_000
+        );
+        assert_eq!(
+            estimate_text_rows(read_len(1_000_000, true), 1000, 100_000),
+            40_000
+        );
+        // Never fewer than the rows seen (a short last line), none when empty.
+        assert_eq!(estimate_text_rows(150, 3, 200), 3);
+        assert_eq!(estimate_text_rows(0, 0, 0), 0);
+        assert_eq!(estimate_text_rows(10, 2, 0), 2);
     }
 
     #[test]
