@@ -76,22 +76,35 @@ class _Stats:
 BLOBS = "part long, key long, tag int, blob binary"
 
 
-def _partition_values(spark, parts: int) -> list[int]:
-    """For each partition t of ``parts``, a value v with pmod(hash(v), parts) == t: a column
-    of such values sends each record to the partition chosen for it by
-    ``repartition(parts, col)`` (Spark's hash partitioning of a long)."""
+def _spark_hash(v: int) -> int:
+    """Spark's ``hash`` of a long (Murmur3 x86 32-bit of its two 32-bit halves, seed 42), as
+    a signed 32-bit int: what ``repartition(n, col)`` partitions a long column by."""
+    m = 0xFFFFFFFF
+
+    def mix(h: int, k: int) -> int:
+        k = (k * 0xCC9E2D51) & m
+        k = ((k << 15) | (k >> 17)) & m
+        h ^= (k * 0x1B873593) & m
+        h = ((h << 13) | (h >> 19)) & m
+        return (h * 5 + 0xE6546B64) & m
+
+    h = mix(mix(42, v & m), (v >> 32) & m) ^ 8
+    h = ((h ^ (h >> 16)) * 0x85EBCA6B) & m
+    h = ((h ^ (h >> 13)) * 0xC2B2AE35) & m
+    h ^= h >> 16
+    return h - (1 << 32) if h >> 31 else h
+
+
+def _partition_values(parts: int) -> list[int]:
+    """For each partition t of ``parts``, the least v >= 0 with pmod(hash(v), parts) == t:
+    a column of such values sends each record to the partition chosen for it by
+    ``repartition(parts, col)`` (Spark's hash partitioning of a long). Computed here, not
+    by a Spark job."""
     found: dict[int, int] = {}
-    span = 64 * parts
+    v = 0
     while len(found) < parts:
-        rows = (
-            spark.range(span)
-            .select("id", F.expr(f"pmod(hash(id), {parts})").alias("p"))
-            .groupBy("p")
-            .agg(F.min("id"))
-            .collect()
-        )
-        found = {p: v for p, v in rows}
-        span *= 4
+        found.setdefault(_spark_hash(v) % parts, v)
+        v += 1
     return [found[t] for t in range(parts)]
 
 
@@ -243,7 +256,7 @@ def dedup_texts(
     # took 59 s (more tasks, each paying Python's start).
     homes = -(-rows // HOME_ROWS)
     n = parts or max(2 * spark.sparkContext.defaultParallelism, -(-homes // 4))
-    values = _partition_values(spark, n)
+    values = _partition_values(n)
 
     def slot(home: int) -> int:
         return _core.home_part(home, n)

@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -267,7 +269,9 @@ def dedup_lines(
     numbered = _numbered(rows)
     # The shape from the first rows and the input's size, as the command line estimates
     # the row count and solves it (a limit takes the first partitions' rows, in order).
-    first = rows.select(F.col(line).cast("binary")).limit(_core.FIRST_ROWS).toArrow().column(0)
+    first = _local_head(lines)
+    if first is None:
+        first = rows.select(F.col(line).cast("binary")).limit(_core.FIRST_ROWS).toArrow().column(0)
     n = shape_rows if shape_rows is not None else _estimate_rows(lines, rows, first)
     texts, _ = _core.jsonl_fields(first, columns)
     shape = _core.band_shape(threshold, int(n), recall, None, shingles, texts)
@@ -278,6 +282,35 @@ def dedup_lines(
         lines=line,
     )
     return _text.attach_lines(numbered, decisions, line, id_column, BROADCAST_ROWS)
+
+
+# Blank lines, as ``dedup_lines`` leaves them out.
+BLANK = re.compile(rb"[ \t\n\f\r]*")
+
+
+def _local_head(lines: DataFrame) -> pa.Array | None:
+    """The first ``FIRST_ROWS`` rows of ``lines`` (non-blank lines, each without its ``\\n``)
+    read here from the head of its file, without a Spark job, when ``lines`` is one
+    uncompressed local file read whole (as :func:`read_lines` gives it): the rows the
+    job's first partition starts with, and the command line's first rows. Else None."""
+    names = lines.inputFiles()
+    if len(names) != 1 or names[0].lower().endswith(".gz"):
+        return None
+    url = urllib.parse.urlparse(names[0])
+    if url.scheme != "file" or lines._jdf.queryExecution().analyzed().getClass().getSimpleName() != "LogicalRelation":
+        return None
+    out: list[bytes] = []
+    rest = b""
+    with open(urllib.parse.unquote(url.path), "rb") as f:
+        while len(out) < _core.FIRST_ROWS:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                out.append(rest)
+                break
+            *done, rest = (rest + chunk).split(b"\n")
+            out.extend(done)
+    out = [x for x in out if not BLANK.fullmatch(x)]
+    return pa.array(out[: _core.FIRST_ROWS], pa.binary())
 
 
 # Bytes read from the end of a file to tell whether its last row ends with a newline.

@@ -194,13 +194,17 @@ def test_bad_rows_are_named(spark, tmp_path):
 
 
 def test_blobs_reach_the_partition_they_name(spark):
-    """The exchanges send a record to the partition its `part` value was chosen for."""
+    """The exchanges send a record to the partition its `part` value was chosen for: the
+    values come from Spark's hash computed here, which is Spark's own."""
     from pyspark.sql import functions as F
 
     from simdedup import _spark_text
 
-    for parts in (1, 4, 7):
-        values = _spark_text._partition_values(spark, parts)
+    probe = spark.range(-5000, 5000).union(spark.createDataFrame([(-(1 << 63),), ((1 << 63) - 1,)], "id long"))
+    spark_hashes = {r[0]: r[1] for r in probe.select("id", F.expr("hash(id)")).collect()}
+    assert all(_spark_text._spark_hash(v) == h for v, h in spark_hashes.items())
+    for parts in (1, 4, 7, 64):
+        values = _spark_text._partition_values(parts)
         rows = [(values[t], t) for t in range(parts) for _ in range(3)]
         df = spark.createDataFrame(rows, "part long, want long").repartition(parts, "part")
         got = df.select("want", F.spark_partition_id().alias("got")).collect()
@@ -300,6 +304,27 @@ def test_lines_are_the_local_runs_bytes(spark, cli, tmp_path, id_column):
         assert _part_bytes(tmp_path / f"kept{parts}") == want[0]
         assert _part_bytes(tmp_path / f"removed{parts}") == want[1]
     spark.conf.unset("spark.sql.files.maxPartitionBytes")
+
+
+def test_first_rows_read_here_are_sparks(spark, tmp_path):
+    """The first rows read from the file's head in the driver are the rows Spark's first
+    partition starts with: blank lines out, CR kept, invalid UTF-8 kept as it is, a last
+    line without its newline, and more lines than the first rows."""
+    from pyspark.sql import functions as F
+
+    from simdedup import _core
+
+    head = b'{"text": "caf\xc3\xa9"}\r\n \t\n\n{"text": "bad \xff byte"}\n'
+    body = b"".join(b'{"text": "row %d"}\n' % i for i in range(_core.FIRST_ROWS + 10))
+    for name, data in (("few.jsonl", head + b'{"text": "last"}'), ("many.jsonl", head + body)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        lines = sd.read_lines(spark, str(path))
+        rows = lines.where(~F.col("value").rlike("^[ \\t\\n\\f\\r]*$"))
+        want = rows.select(F.col("value").cast("binary")).limit(_core.FIRST_ROWS).toArrow().column(0)
+        got = sd._local_head(lines)
+        assert got is not None and got.to_pylist() == want.to_pylist()
+        assert sd._local_head(lines.where("value != ''")) is None
 
 
 def test_lines_through_the_shell_entry(spark, cli, tmp_path):
