@@ -285,8 +285,9 @@ pub fn to_target_size(
     let above = scores.last().expect("one score at least").next_up();
     let candidate = |i: usize| scores.get(i).copied().unwrap_or(above);
     let n = saved.ids.len() - saved.skipped.len();
+    let decisions = saved.rethresholder();
     let decide = |i: usize| {
-        let d = saved.rethreshold(candidate(i), grouping);
+        let d = decisions.at(candidate(i), grouping);
         (n - d.assignment.removed(), d)
     };
     // The first candidate keeping at least `target` (the last one when none does).

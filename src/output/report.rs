@@ -1,6 +1,6 @@
 //! A self-contained HTML report of a deduplication run, for choosing the threshold and
 //! trusting the result: the similarity histogram of the verified pairs under the candidate
-//! search's S-curve, removals at stricter bars (computed by [`rethreshold`], as `simdedup
+//! search's S-curve, removals at stricter bars (computed by [`Rethreshold`], as `simdedup
 //! rethreshold` does), the pairs closest to the bar side by side, the largest clusters and
 //! the facts of the run. The front ends hand over plain data ([`RunData`]); this module
 //! summarises it ([`summarize`]) and [`html`] renders it with inline CSS and SVG only.
@@ -14,7 +14,7 @@ use crate::atomic_file::AtomicFile;
 use crate::error::Error;
 use crate::ops::cluster::Assignment;
 use crate::ops::dedup::{Grouping, candidate_probability};
-use crate::ops::semantic::rethreshold;
+use crate::ops::semantic::Rethreshold;
 use crate::text::minhash::BandParams;
 use crate::text::texts::TextSource;
 use crate::verify::ScoredPair;
@@ -80,7 +80,7 @@ pub struct RunFacts {
     /// Candidate pairs the search proposed (before verification).
     pub candidates: usize,
     pub grouping: Grouping,
-    /// Whether the first record of a set is kept (what [`rethreshold`] assumes).
+    /// Whether the first record of a set is kept (what [`Rethreshold`] assumes).
     pub keep_first: bool,
     /// Wall time of the run so far and the peak resident memory ([`peak_memory`]): the
     /// one line that differs between two runs of the same input.
@@ -94,7 +94,7 @@ pub struct RunData<'a> {
     /// Number of records (the length of `assignment`).
     pub records: usize,
     /// Record `i`'s name as the TSV prints it (an escaped path, an id, a row number).
-    pub name: &'a dyn Fn(u32) -> String,
+    pub name: &'a (dyn Fn(u32) -> String + Sync),
     /// Every verified pair at or above the bar, as the run returned them.
     pub pairs: &'a [ScoredPair],
     pub assignment: &'a Assignment,
@@ -102,7 +102,7 @@ pub struct RunData<'a> {
     pub skipped_records: &'a [u32],
     /// Where the texts are read again for the borderline pairs and clusters; `None` for
     /// vectors.
-    pub texts: Option<&'a dyn TextSource>,
+    pub texts: Option<&'a (dyn TextSource + Sync)>,
 }
 
 /// One row of the threshold table.
@@ -196,38 +196,48 @@ pub fn summarize(data: &RunData) -> Summary {
         bins[bin_of(p.score)] += 1;
     }
     let exact_pairs = data.pairs.iter().filter(|p| p.exact).count();
-    let thresholds = threshold_table(data);
+    // The table is computing; the texts are read meanwhile.
+    let (thresholds, (borderline, (clusters_total, clusters))) = rayon::join(
+        || threshold_table(data),
+        || {
+            rayon::join(
+                || borderline(data),
+                || {
+                    let sizes = cluster_sizes(data.assignment);
+                    (sizes.len(), clusters(data, sizes))
+                },
+            )
+        },
+    );
     Summary {
         bins,
         exact_pairs,
         near_pairs: data.pairs.len() - exact_pairs,
         removed: data.assignment.removed(),
         thresholds,
-        borderline: borderline(data),
-        clusters_total: cluster_sizes(data.assignment).len(),
-        clusters: clusters(data),
+        borderline,
+        clusters_total,
+        clusters,
     }
 }
 
-/// Removals at each bar of [`table_bars`], by [`rethreshold`] over the run's pairs.
+/// Removals at each bar of [`table_bars`], by [`Rethreshold`] over the run's pairs.
 fn threshold_table(data: &RunData) -> Vec<ThresholdRow> {
     let pairs: Vec<(u32, u32, f64, bool)> = data
         .pairs
         .iter()
         .map(|p| (p.a, p.b, p.score, p.exact))
         .collect();
-    // One decision pass over every record per bar: the bars run in parallel.
-    let (records, skipped, grouping) = (data.records, data.skipped_records, data.facts.grouping);
+    // The exact groups once, then one decision pass per bar, the bars in parallel.
+    let decisions = Rethreshold::new(data.records, data.skipped_records, &pairs);
+    let grouping = data.facts.grouping;
     let verified = data.pairs;
     table_bars(data.facts.threshold)
         .into_par_iter()
-        .map(|bar| {
-            let d = rethreshold(records, skipped, &pairs, bar, grouping);
-            ThresholdRow {
-                bar,
-                removed: d.assignment.removed(),
-                pairs: verified.iter().filter(|p| p.score >= bar).count(),
-            }
+        .map(|bar| ThresholdRow {
+            bar,
+            removed: decisions.removed_at(bar, grouping),
+            pairs: verified.iter().filter(|p| p.score >= bar).count(),
         })
         .collect()
 }
@@ -396,8 +406,8 @@ fn cluster_sizes(a: &Assignment) -> Vec<(u32, Vec<u32>, usize)> {
     list
 }
 
-fn clusters(data: &RunData) -> Vec<Cluster> {
-    let mut list = cluster_sizes(data.assignment);
+/// The largest clusters of `list` ([`cluster_sizes`]), with their kept records' texts.
+fn clusters(data: &RunData, mut list: Vec<(u32, Vec<u32>, usize)>) -> Vec<Cluster> {
     list.truncate(CLUSTERS);
     list.into_iter()
         .map(|(kept, members, exact)| Cluster {

@@ -180,7 +180,7 @@ struct RunInfo<'a> {
     skipped: Vec<(String, u64)>,
     method: String,
     curve: Curve,
-    texts: Option<&'a dyn TextSource>,
+    texts: Option<&'a (dyn TextSource + Sync)>,
 }
 
 impl RunInfo<'_> {
@@ -375,7 +375,7 @@ fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         write_dataset(ctx, args, set, &result.assignment)?;
     }
     let info = RunInfo {
-        texts: q.set.as_ref().map(|s| s as &dyn TextSource),
+        texts: q.set.as_ref().map(|s| s as &(dyn TextSource + Sync)),
         ..RunInfo::vectors(ql.ids.len(), 0, &plan)
     };
     finish_dedup(ctx, args, &ql.ids, &result, &[], "cosine", threshold, info)

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
+use crate::ops::cluster;
 use crate::ops::dedup::{Dedup, ExactGroups, Grouping, assign_groups, verify_band_candidates};
 use crate::progress::Progress;
 use crate::search::bitbands::{Background, BitBandParams, BitBands, ENTRY_NANOS, PairTest};
@@ -359,13 +360,12 @@ pub struct SavedResult {
 impl SavedResult {
     /// The decisions at `threshold` (at least the saved one): see [`rethreshold`].
     pub fn rethreshold(&self, threshold: f64, grouping: Grouping) -> Dedup {
-        rethreshold(
-            self.ids.len(),
-            &self.skipped,
-            &self.pairs,
-            threshold,
-            grouping,
-        )
+        self.rethresholder().at(threshold, grouping)
+    }
+
+    /// The decisions at any number of thresholds, the exact groups built once.
+    pub fn rethresholder(&self) -> Rethreshold<'_> {
+        Rethreshold::new(self.ids.len(), &self.skipped, &self.pairs)
     }
 }
 
@@ -381,35 +381,109 @@ pub fn rethreshold(
     threshold: f64,
     grouping: Grouping,
 ) -> Dedup {
-    // Exact pairs form cliques: each record's group is led by its smallest member.
-    let mut leader: Vec<u32> = (0..n as u32).collect();
-    for &(a, b, _, exact) in pairs {
-        if exact {
-            leader[b as usize] = leader[b as usize].min(a);
+    Rethreshold::new(n, skipped, pairs).at(threshold, grouping)
+}
+
+/// [`rethreshold`] at several thresholds: the exact-duplicate groups, which no threshold
+/// changes, are built once ([`Rethreshold::new`]), then each [`Rethreshold::at`] decides
+/// from the near pairs at or above its threshold.
+pub struct Rethreshold<'a> {
+    n: usize,
+    pairs: &'a [(u32, u32, f64, bool)],
+    /// Each record's exact group is led by its smallest member.
+    leader: Vec<u32>,
+    groups: ExactGroups,
+    /// Each representative's group (its place in keep order); `u32::MAX` for the others.
+    group_of: Vec<u32>,
+}
+
+impl<'a> Rethreshold<'a> {
+    pub fn new(n: usize, skipped: &[u32], pairs: &'a [(u32, u32, f64, bool)]) -> Self {
+        // Exact pairs form cliques: each record's group is led by its smallest member.
+        let mut leader: Vec<u32> = (0..n as u32).collect();
+        for &(a, b, _, exact) in pairs {
+            if exact {
+                leader[b as usize] = leader[b as usize].min(a);
+            }
+        }
+        let skipped: std::collections::HashSet<u32> = skipped.iter().copied().collect();
+        let order = (0..n as u32).filter(|i| !skipped.contains(i)).collect();
+        let groups = ExactGroups::by_key(order, |i| leader[i as usize]);
+        let mut group_of = vec![u32::MAX; n];
+        for (g, members) in groups.iter().enumerate() {
+            group_of[members[0] as usize] = g as u32;
+        }
+        Rethreshold {
+            n,
+            pairs,
+            leader,
+            groups,
+            group_of,
         }
     }
-    let skipped: std::collections::HashSet<u32> = skipped.iter().copied().collect();
-    let order = (0..n as u32).filter(|i| !skipped.contains(i)).collect();
-    let groups = ExactGroups::by_key(order, |i| leader[i as usize]);
-    let near: Vec<ScoredPair> = pairs
-        .iter()
-        .filter(|p| !p.3 && p.2 >= threshold)
-        .filter(|p| leader[p.0 as usize] == p.0 && leader[p.1 as usize] == p.1)
-        .map(|&(a, b, score, exact)| ScoredPair {
-            a,
-            b,
-            distance: 0,
-            score,
-            exact,
-        })
-        .collect();
-    let (pairs, assignment) = assign_groups(n, &groups, &near, grouping);
-    Dedup {
-        pairs,
-        assignment,
-        candidates: 0,
-        read: 0,
-        documents_read: 0,
+
+    /// The near pairs between group representatives at or above `threshold`.
+    fn near(&self, threshold: f64) -> Vec<ScoredPair> {
+        let leader = &self.leader;
+        self.pairs
+            .iter()
+            .filter(|p| !p.3 && p.2 >= threshold)
+            .filter(|p| leader[p.0 as usize] == p.0 && leader[p.1 as usize] == p.1)
+            .map(|&(a, b, score, exact)| ScoredPair {
+                a,
+                b,
+                distance: 0,
+                score,
+                exact,
+            })
+            .collect()
+    }
+
+    /// How many records [`Rethreshold::at`] removes at `threshold`, in time linear in the
+    /// near pairs, not the records: every copy is removed, and of the groups with a near
+    /// pair, those the grouping removes.
+    pub fn removed_at(&self, threshold: f64, grouping: Grouping) -> usize {
+        let copies = self.group_members() - self.groups.len();
+        let near = self.near(threshold);
+        let mut reps: Vec<u32> = near.iter().flat_map(|p| [p.a, p.b]).collect();
+        reps.sort_unstable_by_key(|&r| self.group_of[r as usize]);
+        reps.dedup();
+        let node = |r: u32| {
+            let g = self.group_of[r as usize];
+            reps.binary_search_by_key(&g, |&x| self.group_of[x as usize])
+                .expect("listed") as u32
+        };
+        let node_pairs: Vec<ScoredPair> = near
+            .iter()
+            .map(|p| ScoredPair {
+                a: node(p.a),
+                b: node(p.b),
+                ..*p
+            })
+            .collect();
+        let order: Vec<u32> = (0..reps.len() as u32).collect();
+        let assignment = match grouping {
+            Grouping::Greedy => cluster::greedy(reps.len(), &order, &node_pairs),
+            Grouping::Components => cluster::components(reps.len(), &order, &node_pairs),
+        };
+        copies + assignment.removed()
+    }
+
+    fn group_members(&self) -> usize {
+        self.groups.iter().map(|m| m.len()).sum()
+    }
+
+    /// The decisions at `threshold`.
+    pub fn at(&self, threshold: f64, grouping: Grouping) -> Dedup {
+        let near = self.near(threshold);
+        let (pairs, assignment) = assign_groups(self.n, &self.groups, &near, grouping);
+        Dedup {
+            pairs,
+            assignment,
+            candidates: 0,
+            read: 0,
+            documents_read: 0,
+        }
     }
 }
 

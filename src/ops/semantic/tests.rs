@@ -239,6 +239,49 @@ fn rethreshold_drops_weaker_pairs_and_keeps_exact_groups() {
     assert!(at_97.assignment.duplicate_of[1].unwrap().exact);
 }
 
+/// The removal count the report's threshold table takes ([`Rethreshold::removed_at`],
+/// linear in the pairs) is the full decision pass's at every bar, for both groupings, on
+/// random runs with exact copies, chains and skipped records.
+#[test]
+fn removal_counts_equal_the_full_decisions() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |m: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % m
+    };
+    for _ in 0..200 {
+        let n = 2 + next(60) as u32;
+        let skipped: Vec<u32> = (0..n).filter(|_| next(10) == 0).collect();
+        let mut pairs = Vec::new();
+        for _ in 0..next(3 * n as u64) {
+            let (a, b) = (next(n as u64) as u32, next(n as u64) as u32);
+            if a >= b || skipped.contains(&a) || skipped.contains(&b) {
+                continue;
+            }
+            let exact = next(5) == 0;
+            let score = if exact {
+                1.0
+            } else {
+                0.5 + next(50) as f64 / 100.0
+            };
+            pairs.push((a, b, score, exact));
+        }
+        let decisions = Rethreshold::new(n as usize, &skipped, &pairs);
+        for bar in [0.5, 0.6, 0.75, 0.9, 0.99, 1.0] {
+            for grouping in [Grouping::Greedy, Grouping::Components] {
+                let full = decisions.at(bar, grouping).assignment.removed();
+                assert_eq!(
+                    decisions.removed_at(bar, grouping),
+                    full,
+                    "n {n} bar {bar} {pairs:?}"
+                );
+            }
+        }
+    }
+}
+
 /// The band search across two files against brute force: 400 queries (half of them
 /// near copies, cosine 0.91 to 0.99, of rows of a 3,000-row reference in 300 clusters):
 /// every leak it reports is a real one with its exact cosine, no closer than the brute
