@@ -6,7 +6,10 @@ byte for byte against the command line's two files); ``--dataframe`` the DataFra
 (``read`` and ``dedup``, Parquet out).
 
     python3 scripts/spark_bench.py /work/corpora/jsonl/n1m.jsonl --columns text --id-column id \
-        --cli target/release/simdedup --master 'local[2]' --partitions 16
+        --cli target/release/simdedup --master 'local[2]' --total-only
+
+``--conf spark.shuffle.compress=false`` (Spark settings are given with ``--conf``) skips
+compressing shuffle blocks the stages have already packed (zstd texts, hashes).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ def main() -> None:
     p.add_argument("--id-column")
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--master", default="local[2]")
-    p.add_argument("--partitions", type=int, default=16)
+    p.add_argument("--partitions", type=int, help="partitions of the stages [the job's default]")
     p.add_argument("--memory", help="spark.driver.memory [Spark's default, 1g]")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting (repeatable)")
     p.add_argument("--total-only", action="store_true", help="no per-stage table (stages not materialised apart)")
     p.add_argument("--shape-from-size", action="store_true", help="shape for size/200 rows, not the count")
     p.add_argument("--cli", help="simdedup binary: also time the local run and compare")
@@ -50,17 +54,21 @@ def main() -> None:
     args = p.parse_args()
     out = tempfile.mkdtemp(prefix="spark-bench-")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = (
-        SparkSession.builder.master(args.master)
-        .config("spark.sql.shuffle.partitions", str(args.partitions))
-        .config("spark.ui.enabled", "false")
-    )
+    builder = SparkSession.builder.master(args.master).config("spark.ui.enabled", "false")
+    if args.partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(args.partitions))
     if os.environ.get("SPARK_EVENT_LOG"):  # per Spark stage times, for profiling
         builder = builder.config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", os.environ["SPARK_EVENT_LOG"])
     if args.memory:
         builder = builder.config("spark.driver.memory", args.memory)
+    for setting in args.conf:
+        key, _, value = setting.partition("=")
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # Each run starts with nothing waiting to be written back (the page cache stays warm):
+    # the files one run leaves would otherwise slow the next one down.
+    os.sync()
     load0 = os.getloadavg()
     start = time.perf_counter()
     stats: dict = {}
@@ -95,6 +103,7 @@ def main() -> None:
     print(f"| total (Spark, {args.master}) | {total:.1f} s | {n_removed} removed | |")
     print(f"load average before {load0[0]:.1f}, after {load1[0]:.1f}")
     if args.cli:
+        os.sync()
         t = time.perf_counter()
         ext = ".jsonl" if args.input.endswith(".jsonl") else os.path.splitext(args.input)[1]
         cmd = [args.cli, "dedup", args.input, "--columns", args.columns, "--threshold", str(args.threshold),

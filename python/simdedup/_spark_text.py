@@ -28,11 +28,12 @@ from simdedup import _core
 
 ROW = "__simdedup_row"
 POSITION_BITS = 33  # monotonically_increasing_id: partition << 33 | position
-HOME_ROWS = 1 << _core.HOME_BITS
 # Tags of the blobs: a home's band keys, its texts, blobs addressed to a partition or a
 # home, verified pairs; a sketch task's row count (key: its input partition) and first
 # bad row (key: its ROW, blob: the message).
 KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD = 0, 1, 2, 3, 4, 5
+# Rows a partition of the stages after the sketch holds, by default.
+PARTITION_ROWS = 250_000
 # Decisions per Arrow batch handed back to Spark.
 DECISION_BATCH = 1 << 20
 # Kept blobs stay on disk (the page cache), not on the JVM heap.
@@ -56,16 +57,22 @@ class _Stats:
     def __init__(self, stats: dict | None):
         self.stats = stats
         self.start = time.perf_counter()
+        self.kept: list[DataFrame] = []
 
     def df(self, name: str, df: DataFrame) -> DataFrame:
         """``df`` of BLOBS, materialised (kept) when measuring."""
         if self.stats is None:
             return df
         df = df.persist(KEEP)
+        self.kept.append(df)
         records, size = df.select(F.count("*"), F.sum(F.length("blob"))).first()
         self.stats[name] = (time.perf_counter() - self.start, records, size or 0)
         self.start = time.perf_counter()
         return df
+
+    def unpersist(self) -> None:
+        for df in self.kept:
+            df.unpersist()
 
     def mark(self, name: str, rows=None):
         if self.stats is not None:
@@ -245,17 +252,19 @@ def dedup_texts(
     stats: dict | None,
     lines: str | None = None,
     rows: int,
-) -> DataFrame | None:
+) -> tuple[DataFrame, int]:
     """Stages 1-7 over ``numbered`` (ROW and the text ``columns``, or with ``lines`` the
-    column of JSON Lines holding them), of about ``rows`` rows. Returns the decisions:
-    (ROW, kept, kept_number, score), one row per removed row, kept_number the kept row's
-    number from 0 in input order; None without rows. A bad row raises ``ValueError``."""
+    column of JSON Lines holding them), of about ``rows`` rows. Returns the decisions,
+    computed and kept (a local checkpoint), and their count: (ROW, kept, kept_number,
+    score), one row per removed row, kept_number the kept row's number from 0 in input
+    order. A bad row raises ``ValueError``, the first in input order."""
     spark = numbered.sparkSession
     st = _Stats(stats)
-    # About four homes a partition: at 1M rows 16 partitions took 46-60 s on 2 cores, 64
-    # took 59 s (more tasks, each paying Python's start).
-    homes = -(-rows // HOME_ROWS)
-    n = parts or max(2 * spark.sparkContext.defaultParallelism, -(-homes // 4))
+    # Tasks of about PARTITION_ROWS rows, at least two a core: each task of each stage pays
+    # a fixed cost in Spark and Python, and a task's memory (its band entries, 16 bytes a
+    # band, sorted in Rust) stays a few hundred MB. At 1M rows on 2 cores, 4 partitions
+    # took 27.8 s, 8 took 28.3 s, 16 took 32.9 s.
+    n = parts or max(2 * spark.sparkContext.defaultParallelism, -(-rows // PARTITION_ROWS))
     values = _partition_values(n)
 
     def slot(home: int) -> int:
@@ -264,40 +273,27 @@ def dedup_texts(
     def exchange(df: DataFrame) -> DataFrame:
         return df.repartition(n, "part")
 
-    def in_place(df: DataFrame) -> DataFrame:
-        """``df`` kept and computed now: the planner then knows its partitioning (adaptive
-        execution hides it until then), so a cogroup with it shuffles only the other side."""
-        df = df.persist(KEEP)
-        df.count()
-        return df
+    # The stages are one Spark query, run by the checkpoint of the decisions: an exchange
+    # that several stages read (the sketch's, the copies') is computed once and read from
+    # its shuffle files, so nothing is kept apart and no stage waits for a job of its own.
 
-    # 1. Sketch: home blobs (texts, keys) and digest blobs, both sent to their partitions in
-    # one exchange and kept there: the home stages below cogroup with them in place.
-    # Computing them, the few COUNT and BAD records are collected: the row numbers' offsets.
+    # 1. Sketch: home blobs (texts, keys) and digest blobs, sent to their partitions in one
+    # exchange; the home stages below cogroup with it in place. Each sketch task also
+    # reports its input partition's row count and first bad row (for stage 7).
     given = [F.col(lines).cast("binary")] if lines else columns
     sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits)
-    kept = exchange(numbered.select(ROW, *given).mapInArrow(sketch, BLOBS)).persist(KEEP)
-    reports = kept.where(f"tag >= {COUNT}").select("key", "tag", "blob").collect()
-    try:
-        offsets, total = _offsets(reports)
-    except ValueError:
-        kept.unpersist()
-        raise
-    kept = st.df("1 sketch", kept)
-    if total == 0:
-        kept.unpersist()
-        return None
-    key_homes, text_homes = kept.where(f"tag = {KEYS}"), kept.where(f"tag = {TEXTS}")
+    kept = st.df("1 sketch", exchange(numbered.select(ROW, *given).mapInArrow(sketch, BLOBS)))
+    key_homes, text_homes = _tagged(kept, f"= {KEYS}"), _tagged(kept, f"= {TEXTS}")
 
     def per_home(stage, homes: DataFrame, addressed: DataFrame, fn) -> DataFrame:
         """``addressed`` partitioned like the homes (by ``part``), cogrouped with them."""
         return homes.groupBy("part").cogroup(addressed.groupBy("part")).applyInArrow(_per_home(stage, fn), BLOBS)
 
     # 2. Exact duplicates: copies (copy, rep) by the copy's home.
-    copies = kept.where(f"tag = {ADDRESSED}").mapInArrow(
+    copies = _tagged(kept, f"= {ADDRESSED}").mapInArrow(
         _whole("exact", lambda blobs: [_blobs(values, _core.part_exact(blobs), ADDRESSED, slot)]), BLOBS
     )
-    copies = st.df("2 exact duplicates", in_place(exchange(copies)))
+    copies = st.df("2 exact duplicates", exchange(copies))
 
     # 3. Band entries of the representatives, by bucket partition; 4. the pairs of each
     # bucket, to the homes of both rows.
@@ -311,55 +307,103 @@ def dedup_texts(
     pairs = st.df("4 candidate pairs", pairs)
 
     # 5. Each pair once at each of its homes: verified there when both rows live in it,
-    # else each side's text sent to the pair's meeting partition; 6. verified there.
+    # else each side's text sent to the pair's meeting partition; 6. verified there (the
+    # homes' verified pairs pass through, so the texts stage runs once).
     def texts(home, addressed):
         verified, sides = _core.part_texts(home, addressed, threshold, n, shingles)
         return [_blobs(values, [(0, verified)], VERIFIED), _blobs(values, sides, ADDRESSED)]
 
-    sides = st.df("5 texts", per_home("texts", text_homes, exchange(pairs), texts).persist(KEEP))
-    met = exchange(sides.where(f"tag = {ADDRESSED}")).mapInArrow(
-        _whole("meet", lambda blobs: [_blobs(values, [(0, _core.part_meet(blobs, threshold, shingles))], VERIFIED)]),
-        BLOBS,
-    )
-    met = st.df("6 meet and verify", met)
+    sides = st.df("5 texts", per_home("texts", text_homes, exchange(pairs), texts))
+    met = st.df("6 meet and verify", exchange(sides).mapInArrow(_meet(values, threshold, shingles), BLOBS))
 
-    # 7. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair).
+    # 7. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair),
+    # the removed rows numbered from the sketch's row counts.
+    everything = met.unionByName(copies).unionByName(_tagged(kept, f">= {COUNT}"))
+    # A shuffle to one task (not coalesce, which would run the stages above in one task).
+    decisions = everything.repartition(1).mapInArrow(_decide, DECISIONS + ", error string").localCheckpoint()
+    removed, bad = decisions.select(F.count(F.lit(1)), F.max("error")).first()
+    st.unpersist()
+    if bad is not None:
+        raise ValueError(bad)
+    st.mark("7 decisions", removed)
+    return decisions.drop("error"), removed
+
+
+def _tagged(df: DataFrame, test: str) -> DataFrame:
+    """The records of ``df`` whose tag passes ``test`` (``"= 1"``), filtered after the
+    exchange that made ``df``. The optimizer would push a plain filter below it, giving each
+    reader of ``df`` an exchange, and a sketch, of its own; a predicate that waits on a
+    nondeterministic expression (always true) stays where it is written."""
+    return df.where(F.when(F.monotonically_increasing_id() >= 0, F.expr(f"tag {test}")))
+
+
+DECISIONS = f"{ROW} long, kept long, kept_number long, score double"
+
+
+def _meet(parts: list, threshold: float, shingles: str):
+    """Stage 6 over one meeting partition: the texts sent to it, verified in pairs; the
+    verified blobs also sent (to partition 0) pass through to stage 7."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("meet")
+        sides, verified = [], []
+        for batch in batches:
+            for tag, blob in zip(batch.column(2).to_pylist(), batch.column(3).to_pylist()):
+                (sides if tag == ADDRESSED else verified).append(blob)
+        if sides:
+            verified.append(_core.part_meet(sides, threshold, shingles))
+        if verified:
+            yield _blobs(parts, [(0, b) for b in verified], VERIFIED, lambda _: 0)
+
+    return run
+
+
+def _decide(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Stage 7 over every VERIFIED, ADDRESSED (copies), COUNT and BAD record: the removed
+    rows (ROW, kept, kept_number, score, error null), kept_number the kept row's number
+    from 0 in input order; or, if a row was bad, one record naming the first in input
+    order (error: ``row N: message``)."""
+    _fault("decide")
+    ver, cop, reports = [], [], []
+    for batch in batches:
+        for key, tag, blob in zip(*(batch.column(i).to_pylist() for i in (1, 2, 3))):
+            if tag == VERIFIED:
+                ver.append(blob)
+            elif tag == ADDRESSED:
+                cop.append(blob)
+            else:
+                reports.append((key, tag, blob))
+    try:
+        offsets, _ = _offsets(reports)
+    except ValueError as e:
+        yield pa.RecordBatch.from_arrays(
+            [pa.array([-1]), pa.array([-1]), pa.array([-1]), pa.array([0.0]), pa.array([str(e)])],
+            names=[ROW, "kept", "kept_number", "score", "error"],
+        )
+        return
+    rows, kept_rows, score = _core.part_decide(ver, cop)
     mask = (1 << POSITION_BITS) - 1
     pids = np.array(sorted(offsets), np.int64)
     bases = np.array([offsets[k] for k in sorted(offsets)], np.int64)
-
-    def decide(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        _fault("decide")
-        ver, cop = [], []
-        for batch in batches:
-            for tag, blob in zip(batch.column(2).to_pylist(), batch.column(3).to_pylist()):
-                (ver if tag == VERIFIED else cop).append(blob)
-        rows, kept_rows, score = _core.part_decide(ver, cop)
-        numbers = bases[np.searchsorted(pids, kept_rows >> POSITION_BITS)] + (kept_rows & mask)
-        for s in range(0, len(rows), DECISION_BATCH):
-            t = slice(s, s + DECISION_BATCH)
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(rows[t]), pa.array(kept_rows[t]), pa.array(numbers[t]), pa.array(score[t])],
-                names=[ROW, "kept", "kept_number", "score"],
-            )
-
-    everything = sides.where(f"tag = {VERIFIED}").unionByName(met).unionByName(copies)
-    # A shuffle to one task (not coalesce, which would run the stages above in one task).
-    decisions = everything.repartition(1).mapInArrow(decide, f"{ROW} long, kept long, kept_number long, score double")
-    decisions = decisions.localCheckpoint()
-    st.mark("7 decisions", decisions.count() if stats is not None else None)
-    for df in (kept, copies, sides):
-        df.unpersist()
-    return decisions
+    numbers = bases[np.searchsorted(pids, kept_rows >> POSITION_BITS)] + (kept_rows & mask) if len(rows) else kept_rows
+    for s in range(0, len(rows), DECISION_BATCH):
+        t = slice(s, s + DECISION_BATCH)
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(rows[t]), pa.array(kept_rows[t]), pa.array(numbers[t]), pa.array(score[t]),
+             pa.nulls(len(rows[t]), pa.string())],
+            names=[ROW, "kept", "kept_number", "score", "error"],
+        )
 
 
-def attach_decisions(df: DataFrame, numbered: DataFrame, decisions, id_column: str | None, broadcast_rows: int) -> DataFrame:
+def attach_decisions(
+    df: DataFrame, numbered: DataFrame, decisions: DataFrame, removed_rows: int, id_column: str | None, broadcast_rows: int
+) -> DataFrame:
     """Every row of ``numbered`` with ``duplicate_of`` and ``score``, in input order: the
-    decisions (removed rows) joined in by broadcast when at most ``broadcast_rows`` (the
-    big side then keeps its order), else by a shuffle and a sort."""
-    if decisions is None:
+    ``removed_rows`` decisions joined in by broadcast when at most ``broadcast_rows`` (the big
+    side then keeps its order), else by a shuffle and a sort."""
+    if removed_rows == 0:
         return numbered.select(*df.columns, F.lit(None).alias("duplicate_of"), F.lit(None).cast("double").alias("score"))
-    small = decisions.count() <= broadcast_rows
+    small = removed_rows <= broadcast_rows
     hint = F.broadcast if small else (lambda x: x)
     if id_column:
         wanted = decisions.select("kept").distinct()
@@ -402,16 +446,17 @@ def _kept_ids(id_column: str):
     return run
 
 
-def attach_lines(numbered: DataFrame, decisions, line: str, id_column: str | None, broadcast_rows: int):
+def attach_lines(numbered: DataFrame, decisions: DataFrame, removed_rows: int, line: str, id_column: str | None, broadcast_rows: int):
     """The kept rows' lines and the removed rows' lines (with ``duplicate_of`` and
     ``score``), each a DataFrame of one string column ``value`` in input order, as the
-    command line writes its two JSON Lines files. Decisions at most ``broadcast_rows`` are
-    broadcast (the rows keep their order), else joined by a shuffle and sorted back."""
+    command line writes its two JSON Lines files. The ``removed_rows`` decisions, when at most
+    ``broadcast_rows``, are broadcast (the rows keep their order), else joined by a shuffle
+    and sorted back."""
     binary = F.col(line).cast("binary")
-    if decisions is None:
+    if removed_rows == 0:
         empty = numbered.where(F.lit(False)).select(F.col(line).alias("value"))
         return numbered.select(F.col(line).alias("value")), empty
-    small = decisions.count() <= broadcast_rows
+    small = removed_rows <= broadcast_rows
     hint = F.broadcast if small else (lambda x: x)
     if id_column:
         wanted = decisions.select(F.col("kept").alias(ROW)).distinct()

@@ -218,10 +218,10 @@ def dedup(
     shape = _core.band_shape(threshold, int(n), recall, first_columns, shingles)
     if stats is not None:
         stats[f"0 read, count, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
-    decisions = _text.dedup_texts(
+    decisions, removed = _text.dedup_texts(
         numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats
     )
-    out = _text.attach_decisions(df, numbered, decisions, id_column, BROADCAST_ROWS)
+    out = _text.attach_decisions(df, numbered, decisions, removed, id_column, BROADCAST_ROWS)
     return _split(df, out) if split else out
 
 
@@ -277,11 +277,11 @@ def dedup_lines(
     shape = _core.band_shape(threshold, int(n), recall, None, shingles, texts)
     if stats is not None:
         stats[f"0 first rows, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
-    decisions = _text.dedup_texts(
+    decisions, removed = _text.dedup_texts(
         numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats,
         lines=line,
     )
-    return _text.attach_lines(numbered, decisions, line, id_column, BROADCAST_ROWS)
+    return _text.attach_lines(numbered, decisions, removed, line, id_column, BROADCAST_ROWS)
 
 
 # Blank lines, as ``dedup_lines`` leaves them out.
