@@ -30,8 +30,8 @@ ROW = "__simdedup_row"
 POSITION_BITS = 33  # monotonically_increasing_id: partition << 33 | position
 # Tags of the blobs: a home's band keys, its texts, blobs addressed to a partition or a
 # home, verified pairs; a sketch task's row count (key: its input partition) and first
-# bad row (key: its ROW, blob: the message).
-KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD = 0, 1, 2, 3, 4, 5
+# bad row (key: its ROW, blob: the message); a home's ids (JSON Lines with an id column).
+KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD, IDS = 0, 1, 2, 3, 4, 5, 6
 # Rows a partition of the stages after the sketch holds, by default.
 PARTITION_ROWS = 250_000
 # Decisions per Arrow batch handed back to Spark.
@@ -127,22 +127,23 @@ def _blobs(parts: list, routed, tag: int, slot=None) -> pa.RecordBatch:
     )
 
 
-def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shingles: str, bits: int):
+def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shingles: str, bits: int, id_column):
     """Stage 1 over Arrow batches of (ROW, *columns), or with ``lines`` of (ROW, JSON line as
     binary): whole homes to ``part_sketch`` (``part_sketch_lines``); out, the two blobs of
-    each home (to the home's partition), the digest blobs (to their digest partition) and
-    the task's COUNT blob and BAD blob, if a row is bad (then nothing more is sketched)."""
+    each home (to the home's partition), with ``id_column`` (lines only) its ids too, the
+    digest blobs (to their digest partition) and the task's COUNT blob and BAD blob, if a
+    row is bad (then nothing more is sketched)."""
     rows, bands = shape
     bad = []
 
     def emit(table: pa.Table) -> Iterator[pa.RecordBatch]:
         ids = table.column(0).to_numpy().astype(np.int64)
         if lines:
-            keys, texts, digests, error = _core.part_sketch_lines(
-                table.column(1), list(columns), ids, rows, bands, len(parts), shingles, bits
+            keys, texts, digests, names, error = _core.part_sketch_lines(
+                table.column(1), list(columns), ids, rows, bands, len(parts), shingles, bits, id_column
             )
         else:
-            keys, texts, digests, error = _core.part_sketch(
+            keys, texts, digests, names, error = _core.part_sketch(
                 [table.column(i + 1) for i in range(len(columns))],
                 list(columns), ids, rows, bands, len(parts), shingles, bits,
             )
@@ -156,6 +157,8 @@ def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shing
             yield _blobs(parts, [key], KEYS, slot)
         for text in texts:
             yield _blobs(parts, [text], TEXTS, slot)
+        if names:
+            yield _blobs(parts, names, IDS, slot)
         yield _blobs(parts, digests, ADDRESSED)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -225,8 +228,9 @@ def _per_home(stage: str, fn):
     def run(homes: pa.Table, addressed: pa.Table) -> pa.Table:
         _fault(stage)
         to: dict[int, list] = {}
-        for key, blob in zip(addressed.column(1).to_pylist(), addressed.column(3).to_pylist()):
-            to.setdefault(key, []).append(blob)
+        for key, tag, blob in zip(*(addressed.column(i).to_pylist() for i in (1, 2, 3))):
+            if tag == ADDRESSED:  # the row counts pass stage 2's partition 0 on their way
+                to.setdefault(key, []).append(blob)
         found = sorted(zip(homes.column(1).to_pylist(), homes.column(3).to_pylist()))
         out = [b for key, blob in found for b in fn(blob, to.get(key, []))]
         return pa.Table.from_batches(out, schema=EMPTY.schema) if out else EMPTY
@@ -251,13 +255,15 @@ def dedup_texts(
     bits: int,
     stats: dict | None,
     lines: str | None = None,
+    id_column: str | None = None,
     rows: int,
 ) -> tuple[DataFrame, int]:
     """Stages 1-7 over ``numbered`` (ROW and the text ``columns``, or with ``lines`` the
     column of JSON Lines holding them), of about ``rows`` rows. Returns the decisions,
     computed and kept (a local checkpoint), and their count: (ROW, kept, kept_number,
     score), one row per removed row, kept_number the kept row's number from 0 in input
-    order. A bad row raises ``ValueError``, the first in input order."""
+    order; with ``lines`` and ``id_column`` also ``duplicate_of``, the kept row's id as
+    JSON text (stage 8). A bad row raises ``ValueError``, the first in input order."""
     spark = numbered.sparkSession
     st = _Stats(stats)
     # Tasks of about PARTITION_ROWS rows, at least two a core: each task of each stage pays
@@ -281,7 +287,8 @@ def dedup_texts(
     # exchange; the home stages below cogroup with it in place. Each sketch task also
     # reports its input partition's row count and first bad row (for stage 7).
     given = [F.col(lines).cast("binary")] if lines else columns
-    sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits)
+    named = bool(lines and id_column)
+    sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits, id_column if named else None)
     kept = st.df("1 sketch", exchange(numbered.select(ROW, *given).mapInArrow(sketch, BLOBS)))
     key_homes, text_homes = _tagged(kept, f"= {KEYS}"), _tagged(kept, f"= {TEXTS}")
 
@@ -289,10 +296,9 @@ def dedup_texts(
         """``addressed`` partitioned like the homes (by ``part``), cogrouped with them."""
         return homes.groupBy("part").cogroup(addressed.groupBy("part")).applyInArrow(_per_home(stage, fn), BLOBS)
 
-    # 2. Exact duplicates: copies (copy, rep) by the copy's home.
-    copies = _tagged(kept, f"= {ADDRESSED}").mapInArrow(
-        _whole("exact", lambda blobs: [_blobs(values, _core.part_exact(blobs), ADDRESSED, slot)]), BLOBS
-    )
+    # 2. Exact duplicates: copies (copy, rep) by the copy's home; the sketch's row counts
+    # pass through, to stage 7.
+    copies = _tagged(kept, f"in ({ADDRESSED}, {COUNT}, {BAD})").mapInArrow(_exact(values, slot), BLOBS)
     copies = st.df("2 exact duplicates", exchange(copies))
 
     # 3. Band entries of the representatives, by bucket partition; 4. the pairs of each
@@ -318,9 +324,17 @@ def dedup_texts(
 
     # 7. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair),
     # the removed rows numbered from the sketch's row counts.
-    everything = met.unionByName(copies).unionByName(_tagged(kept, f">= {COUNT}"))
+    everything = met.unionByName(copies)
     # A shuffle to one task (not coalesce, which would run the stages above in one task).
-    decisions = everything.repartition(1).mapInArrow(_decide, DECISIONS + ", error string").localCheckpoint()
+    decisions = everything.repartition(1).mapInArrow(_decider(values, n, named), DECIDED + (", part long" if named else ""))
+    if named:
+        # 8. The kept rows' ids, at their homes: the input is not read again for them.
+        decisions = (
+            exchange(decisions).groupBy("part")
+            .cogroup(_tagged(kept, f"= {IDS}").groupBy("part"))
+            .applyInArrow(_names, DECIDED + ", duplicate_of string")
+        )
+    decisions = decisions.localCheckpoint()
     removed, bad = decisions.select(F.count(F.lit(1)), F.max("error")).first()
     st.unpersist()
     if bad is not None:
@@ -338,6 +352,28 @@ def _tagged(df: DataFrame, test: str) -> DataFrame:
 
 
 DECISIONS = f"{ROW} long, kept long, kept_number long, score double"
+DECIDED = DECISIONS + ", error string"
+
+
+def _exact(parts: list, slot):
+    """Stage 2 over one digest partition: its digest blobs' copies, to the copies' homes;
+    the COUNT and BAD records (all at partition 0) passed on."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("exact")
+        digests, reports = [], []
+        for batch in batches:
+            for key, tag, blob in zip(*(batch.column(i).to_pylist() for i in (1, 2, 3))):
+                if tag == ADDRESSED:
+                    digests.append(blob)
+                else:
+                    reports.append((tag, key, blob))
+        if digests:
+            yield _blobs(parts, _core.part_exact(digests), ADDRESSED, slot)
+        for tag, key, blob in reports:
+            yield _blobs(parts, [(key, blob)], tag, lambda _: 0)
+
+    return run
 
 
 def _meet(parts: list, threshold: float, shingles: str):
@@ -346,53 +382,86 @@ def _meet(parts: list, threshold: float, shingles: str):
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("meet")
-        sides, verified = [], []
+        sides, passed = [], []
         for batch in batches:
             for tag, blob in zip(batch.column(2).to_pylist(), batch.column(3).to_pylist()):
-                (sides if tag == ADDRESSED else verified).append(blob)
+                (sides if tag == ADDRESSED else passed).append((tag, blob))
         if sides:
-            verified.append(_core.part_meet(sides, threshold, shingles))
-        if verified:
-            yield _blobs(parts, [(0, b) for b in verified], VERIFIED, lambda _: 0)
+            passed.append((VERIFIED, _core.part_meet([b for _, b in sides], threshold, shingles)))
+        for tag, blob in passed:
+            yield _blobs(parts, [(0, blob)], tag, lambda _: 0)
 
     return run
 
 
-def _decide(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _decider(parts: list, n: int, named: bool):
     """Stage 7 over every VERIFIED, ADDRESSED (copies), COUNT and BAD record: the removed
-    rows (ROW, kept, kept_number, score, error null), kept_number the kept row's number
-    from 0 in input order; or, if a row was bad, one record naming the first in input
-    order (error: ``row N: message``)."""
-    _fault("decide")
-    ver, cop, reports = [], [], []
-    for batch in batches:
-        for key, tag, blob in zip(*(batch.column(i).to_pylist() for i in (1, 2, 3))):
-            if tag == VERIFIED:
-                ver.append(blob)
-            elif tag == ADDRESSED:
-                cop.append(blob)
-            else:
-                reports.append((key, tag, blob))
-    try:
-        offsets, _ = _offsets(reports)
-    except ValueError as e:
-        yield pa.RecordBatch.from_arrays(
-            [pa.array([-1]), pa.array([-1]), pa.array([-1]), pa.array([0.0]), pa.array([str(e)])],
-            names=[ROW, "kept", "kept_number", "score", "error"],
-        )
-        return
-    rows, kept_rows, score = _core.part_decide(ver, cop)
-    mask = (1 << POSITION_BITS) - 1
-    pids = np.array(sorted(offsets), np.int64)
-    bases = np.array([offsets[k] for k in sorted(offsets)], np.int64)
-    numbers = bases[np.searchsorted(pids, kept_rows >> POSITION_BITS)] + (kept_rows & mask) if len(rows) else kept_rows
-    for s in range(0, len(rows), DECISION_BATCH):
-        t = slice(s, s + DECISION_BATCH)
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(rows[t]), pa.array(kept_rows[t]), pa.array(numbers[t]), pa.array(score[t]),
-             pa.nulls(len(rows[t]), pa.string())],
-            names=[ROW, "kept", "kept_number", "score", "error"],
-        )
+    rows (ROW, kept, kept_number, score, error null; with ``named`` the partition of the
+    kept row's home too), kept_number the kept row's number from 0 in input order; or, if
+    a row was bad, one record naming the first in input order (error: ``row N:
+    message``)."""
+    values = np.array(parts, np.int64)
+
+    def batch(rows, kept_rows, numbers, score, error) -> pa.RecordBatch:
+        columns = [pa.array(rows, pa.int64()), pa.array(kept_rows, pa.int64()), pa.array(numbers, pa.int64()),
+                   pa.array(score, pa.float64()), pa.array(error, pa.string())]
+        names = [ROW, "kept", "kept_number", "score", "error"]
+        if named:
+            columns.append(pa.array(_home_values(np.asarray(kept_rows, np.int64), values, n), pa.int64()))
+            names.append("part")
+        return pa.RecordBatch.from_arrays(columns, names=names)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("decide")
+        ver, cop, reports = [], [], []
+        for b in batches:
+            for key, tag, blob in zip(*(b.column(i).to_pylist() for i in (1, 2, 3))):
+                if tag == VERIFIED:
+                    ver.append(blob)
+                elif tag == ADDRESSED:
+                    cop.append(blob)
+                else:
+                    reports.append((key, tag, blob))
+        try:
+            offsets, _ = _offsets(reports)
+        except ValueError as e:
+            yield batch([-1], [0], [-1], [0.0], [str(e)])
+            return
+        rows, kept_rows, score = _core.part_decide(ver, cop)
+        mask = (1 << POSITION_BITS) - 1
+        pids = np.array(sorted(offsets), np.int64)
+        bases = np.array([offsets[k] for k in sorted(offsets)], np.int64)
+        numbers = bases[np.searchsorted(pids, kept_rows >> POSITION_BITS)] + (kept_rows & mask) if len(rows) else kept_rows
+        for s in range(0, len(rows), DECISION_BATCH):
+            t = slice(s, s + DECISION_BATCH)
+            yield batch(rows[t], kept_rows[t], numbers[t], score[t], [None] * len(rows[t]))
+
+    return run
+
+
+def _home_values(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """For each row, the ``part`` value that sends a record to its home's partition
+    (``_core.home_part``, computed once per input partition: a home's partition is its
+    block number plus its input partition's offset, modulo ``n``)."""
+    homes = rows >> _core.HOME_BITS
+    block_bits = POSITION_BITS - _core.HOME_BITS
+    partitions, at = np.unique(homes >> block_bits, return_inverse=True)
+    offsets = np.array([_core.home_part(int(p) << block_bits, n) for p in partitions], np.int64)
+    blocks = homes & ((1 << block_bits) - 1)
+    return values[(blocks % n + offsets[at]) % n] if len(rows) else np.zeros(0, np.int64)
+
+
+def _names(decided: pa.Table, homes: pa.Table) -> pa.Table:
+    """Stage 8 over one cogroup of (decisions, id home blobs): each decision with its kept
+    row's id (JSON text)."""
+    _fault("names")
+    blobs = homes.column(3).to_pylist()
+    kept = decided.column("kept").to_numpy()
+    names = _core.part_names(blobs, kept) if blobs and len(kept) else [None] * len(kept)
+    return pa.Table.from_arrays(
+        [decided.column(c) for c in (ROW, "kept", "kept_number", "score", "error")] + [pa.array(names, pa.string())],
+        names=[ROW, "kept", "kept_number", "score", "error", "duplicate_of"],
+    )
 
 
 def attach_decisions(
@@ -458,15 +527,18 @@ def attach_lines(numbered: DataFrame, decisions: DataFrame, removed_rows: int, l
         return numbered.select(F.col(line).alias("value")), empty
     small = removed_rows <= broadcast_rows
     hint = F.broadcast if small else (lambda x: x)
-    if id_column:
+    if "duplicate_of" in decisions.columns:
+        pass  # the ids came with the decisions (stage 8)
+    elif id_column:
         wanted = decisions.select(F.col("kept").alias(ROW)).distinct()
         names = numbered.join(hint(wanted), ROW).select(ROW, binary).mapInArrow(
             _kept_ids(id_column), "kept long, duplicate_of string"
         )
-        decisions = decisions.join(hint(names), "kept")
+        # Computed once: each output written scans the rows once more, not twice.
+        decisions = decisions.join(hint(names), "kept").localCheckpoint()
     else:
         decisions = decisions.withColumn("duplicate_of", F.col("kept_number"))
-    decisions = decisions.select(ROW, "duplicate_of", "score").localCheckpoint()
+    decisions = decisions.select(ROW, "duplicate_of", "score")
     kept = numbered.join(hint(decisions.select(ROW)), ROW, "left_anti")
     removed = numbered.join(hint(decisions), ROW).select(ROW, binary, "duplicate_of", "score")
     removed = removed.mapInArrow(_removed_lines(bool(id_column)), f"{ROW} long, value binary")

@@ -279,7 +279,7 @@ def dedup_lines(
         stats[f"0 first rows, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
     decisions, removed = _text.dedup_texts(
         numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats,
-        lines=line,
+        lines=line, id_column=id_column,
     )
     return _text.attach_lines(numbered, decisions, removed, line, id_column, BROADCAST_ROWS)
 

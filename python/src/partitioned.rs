@@ -85,15 +85,28 @@ fn part_sketch<'py>(
                 format!("column '{name}' is missing or not text"),
             ))
         }
-        Ok(s) => Ok(sketched_out(py, s?)),
+        Ok(s) => Ok(sketched_out(py, s?, Vec::new())),
     }
 }
 
-/// Blobs of [`part_sketch`], or its bad row.
-type Sketch<'py> = (Blobs<'py>, Blobs<'py>, Blobs<'py>, Option<(usize, String)>);
+/// Blobs of [`part_sketch`] (keys, texts, digests, and for [`part_sketch_lines`] with an
+/// id column its id homes), or its bad row.
+type Sketch<'py> = (
+    Blobs<'py>,
+    Blobs<'py>,
+    Blobs<'py>,
+    Blobs<'py>,
+    Option<(usize, String)>,
+);
 
 fn bad_row<'py>(row: usize, message: String) -> Sketch<'py> {
-    (Vec::new(), Vec::new(), Vec::new(), Some((row, message)))
+    (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Some((row, message)),
+    )
 }
 
 fn check_sketch_args(ids: &[u64], rows: u32, bands: u32, parts: u64) -> PyResult<()> {
@@ -127,14 +140,21 @@ fn sketch_texts(
     }
 }
 
-fn sketched_out(py: Python<'_>, s: stages::Sketched) -> Sketch<'_> {
-    (out(py, s.keys), out(py, s.texts), out(py, s.digests), None)
+fn sketched_out(py: Python<'_>, s: stages::Sketched, ids: Routed) -> Sketch<'_> {
+    (
+        out(py, s.keys),
+        out(py, s.texts),
+        out(py, s.digests),
+        out(py, ids),
+        None,
+    )
 }
 
 /// Stage 1 over JSON Lines: as [`part_sketch`], the rows' `lines` (a pyarrow binary array,
-/// one JSON object a row) giving the text `columns` as the command line reads them.
+/// one JSON object a row) giving the text `columns` as the command line reads them; with
+/// `id_column`, also that column's values, one blob per home ([`stages::id_homes`]).
 #[pyfunction]
-#[pyo3(signature = (lines, columns, row_ids, rows, bands, parts, shingles="word:3", bits=128))]
+#[pyo3(signature = (lines, columns, row_ids, rows, bands, parts, shingles="word:3", bits=128, id_column=None))]
 #[allow(clippy::too_many_arguments)]
 fn part_sketch_lines<'py>(
     py: Python<'py>,
@@ -146,6 +166,7 @@ fn part_sketch_lines<'py>(
     parts: u64,
     shingles: &str,
     bits: u32,
+    id_column: Option<String>,
 ) -> PyResult<Sketch<'py>> {
     let config = text_config(shingles)?;
     let ids: Vec<u64> = row_ids.as_slice()?.iter().map(|&r| r as u64).collect();
@@ -157,14 +178,33 @@ fn part_sketch_lines<'py>(
                 "part_sketch_lines: one line per row id",
             ));
         }
-        Ok(py.detach(|| line_fields(lines, &columns, None)))
+        Ok(py.detach(|| line_fields(lines, &columns, id_column.as_deref())))
     })?;
-    let texts = match fields {
-        Ok(f) => f.into_iter().map(|(text, _)| text).collect(),
+    let (texts, names): (Vec<String>, Vec<Option<String>>) = match fields {
+        Ok(f) => f.into_iter().unzip(),
         Err((row, message)) => return Ok(bad_row(row, message)),
     };
-    let s = py.detach(|| sketch_texts(&ids, texts, &config, params, parts, bits))?;
-    Ok(sketched_out(py, s))
+    let (s, id_homes) = py.detach(|| {
+        let homes = match id_column {
+            Some(_) => stages::id_homes(&ids, &names),
+            None => Vec::new(),
+        };
+        sketch_texts(&ids, texts, &config, params, parts, bits).map(|s| (s, homes))
+    })?;
+    Ok(sketched_out(py, s, id_homes))
+}
+
+/// The `id_column` values (JSON text; None where a row has none) of `rows` (a numpy
+/// int64 array), from the id home blobs of [`part_sketch_lines`] that hold them.
+#[pyfunction]
+fn part_names(
+    py: Python<'_>,
+    id_blobs: Vec<PyBackedBytes>,
+    rows: PyReadonlyArray1<'_, i64>,
+) -> PyResult<Vec<Option<String>>> {
+    let rows: Vec<u64> = rows.as_slice()?.iter().map(|&r| r as u64).collect();
+    let blobs = slices(&id_blobs);
+    py.detach(|| stages::names(&blobs, &rows)).map_err(bad)
 }
 
 /// The partition of `parts` that keeps `home` ([`stages::home_part`]).
@@ -326,6 +366,7 @@ fn part_decide<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HOME_BITS", stages::HOME_BITS)?;
     m.add_function(wrap_pyfunction!(part_sketch, m)?)?;
+    m.add_function(wrap_pyfunction!(part_names, m)?)?;
     m.add_function(wrap_pyfunction!(part_sketch_lines, m)?)?;
     m.add_function(wrap_pyfunction!(home_part, m)?)?;
     m.add_function(wrap_pyfunction!(jsonl_fields, m)?)?;

@@ -432,7 +432,7 @@ pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
             entries.push((bucket, h << HOME_BITS | r.u16()? as u64));
         }
     }
-    entries.par_sort_unstable();
+    sort_by_bucket(&mut entries);
     let (keys, ids): (Vec<u64>, Vec<u64>) = entries.into_iter().unzip();
     let mut pairs = Vec::new();
     let mut cursor = Some((0, 0));
@@ -452,6 +452,36 @@ pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
         }
     }
     Ok(by_home(addressed))
+}
+
+/// Sorts `(bucket, row)` entries by bucket: a stable least-significant-digit radix sort,
+/// 8 bits a pass over the buckets' bits (band << 32 | key: 39 of them at 72 bands), a pass
+/// whose digit is the same in every entry skipped. Rows within a bucket keep the order they
+/// came in, which the pairs do not depend on (they are sorted after). About three times
+/// faster than a comparison sort here (the stage's largest cost in Rust).
+fn sort_by_bucket(entries: &mut Vec<(u64, u64)>) {
+    let top = entries.iter().map(|e| e.0).max().unwrap_or(0);
+    let bits = u64::BITS - top.leading_zeros();
+    let mut out = vec![(0, 0); entries.len()];
+    for shift in (0..bits).step_by(8) {
+        let mut start = [0usize; 256];
+        for e in entries.iter() {
+            start[(e.0 >> shift) as usize & 255] += 1;
+        }
+        if start.contains(&entries.len()) {
+            continue;
+        }
+        let mut at = 0;
+        for s in start.iter_mut() {
+            (*s, at) = (at, at + *s);
+        }
+        for &e in entries.iter() {
+            let d = (e.0 >> shift) as usize & 255;
+            out[start[d]] = e;
+            start[d] += 1;
+        }
+        std::mem::swap(entries, &mut out);
+    }
 }
 
 /// The output of [`texts`].
@@ -611,6 +641,58 @@ pub fn decide(verified: &[&[u8]], copies: &[&[u8]]) -> Result<Vec<Decision>, Bad
     }
     out.par_sort_unstable_by_key(|d| d.0);
     Ok(out)
+}
+
+/// The id column's values of a block of rows (increasing ids; the value's JSON text, `None`
+/// where a row has none), one blob per home, `(home, blob)` by increasing home: what the
+/// output's `duplicate_of` needs, kept at each home's partition beside its texts.
+pub fn id_homes(rows: &[u64], ids: &[Option<String>]) -> Routed {
+    let mut out: Routed = Vec::new();
+    let mut at = 0;
+    while at < rows.len() {
+        let h = home(rows[at]);
+        let end = at + rows[at..].partition_point(|&r| home(r) == h);
+        let mut w = Writer::default();
+        w.u64((end - at) as u64);
+        for (&row, id) in rows[at..end].iter().zip(&ids[at..end]) {
+            w.u64(row);
+            // Length + 1, 0 for no value.
+            w.u64(id.as_ref().map_or(0, |s| s.len() as u64 + 1));
+            w.0.extend_from_slice(id.as_deref().unwrap_or("").as_bytes());
+        }
+        out.push((h, w.0));
+        at = end;
+    }
+    out
+}
+
+/// The ids of `rows` from the [`id_homes`] blobs of their homes (in any order): `None`
+/// for a row without a value, or whose home is not among the blobs.
+pub fn names(id_blobs: &[&[u8]], rows: &[u64]) -> Result<Vec<Option<String>>, BadBlob> {
+    let mut found: Vec<(u64, Option<&str>)> = Vec::new();
+    for blob in id_blobs {
+        let mut r = Reader::new(blob, "id home");
+        for _ in 0..r.u64()? {
+            let row = r.u64()?;
+            let n = r.u64()? as usize;
+            let text = r.take(n.saturating_sub(1))?;
+            let text = std::str::from_utf8(text).map_err(|_| BadBlob { what: "id home" })?;
+            found.push((row, (n > 0).then_some(text)));
+        }
+        if !r.done() {
+            return Err(BadBlob { what: "id home" });
+        }
+    }
+    found.sort_unstable_by_key(|f| f.0);
+    Ok(rows
+        .iter()
+        .map(|row| {
+            found
+                .binary_search_by_key(row, |f| f.0)
+                .ok()
+                .and_then(|i| found[i].1.map(str::to_string))
+        })
+        .collect())
 }
 
 /// [`TextColumn`] values of several columns joined per row as the command line joins a
@@ -785,6 +867,57 @@ mod tests {
         let one = band_pairs(&[&entries[0].1]).unwrap();
         assert_eq!(band_pairs(&[head, &second]).unwrap(), one);
         assert_eq!(band_pairs(&[&second, head]).unwrap(), one);
+    }
+
+    #[test]
+    fn buckets_sort_as_a_comparison_sort_does() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut entries: Vec<(u64, u64)> = (0..5000)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Few distinct bands and keys: long runs, and digits that never vary.
+                ((x % 7) << 32 | (x >> 40) % 300, i)
+            })
+            .collect();
+        let mut want = entries.clone();
+        want.sort_by_key(|e| e.0); // stable, as the radix sort is
+        sort_by_bucket(&mut entries);
+        assert_eq!(entries, want);
+        let mut empty = Vec::new();
+        sort_by_bucket(&mut empty);
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn names_come_from_the_id_homes() {
+        let rows: Vec<u64> = vec![1, 2, (1 << HOME_BITS) + 5, (1 << HOME_BITS) + 6];
+        let ids = vec![
+            Some("\"a\"".to_string()),
+            None,
+            Some("7".to_string()),
+            Some(String::new()),
+        ];
+        let homes = id_homes(&rows, &ids);
+        assert_eq!(homes.iter().map(|h| h.0).collect::<Vec<_>>(), vec![0, 1]);
+        let blobs: Vec<&[u8]> = homes.iter().rev().map(|h| &h.1[..]).collect();
+        let got = names(
+            &blobs,
+            &[(1 << HOME_BITS) + 6, 1, 2, 99, (1 << HOME_BITS) + 5],
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Some(String::new()),
+                Some("\"a\"".into()),
+                None,
+                None,
+                Some("7".into())
+            ]
+        );
+        assert!(names(&[&homes[0].1[..5]], &[1]).is_err());
     }
 
     #[test]
