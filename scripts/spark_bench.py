@@ -8,8 +8,8 @@ byte for byte against the command line's two files); ``--dataframe`` the DataFra
     python3 scripts/spark_bench.py /work/corpora/jsonl/n1m.jsonl --columns text --id-column id \
         --cli target/release/simdedup --master 'local[2]' --total-only
 
-``--conf spark.shuffle.compress=false`` (Spark settings are given with ``--conf``) skips
-compressing shuffle blocks the stages have already packed (zstd texts, hashes).
+The session gets the settings ``python -m simdedup.spark`` gives its own
+(``simdedup.spark.SESSION_SETTINGS``), then any ``--conf KEY=VALUE``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ def main() -> None:
         builder = builder.config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", os.environ["SPARK_EVENT_LOG"])
     if args.memory:
         builder = builder.config("spark.driver.memory", args.memory)
+    # The settings `python -m simdedup.spark` gives its session, then --conf's.
+    for key, value in sd.SESSION_SETTINGS.items():
+        builder = builder.config(key, value)
     for setting in args.conf:
         key, _, value = setting.partition("=")
         builder = builder.config(key, value)

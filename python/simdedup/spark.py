@@ -46,7 +46,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
-from pyspark import StorageLevel
+from pyspark import SparkConf, StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, FloatType
@@ -60,6 +60,10 @@ ROW = _text.ROW
 # Removed rows up to which the decisions are broadcast to the rows (24 bytes each on the
 # driver); above, they are joined by a shuffle and the rows sorted back into input order.
 BROADCAST_ROWS = 1 << 21
+# What `python -m simdedup.spark` sets on the session it builds, where the submitter did not:
+# the stages' blobs are packed already (zstd texts, hashes), and compressing their shuffle
+# blocks again took 20 s of the 10M-row run's 194 s (docs/spark.md#measured).
+SESSION_SETTINGS = {"spark.shuffle.compress": "false"}
 # Pairs handed over by one vector band-pairs call (24 bytes each in the Arrow batch).
 PIECE = 1 << 16
 # Bytes of the vector band search's fingerprint (the local run's width).
@@ -783,6 +787,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     builder = SparkSession.builder.appName("simdedup")
     if args.master:
         builder = builder.master(args.master)
+    given = SparkConf()  # spark-submit's settings
+    for key, value in SESSION_SETTINGS.items():
+        if not given.contains(key):
+            builder = builder.config(key, value)
     spark = builder.getOrCreate()
     try:
         if not args.columns and not args.embedding_column:

@@ -218,8 +218,10 @@ from simdedup import spark as sd
 session = (SparkSession.builder.master("local[2,4]").config("spark.ui.enabled", "false")
            .config("spark.sql.shuffle.partitions", "4").getOrCreate())
 kept, removed = sd.dedup(session.read.parquet(sys.argv[1]), ["text"], 0.5, "id", split=True)
+lines = sd.dedup_lines(sd.read_lines(session, sys.argv[2]), ["text"], 0.5, "id")
 print(json.dumps([[r["id"] for r in kept.collect()],
-                  [[r["id"], str(r["duplicate_of"]), r["score"]] for r in removed.collect()]]))
+                  [[r["id"], str(r["duplicate_of"]), r["score"]] for r in removed.collect()],
+                  [[r[0] for r in part.collect()] for part in lines]]))
 """
 
 
@@ -229,17 +231,24 @@ def test_retried_tasks_give_the_same_output(spark, tmp_path):
     texts = sentences(900, seed=21) + sentences(80, seed=21)
     path = _write_parquet(tmp_path / "d.parquet", _rows(texts))
     clean = _spark(spark.read.parquet(str(path)), path)
+    # JSON Lines with an id column: the ids travel from the sketch (stage 8, "names").
+    jsonl = _lines_file(tmp_path, texts)
+    clean_lines = [[r[0] for r in part.collect()] for part in sd.dedup_lines(sd.read_lines(spark, str(jsonl)), ["text"], 0.5, "id")]
     script = tmp_path / "job.py"
     script.write_text(RETRY_JOB)
-    stages = "sketch,exact,entries,pairs,texts,meet,decide"
+    stages = "sketch,exact,entries,pairs,texts,meet,decide,names"
     env = dict(os.environ, SIMDEDUP_SPARK_FAIL_FIRST=stages, PYSPARK_PYTHON=sys.executable)
-    done = subprocess.run([sys.executable, str(script), str(path)], env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, str(script), str(path), str(jsonl)], env=env, capture_output=True, text=True,
+                          timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stderr.count("injected failure in stage") >= 7
-    kept, removed = json.loads(done.stdout.splitlines()[-1])
+    assert "injected failure in stage names" in done.stderr
+    assert done.stderr.count("injected failure in stage") >= 8
+    kept, removed, lines = json.loads(done.stdout.splitlines()[-1])
     assert len(clean[1]) > 50
     assert kept == clean[0]
     assert {r[0]: (r[1], r[2]) for r in removed} == clean[1]
+    assert len(clean_lines[1]) > 50 and '"duplicate_of":"r' in clean_lines[1][0]
+    assert lines == clean_lines
 
 
 def test_stage_records_stay_few(spark, tmp_path):
