@@ -878,7 +878,7 @@ mod tests {
                 x ^= x >> 7;
                 x ^= x << 17;
                 // Few distinct bands and keys: long runs, and digits that never vary.
-                ((x % 7) << 32 | (x >> 40) % 300, i)
+                (((x % 7) << 32) | ((x >> 40) % 300), i)
             })
             .collect();
         let mut want = entries.clone();
