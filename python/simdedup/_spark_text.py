@@ -258,7 +258,7 @@ def dedup_texts(
     id_column: str | None = None,
     rows: int,
 ) -> tuple[DataFrame, int]:
-    """Stages 1-7 over ``numbered`` (ROW and the text ``columns``, or with ``lines`` the
+    """Stages 1-8 over ``numbered`` (ROW and the text ``columns``, or with ``lines`` the
     column of JSON Lines holding them), of about ``rows`` rows. Returns the decisions,
     computed and kept (a local checkpoint), and their count: (ROW, kept, kept_number,
     score), one row per removed row, kept_number the kept row's number from 0 in input
