@@ -5,11 +5,12 @@ every decision is a ``_core.part_*`` call.
 
 Rows are named by ``monotonically_increasing_id`` (partition << 33 | position: increasing
 in input order); a *home* is a block of 16,384 of them (``row >> HOME_BITS``) whose band
-keys one blob holds and texts another, kept at the partition ``_core.home_part`` gives.
-The homes are partitioned once and kept; each later stage that needs them cogroups the
-kept homes with the blobs addressed to them, partitioned alike, so neither is shuffled
-again. Each sketch task also reports its input partition's row count and first bad row,
-so nothing scans the rows before the sketch.
+keys one blob holds and texts another, sent to the partition ``_core.home_part`` gives.
+The stages are one Spark query: each stage that needs the homes cogroups the sketch's
+exchange with the blobs addressed to them, partitioned alike, and Spark reads that
+exchange's shuffle files again rather than shuffling or computing it again. Each sketch
+task also reports its input partition's row count and first bad row, so nothing scans
+the rows before the sketch.
 """
 
 from __future__ import annotations
