@@ -383,14 +383,14 @@ def _meet(parts: list, threshold: float, shingles: str):
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("meet")
-        sides, passed = [], []
+        sides, verified = [], []
         for batch in batches:
             for tag, blob in zip(batch.column(2).to_pylist(), batch.column(3).to_pylist()):
-                (sides if tag == ADDRESSED else passed).append((tag, blob))
+                (sides if tag == ADDRESSED else verified).append(blob)
         if sides:
-            passed.append((VERIFIED, _core.part_meet([b for _, b in sides], threshold, shingles)))
-        for tag, blob in passed:
-            yield _blobs(parts, [(0, blob)], tag, lambda _: 0)
+            verified.append(_core.part_meet(sides, threshold, shingles))
+        if verified:
+            yield _blobs(parts, [(0, b) for b in verified], VERIFIED, lambda _: 0)
 
     return run
 
@@ -408,7 +408,8 @@ def _decider(parts: list, n: int, named: bool):
                    pa.array(score, pa.float64()), pa.array(error, pa.string())]
         names = [ROW, "kept", "kept_number", "score", "error"]
         if named:
-            columns.append(pa.array(_home_values(np.asarray(kept_rows, np.int64), values, n), pa.int64()))
+            homes = np.asarray(kept_rows, np.int64) >> _core.HOME_BITS
+            columns.append(pa.array(values[_core.home_parts(homes, n)], pa.int64()))
             names.append("part")
         return pa.RecordBatch.from_arrays(columns, names=names)
 
@@ -438,18 +439,6 @@ def _decider(parts: list, n: int, named: bool):
             yield batch(rows[t], kept_rows[t], numbers[t], score[t], [None] * len(rows[t]))
 
     return run
-
-
-def _home_values(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """For each row, the ``part`` value that sends a record to its home's partition
-    (``_core.home_part``, computed once per input partition: a home's partition is its
-    block number plus its input partition's offset, modulo ``n``)."""
-    homes = rows >> _core.HOME_BITS
-    block_bits = POSITION_BITS - _core.HOME_BITS
-    partitions, at = np.unique(homes >> block_bits, return_inverse=True)
-    offsets = np.array([_core.home_part(int(p) << block_bits, n) for p in partitions], np.int64)
-    blocks = homes & ((1 << block_bits) - 1)
-    return values[(blocks % n + offsets[at]) % n] if len(rows) else np.zeros(0, np.int64)
 
 
 def _names(decided: pa.Table, homes: pa.Table) -> pa.Table:
@@ -528,16 +517,14 @@ def attach_lines(numbered: DataFrame, decisions: DataFrame, removed_rows: int, l
         return numbered.select(F.col(line).alias("value")), empty
     small = removed_rows <= broadcast_rows
     hint = F.broadcast if small else (lambda x: x)
-    if "duplicate_of" in decisions.columns:
-        pass  # the ids came with the decisions (stage 8)
-    elif id_column:
+    if id_column and "duplicate_of" not in decisions.columns:  # else they came in stage 8
         wanted = decisions.select(F.col("kept").alias(ROW)).distinct()
         names = numbered.join(hint(wanted), ROW).select(ROW, binary).mapInArrow(
             _kept_ids(id_column), "kept long, duplicate_of string"
         )
         # Computed once: each output written scans the rows once more, not twice.
         decisions = decisions.join(hint(names), "kept").localCheckpoint()
-    else:
+    elif not id_column:
         decisions = decisions.withColumn("duplicate_of", F.col("kept_number"))
     decisions = decisions.select(ROW, "duplicate_of", "score")
     kept = numbered.join(hint(decisions.select(ROW)), ROW, "left_anti")

@@ -207,6 +207,22 @@ fn part_names(
     py.detach(|| stages::names(&blobs, &rows)).map_err(bad)
 }
 
+/// For each of `homes` (a numpy int64 array), the partition of `parts` that keeps it
+/// ([`stages::home_part`]).
+#[pyfunction]
+fn home_parts<'py>(
+    py: Python<'py>,
+    homes: PyReadonlyArray1<'py, i64>,
+    parts: u64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let out: Vec<i64> = homes
+        .as_slice()?
+        .iter()
+        .map(|&h| stages::home_part(h as u64, parts) as i64)
+        .collect();
+    Ok(out.into_pyarray(py))
+}
+
 /// The partition of `parts` that keeps `home` ([`stages::home_part`]).
 #[pyfunction]
 fn home_part(home: u64, parts: u64) -> u64 {
@@ -369,6 +385,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(part_names, m)?)?;
     m.add_function(wrap_pyfunction!(part_sketch_lines, m)?)?;
     m.add_function(wrap_pyfunction!(home_part, m)?)?;
+    m.add_function(wrap_pyfunction!(home_parts, m)?)?;
     m.add_function(wrap_pyfunction!(jsonl_fields, m)?)?;
     m.add_function(wrap_pyfunction!(jsonl_removed, m)?)?;
     m.add_function(wrap_pyfunction!(part_exact, m)?)?;

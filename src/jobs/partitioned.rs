@@ -457,8 +457,8 @@ pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
 /// Sorts `(bucket, row)` entries by bucket: a stable least-significant-digit radix sort,
 /// 8 bits a pass over the buckets' bits (band << 32 | key: 39 of them at 72 bands), a pass
 /// whose digit is the same in every entry skipped. Rows within a bucket keep the order they
-/// came in, which the pairs do not depend on (they are sorted after). About three times
-/// faster than a comparison sort here (the stage's largest cost in Rust).
+/// came in, which the pairs do not depend on (they are sorted after). On one core, 8.6M
+/// entries took 214 ms against 288 ms for `sort_unstable`.
 fn sort_by_bucket(entries: &mut Vec<(u64, u64)>) {
     let top = entries.iter().map(|e| e.0).max().unwrap_or(0);
     let bits = u64::BITS - top.leading_zeros();

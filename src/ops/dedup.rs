@@ -366,6 +366,29 @@ fn representatives<D: DocStats>(groups: &ExactGroups, docs: &[D]) -> Vec<u32> {
     reps
 }
 
+/// The assignment of `count` nodes, kept in node order (node 0 first), from the `near`
+/// pairs with each record mapped to its node by `node`.
+pub(crate) fn assign_nodes(
+    count: usize,
+    near: &[ScoredPair],
+    node: impl Fn(u32) -> u32,
+    grouping: Grouping,
+) -> Assignment {
+    let node_pairs: Vec<ScoredPair> = near
+        .iter()
+        .map(|p| ScoredPair {
+            a: node(p.a),
+            b: node(p.b),
+            ..*p
+        })
+        .collect();
+    let identity: Vec<u32> = (0..count as u32).collect();
+    match grouping {
+        Grouping::Greedy => cluster::greedy(count, &identity, &node_pairs),
+        Grouping::Components => cluster::components(count, &identity, &node_pairs),
+    }
+}
+
 /// Decisions from exact-duplicate `groups` and the verified `near` pairs between
 /// representatives (record indexes): representatives are assigned by `grouping` in group
 /// order, every other member names its representative as an exact duplicate. Returns every
@@ -388,20 +411,7 @@ pub fn assign_groups(
             nodes.push(g as u32);
         }
     }
-    let node_pairs: Vec<ScoredPair> = near
-        .iter()
-        .map(|p| ScoredPair {
-            a: node_of_rep[&p.a],
-            b: node_of_rep[&p.b],
-            ..*p
-        })
-        .collect();
-    let identity: Vec<u32> = (0..nodes.len() as u32).collect();
-    let node_assignment = match grouping {
-        Grouping::Greedy => cluster::greedy(nodes.len(), &identity, &node_pairs),
-        Grouping::Components => cluster::components(nodes.len(), &identity, &node_pairs),
-    };
-    drop((identity, node_pairs));
+    let node_assignment = assign_nodes(nodes.len(), near, |r| node_of_rep[&r], grouping);
     let mut duplicate_of: Vec<Option<Duplicate>> = vec![None; n];
     for (node, d) in node_assignment.duplicate_of.iter().enumerate() {
         let rep = groups.get(nodes[node] as usize)[0];

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Report};
 use crate::fingerprint::Fingerprint;
-use crate::ops::cluster;
-use crate::ops::dedup::{Dedup, ExactGroups, Grouping, assign_groups, verify_band_candidates};
+use crate::ops::dedup::{
+    Dedup, ExactGroups, Grouping, assign_groups, assign_nodes, verify_band_candidates,
+};
 use crate::progress::Progress;
 use crate::search::bitbands::{Background, BitBandParams, BitBands, ENTRY_NANOS, PairTest};
 use crate::search::{self, Method, Pair, SearchOptions};
@@ -395,6 +396,8 @@ pub struct Rethreshold<'a> {
     groups: ExactGroups,
     /// Each representative's group (its place in keep order); `u32::MAX` for the others.
     group_of: Vec<u32>,
+    /// Records that are exact copies of their group's first (removed at any threshold).
+    copies: usize,
 }
 
 impl<'a> Rethreshold<'a> {
@@ -410,8 +413,10 @@ impl<'a> Rethreshold<'a> {
         let order = (0..n as u32).filter(|i| !skipped.contains(i)).collect();
         let groups = ExactGroups::by_key(order, |i| leader[i as usize]);
         let mut group_of = vec![u32::MAX; n];
+        let mut copies = 0;
         for (g, members) in groups.iter().enumerate() {
             group_of[members[0] as usize] = g as u32;
+            copies += members.len() - 1;
         }
         Rethreshold {
             n,
@@ -419,6 +424,7 @@ impl<'a> Rethreshold<'a> {
             leader,
             groups,
             group_of,
+            copies,
         }
     }
 
@@ -443,7 +449,6 @@ impl<'a> Rethreshold<'a> {
     /// near pairs, not the records: every copy is removed, and of the groups with a near
     /// pair, those the grouping removes.
     pub fn removed_at(&self, threshold: f64, grouping: Grouping) -> usize {
-        let copies = self.group_members() - self.groups.len();
         let near = self.near(threshold);
         let mut reps: Vec<u32> = near.iter().flat_map(|p| [p.a, p.b]).collect();
         reps.sort_unstable_by_key(|&r| self.group_of[r as usize]);
@@ -453,24 +458,7 @@ impl<'a> Rethreshold<'a> {
             reps.binary_search_by_key(&g, |&x| self.group_of[x as usize])
                 .expect("listed") as u32
         };
-        let node_pairs: Vec<ScoredPair> = near
-            .iter()
-            .map(|p| ScoredPair {
-                a: node(p.a),
-                b: node(p.b),
-                ..*p
-            })
-            .collect();
-        let order: Vec<u32> = (0..reps.len() as u32).collect();
-        let assignment = match grouping {
-            Grouping::Greedy => cluster::greedy(reps.len(), &order, &node_pairs),
-            Grouping::Components => cluster::components(reps.len(), &order, &node_pairs),
-        };
-        copies + assignment.removed()
-    }
-
-    fn group_members(&self) -> usize {
-        self.groups.iter().map(|m| m.len()).sum()
+        self.copies + assign_nodes(reps.len(), &near, node, grouping).removed()
     }
 
     /// The decisions at `threshold`.
