@@ -34,7 +34,7 @@ def main():
     ap.add_argument("-n", type=int, default=100_000)
     ap.add_argument("--files", type=int, default=20_000)
     ap.add_argument("--target", default=str(ROOT / "target"))
-    ap.add_argument("--model", default=str(ROOT / "testdata" / "models" / "potion-base-4m-int8"))
+    ap.add_argument("--model", default=str(ROOT / "python" / "simdedup" / "models" / "potion-base-4m-int8"))
     ap.add_argument("--one-thread", action="store_true")
     args = ap.parse_args()
     env = dict(os.environ)

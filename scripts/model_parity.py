@@ -74,7 +74,7 @@ def variants(model_dir, tmp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "simdedup"))
-    ap.add_argument("--model", default=str(ROOT / "testdata" / "models" / "potion-base-4m-int8"))
+    ap.add_argument("--model", default=str(ROOT / "python" / "simdedup" / "models" / "potion-base-4m-int8"))
     ap.add_argument("-n", type=int, default=1000, help="texts besides the invalid UTF-8 ones")
     args = ap.parse_args()
     # The binary runs in a temporary directory: a relative path is resolved from here.

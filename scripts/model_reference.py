@@ -1,5 +1,5 @@
 """Writes testdata/models/reference.jsonl: the vectors Python's model2vec gives the vendored
-model (testdata/models/potion-base-4m-int8) for about fifty varied texts, one JSON object
+model (python/simdedup/models/potion-base-4m-int8) for about fifty varied texts, one JSON object
 a line: {"text": ..., "ids": [token ids averaged], "vector": [float32 values]}.
 src/vectors/embed/tests.rs checks simdedup's vectors against it within 1e-5.
 
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from model_texts import reference_set  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "testdata" / "models" / "potion-base-4m-int8"
+MODEL = ROOT / "python" / "simdedup" / "models" / "potion-base-4m-int8"
 OUT = ROOT / "testdata" / "models" / "reference.jsonl"
 
 

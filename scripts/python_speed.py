@@ -143,7 +143,7 @@ def run(args_list):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("what", choices=["vectors", "texts", "model"])
-    ap.add_argument("--model", default=os.path.join(ROOT, "testdata", "models", "potion-base-4m-int8"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "python", "simdedup", "models", "potion-base-4m-int8"))
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--threshold", type=float)

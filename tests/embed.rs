@@ -5,13 +5,15 @@
 use simdedup::vectors::embed::StaticModel;
 use simdedup::vectors::npy::Vectors;
 
-use crate::util::{TestEnv, testdata};
+use crate::util::TestEnv;
+
+/// The model the Python package ships (and the tests use).
+fn model_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/simdedup/models/potion-base-4m-int8")
+}
 
 fn model() -> String {
-    testdata()
-        .join("models/potion-base-4m-int8")
-        .display()
-        .to_string()
+    model_dir().display().to_string()
 }
 
 fn rows(path: &std::path::Path) -> Vec<Vec<f32>> {
@@ -89,7 +91,7 @@ fn a_directory_that_is_not_a_model() {
 #[test]
 fn a_truncated_model_file_names_it() {
     let env = TestEnv::new();
-    let src = testdata().join("models/potion-base-4m-int8");
+    let src = model_dir();
     for name in ["config.json", "tokenizer.json"] {
         env.file(&format!("m/{name}"), std::fs::read(src.join(name)).unwrap());
     }

@@ -21,7 +21,7 @@ class StaticModel:
     model.safetensors, tokenizer.json; or the sentence-transformers static layout). Its
     vectors equal model2vec's ``StaticModel.encode`` within 1e-5.
 
-    >>> m = StaticModel("testdata/models/potion-base-4m-int8")
+    >>> m = StaticModel("python/simdedup/models/potion-base-4m-int8")
     >>> m.encode(["hello world"]).shape
     (1, 128)
     """

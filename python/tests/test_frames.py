@@ -11,7 +11,7 @@ from conftest import ROOT, sentences
 from simdedup import _core
 
 pa = pytest.importorskip("pyarrow")
-MODEL = ROOT / "testdata" / "models" / "potion-base-4m-int8"
+MODEL = ROOT / "python" / "simdedup" / "models" / "potion-base-4m-int8"
 
 
 def arrow_table(n=300):

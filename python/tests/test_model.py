@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 from simdedup import SimDedup, StaticModel
 
-MODEL = ROOT / "testdata" / "models" / "potion-base-4m-int8"
+MODEL = ROOT / "python" / "simdedup" / "models" / "potion-base-4m-int8"
 LICENSES = Path("/usr/share/common-licenses")
 
 

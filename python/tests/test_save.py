@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, clustered_vectors, sentences
 from simdedup import SimDedup
 
-MODEL = ROOT / "testdata" / "models" / "potion-base-4m-int8"
+MODEL = ROOT / "python" / "simdedup" / "models" / "potion-base-4m-int8"
 
 
 def decisions(result):

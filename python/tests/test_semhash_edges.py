@@ -16,7 +16,7 @@ try:
 except ImportError as e:  # pragma: no cover - CI installs both (.ci/run)
     pytest.skip(f"SemHash 0.5.0 and model2vec are needed to compare with: {e}", allow_module_level=True)
 
-MODEL = ROOT / "testdata" / "models" / "potion-base-4m-int8"
+MODEL = ROOT / "python" / "simdedup" / "models" / "potion-base-4m-int8"
 
 
 @pytest.fixture(scope="module")

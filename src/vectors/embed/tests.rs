@@ -253,7 +253,7 @@ fn f16_rounding_matches_numpy() {
 }
 
 fn vendored() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/models/potion-base-4m-int8")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/simdedup/models/potion-base-4m-int8")
 }
 
 /// simdedup against Python's model2vec on the committed reference texts
@@ -262,7 +262,7 @@ fn vendored() -> PathBuf {
 fn vendored_model_matches_model2vec() {
     let model = StaticModel::load(&vendored()).unwrap();
     assert_eq!((model.dim(), model.normalize()), (128, true));
-    let reference = fs::read_to_string(vendored().with_file_name("reference.jsonl")).unwrap();
+    let reference = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/models/reference.jsonl")).unwrap();
     let mut worst = 0f32;
     let mut n = 0;
     for line in reference.lines() {
