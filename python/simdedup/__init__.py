@@ -5,17 +5,15 @@ A SemHash user switches by changing one import::
     from simdedup import SimDedup
 
     texts = ["the cat sat on the mat", "the cat sat on the mat!", "a dog barked"]
-    result = SimDedup.from_records(texts).self_deduplicate(threshold=0.5)
+    result = SimDedup.from_records(texts).self_deduplicate()
     print(result.selected)           # ['the cat sat on the mat', 'a dog barked']
     print(result.duplicate_ratio)    # 0.33...
 
 Similarity depends on how the instance is made:
 
-- ``from_records(records)`` with ``model=None``: lexical. Texts are compared by the exact
-  Jaccard similarity of their word 3-shingles (after NFKC, lowercase, punctuation and
-  whitespace normalisation), as the ``simdedup`` command line does; candidates come from a
-  MinHash band search with 0.99 recall at the threshold. Records of several columns are
-  similar when every column is (the smallest per-column Jaccard).
+- ``from_records(records)``: semantic, as in SemHash. Texts are embedded by the bundled
+  static-embedding model (potion-base-4m-int8, MIT, shipped in the package:
+  :data:`DEFAULT_MODEL`) and compared by cosine, 0.9 by default.
 - ``from_records(records, model="path/to/model")``: semantic, with the built-in
   static-embedding model reader (Model2Vec layout; vectors equal ``model2vec``'s).
 - ``from_records(records, model=encoder)``: semantic. ``encoder.encode(list_of_str)``
@@ -23,12 +21,19 @@ Similarity depends on how the instance is made:
   works as in SemHash); records of several columns concatenate their columns' vectors.
   Vectors are compared by exact cosine; candidates come from random-hyperplane SimHash
   fingerprints (exact Hamming tables, or bit-sampling bands above 20,000 rows).
+- ``from_records(records, similarity="lexical")``: lexical, as the ``simdedup`` command
+  line compares. Texts are compared by the exact Jaccard similarity of their word
+  3-shingles (after NFKC, lowercase, punctuation and whitespace normalisation), 0.5 by
+  default; candidates come from a MinHash band search with 0.99 recall at the threshold.
+  Records of several columns are similar when every column is (the smallest per-column
+  Jaccard).
 - ``from_embeddings(embeddings, records)``: semantic, on vectors you made. A C-contiguous
   float32 array is read without a copy.
 
 Exact copies are grouped when an instance is made (``sd.index.items``, ``sd.index.vectors``)
 and a zero vector is similar to nothing, as in SemHash 0.5.0. Beyond SemHash:
 ``sd.save(path)`` and ``SimDedup.load(path)``; ``self_deduplicate(target_size=N)``;
+``result.duplicate_ids()`` (the duplicates of each kept record as arrays of indices);
 ``simdedup.dedup(table, columns=[...])`` for pandas, polars, pyarrow and ``datasets`` tables.
 
 The work runs in Rust with the GIL released.
@@ -60,6 +65,8 @@ __all__ = [
     "SelectedWithDuplicates",
     "Encoder",
     "StaticModel",
+    "DEFAULT_MODEL",
+    "DuplicateIds",
     "fingerprints",
     "band_keys",
     "pairs_within",
@@ -73,6 +80,19 @@ Record = TypeVar("Record", str, dict)
 
 # A static-embedding model read from a local directory (Model2Vec layout), in Rust.
 StaticModel = _core.StaticModel
+
+# The model ``from_records`` embeds with when it is given none: potion-base-4m-int8 (MIT,
+# The Minish Lab), shipped in the package (its LICENSE and SOURCE beside it).
+DEFAULT_MODEL = Path(__file__).parent / "models" / "potion-base-4m-int8"
+_default_model: StaticModel | None = None
+
+
+def _the_default_model() -> StaticModel:
+    """The bundled model, read once per process."""
+    global _default_model
+    if _default_model is None:
+        _default_model = StaticModel(os.fspath(DEFAULT_MODEL))
+    return _default_model
 
 # The lower-level calls, for pipelines (see their docstrings in _core.pyi).
 fingerprints = _core.fingerprints
@@ -111,6 +131,39 @@ class SelectedWithDuplicates(Generic[Record]):
 
 
 @dataclass
+class DuplicateIds:
+    """The duplicates of each kept record as record indices, in numpy arrays (no Python
+    object per pair): the duplicates of ``kept[i]`` are ``duplicates[offsets[i]:offsets[i + 1]]``,
+    in input order, with their ``scores``. ``duplicate_of`` has one entry per record
+    deduplicated: the index of the record it was removed in favour of, or -1 when kept.
+
+    From ``self_deduplicate``, indices are positions in the records the instance was made
+    from, and ``kept`` lists every selected record. From ``deduplicate``, ``duplicates`` and
+    ``duplicate_of``'s positions are in the new records and ``kept`` holds the fitted records
+    (their positions in the fitted ones) that at least one new record duplicates.
+    """
+
+    kept: np.ndarray
+    offsets: np.ndarray
+    duplicates: np.ndarray
+    scores: np.ndarray
+    duplicate_of: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+
+def _duplicate_ids(duplicate_of: np.ndarray, score: np.ndarray, kept: np.ndarray) -> DuplicateIds:
+    removed = np.flatnonzero(duplicate_of >= 0)
+    owner = duplicate_of[removed]
+    order = np.argsort(owner, kind="stable")
+    removed, owner = removed[order], owner[order]
+    offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    offsets[1:] = np.searchsorted(owner, kept, side="right")
+    return DuplicateIds(kept, offsets, removed, score[removed], duplicate_of)
+
+
+@dataclass
 class DeduplicationResult(Generic[Record]):
     """The outcome of a deduplication (SemHash's ``DeduplicationResult``).
 
@@ -118,7 +171,7 @@ class DeduplicationResult(Generic[Record]):
     naming the kept record it duplicates (a record is only ever a duplicate of a *kept*
     record: no chains).
 
-    >>> r = SimDedup.from_records(["a b c d", "a b c d e", "x y z w"]).self_deduplicate(0.5)
+    >>> r = SimDedup.from_records(["a b c d", "a b c d e", "x y z w"], similarity="lexical").self_deduplicate(0.5)
     >>> [d.record for d in r.filtered], round(r.duplicate_ratio, 3)
     (['a b c d e'], 0.333)
     """
@@ -132,6 +185,28 @@ class DeduplicationResult(Generic[Record]):
     _redo: Any = field(default=None, repr=False, compare=False)
     _selected_index: list[int] | None = field(default=None, repr=False, compare=False)
     _filtered_index: list[tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+    # Per record deduplicated: the index it was removed in favour of (-1: kept), its score,
+    # and whether the indices name the same records (self) or fitted ones (against).
+    _duplicate_of: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _scores: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _against: bool = field(default=False, repr=False, compare=False)
+
+    def duplicate_ids(self) -> DuplicateIds:
+        """The duplicates of each kept record as arrays of record indices (SemHash issue
+        63, without a Python object per pair): see :class:`DuplicateIds`.
+
+        >>> r = SimDedup.from_records(["a b c d", "x y z w", "a b c d e", "a b c d"], similarity="lexical").self_deduplicate(0.5)
+        >>> ids = r.duplicate_ids()
+        >>> ids.kept.tolist(), ids.offsets.tolist(), ids.duplicates.tolist(), ids.duplicate_of.tolist()
+        ([0, 1], [0, 2, 2], [2, 3], [-1, -1, 0, 0])
+        """
+        if self._duplicate_of is None:
+            raise ValueError("this result has no record indices (it was built by hand)")
+        if self._against:
+            kept = np.unique(self._duplicate_of[self._duplicate_of >= 0])
+        else:
+            kept = np.flatnonzero(self._duplicate_of < 0)
+        return _duplicate_ids(self._duplicate_of, self._scores, kept)
 
     @property
     def duplicate_ratio(self) -> float:
@@ -148,7 +223,7 @@ class DeduplicationResult(Generic[Record]):
     def get_least_similar_from_duplicates(self, n: int = 1) -> list[tuple[Record, Record, float]]:
         """The ``n`` duplicate pairs with the lowest scores, as (record, duplicate_of, score).
 
-        >>> r = SimDedup.from_records(["a b c d", "a b c d e"]).self_deduplicate(0.5)
+        >>> r = SimDedup.from_records(["a b c d", "a b c d e"], similarity="lexical").self_deduplicate(0.5)
         >>> r.get_least_similar_from_duplicates(1)
         [('a b c d e', 'a b c d', 0.6666666666666666)]
         """
@@ -160,7 +235,7 @@ class DeduplicationResult(Generic[Record]):
         verified pairs; with a model or embeddings, by searching again at ``threshold``), so
         a record no longer filtered can keep later ones.
 
-        >>> r = SimDedup.from_records(["a b c d", "a b c d e"]).self_deduplicate(0.5)
+        >>> r = SimDedup.from_records(["a b c d", "a b c d e"], similarity="lexical").self_deduplicate(0.5)
         >>> r.rethreshold(0.9); r.selected
         ['a b c d', 'a b c d e']
         """
@@ -173,7 +248,10 @@ class DeduplicationResult(Generic[Record]):
             fresh = self._redo(threshold)
             self.selected, self.filtered = fresh.selected, fresh.filtered
             self._selected_index, self._filtered_index = fresh._selected_index, fresh._filtered_index
+            self._duplicate_of, self._scores = fresh._duplicate_of, fresh._scores
         else:
+            if self._duplicate_of is not None:
+                self._duplicate_of = np.where(self._scores >= threshold, self._duplicate_of, -1)
             kept = [d for d in self.filtered if d.score >= threshold]
             self.selected.extend(d.record for d in self.filtered if d.score < threshold)
             self.filtered = kept
@@ -351,7 +429,7 @@ class Index:
     copies as dictionaries (a string record as ``{"text": record}``, as SemHash holds it);
     ``vectors`` one row per bucket (``None`` for lexical similarity, which has no vectors).
 
-    >>> sd = SimDedup.from_records(["a b c", "x y z", "a b c"])
+    >>> sd = SimDedup.from_records(["a b c", "x y z", "a b c"], similarity="lexical")
     >>> sd.index.items
     [[{'text': 'a b c'}, {'text': 'a b c'}], [{'text': 'x y z'}]]
     """
@@ -386,7 +464,8 @@ class SimDedup(Generic[Record]):
     similar to nothing, as in SemHash.
 
     >>> sd = SimDedup.from_records([{"q": "what is a cat", "a": "an animal"},
-    ...                             {"q": "what is a cat?", "a": "an animal"}], columns=["q", "a"])
+    ...                             {"q": "what is a cat?", "a": "an animal"}], columns=["q", "a"],
+    ...                            similarity="lexical")
     >>> len(sd.self_deduplicate(0.8).filtered)
     1
     """
@@ -422,23 +501,42 @@ class SimDedup(Generic[Record]):
         records: Sequence[Record],
         columns: Sequence[str] | None = None,
         model: Encoder | str | os.PathLike | None = None,
+        similarity: Literal["semantic", "lexical"] = "semantic",
         **options: Any,
     ) -> SimDedup:
-        """Records (strings, or dicts with ``columns``) to compare lexically (``model=None``)
-        or by the vectors of ``model``: an encoder object, or the path of a local
-        static-embedding model directory (read by :class:`StaticModel`, no Python model
-        library needed). Exact copies are embedded once.
+        """Records (strings, or dicts with ``columns``) to compare by the vectors of ``model``
+        (cosine, 0.9 by default): an encoder object, the path of a local static-embedding
+        model directory (read by :class:`StaticModel`, no Python model library needed), or
+        ``None`` for the bundled :data:`DEFAULT_MODEL`, as SemHash embeds with its default
+        model. Exact copies are embedded once. ``similarity="lexical"`` compares the texts'
+        words instead (Jaccard of word 3-shingles, 0.5 by default, as the command line does),
+        with no model.
 
-        Options: ``shingles`` ("word:3", "char:5", ...) and ``recall`` (0.99) for lexical
-        similarity; ``seed`` (the command line's) and ``center`` (True) for the hyperplanes of
-        vectors.
+        Options: ``seed`` (the command line's) and ``center`` (True) for the hyperplanes of
+        vectors; ``shingles`` ("word:3", "char:5", ...) and ``recall`` (0.99) for lexical
+        similarity.
 
-        >>> SimDedup.from_records(["one two three", "one two three"]).self_deduplicate(0.9).exact_duplicate_ratio
+        >>> SimDedup.from_records(["one two three", "one two three"]).self_deduplicate().exact_duplicate_ratio
         0.5
+        >>> SimDedup.from_records(["a b c d", "a b c d e"], similarity="lexical").self_deduplicate().selected
+        ['a b c d']
         """
+        if similarity not in ("semantic", "lexical"):
+            raise ValueError(f"similarity must be 'semantic' or 'lexical', got {similarity!r}")
+        lexical_only = sorted(k for k in ("shingles", "recall") if k in options)
+        if similarity == "lexical" and model is not None:
+            raise ValueError("similarity='lexical' compares words and takes no model; drop model=, or the similarity")
+        if similarity == "semantic" and lexical_only:
+            raise ValueError(
+                f"{', '.join(lexical_only)} {'is an option' if len(lexical_only) == 1 else 'are options'} "
+                "of lexical similarity: pass similarity='lexical'"
+            )
         records, columns, was_string = _prepare(records, columns)
-        if isinstance(model, (str, os.PathLike)):
-            model = StaticModel(os.fspath(model))
+        if similarity == "semantic":
+            if model is None:
+                model = _the_default_model()
+            elif isinstance(model, (str, os.PathLike)):
+                model = StaticModel(os.fspath(model))
         groups = _group(_keys(records, columns))
         embeddings = None
         if model is not None:
@@ -489,7 +587,7 @@ class SimDedup(Generic[Record]):
 
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "train.simdedup")
-        >>> SimDedup.from_records(["the quick brown fox jumps"]).save(path)
+        >>> SimDedup.from_records(["the quick brown fox jumps"], similarity="lexical").save(path)
         >>> SimDedup.load(path).deduplicate(["the quick brown fox jumps high"], 0.5).selected
         []
         """
@@ -648,6 +746,11 @@ class SimDedup(Generic[Record]):
         records, firsts = self.records, self._firsts
         result = DeduplicationResult(threshold=t, columns=self.columns)
         result._selected_index, result._filtered_index = [], []
+        group_of = np.asarray(self._group_of, dtype=np.int64)
+        owner = canon[group_of]
+        result._duplicate_of = np.asarray(firsts, dtype=np.int64)[owner]
+        result._duplicate_of[result._duplicate_of == np.arange(len(records))] = -1
+        result._scores = np.where(owner == group_of, 1.0, score[group_of])
         canon, score = canon.tolist(), score.tolist()
         exact = exact.tolist() if exact is not None else None
         for g, bucket in enumerate(self._buckets()):
@@ -699,9 +802,9 @@ class SimDedup(Generic[Record]):
         keeps more records, or no threshold keeps as many (exact copies are always removed),
         the result is the nearest one can get.
 
-        >>> SimDedup.from_records(["a b c d", "a b c d e", "x y z w"]).self_deduplicate(0.5).selected
+        >>> SimDedup.from_records(["a b c d", "a b c d e", "x y z w"], similarity="lexical").self_deduplicate(0.5).selected
         ['a b c d', 'x y z w']
-        >>> r = SimDedup.from_records(["a b c d", "a b c d e", "a b c d e f", "x y z w"]).self_deduplicate(target_size=3)
+        >>> r = SimDedup.from_records(["a b c d", "a b c d e", "a b c d e f", "x y z w"], similarity="lexical").self_deduplicate(target_size=3)
         >>> r.selected, round(r.threshold, 3)
         (['a b c d', 'a b c d e f', 'x y z w'], 0.667)
         """
@@ -759,15 +862,17 @@ class SimDedup(Generic[Record]):
         are given. A string-fitted instance takes dictionaries with a ``text`` column too,
         their values turned into strings.
 
-        >>> sd = SimDedup.from_records(["the quick brown fox jumps"])
+        >>> sd = SimDedup.from_records(["the quick brown fox jumps"], similarity="lexical")
         >>> sd.deduplicate(["the quick brown fox jumps high", "an unrelated sentence here"], 0.5).selected
         ['an unrelated sentence here']
-        >>> SimDedup.from_records(["1", "2", "3"]).deduplicate([{"text": 1}, {"text": 4}]).selected
+        >>> SimDedup.from_records(["1", "2", "3"], similarity="lexical").deduplicate([{"text": 1}, {"text": 4}]).selected
         ['4']
         """
         new = self._new_records(records)
         t = self._threshold(threshold, self._lexical)
-        result = DeduplicationResult(threshold=t, columns=self.columns)
+        result = DeduplicationResult(threshold=t, columns=self.columns, _against=True)
+        result._duplicate_of = np.full(len(new), -1, dtype=np.int64)
+        result._scores = np.zeros(len(new))
         rest = []
         for i, key in enumerate(_keys(new, self.columns)):
             g = self._key_group.get(key)
@@ -776,6 +881,7 @@ class SimDedup(Generic[Record]):
             else:
                 kept = self.records[self._firsts[g]]
                 result.filtered.append(DuplicateRecord(self._output(new[i]), True, kept, 1.0))
+                result._duplicate_of[i], result._scores[i] = self._firsts[g], 1.0
         hit: dict[int, tuple[int, float]] = {}
         if rest:
             others = [new[i] for i in rest]
@@ -810,6 +916,7 @@ class SimDedup(Generic[Record]):
                 result.filtered.append(
                     DuplicateRecord(self._output(new[i]), False, self.records[self._firsts[g]], score)
                 )
+                result._duplicate_of[i], result._scores[i] = self._firsts[g], score
             else:
                 result.selected.append(self._output(new[i]))
         return result
@@ -877,7 +984,7 @@ class SimDedup(Generic[Record]):
         not each other's neighbours), as in SemHash.
 
         >>> texts = ["the cat sat on the mat"] * 3 + ["a completely different line of text"]
-        >>> SimDedup.from_records(texts).self_filter_outliers(0.25).filtered
+        >>> SimDedup.from_records(texts, similarity="lexical").self_filter_outliers(0.25).filtered
         ['a completely different line of text']
         """
         if not 0.0 <= outlier_percentage <= 1.0:
@@ -900,7 +1007,7 @@ class SimDedup(Generic[Record]):
         """Splits off the ``outlier_percentage`` of the new ``records`` least similar to
         their nearest fitted records.
 
-        >>> sd = SimDedup.from_records(["the cat sat on the mat", "the cat sat on a mat"])
+        >>> sd = SimDedup.from_records(["the cat sat on the mat", "the cat sat on a mat"], similarity="lexical")
         >>> sd.filter_outliers(["the cat sat on the mat", "zebras run fast"], 0.5).filtered
         ['zebras run fast']
         """
@@ -939,7 +1046,7 @@ class SimDedup(Generic[Record]):
         weight ``diversity`` on dissimilarity to those already chosen.
 
         >>> texts = ["the cat sat on the mat", "the cat sat on a mat", "dogs bark at night"]
-        >>> SimDedup.from_records(texts).self_find_representative(2).selected[0]
+        >>> SimDedup.from_records(texts, similarity="lexical").self_find_representative(2).selected[0]
         'the cat sat on the mat'
         """
         limit = None if candidate_limit == "auto" else int(candidate_limit)
@@ -959,7 +1066,7 @@ class SimDedup(Generic[Record]):
         """Representatives among the new ``records``, ranked by their similarity to the
         fitted records.
 
-        >>> sd = SimDedup.from_records(["the cat sat on the mat", "the cat sat on a mat"])
+        >>> sd = SimDedup.from_records(["the cat sat on the mat", "the cat sat on a mat"], similarity="lexical")
         >>> sd.find_representative(["the cat sat on the mat", "zebras run fast"], 1).selected
         ['the cat sat on the mat']
         """

@@ -28,7 +28,7 @@ class LetterCounts:
 
 def test_self_deduplicate_strings():
     texts = ["the cat sat on the mat today", "the cat sat on the mat today!", "dogs bark", "The cat sat on the mat today"]
-    r = SimDedup.from_records(texts).self_deduplicate(0.5)
+    r = SimDedup.from_records(texts, similarity="lexical").self_deduplicate(0.5)
     assert isinstance(r, DeduplicationResult)
     assert r.selected == ["the cat sat on the mat today", "dogs bark"]
     assert [d.record for d in r.filtered] == [texts[1], texts[3]]
@@ -45,15 +45,15 @@ def test_dict_records_need_every_column_similar():
         {"q": "what is the capital of france", "a": "paris is the capital city"},
         {"q": "which city rules over spain", "a": "paris is the capital"},
     ]
-    r = SimDedup.from_records(rows, columns=["q", "a"]).self_deduplicate(0.5)
+    r = SimDedup.from_records(rows, columns=["q", "a"], similarity="lexical").self_deduplicate(0.5)
     assert r.selected == [rows[0], rows[2]]
     assert r.filtered[0].record == rows[1] and r.filtered[0].duplicate_of == rows[0]
 
 
 def test_rethreshold_reruns_the_selection():
     texts = sentences(500, seed=4)
-    r = SimDedup.from_records(texts).self_deduplicate(0.5)
-    high = SimDedup.from_records(texts).self_deduplicate(0.7)
+    r = SimDedup.from_records(texts, similarity="lexical").self_deduplicate(0.5)
+    high = SimDedup.from_records(texts, similarity="lexical").self_deduplicate(0.7)
     r.rethreshold(0.7)
     assert r.selected == high.selected
     assert [(d.record, d.duplicate_of) for d in r.filtered] == [(d.record, d.duplicate_of) for d in high.filtered]
@@ -63,7 +63,7 @@ def test_rethreshold_reruns_the_selection():
 
 def test_least_similar_and_selected_with_duplicates():
     texts = sentences(300, seed=5)
-    r = SimDedup.from_records(texts).self_deduplicate(0.5)
+    r = SimDedup.from_records(texts, similarity="lexical").self_deduplicate(0.5)
     least = r.get_least_similar_from_duplicates(3)
     assert [s for _, _, s in least] == sorted(d.score for d in r.filtered)[:3]
     swd = r.selected_with_duplicates
@@ -74,7 +74,7 @@ def test_least_similar_and_selected_with_duplicates():
 def test_deduplicate_against_fitted_records():
     train = ["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine"]
     test = ["the quick brown fox jumps over the lazy dog!", "completely new words here now", "a stitch in time saves nine"]
-    r = SimDedup.from_records(train).deduplicate(test, 0.5)
+    r = SimDedup.from_records(train, similarity="lexical").deduplicate(test, 0.5)
     assert r.selected == ["completely new words here now"]
     # Exact copies first, then near duplicates (SemHash's order).
     assert [(d.record, d.duplicate_of, d.exact) for d in r.filtered] == [
@@ -119,7 +119,7 @@ def test_embeddings_are_used_without_copy_and_deduplicated():
 
 def test_outliers_and_representatives():
     texts = ["the cat sat on the mat"] * 5 + ["the cat sat on a mat"] * 3 + ["zebras run very fast"]
-    sd = SimDedup.from_records(texts)
+    sd = SimDedup.from_records(texts, similarity="lexical")
     out = sd.self_filter_outliers(0.1)
     assert isinstance(out, FilterResult)
     assert out.filtered == ["zebras run very fast"]
@@ -150,7 +150,7 @@ def test_lower_level_calls_agree_with_each_other():
         assert (k[x] == k[y]).any()
     scores = simdedup.jaccard_scores(texts, a, b)
     # Every pair the full job reports at 0.5 is among the band pairs with that score.
-    r = SimDedup.from_records(texts).self_deduplicate(0.5)
+    r = SimDedup.from_records(texts, similarity="lexical").self_deduplicate(0.5)
     got = dict(zip(zip(a.tolist(), b.tolist()), scores.tolist()))
     for i, kept in r._filtered_index:
         pair = (kept, i)
@@ -228,3 +228,47 @@ def test_deciding_pairs_give_the_decisions_of_all_pairs():
     assert [(d.record, d.duplicate_of, d.score) for d in r.filtered] == [
         (d.record, d.duplicate_of, d.score) for d in high.filtered
     ]
+
+
+def test_duplicate_ids_are_selected_with_duplicates_as_indices():
+    """``duplicate_ids()`` holds what ``selected_with_duplicates`` holds, as record
+    indices, for self-deduplication (lexical and vectors), after a rethreshold, and
+    against fitted records."""
+    import numpy as np
+
+    words = ["a b c d e", "p q r s t", "a b c d e f", "a b c d e", "p q r s t u", "z y x w v", "a b c d e f g"]
+    texts = [{"text": t} for t in words]  # distinct objects, even the copies
+
+    def as_ids(result, records):
+        index = {id(r): i for i, r in enumerate(records)}
+        return [
+            (index[id(s.record)], sorted((index[id(d)], round(score, 9)) for d, score in s.duplicates))
+            for s in result.selected_with_duplicates
+        ]
+
+    def from_arrays(ids):
+        return [
+            (k, [(d, round(float(sc), 9)) for d, sc in zip(ids.duplicates[a:b].tolist(), ids.scores[a:b])])
+            for k, a, b in zip(ids.kept.tolist(), ids.offsets[:-1], ids.offsets[1:])
+        ]
+
+    for sd in (
+        SimDedup.from_records(texts, columns=["text"], similarity="lexical"),
+        SimDedup.from_embeddings(np.random.default_rng(5).normal(size=(len(texts), 16)).astype(np.float32) * 0.01
+                                 + np.eye(16, dtype=np.float32)[[0, 1, 0, 0, 1, 2, 0]], texts, columns=["text"]),
+    ):
+        r = sd.self_deduplicate(0.5)
+        ids = r.duplicate_ids()
+        assert from_arrays(ids) == as_ids(r, texts)
+        assert ids.duplicate_of.shape == (len(texts),) and (ids.duplicate_of[ids.kept] == -1).all()
+        assert ids.duplicates.dtype == np.int64 and len(ids) == len(r.selected)
+        r.rethreshold(0.8)
+        assert from_arrays(r.duplicate_ids()) == as_ids(r, texts)
+    fitted = SimDedup.from_records(["a b c d e", "p q r s t"], similarity="lexical")
+    r = fitted.deduplicate(["p q r s t", "nothing like it", "a b c d e f", "a b c d e"], 0.5)
+    ids = r.duplicate_ids()
+    assert ids.duplicate_of.tolist() == [1, -1, 0, 0]
+    assert ids.kept.tolist() == [0, 1] and ids.offsets.tolist() == [0, 2, 3] and ids.duplicates.tolist() == [2, 3, 0]
+    assert ids.scores[ids.duplicates == 3].tolist() == [1.0]
+    r.rethreshold(0.9)
+    assert r.duplicate_ids().duplicate_of.tolist() == [1, -1, -1, 0]

@@ -22,7 +22,7 @@ def test_text_files_equal_the_cli(tmp_path, cli):
     for name, text in zip(names, texts):
         (tmp_path / name).write_text(text)
     expected = _cli_removed(cli("dedup", "--threshold", "0.5", str(tmp_path)))
-    result = SimDedup.from_records(texts).self_deduplicate(0.5)
+    result = SimDedup.from_records(texts, similarity="lexical").self_deduplicate(0.5)
     assert len(expected) > 20, "the data should hold duplicates"
     # By index. The CLI lists removed records in input order; the package in SemHash's
     # order (exact copies grouped with the record they copy).
@@ -61,7 +61,7 @@ def test_dataset_rows_equal_the_cli(tmp_path, cli):
     expected = _cli_removed(
         cli("dedup", str(path), "--columns", "q,a", "--threshold", "0.5", "--method", "brute", "-k", "128")
     )
-    result = SimDedup.from_records(rows, columns=["q", "a"]).self_deduplicate(0.5)
+    result = SimDedup.from_records(rows, columns=["q", "a"], similarity="lexical").self_deduplicate(0.5)
     got = {str(i): (str(k), d.score) for (i, k), d in zip(result._filtered_index, result.filtered)}
     assert len(expected) > 10
     assert set(got) == set(expected)

@@ -31,7 +31,7 @@ def round_trip(sd, tmp_path, **load):
 def test_lexical_round_trip(tmp_path):
     texts = sentences(400, seed=21)
     train, new = texts[:300] + texts[:20], texts[300:] + texts[5:10]
-    sd = SimDedup.from_records(train, shingles="word:2")
+    sd = SimDedup.from_records(train, shingles="word:2", similarity="lexical")
     loaded = round_trip(sd, tmp_path)
     assert loaded.records == sd.records and loaded.index.items == sd.index.items
     assert decisions(loaded.deduplicate(new, 0.5)) == decisions(sd.deduplicate(new, 0.5))
@@ -41,7 +41,7 @@ def test_lexical_round_trip(tmp_path):
 def test_dictionary_records_round_trip(tmp_path):
     rows = [{"q": t, "a": t[::-1][:15], "id": i, "tags": ["x", i]} for i, t in enumerate(sentences(200, seed=22))]
     rows += [dict(rows[3], id=999)]
-    sd = SimDedup.from_records(rows, columns=["q", "a"])
+    sd = SimDedup.from_records(rows, columns=["q", "a"], similarity="lexical")
     loaded = round_trip(sd, tmp_path)
     assert loaded.index.items == sd.index.items
     new = [dict(r, id=-1) for r in rows[:30]] + [{"q": "something new entirely", "a": "x y", "id": 0, "tags": []}]
@@ -99,7 +99,7 @@ def test_an_encoder_that_cannot_be_stored_is_asked_for(tmp_path):
 
 def test_damaged_files_are_refused(tmp_path):
     path = tmp_path / "saved.simdedup"
-    SimDedup.from_records(sentences(50, seed=25)).save(path)
+    SimDedup.from_records(sentences(50, seed=25), similarity="lexical").save(path)
     good = path.read_bytes()
     cases = {
         "truncated": good[: len(good) - 100],
@@ -119,11 +119,11 @@ def test_damaged_files_are_refused(tmp_path):
 
 def test_save_replaces_whole_or_not_at_all(tmp_path):
     path = tmp_path / "saved.simdedup"
-    SimDedup.from_records(["one two three"]).save(path)
+    SimDedup.from_records(["one two three"], similarity="lexical").save(path)
     before = path.read_bytes()
     with pytest.raises(ValueError, match="record 1 cannot be saved"):
-        SimDedup.from_records([{"t": "a"}, {"t": "b", "x": object()}], columns=["t"]).save(path)
+        SimDedup.from_records([{"t": "a"}, {"t": "b", "x": object()}], columns=["t"], similarity="lexical").save(path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["saved.simdedup"]
-    SimDedup.from_records(["four five six"]).save(path)
+    SimDedup.from_records(["four five six"], similarity="lexical").save(path)
     assert SimDedup.load(path).records == ["four five six"]

@@ -80,7 +80,7 @@ def test_string_fitted_instance_takes_text_dictionaries(m2v):
     assert decisions(mine) == decisions(semhash_result)
     assert mine.selected == ["4"]
     # Lexical similarity takes them the same way.
-    lexical = SimDedup.from_records(["1", "2", "3"]).deduplicate([{"text": 1}, {"text": 4}])
+    lexical = SimDedup.from_records(["1", "2", "3"], similarity="lexical").deduplicate([{"text": 1}, {"text": 4}])
     assert lexical.selected == ["4"] and [d.record for d in lexical.filtered] == ["1"]
 
 
@@ -153,7 +153,7 @@ def test_exact_copies_are_grouped_at_construction(m2v):
     assert mine.index.items == semhash_instance.index.items
     assert np.array_equal(mine.index.vectors, semhash_instance.index.vectors)
     # Lexical similarity groups the same way; it has no vectors.
-    lexical = SimDedup.from_records(texts)
+    lexical = SimDedup.from_records(texts, similarity="lexical")
     assert lexical.index.items == semhash_instance.index.items and lexical.index.vectors is None
 
 
@@ -162,3 +162,37 @@ def test_copies_of_a_removed_record_are_not_exact(m2v):
     mine, semhash_result = ours(texts).self_deduplicate(0.9), theirs(texts, m2v).self_deduplicate(0.9)
     assert decisions(mine) == decisions(semhash_result)
     assert [d.exact for d in mine.filtered] == [True, False, False, True]
+
+
+def test_the_default_is_semantic_with_the_bundled_model(m2v):
+    """``from_records`` with no model embeds with the shipped model at cosine 0.9, as
+    SemHash embeds with its default model; lexical similarity is asked for by name."""
+    import simdedup
+
+    texts = [
+        "The lighthouse keeper lit the lamp at dusk.",
+        "Lamp the lit keeper lighthouse the dusk at.",  # the same words: one vector, no shingle
+        "Bread was baked at dawn in the village.",
+        "The lighthouse keeper lit the lamp at dusk!",
+        "A storm came in from the west.",
+        "Bread was baked at dawn in the village.",
+    ]
+    assert simdedup.DEFAULT_MODEL.is_dir() and (simdedup.DEFAULT_MODEL / "LICENSE").is_file()
+    default = SimDedup.from_records(texts)
+    assert default.model is not None and default.index.vectors is not None
+    result = default.self_deduplicate()
+    assert result.threshold == 0.9
+    assert decisions(result) == decisions(theirs(texts, m2v).self_deduplicate())
+    assert decisions(result) == decisions(ours(texts).self_deduplicate())
+    # New records are embedded by the same model, with no model passed again.
+    new = ["The lighthouse keeper lit the lamp at dusk!!", "Something else entirely."]
+    assert decisions(default.deduplicate(new)) == decisions(theirs(texts, m2v).deduplicate(new))
+    # Word overlap is a choice with its name, and its options need it.
+    lexical = SimDedup.from_records(texts, similarity="lexical").self_deduplicate()
+    assert lexical.threshold == 0.5 and texts[1] in lexical.selected and texts[1] not in result.selected
+    with pytest.raises(ValueError, match="similarity='lexical'"):
+        SimDedup.from_records(texts, shingles="word:2")
+    with pytest.raises(ValueError, match="takes no model"):
+        SimDedup.from_records(texts, model=str(MODEL), similarity="lexical")
+    with pytest.raises(ValueError, match="'semantic' or 'lexical'"):
+        SimDedup.from_records(texts, similarity="jaccard")

@@ -53,13 +53,13 @@ def test_vectors_to_a_target_size():
 
 def test_texts_to_a_target_size():
     texts = sentences(1500, seed=32)
-    sd = SimDedup.from_records(texts)
+    sd = SimDedup.from_records(texts, similarity="lexical")
     check(sd, 1200, 0.3, 20, plain_run=False)
 
 
 def test_target_size_out_of_reach_gives_the_nearest():
     texts = ["a b c d", "a b c d", "a b c d e", "x y z w"]
-    sd = SimDedup.from_records(texts)
+    sd = SimDedup.from_records(texts, similarity="lexical")
     # Exact copies are always removed: 3 is the most that can be kept.
     assert len(sd.self_deduplicate(target_size=4).selected) == 3
     assert sd.self_deduplicate(target_size=1).selected == ["a b c d", "x y z w"]
