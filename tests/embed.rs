@@ -9,7 +9,8 @@ use crate::util::TestEnv;
 
 /// The model the Python package ships (and the tests use).
 fn model_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/simdedup/models/potion-base-4m-int8")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python/simdedup/models/potion-base-4m-int8")
 }
 
 fn model() -> String {

@@ -565,3 +565,104 @@ fn the_cost_model_keeps_the_exact_search_on_small_files() {
     let r = run(&["dedup", "--vectors", "planted.npy", "--output", "pairs"]);
     assert!(r.stderr.contains("exact search: 128 bits"), "{}", r.stderr);
 }
+
+/// `dedup --target-size N` decides as `rethreshold --target-size N` does on the same
+/// run saved at the floor, and as a plain run at the threshold it prints: vectors (floor
+/// 0.7 by default) and dataset text (floor 0.3), with the kept rows written.
+#[test]
+fn dedup_to_a_target_size() {
+    let env = TestEnv::new();
+    let saved = env.path().join("run.json");
+    let saved = saved.to_str().unwrap();
+    let threshold_of = |stderr: &str| -> String {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("keeps the count closest to"))
+            .unwrap_or_else(|| panic!("{stderr}"));
+        line.split_whitespace()
+            .skip_while(|w| !w.ends_with("threshold"))
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    // Vectors: 54 usable rows of planted.npy.
+    run(&[
+        "dedup",
+        "--vectors",
+        "planted.npy",
+        "-t",
+        "0.7",
+        "--save",
+        saved,
+    ]);
+    for target in ["40", "47", "50"] {
+        // Exit 2: the NaN row is reported and skipped, as in every run of this file.
+        let aimed = run(&["dedup", "--vectors", "planted.npy", "--target-size", target]);
+        assert_eq!(aimed.code, 2, "{}", aimed.stderr);
+        let again = run(&["rethreshold", saved, "--target-size", target]);
+        assert_eq!(aimed.stdout, again.stdout, "target {target}");
+        let t = threshold_of(&aimed.stderr);
+        let plain = run(&["dedup", "--vectors", "planted.npy", "-t", &t]);
+        assert_eq!(aimed.stdout, plain.stdout, "target {target} at {t}");
+    }
+    // Dataset text: sentences that share less and less of a base.
+    let base: Vec<String> = (0..24).map(|i| format!("w{i}")).collect();
+    let mut lines = String::new();
+    for row in 0..40 {
+        let mut words = base.clone();
+        for k in 0..row % 8 {
+            words[(k * 5 + row) % 24] = format!("x{row}_{k}");
+        }
+        if row % 10 == 9 {
+            words = (0..24).map(|k| format!("u{row}_{k}")).collect();
+        }
+        lines.push_str(&format!(
+            "{{\"id\": {row}, \"text\": \"{}\"}}\n",
+            words.join(" ")
+        ));
+    }
+    env.file("rows.jsonl", lines.as_bytes());
+    let data = |extra: &[&str]| {
+        let mut args = vec!["dedup", "rows.jsonl", "--columns", "text"];
+        args.extend_from_slice(extra);
+        let r = run_in(env.path(), &args, b"", &[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r
+    };
+    data(&["-t", "0.3", "--save", saved]);
+    let mut seen = std::collections::BTreeSet::new();
+    for target in [20usize, 25, 30, 35] {
+        let aimed = data(&["--target-size", &target.to_string(), "-o", "kept.jsonl"]);
+        let again = run_in(
+            env.path(),
+            &["rethreshold", saved, "--target-size", &target.to_string()],
+            b"",
+            &[],
+        );
+        assert_eq!(aimed.stdout, again.stdout, "target {target}");
+        let t = threshold_of(&aimed.stderr);
+        assert_eq!(
+            aimed.stdout,
+            data(&["-t", &t]).stdout,
+            "target {target} at {t}"
+        );
+        let kept = std::fs::read_to_string(env.path().join("kept.jsonl")).unwrap();
+        assert_eq!(kept.lines().count(), 40 - aimed.stdout.lines().count());
+        seen.insert(kept.lines().count());
+    }
+    assert!(seen.len() >= 3, "the targets gave {seen:?} kept rows");
+    let both = run(&[
+        "dedup",
+        "--vectors",
+        "planted.npy",
+        "--target-size",
+        "3",
+        "--against",
+        "reference.npy",
+    ]);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+}

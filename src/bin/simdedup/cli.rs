@@ -467,6 +467,7 @@ Examples:
   simdedup dedup --vectors emb.npy --save run.json          keep every pair for rethreshold
   simdedup rethreshold run.json --threshold 0.95            stricter, without recomputing
   simdedup rethreshold run.json --target-size 50000         the threshold that keeps 50,000
+  simdedup dedup data.jsonl --columns text --target-size 50000 -o kept.jsonl   in one run
   simdedup outliers --vectors emb.npy --percent 5           the 5% least typical rows
   simdedup represent docs/ --count 20                       20 representative files
 
@@ -593,6 +594,13 @@ pub struct SemDedupArgs {
     /// On stderr: the N duplicate pairs closest to the threshold, for tuning.
     #[arg(long, value_name = "N")]
     pub least_similar: Option<usize>,
+
+    /// Instead of a threshold: keep about N records. One search at the lowest threshold
+    /// considered (-t, by default 0.7 for cosine and 0.3 for Jaccard) verifies every pair
+    /// above it; the threshold whose decisions keep the count closest to N is then found
+    /// from those pairs (printed on stderr), with no search again.
+    #[arg(long, value_name = "N", conflicts_with = "against")]
+    pub target_size: Option<usize>,
 
     /// Save every verified pair as JSON, for `simdedup rethreshold`.
     #[arg(long, value_name = "RESULT.json", conflicts_with = "against")]

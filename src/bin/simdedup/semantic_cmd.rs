@@ -66,6 +66,7 @@ fn vector_job(args: &SemDedupArgs, threshold: f64) -> VectorJob {
     // The report's histogram and threshold table need every pair too.
     let all = args.connected
         || args.save.is_some()
+        || args.target_size.is_some()
         || args.report.is_some()
         || args.output == OutputKind::Pairs;
     VectorJob {
@@ -274,7 +275,7 @@ fn grouping(connected: bool) -> Grouping {
 }
 
 fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
-    let threshold = args.threshold.unwrap_or(0.9);
+    let threshold = args.bar(COSINE);
     let job = vector_job(args, threshold);
     let q = load(ctx, path, args.input.ids.as_deref())?;
     let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
@@ -287,6 +288,7 @@ fn dedup_vectors(ctx: &Ctx, args: &SemDedupArgs, path: &Path) -> Result<()> {
     }
     let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
+    let (threshold, result) = aim(ctx, args, threshold, result, q.ids.len(), &skipped);
     let info = RunInfo::vectors(q.ids.len(), skipped.len(), &plan);
     finish_dedup(
         ctx, args, &q.ids, &result, &skipped, "cosine", threshold, info,
@@ -361,7 +363,7 @@ fn embed_input(ctx: &Ctx, input: &SemanticInput, paths: &[std::path::PathBuf]) -
 
 /// `dedup --model`: the texts embedded, then the vector deduplication (or leakage).
 fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
-    let threshold = args.threshold.unwrap_or(0.9);
+    let threshold = args.bar(COSINE);
     let job = vector_job(args, threshold);
     let q = embed_input(ctx, &args.input, &args.input.paths)?;
     let ql = &q.loaded;
@@ -371,6 +373,7 @@ fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     }
     let (result, plan) = jobs::dedup_vectors(&ql.v, &ql.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
+    let (threshold, result) = aim(ctx, args, threshold, result, ql.ids.len(), &[]);
     if let Some(set) = &q.set {
         write_dataset(ctx, args, set, &result.assignment)?;
     }
@@ -382,7 +385,7 @@ fn dedup_model(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
 }
 
 fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
-    let threshold = args.threshold.unwrap_or(0.5);
+    let threshold = args.bar(JACCARD);
     let job = text_job(
         &args.input,
         &args.search,
@@ -427,6 +430,7 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         result.candidates,
         job.describe_search(bands, F::BITS)
     ));
+    let (threshold, result) = aim(ctx, args, threshold, result, ids.len(), &[]);
     let info = RunInfo {
         inputs: (corpus.len() + corpus.binary_skipped + corpus.unreadable) as u64,
         skipped: vec![
@@ -446,7 +450,7 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
     let [path] = args.input.paths.as_slice() else {
         bail!("--columns reads one dataset file; give exactly one PATH");
     };
-    let threshold = args.threshold.unwrap_or(0.5);
+    let threshold = args.bar(JACCARD);
     let mut job = text_job(
         &args.input,
         &args.search,
@@ -481,6 +485,7 @@ fn dedup_records<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
         result.candidates,
         job.describe_search(bands, F::BITS)
     ));
+    let (threshold, result) = aim(ctx, args, threshold, result, set.rows.len(), &[]);
     write_dataset(ctx, args, &set, &result.assignment)?;
     let info = RunInfo {
         inputs: set.rows_read,
@@ -543,7 +548,7 @@ fn dedup_record_vectors<F: CityHash>(
     check_vector_bits(bits)?;
     let (_queries_npy, q) = record_vectors(ctx, set)?;
     let skipped: Vec<u32> = q.scan.non_finite.iter().map(|x| x.0 as u32).collect();
-    let threshold = args.threshold.map_or(0.9, |_| threshold);
+    let threshold = args.threshold.map_or(args.bar(COSINE), |_| threshold);
     let job = vector_job(args, threshold);
     if !args.against.is_empty() {
         let [ref_path] = args.against.as_slice() else {
@@ -564,6 +569,7 @@ fn dedup_record_vectors<F: CityHash>(
     }
     let (result, plan) = jobs::dedup_vectors(&q.v, &q.scan, &job, &ctx.bars)?;
     plan_note(ctx, &plan, threshold, result.candidates);
+    let (threshold, result) = aim(ctx, args, threshold, result, q.ids.len(), &skipped);
     write_dataset(ctx, args, set, &result.assignment)?;
     let info = RunInfo {
         inputs: set.rows_read,
@@ -736,6 +742,70 @@ fn write_leaks(
     }
     out.flush()?;
     Ok(())
+}
+
+/// A similarity's default thresholds: the bar of a run, and the lowest bar a
+/// `--target-size` run considers.
+struct Bars {
+    bar: f64,
+    target_floor: f64,
+}
+
+const COSINE: Bars = Bars {
+    bar: 0.9,
+    target_floor: 0.7,
+};
+const JACCARD: Bars = Bars {
+    bar: 0.5,
+    target_floor: 0.3,
+};
+
+impl SemDedupArgs {
+    /// The threshold of the search: -t, else the similarity's default (with
+    /// `--target-size`, its lowest bar considered).
+    fn bar(&self, defaults: Bars) -> f64 {
+        self.threshold.unwrap_or(match self.target_size {
+            Some(_) => defaults.target_floor,
+            None => defaults.bar,
+        })
+    }
+}
+
+/// With `--target-size N`: the threshold at or above the search's `floor` whose decisions
+/// keep the count closest to N, and those decisions, from every pair the search verified
+/// ([`simdedup::jobs::dedup::to_target_size`]; no search again). Without it, the run's.
+fn aim(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    floor: f64,
+    result: Dedup,
+    records: usize,
+    skipped: &[u32],
+) -> (f64, Dedup) {
+    let Some(target) = args.target_size else {
+        return (floor, result);
+    };
+    let saved = SavedResult {
+        similarity: String::new(),
+        threshold: floor,
+        // Only the count is used.
+        ids: vec![String::new(); records],
+        skipped: skipped.to_vec(),
+        pairs: result
+            .pairs
+            .iter()
+            .map(|p| (p.a, p.b, p.score, p.exact))
+            .collect(),
+    };
+    let (threshold, mut aimed) =
+        simdedup::jobs::dedup::to_target_size(&saved, target, grouping(args.connected));
+    ctx.note(&format!(
+        "threshold {threshold} keeps the count closest to {target} (searched at {floor})"
+    ));
+    aimed.candidates = result.candidates;
+    aimed.read = result.read;
+    aimed.documents_read = result.documents_read;
+    (threshold, aimed)
 }
 
 /// Summary, least-similar pairs, the saved result, the report and the chosen output.

@@ -262,7 +262,10 @@ fn vendored() -> PathBuf {
 fn vendored_model_matches_model2vec() {
     let model = StaticModel::load(&vendored()).unwrap();
     assert_eq!((model.dim(), model.normalize()), (128, true));
-    let reference = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/models/reference.jsonl")).unwrap();
+    let reference = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/models/reference.jsonl"),
+    )
+    .unwrap();
     let mut worst = 0f32;
     let mut n = 0;
     for line in reference.lines() {
