@@ -10,6 +10,7 @@ first), like :func:`simdedup.spark.dedup` for Spark.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ def dedup(
     recall: float = 0.99,
     seed: int | None = None,
     center: bool = True,
+    report: str | os.PathLike | None = None,
 ) -> Any:
     """Deduplicates the rows of ``table`` (a pandas or polars DataFrame, a pyarrow Table or
     a ``datasets.Dataset``) on the text ``columns``; returns the same kind of table with
@@ -41,6 +43,10 @@ def dedup(
     :class:`simdedup.StaticModel` or any ``encode(list[str])``): cosine at ``threshold``
     (0.9 by default) of the columns' vectors, concatenated.
 
+    ``report="run.html"`` also writes the run's self-contained HTML report (the command
+    line's ``--report``: similarity histogram, removals at stricter thresholds, the pairs
+    closest to the bar side by side, the largest clusters), written whole or not at all.
+
     >>> import pyarrow as pa
     >>> t = pa.table({"text": ["a b c d", "a b c d e", "x y z w"], "n": [1, 2, 3]})
     >>> out = dedup(t, columns=["text"])
@@ -49,16 +55,20 @@ def dedup(
     """
     import pyarrow as pa
 
+    started = time.perf_counter()
     if not columns:
         raise ValueError("columns must name the text columns to compare")
+    if report is not None:
+        report = check_report_path(report)
     kind, arrow = _as_arrow(table)
     missing = [c for c in list(columns) + ([id_column] if id_column else []) if c not in arrow.column_names]
     if missing:
         raise ValueError(f"no column {missing[0]!r} in the table (it has {arrow.column_names})")
     texts = [_strings(arrow.column(c), c) for c in columns]
+    joined = _joined(texts)
     if model is None:
         t = 0.5 if threshold is None else float(threshold)
-        out = _core.dedup_texts(_joined(texts), t, fields=len(texts) > 1, shingles=shingles, recall=recall)
+        out = _core.dedup_texts(joined, t, fields=len(texts) > 1, shingles=shingles, recall=recall)
     else:
         from simdedup import StaticModel, _as_vectors
 
@@ -68,7 +78,23 @@ def dedup(
         vectors = _as_vectors(np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0])
         t = 0.9 if threshold is None else float(threshold)
         options = {"center": center} if seed is None else {"center": center, "seed": seed}
-        out = _core.dedup_vectors(vectors, t, all_pairs=False, **options)
+        # A report's histogram and threshold table need every pair, not only those that decide.
+        out = _core.dedup_vectors(vectors, t, all_pairs=report is not None, **options)
+        out["method"] = "random-hyperplane SimHash search, verified by exact cosine"
+    if report is not None:
+        write_run_report(
+            report,
+            out,
+            title=f"simdedup.dedup({kind} table, columns={list(columns)})",
+            similarity="Jaccard" if model is None else "cosine",
+            threshold=t,
+            text_of=lambda rows: joined.take(pa.array(rows, type=pa.int64())).to_pylist(),
+            name_of=None if id_column is None else (
+                lambda rows: arrow.column(id_column).take(pa.array(rows, type=pa.int64())).to_pylist()
+            ),
+            separator=FIELD_SEPARATOR if len(texts) > 1 else None,
+            started=started,
+        )
     dup = out["duplicate_of"]
     kept_mask = dup < 0
     score = pa.array(out["score"], mask=kept_mask, type=pa.float64())
@@ -78,6 +104,60 @@ def dedup(
         ids = arrow.column(id_column).combine_chunks()
         duplicate_of = ids.take(pa.array(np.where(kept_mask, 0, dup), mask=kept_mask))
     return _with_columns(kind, table, duplicate_of, score)
+
+
+def check_report_path(path: str | os.PathLike) -> str:
+    """A report's path, checked before the run: its directory exists and is writable."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise OSError(f"{path}: cannot write the report there (no writable directory {directory})")
+    return path
+
+
+def write_run_report(
+    path: str,
+    out: dict,
+    *,
+    title: str,
+    similarity: str,
+    threshold: float,
+    text_of,
+    name_of=None,
+    separator: str | None = None,
+    started: float | None = None,
+    skipped: list | None = None,
+) -> None:
+    """The report of a run (the dict of ``_core.dedup_texts`` or ``dedup_vectors``): the
+    texts (``text_of(rows)``) and names (``name_of(rows)``, else row numbers) of only the
+    records the page shows are fetched (``_core.report_records``)."""
+    text_rows, name_rows = _core.report_records(out, threshold)
+    texts = dict(zip(text_rows.tolist(), (_as_display(t) for t in text_of(text_rows.tolist()))))
+    names = None
+    if name_of is not None:
+        names = dict(zip(name_rows.tolist(), (_as_display(n) for n in name_of(name_rows.tolist()))))
+    _core.write_report(
+        path,
+        out,
+        title=title,
+        similarity=similarity,
+        threshold=threshold,
+        method=out.get("method") or "",
+        texts=texts,
+        names=names,
+        separator=separator,
+        shape=out.get("shape"),
+        skipped=skipped,
+        elapsed=0.0 if started is None else time.perf_counter() - started,
+    )
+
+
+def _as_display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else str(value)
 
 
 def _as_arrow(table: Any) -> tuple[str, Any]:

@@ -4,6 +4,7 @@
 //! `python/simdedup/__init__.py`.
 
 mod partitioned;
+mod report;
 mod spark;
 mod spark_vectors;
 
@@ -290,15 +291,21 @@ fn dedup_texts<'py>(
         ..TextJob::new(text_config(shingles)?, threshold)
     };
     let report = Collect::default();
-    let result = py
-        .detach(|| {
-            let (mut batch, _) = load_batch::<u128>(texts, fields, &job, &());
-            let keys = batch.bands.take().map(Into::into);
-            jobs::dedup_texts(Texts::from(&batch), keys, &job, &(), &report)
-        })
-        .map_err(py_error)?;
+    let (result, bands) = py.detach(|| {
+        let (mut batch, bands) = load_batch::<u128>(texts, fields, &job, &());
+        let keys = batch.bands.take().map(Into::into);
+        (
+            jobs::dedup_texts(Texts::from(&batch), keys, &job, &(), &report),
+            bands,
+        )
+    });
+    let result = result.map_err(py_error)?;
     report.check()?;
-    dedup_dict(py, &result)
+    let out = dedup_dict(py, &result)?;
+    // How the candidates were searched, for a report (`write_report`).
+    out.set_item("method", job.describe_search(bands, 128))?;
+    out.set_item("shape", bands.map(|p| (p.bands, p.rows)))?;
+    Ok(out)
 }
 
 /// Texts of `queries` that duplicate a text of `reference`.
@@ -859,6 +866,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_bundle, m)?)?;
     m.add_class::<StaticModel>()?;
     partitioned::register(m)?;
+    report::register(m)?;
     spark::register(m)?;
     spark_vectors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -242,8 +242,8 @@ fn threshold_table(data: &RunData) -> Vec<ThresholdRow> {
         .collect()
 }
 
-/// The near pairs closest to the bar (lowest score first, ties by record), texts marked.
-fn borderline(data: &RunData) -> Vec<Borderline> {
+/// The near pairs closest to the bar: lowest score first, ties by record.
+fn borderline_pairs<'a>(data: &RunData<'a>) -> Vec<&'a ScoredPair> {
     let mut near: Vec<&ScoredPair> = data.pairs.iter().filter(|p| !p.exact).collect();
     near.sort_by(|x, y| {
         x.score
@@ -251,7 +251,70 @@ fn borderline(data: &RunData) -> Vec<Borderline> {
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
     near.truncate(BORDERLINE);
-    near.into_iter()
+    near
+}
+
+/// The records whose texts the page shows (both records of each borderline pair, each
+/// large cluster's kept record), sorted: a front end that holds its texts elsewhere (a
+/// Spark job) fetches these alone, into [`Excerpts`].
+pub fn shown_records(data: &RunData) -> Vec<u32> {
+    let mut rows: Vec<u32> = borderline_pairs(data)
+        .iter()
+        .flat_map(|p| [p.a, p.b])
+        .chain(
+            cluster_sizes(data.assignment)
+                .iter()
+                .take(CLUSTERS)
+                .map(|c| c.0),
+        )
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+/// The records the page names (those of [`shown_records`] and the first members listed
+/// with each large cluster), sorted: a front end that names records by ids held elsewhere
+/// looks up these alone.
+pub fn named_records(data: &RunData) -> Vec<u32> {
+    let mut rows = shown_records(data);
+    for (_, members, _) in cluster_sizes(data.assignment).iter().take(CLUSTERS) {
+        rows.extend(members.iter().take(CLUSTER_MEMBERS));
+    }
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+/// The texts of some records (those of [`shown_records`]) as a [`TextSource`] for the
+/// report: another record's text is an error.
+pub struct Excerpts {
+    pub texts: std::collections::HashMap<u32, String>,
+    /// The separator of the fields of a record of several, as in the run.
+    pub separator: Option<char>,
+}
+
+impl TextSource for Excerpts {
+    fn text(&self, i: usize) -> Result<String, Error> {
+        self.texts
+            .get(&(i as u32))
+            .cloned()
+            .ok_or_else(|| Error::Setting {
+                message: format!("record {i}: its text was not fetched"),
+            })
+    }
+    fn name(&self, i: usize) -> String {
+        format!("record {i}")
+    }
+    fn separator(&self) -> Option<char> {
+        self.separator
+    }
+}
+
+/// The near pairs closest to the bar (lowest score first, ties by record), texts marked.
+fn borderline(data: &RunData) -> Vec<Borderline> {
+    borderline_pairs(data)
+        .into_iter()
         .map(|p| {
             let (text_a, text_b) = match data.texts {
                 Some(src) => {
