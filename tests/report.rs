@@ -246,3 +246,69 @@ fn index_query_reports_the_new_files_removed() {
     assert!(html.contains("new/&lt;near&gt;.txt"));
     assert!(!html.contains("<near>"));
 }
+
+/// `dedup --against`: each flagged query is a pair with its reference record; the bins
+/// are the leaks' scores, each bar's count is what a run at that bar flags, and the texts
+/// of both sides are shown.
+#[test]
+fn against_reports_the_leaks() {
+    let env = TestEnv::new();
+    corpus(&env);
+    // The queries: the edited copies; the reference: the originals and the unrelated texts.
+    for entry in std::fs::read_dir(env.path().join("docs")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let to = if name.ends_with("-0.txt") || name.starts_with('u') || name == "same-a.txt" {
+            "train"
+        } else {
+            "test"
+        };
+        std::fs::create_dir_all(env.path().join(to)).unwrap();
+        std::fs::rename(
+            env.path().join("docs").join(&name),
+            env.path().join(to).join(&name),
+        )
+        .unwrap();
+    }
+    let leaks = |bar: &str, report: bool| {
+        let mut args = vec!["dedup", "test", "--against", "train", "-t", bar];
+        args.extend(ALL_PAIRS);
+        if report {
+            args.extend(["--report", "leaks.html"]);
+        }
+        let run = env.run(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let tsv = leaks("0.3", true);
+    let html = read(&env, "leaks.html");
+    assert!(
+        html.contains("--against train"),
+        "the title names the reference"
+    );
+    let mut from_tsv: BTreeMap<String, u64> = BTreeMap::new();
+    for line in tsv.lines() {
+        let score = line.split('\t').nth(2).unwrap();
+        let bin = (score.replace('.', "").parse::<usize>().unwrap() / 200).min(49);
+        *from_tsv
+            .entry(format!("{:.2}", bin as f64 / 50.0))
+            .or_default() += 1;
+    }
+    let counts: BTreeMap<String, u64> = attr(&html, "data-bin")
+        .iter()
+        .zip(attr(&html, "data-count"))
+        .map(|(b, c)| (b.to_string(), c.parse().unwrap()))
+        .collect();
+    assert!(from_tsv.len() >= 3, "too few bins to test: {from_tsv:?}");
+    assert_eq!(counts, from_tsv);
+    let removed = attr(&html, "data-removed");
+    for (bar, removed) in attr(&html, "data-bar").iter().zip(&removed) {
+        assert_eq!(
+            leaks(bar, false).lines().count().to_string(),
+            *removed,
+            "flagged at {bar}"
+        );
+    }
+    // The closest pair's both texts are on the page: a query's and its reference's.
+    assert!(html.matches("<div class=\"pair\">").count() >= 10);
+    assert!(html.contains("test/f") && html.contains("train/f"));
+}

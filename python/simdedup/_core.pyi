@@ -264,8 +264,41 @@ def part_band_pairs(blobs: list[bytes]) -> list[tuple[int, bytes]]:
 
 def part_texts(
     home: bytes, pairs: list[bytes], threshold: float, parts: int, shingles: str = "word:3"
-) -> tuple[bytes, list[tuple[int, bytes]]]:
-    """One text home's pairs: verified within the home, else sides by meeting partition."""
+) -> tuple[bytes, list[tuple[int, bytes]], int]:
+    """One text home's pairs: verified within the home, else sides by meeting partition;
+    and the distinct candidate pairs counted at this home (summed over the homes: each once)."""
+
+def part_run(
+    verified: list[bytes], copies: list[bytes]
+) -> tuple[
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+]:
+    """For a report, from stage 7's blobs: the run's pairs as the local run lists them (a, b,
+    score, exact: groups of copies and near pairs expanded over them) and the decisions
+    (row, kept, score, exact), in row ids."""
+
+def report_records(run: dict, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The records whose texts, then whose names, a report of ``run`` (the dict of
+    ``dedup_texts`` or ``dedup_vectors``) shows."""
+
+def write_report(
+    path: str,
+    run: dict,
+    *,
+    title: str,
+    similarity: str,
+    threshold: float,
+    method: str,
+    texts: Optional[dict[int, str]] = None,
+    names: Optional[dict[int, str]] = None,
+    separator: Optional[str] = None,
+    shape: Optional[tuple[int, int]] = None,
+    skipped: Optional[list[tuple[str, int]]] = None,
+    elapsed: float = 0.0,
+) -> None:
+    """Writes the command line's HTML report of ``run`` to ``path`` (atomically): ``texts``
+    and ``names`` of the records it shows (others are row numbers), ``shape`` the band
+    search's (bands, rows) for the candidate curve."""
 
 def part_meet(blobs: list[bytes], threshold: float, shingles: str = "word:3") -> bytes:
     """Both sides of each pair of one meeting partition, verified."""

@@ -31,8 +31,9 @@ ROW = "__simdedup_row"
 POSITION_BITS = 33  # monotonically_increasing_id: partition << 33 | position
 # Tags of the blobs: a home's band keys, its texts, blobs addressed to a partition or a
 # home, verified pairs; a sketch task's row count (key: its input partition) and first
-# bad row (key: its ROW, blob: the message); a home's ids (JSON Lines with an id column).
-KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD, IDS = 0, 1, 2, 3, 4, 5, 6
+# bad row (key: its ROW, blob: the message); a home's ids (JSON Lines with an id column);
+# a text home's count of distinct candidate pairs (key: the home), for a report.
+KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD, IDS, CANDIDATES = 0, 1, 2, 3, 4, 5, 6, 7
 # Rows a partition of the stages after the sketch holds, by default.
 PARTITION_ROWS = 250_000
 # Decisions per Arrow batch handed back to Spark.
@@ -258,13 +259,15 @@ def dedup_texts(
     lines: str | None = None,
     id_column: str | None = None,
     rows: int,
-) -> tuple[DataFrame, int]:
+    report: bool = False,
+) -> tuple[DataFrame, int, dict | None]:
     """Stages 1-8 over ``numbered`` (ROW and the text ``columns``, or with ``lines`` the
     column of JSON Lines holding them), of about ``rows`` rows. Returns the decisions,
     computed and kept (a local checkpoint), and their count: (ROW, kept, kept_number,
     score), one row per removed row, kept_number the kept row's number from 0 in input
     order; with ``lines`` and ``id_column`` also ``duplicate_of``, the kept row's id as
-    JSON text (stage 8). A bad row raises ``ValueError``, the first in input order."""
+    JSON text (stage 8); and with ``report``, the run for a report (:func:`_run`), else
+    None. A bad row raises ``ValueError``, the first in input order."""
     spark = numbered.sparkSession
     st = _Stats(stats)
     # Tasks of about PARTITION_ROWS rows, at least two a core: each task of each stage pays
@@ -317,8 +320,11 @@ def dedup_texts(
     # else each side's text sent to the pair's meeting partition; 6. verified there (the
     # homes' verified pairs pass through, so the texts stage runs once).
     def texts(home, addressed):
-        verified, sides = _core.part_texts(home, addressed, threshold, n, shingles)
-        return [_blobs(values, [(0, verified)], VERIFIED), _blobs(values, sides, ADDRESSED)]
+        verified, sides, candidates = _core.part_texts(home, addressed, threshold, n, shingles)
+        out = [_blobs(values, [(0, verified)], VERIFIED), _blobs(values, sides, ADDRESSED)]
+        if report:
+            out.append(_blobs(values, [(0, candidates.to_bytes(8, "little"))], CANDIDATES))
+        return out
 
     sides = st.df("5 texts", per_home("texts", text_homes, exchange(pairs), texts))
     met = st.df("6 meet and verify", exchange(sides).mapInArrow(_meet(values, threshold, shingles), BLOBS))
@@ -326,6 +332,9 @@ def dedup_texts(
     # 7. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair),
     # the removed rows numbered from the sketch's row counts.
     everything = met.unionByName(copies)
+    if report:
+        # A report reads these blobs on the driver too: computed once, kept.
+        everything = everything.localCheckpoint()
     # A shuffle to one task (not coalesce, which would run the stages above in one task).
     decisions = everything.repartition(1).mapInArrow(_decider(values, n, named), DECIDED + (", part long" if named else ""))
     if named:
@@ -341,7 +350,58 @@ def dedup_texts(
     if bad is not None:
         raise ValueError(bad)
     st.mark("7 decisions", removed)
-    return decisions.drop("error"), removed
+    return decisions.drop("error"), removed, _run(everything) if report else None
+
+
+def _run(everything: DataFrame) -> dict:
+    """A run as ``_core.write_report`` takes it, from stage 7's blobs brought to the driver
+    (24 bytes a verified pair, 16 a copy; then 17 bytes a row): the pairs and decisions in
+    row numbers from 0, and the distinct candidates the texts stage counted."""
+    table = everything.select("key", "tag", "blob").toArrow()
+    ver, cop, reports, candidates = [], [], [], 0
+    for key, tag, blob in zip(*(table.column(i).to_pylist() for i in range(3))):
+        if tag == VERIFIED:
+            ver.append(blob)
+        elif tag == ADDRESSED:
+            cop.append(blob)
+        elif tag == CANDIDATES:
+            candidates += int.from_bytes(blob, "little")
+        else:
+            reports.append((key, tag, blob))
+    offsets, total = _offsets(reports)
+    (pa_, pb, ps, pe), (rows, kept, score, exact) = _core.part_run(ver, cop)
+    number = _numbering(offsets)
+    duplicate_of = np.full(total, -1, np.int64)
+    scores, exacts = np.ones(total), np.zeros(total, bool)
+    at = number(rows)
+    duplicate_of[at], scores[at], exacts[at] = number(kept), score, exact
+    return {
+        "pair_a": number(pa_), "pair_b": number(pb), "pair_score": ps, "pair_exact": pe,
+        "duplicate_of": duplicate_of, "score": scores, "exact": exacts, "candidates": candidates,
+        "offsets": offsets,
+    }
+
+
+def _numbering(offsets: dict):
+    """Row ids (partition << 33 | position) to row numbers from 0, by the input
+    partitions' first row numbers; and back (``.rows``)."""
+    pids = np.array(sorted(offsets), np.int64)
+    bases = np.array([offsets[k] for k in sorted(offsets)], np.int64)
+    mask = (1 << POSITION_BITS) - 1
+
+    def number(rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, np.int64)
+        if not len(rows):
+            return rows
+        return bases[np.searchsorted(pids, rows >> POSITION_BITS)] + (rows & mask)
+
+    def ids(numbers) -> list[int]:
+        numbers = np.asarray(numbers, np.int64)
+        at = np.searchsorted(bases, numbers, side="right") - 1
+        return ((pids[at] << POSITION_BITS) | (numbers - bases[at])).tolist()
+
+    number.rows = ids
+    return number
 
 
 def _tagged(df: DataFrame, test: str) -> DataFrame:
@@ -379,18 +439,23 @@ def _exact(parts: list, slot):
 
 def _meet(parts: list, threshold: float, shingles: str):
     """Stage 6 over one meeting partition: the texts sent to it, verified in pairs; the
-    verified blobs also sent (to partition 0) pass through to stage 7."""
+    verified blobs and candidate counts also sent (to partition 0) pass through to stage 7."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("meet")
-        sides, verified = [], []
+        sides, verified, counted = [], [], []
         for batch in batches:
-            for tag, blob in zip(batch.column(2).to_pylist(), batch.column(3).to_pylist()):
-                (sides if tag == ADDRESSED else verified).append(blob)
+            for key, tag, blob in zip(*(batch.column(i).to_pylist() for i in (1, 2, 3))):
+                if tag == CANDIDATES:
+                    counted.append((key, blob))
+                else:
+                    (sides if tag == ADDRESSED else verified).append(blob)
         if sides:
             verified.append(_core.part_meet(sides, threshold, shingles))
         if verified:
             yield _blobs(parts, [(0, b) for b in verified], VERIFIED, lambda _: 0)
+        if counted:
+            yield _blobs(parts, counted, CANDIDATES, lambda _: 0)
 
     return run
 
@@ -430,10 +495,7 @@ def _decider(parts: list, n: int, named: bool):
             yield batch([-1], [0], [-1], [0.0], [str(e)])
             return
         rows, kept_rows, score = _core.part_decide(ver, cop)
-        mask = (1 << POSITION_BITS) - 1
-        pids = np.array(sorted(offsets), np.int64)
-        bases = np.array([offsets[k] for k in sorted(offsets)], np.int64)
-        numbers = bases[np.searchsorted(pids, kept_rows >> POSITION_BITS)] + (kept_rows & mask) if len(rows) else kept_rows
+        numbers = _numbering(offsets)(kept_rows)
         for s in range(0, len(rows), DECISION_BATCH):
             t = slice(s, s + DECISION_BATCH)
             yield batch(rows[t], kept_rows[t], numbers[t], score[t], [None] * len(rows[t]))

@@ -37,6 +37,7 @@ verify (exact cosine), then stages 5 and 6 as for text.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -51,8 +52,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, FloatType
 
-from simdedup import _core
+from simdedup import FIELD_SEPARATOR, _core
 from simdedup import _spark_text as _text
+from simdedup.frames import check_report_path, write_run_report
 
 __all__ = ["dedup", "dedup_lines", "read", "read_lines", "write", "components", "main"]
 
@@ -165,6 +167,7 @@ def dedup(
     center: bool = True,
     partitions: int | None = None,
     stats: dict | None = None,
+    report: str | os.PathLike | None = None,
 ):
     """Deduplicates the rows of ``df`` on the text ``columns`` as ``simdedup dedup`` does:
     exact Jaccard of word 3-shingles (the smallest per column) at ``threshold`` (0.5 by
@@ -186,8 +189,15 @@ def dedup(
 
     ``partitions`` sets the partitions of the stages (text: by default one per four
     blocks of 16,384 rows, at least twice the cores; vectors: by default
-    ``spark.sql.shuffle.partitions``)."""
+    ``spark.sql.shuffle.partitions``).
+
+    ``report="run.html"`` (text columns) also writes the command line's HTML report of the
+    run on the driver (a local path): the verified pairs come to the driver for it (24
+    bytes each, and 17 bytes a row), and only the texts and ids of the rows it shows are
+    fetched."""
     if embedding_column is not None:
+        if report is not None:
+            raise ValueError("report= is for text columns; the embedding form has no report yet")
         return _dedup_vectors(
             df,
             embedding_column,
@@ -212,6 +222,8 @@ def dedup(
         if kind != "string":
             raise ValueError(f"column '{c}' holds {kind}, not text")
     start = time.perf_counter()
+    if report is not None:
+        report = check_report_path(report)
     # The row count: a scan that parses no field.
     n = shape_rows if shape_rows is not None else df.count()
     numbered = _numbered(df)
@@ -222,9 +234,22 @@ def dedup(
     shape = _core.band_shape(threshold, int(n), recall, first_columns, shingles)
     if stats is not None:
         stats[f"0 read, count, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
-    decisions, removed = _text.dedup_texts(
-        numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats
+    decisions, removed, run = _text.dedup_texts(
+        numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats,
+        report=report is not None,
     )
+    if report is not None:
+
+        def fields(ids: list[int], wanted: list[str]) -> dict[int, list]:
+            found = numbered.where(F.col(_text.ROW).isin(ids)).select(_text.ROW, *wanted).collect()
+            return {r[0]: list(r[1:]) for r in found}
+
+        _write_report(
+            report, run, threshold, shape, f"simdedup.spark.dedup(columns={columns})", start,
+            texts=lambda ids: {k: FIELD_SEPARATOR.join(v or "" for v in vs) for k, vs in fields(ids, columns).items()},
+            names=None if id_column is None else (lambda ids: {k: vs[0] for k, vs in fields(ids, [id_column]).items()}),
+            separator=FIELD_SEPARATOR if len(columns) > 1 else None,
+        )
     out = _text.attach_decisions(df, numbered, decisions, removed, id_column, BROADCAST_ROWS)
     return _split(df, out) if split else out
 
@@ -248,6 +273,7 @@ def dedup_lines(
     shape_rows: int | None = None,
     partitions: int | None = None,
     stats: dict | None = None,
+    report: str | os.PathLike | None = None,
 ) -> tuple[DataFrame, DataFrame]:
     """:func:`dedup` of JSON Lines left as text (``lines``: one string column, a JSON object
     a line, as :func:`read_lines` gives them): the rows' fields are read by the command
@@ -257,7 +283,8 @@ def dedup_lines(
     ``.write.text``, the part files hold, in order, the bytes of ``simdedup dedup``'s two
     files. The band shape is the command line's, for the rows it estimates from the input
     files' size and the first rows (``shape_rows`` overrides it). Blank lines are not rows;
-    a bad line raises ``ValueError``, named by its row number."""
+    a bad line raises ``ValueError``, named by its row number. ``report`` is
+    :func:`dedup`'s."""
     threshold = 0.5 if threshold is None else threshold
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not between 0 and 1")
@@ -268,6 +295,8 @@ def dedup_lines(
         raise ValueError("dedup_lines takes a DataFrame of one string column (spark.read.text)")
     line = lines.columns[0]
     start = time.perf_counter()
+    if report is not None:
+        report = check_report_path(report)
     # Blank lines are not rows (as the command line reads the file).
     rows = lines.where(~F.col(line).rlike("^[ \\t\\n\\f\\r]*$"))
     numbered = _numbered(rows)
@@ -281,11 +310,59 @@ def dedup_lines(
     shape = _core.band_shape(threshold, int(n), recall, None, shingles, texts)
     if stats is not None:
         stats[f"0 first rows, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
-    decisions, removed = _text.dedup_texts(
+    decisions, removed, run = _text.dedup_texts(
         numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats,
-        lines=line, id_column=id_column,
+        lines=line, id_column=id_column, report=report is not None,
     )
+    if report is not None:
+
+        def fields(ids: list[int]) -> dict[int, tuple]:
+            found = numbered.where(F.col(_text.ROW).isin(ids)).select(_text.ROW, F.col(line).cast("binary")).toArrow()
+            texts, names = _core.jsonl_fields(found.column(1), columns, id_column)
+            return dict(zip(found.column(0).to_pylist(), zip(texts, names)))
+
+        _write_report(
+            report, run, threshold, shape, f"simdedup.spark.dedup_lines(columns={columns})", start,
+            texts=lambda ids: {k: t for k, (t, _) in fields(ids).items()},
+            names=None if id_column is None else (lambda ids: {k: _id_text(i) for k, (_, i) in fields(ids).items()}),
+            separator=FIELD_SEPARATOR if len(columns) > 1 else None,
+        )
     return _text.attach_lines(numbered, decisions, removed, line, id_column, BROADCAST_ROWS)
+
+
+def _id_text(value: str | None) -> str:
+    """An id as the command line names a row by it: a JSON string's text, else the JSON."""
+    if value is None:
+        return ""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return parsed if isinstance(parsed, str) else value
+
+
+def _write_report(path, run, threshold, shape, title, started, *, texts, names, separator) -> None:
+    """The report of a text run (``run``: :func:`_text._run`'s), with the texts and names
+    of the rows it shows fetched from the job's rows (``texts(ids)``, ``names(ids)``: row
+    id to value)."""
+    number = _text._numbering(run.pop("offsets"))
+    rows, bands = shape  # (rows, bands), as _core.band_shape gives it
+    run["method"] = f"from {bands} bands of {rows} (recall {1 - (1 - threshold**rows) ** bands:.3f} at J {threshold})"
+    run["shape"] = (bands, rows)
+
+    def by_number(fetch):
+        def get(numbers: list[int]) -> list:
+            ids = number.rows(numbers)
+            found = fetch(ids) if ids else {}
+            return [found.get(i) for i in ids]
+
+        return get
+
+    write_run_report(
+        path, run, title=title, similarity="Jaccard", threshold=threshold,
+        text_of=by_number(texts), name_of=None if names is None else by_number(names),
+        separator=separator, started=started,
+    )
 
 
 # Blank lines, as ``dedup_lines`` leaves them out.
@@ -779,6 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--format", help="input format when the name does not tell it")
     p.add_argument("-o", "--output", help="kept rows (directory of part files)")
     p.add_argument("--removed", help="removed rows with duplicate_of and score")
+    p.add_argument("--report", help="also write the run's HTML report here (text columns; a local path)")
     p.add_argument("--master", help="Spark master when not run by spark-submit (e.g. local[2])")
     args = p.parse_args(argv)
     # Spark starts its Python workers with PYSPARK_PYTHON, else `python3` from PATH, which
@@ -804,7 +882,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             and all(_format(o, None) == "jsonl" for o in (args.output, args.removed) if o)
         )
         if as_lines:
-            kept, removed = dedup_lines(read_lines(spark, args.input), columns, args.threshold, args.id_column)
+            kept, removed = dedup_lines(
+                read_lines(spark, args.input), columns, args.threshold, args.id_column, report=args.report
+            )
             save = write_lines
         else:
             kept, removed = dedup(
@@ -814,6 +894,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.id_column,
                 embedding_column=args.embedding_column,
                 split=True,
+                report=args.report,
             )
             save = write
         if args.output:

@@ -328,12 +328,16 @@ fn part_texts<'py>(
     threshold: f64,
     parts: u64,
     shingles: &str,
-) -> PyResult<(Bound<'py, PyBytes>, Blobs<'py>)> {
+) -> PyResult<(Bound<'py, PyBytes>, Blobs<'py>, u64)> {
     let config = text_config(shingles)?;
     let s = py
         .detach(|| stages::texts(&home, &slices(&pairs), threshold, &config, parts.max(1)))
         .map_err(bad)?;
-    Ok((PyBytes::new(py, &s.verified), out(py, s.sides)))
+    Ok((
+        PyBytes::new(py, &s.verified),
+        out(py, s.sides),
+        s.candidates,
+    ))
 }
 
 /// Stage 6: the side blobs of one meeting partition, verified: a verified blob.
@@ -378,6 +382,40 @@ fn part_decide<'py>(
     ))
 }
 
+type RunArrays<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<bool>>,
+);
+
+fn run_arrays<'py>(py: Python<'py>, list: &[stages::RunPair]) -> RunArrays<'py> {
+    let a: Vec<i64> = list.iter().map(|p| p.0 as i64).collect();
+    let b: Vec<i64> = list.iter().map(|p| p.1 as i64).collect();
+    let s: Vec<f64> = list.iter().map(|p| p.2).collect();
+    let e: Vec<bool> = list.iter().map(|p| p.3).collect();
+    (
+        a.into_pyarray(py),
+        b.into_pyarray(py),
+        s.into_pyarray(py),
+        e.into_pyarray(py),
+    )
+}
+
+/// For a report: the run's pairs and decisions from stage 7's blobs, as (a, b, score,
+/// exact) arrays each, in row ids ([`stages::run_pairs_and_decisions`]).
+#[pyfunction]
+fn part_run<'py>(
+    py: Python<'py>,
+    verified: Vec<PyBackedBytes>,
+    copies: Vec<PyBackedBytes>,
+) -> PyResult<(RunArrays<'py>, RunArrays<'py>)> {
+    let (pairs, decisions) = py
+        .detach(|| stages::run_pairs_and_decisions(&slices(&verified), &slices(&copies)))
+        .map_err(bad)?;
+    Ok((run_arrays(py, &pairs), run_arrays(py, &decisions)))
+}
+
 /// Adds the stage functions to `_core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HOME_BITS", stages::HOME_BITS)?;
@@ -394,5 +432,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(part_texts, m)?)?;
     m.add_function(wrap_pyfunction!(part_meet, m)?)?;
     m.add_function(wrap_pyfunction!(part_decide, m)?)?;
+    m.add_function(wrap_pyfunction!(part_run, m)?)?;
     Ok(())
 }

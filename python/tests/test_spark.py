@@ -316,6 +316,40 @@ def test_lines_are_the_local_runs_bytes(spark, cli, tmp_path, id_column):
     spark.conf.unset("spark.sql.files.maxPartitionBytes")
 
 
+def _comparable(page: str) -> str:
+    """A report without its title, the command that made it and the run-time line."""
+    import re
+
+    page = re.sub(r"<title>.*?</title>", "", page)
+    page = re.sub(r"<code>simdedup[^<]*</code>", "", page, count=1)
+    return "\n".join(line for line in page.splitlines() if 'data-volatile="run-time"' not in line)
+
+
+@pytest.mark.parametrize("id_column", [None, "id"])
+def test_the_report_is_the_local_runs(spark, cli, tmp_path, id_column):
+    """report=: the page of the Spark job is the command line's page on the same file,
+    whatever the partitions, for JSON Lines left as text and for a DataFrame."""
+    texts = sentences(900, seed=37) + sentences(60, seed=37)
+    texts[7] = texts[7] + " <script>alert(1)</script>"
+    path = _lines_file(tmp_path, texts)
+    given = ["--id-column", id_column] if id_column else []
+    cli("dedup", str(path), "--columns", "text", *given, "--report", str(tmp_path / "cli.html"))
+    want = _comparable((tmp_path / "cli.html").read_text())
+    assert "candidates" in want and 'data-removed="0"' not in want
+    size = os.path.getsize(path)
+    for parts in (1, 3):
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(size // parts + 1))
+        page = tmp_path / f"lines{parts}.html"
+        kept, removed = sd.dedup_lines(sd.read_lines(spark, str(path)), ["text"], 0.5, id_column, report=page)
+        assert _comparable(page.read_text()) == want, f"{parts} partitions"
+        if id_column is None:
+            page = tmp_path / f"frame{parts}.html"
+            sd.dedup(spark.read.json(str(path)), ["text"], 0.5, partitions=parts + 1, report=page)
+            assert _comparable(page.read_text()) == want, f"DataFrame, {parts} partitions"
+    spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert "<script>" not in page.read_text()
+
+
 def test_first_rows_read_here_are_sparks(spark, tmp_path):
     """The first rows read from the file's head in the driver are the rows Spark's first
     partition starts with: blank lines out, CR kept, invalid UTF-8 kept as it is, a last

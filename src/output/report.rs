@@ -12,9 +12,9 @@ use rayon::prelude::*;
 
 use crate::atomic_file::AtomicFile;
 use crate::error::Error;
-use crate::ops::cluster::Assignment;
+use crate::ops::cluster::{Assignment, Duplicate};
 use crate::ops::dedup::{Grouping, candidate_probability};
-use crate::ops::semantic::Rethreshold;
+use crate::ops::semantic::{Leak, Rethreshold};
 use crate::text::minhash::BandParams;
 use crate::text::texts::TextSource;
 use crate::verify::ScoredPair;
@@ -240,6 +240,64 @@ fn threshold_table(data: &RunData) -> Vec<ThresholdRow> {
             pairs: verified.iter().filter(|p| p.score >= bar).count(),
         })
         .collect()
+}
+
+/// A leakage run (`dedup --against`) as a report takes it: the reference's records first
+/// (`0..references`), then the queries' (`references + q`), each leak a pair (reference,
+/// query) and its query removed as a duplicate of that reference record. Deciding again at
+/// a stricter bar then flags the queries whose leak reaches it, as a run at that bar would.
+pub fn leak_run(
+    leaks: &[Leak],
+    references: usize,
+    queries: usize,
+) -> (Vec<ScoredPair>, Assignment) {
+    let mut duplicate_of = vec![None; references + queries];
+    let mut pairs: Vec<ScoredPair> = leaks
+        .iter()
+        .map(|l| {
+            let query = references as u32 + l.query;
+            duplicate_of[query as usize] = Some(Duplicate {
+                kept: l.reference,
+                score: l.score,
+                exact: false,
+            });
+            ScoredPair {
+                a: l.reference,
+                b: query,
+                distance: 0,
+                score: l.score,
+                exact: false,
+            }
+        })
+        .collect();
+    pairs.sort_unstable_by_key(|p| (p.a, p.b));
+    (pairs, Assignment { duplicate_of })
+}
+
+/// Two text sources as one, for [`leak_run`]'s numbering: `first`'s records, then
+/// `second`'s.
+pub struct Joined<'a> {
+    pub first: &'a (dyn TextSource + Sync),
+    pub first_len: usize,
+    pub second: &'a (dyn TextSource + Sync),
+}
+
+impl TextSource for Joined<'_> {
+    fn text(&self, i: usize) -> Result<String, Error> {
+        match i.checked_sub(self.first_len) {
+            None => self.first.text(i),
+            Some(j) => self.second.text(j),
+        }
+    }
+    fn name(&self, i: usize) -> String {
+        match i.checked_sub(self.first_len) {
+            None => self.first.name(i),
+            Some(j) => self.second.name(j),
+        }
+    }
+    fn separator(&self) -> Option<char> {
+        self.first.separator()
+    }
 }
 
 /// The near pairs closest to the bar: lowest score first, ties by record.

@@ -607,8 +607,9 @@ pub struct SemDedupArgs {
     pub save: Option<PathBuf>,
 
     /// Also write a self-contained HTML report of the run to FILE.html (see `simdedup
-    /// --help`).
-    #[arg(long, value_name = "FILE.html", conflicts_with = "against")]
+    /// --help`); with --against, of the leaks (each flagged query beside its reference
+    /// record).
+    #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 
     #[command(flatten)]

@@ -308,7 +308,15 @@ fn vector_leaks(
     let (leaks, plan, candidates) =
         jobs::against_vectors((&q.v, &q.scan), (&r.v, &r.scan), job, &ctx.bars)?;
     plan_note(ctx, &plan, job.threshold, candidates);
-    write_leaks(ctx, args, &q.ids, &r.ids, &leaks, skipped)
+    let facts = LeakFacts {
+        similarity: "cosine",
+        threshold: job.threshold,
+        method: plan_method(&plan),
+        curve: Curve::None,
+        candidates,
+        texts: None,
+    };
+    write_leaks(ctx, args, (&q.ids, &r.ids), &leaks, skipped, facts)
 }
 
 /// Texts embedded with `--model`: their vectors (held in memory), ids and, for a dataset,
@@ -420,7 +428,15 @@ fn dedup_text<F: CityHash>(ctx: &Ctx, args: &SemDedupArgs) -> Result<()> {
             F::BITS,
             job.describe_search(bands, F::BITS)
         ));
-        return write_leaks(ctx, args, &ids, &r_ids, &leaks, &[]);
+        let facts = LeakFacts {
+            similarity: "jaccard",
+            threshold,
+            method: job.describe_search(bands, F::BITS),
+            curve: text_curve(&job, bands, F::BITS),
+            candidates,
+            texts: Some((&corpus, &reference)),
+        };
+        return write_leaks(ctx, args, (&ids, &r_ids), &leaks, &[], facts);
     }
     let keys = corpus.bands.take().map(Into::into);
     let result = jobs::dedup_texts(Texts::from(&corpus), keys, &job, &ctx.bars, ctx)?;
@@ -681,14 +697,87 @@ fn against_records<F: CityHash>(
         F::BITS,
         job.describe_search(bands, F::BITS)
     ));
-    write_leaks(
-        ctx,
-        args,
-        &record_ids(&queries),
-        &record_ids(&reference),
-        &leaks,
-        &[],
-    )
+    let facts = LeakFacts {
+        similarity: "jaccard",
+        threshold: job.threshold,
+        method: job.describe_search(bands, F::BITS),
+        curve: text_curve(job, bands, F::BITS),
+        candidates,
+        texts: Some((&queries, &reference)),
+    };
+    let ids = (record_ids(&queries), record_ids(&reference));
+    write_leaks(ctx, args, (&ids.0, &ids.1), &leaks, &[], facts)
+}
+
+/// What a leakage run's report needs beside its leaks.
+struct LeakFacts<'a> {
+    similarity: &'static str,
+    threshold: f64,
+    method: String,
+    curve: Curve,
+    candidates: usize,
+    /// The queries' and the reference's texts (`None` for vectors).
+    texts: Option<(&'a (dyn TextSource + Sync), &'a (dyn TextSource + Sync))>,
+}
+
+/// The report of a leakage run: the reference's records, then the queries', each leak a
+/// pair and its query flagged ([`report::leak_run`]).
+fn leak_report(
+    ctx: &Ctx,
+    args: &SemDedupArgs,
+    (q_ids, r_ids): (&[String], &[String]),
+    leaks: &[Leak],
+    skipped: &[u32],
+    facts: LeakFacts,
+) -> Result<()> {
+    let nr = r_ids.len();
+    let (pairs, assignment) = report::leak_run(leaks, nr, q_ids.len());
+    let skipped: Vec<u32> = skipped.iter().map(|&q| nr as u32 + q).collect();
+    let joined = facts.texts.map(|(queries, reference)| report::Joined {
+        first: reference,
+        first_len: nr,
+        second: queries,
+    });
+    let source = match (&args.input.vectors, &args.input.paths[..]) {
+        (Some(v), _) => std::slice::from_ref(v),
+        (None, paths) => paths,
+    };
+    let against: Vec<String> = args.against.iter().map(|p| escape_path(p)).collect();
+    let name = |i: u32| match (i as usize).checked_sub(nr) {
+        None => r_ids[i as usize].clone(),
+        Some(q) => q_ids[q].clone(),
+    };
+    let data = RunData {
+        facts: RunFacts {
+            title: format!(
+                "{} --against {}",
+                report_title("dedup ", source),
+                against.join(" ")
+            ),
+            similarity: if facts.similarity == "jaccard" {
+                "Jaccard".into()
+            } else {
+                facts.similarity.into()
+            },
+            threshold: facts.threshold,
+            inputs: (q_ids.len() + nr) as u64,
+            skipped: vec![("non-finite query vectors".into(), skipped.len() as u64)],
+            method: facts.method,
+            curve: facts.curve,
+            candidates: facts.candidates,
+            grouping: Grouping::Greedy,
+            keep_first: true,
+            elapsed: ctx.started.elapsed(),
+            peak_memory: report::peak_memory(),
+        },
+        records: q_ids.len() + nr,
+        name: &name,
+        pairs: &pairs,
+        assignment: &assignment,
+        skipped_records: &skipped,
+        texts: joined.as_ref().map(|j| j as &(dyn TextSource + Sync)),
+    };
+    ctx.write_report(&data)
 }
 
 /// Prints leakage results: `remove` lists each flagged query, its closest reference record
@@ -696,11 +785,14 @@ fn against_records<F: CityHash>(
 fn write_leaks(
     ctx: &Ctx,
     args: &SemDedupArgs,
-    q_ids: &[String],
-    r_ids: &[String],
+    (q_ids, r_ids): (&[String], &[String]),
     leaks: &[Leak],
     skipped: &[u32],
+    facts: LeakFacts,
 ) -> Result<()> {
+    if ctx.wants_report() {
+        leak_report(ctx, args, (q_ids, r_ids), leaks, skipped, facts)?;
+    }
     let n = q_ids.len() - skipped.len();
     ctx.note(&format!(
         "{n} records, {} found in the reference ({:.4} of the records)",
