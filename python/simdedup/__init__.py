@@ -46,6 +46,7 @@ import json
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -789,7 +790,12 @@ class SimDedup(Generic[Record]):
         exact = out["exact"] if self._lexical else None
         return self._result(canon, score, exact, t)
 
-    def self_deduplicate(self, threshold: float | None = None, target_size: int | None = None) -> DeduplicationResult:
+    def self_deduplicate(
+        self,
+        threshold: float | None = None,
+        target_size: int | None = None,
+        report: str | os.PathLike | None = None,
+    ) -> DeduplicationResult:
         """Removes near duplicates within the records, keeping the first of each (a record
         is removed when it is similar enough to a record already kept). ``threshold``
         defaults to 0.9 for cosine, 0.5 for Jaccard.
@@ -807,18 +813,77 @@ class SimDedup(Generic[Record]):
         >>> r = SimDedup.from_records(["a b c d", "a b c d e", "a b c d e f", "x y z w"], similarity="lexical").self_deduplicate(target_size=3)
         >>> r.selected, round(r.threshold, 3)
         (['a b c d', 'a b c d e f', 'x y z w'], 0.667)
+
+        ``report="run.html"`` also writes the run's self-contained HTML report (the command
+        line's ``--report``), over the records: exact copies, grouped before the search,
+        count as pairs at 1 and a near pair between two groups for each of their members.
         """
+        started = time.perf_counter()
+        if report is not None:
+            report = frames.check_report_path(report)
         if target_size is not None:
-            return self._to_target_size(int(target_size), threshold)
+            result = self._to_target_size(int(target_size), threshold)
+            if report is not None:
+                self._report(report, *self._self_decisions(result.threshold, all_pairs=True), result, started)
+            return result
         t = self._threshold(threshold, self._lexical)
         if self._lexical:
-            out, _ = self._self_decisions(t)
-            return self._lexical_result(out, t)
-        # Only the pairs that decide (the search skips pairs between removed records);
-        # rethreshold searches again.
-        result = self._vector_redo(t)
-        result._redo = self._vector_redo
+            out, rows = self._self_decisions(t)
+            result = self._lexical_result(out, t)
+        else:
+            # Only the pairs that decide (the search skips pairs between removed records),
+            # unless a report needs every pair; rethreshold searches again.
+            out, rows = self._self_decisions(t, all_pairs=report is not None)
+            result = self._groups_result(out, rows, t)
+            result._redo = self._vector_redo
+        if report is not None:
+            self._report(report, out, rows, result, started)
         return result
+
+    def _report(self, path: str, out: dict, rows: np.ndarray | None, result: DeduplicationResult, started: float) -> None:
+        """The report of a self-deduplication over the records: the core's group-level
+        pairs expanded over the groups' members, the result's decisions."""
+        buckets = self._buckets()
+        at = np.arange(len(out["duplicate_of"])) if rows is None else rows
+        pa_, pb, ps, pe = [], [], [], []
+        for bucket in buckets:
+            for x, a in enumerate(bucket):
+                for b in bucket[x + 1 :]:
+                    pa_.append(a), pb.append(b), ps.append(1.0), pe.append(True)
+        for ga, gb, score, exact in zip(
+            at[out["pair_a"]].tolist(), at[out["pair_b"]].tolist(), out["pair_score"].tolist(), out["pair_exact"].tolist()
+        ):
+            for a in buckets[ga]:
+                for b in buckets[gb]:
+                    pa_.append(min(a, b)), pb.append(max(a, b)), ps.append(score), pe.append(exact)
+        order = np.lexsort((np.asarray(pb, np.int64), np.asarray(pa_, np.int64)))
+        n = len(self.records)
+        exact_of = np.zeros(n, bool)
+        for d, (i, _) in zip(result.filtered, result._filtered_index or []):
+            exact_of[i] = d.exact
+        run = {
+            "pair_a": np.asarray(pa_, np.int64)[order],
+            "pair_b": np.asarray(pb, np.int64)[order],
+            "pair_score": np.asarray(ps, np.float64)[order],
+            "pair_exact": np.asarray(pe, bool)[order],
+            "duplicate_of": result._duplicate_of,
+            "score": result._scores,
+            "exact": exact_of,
+            "candidates": out.get("candidates", 0),
+            "method": out.get("method") or "random-hyperplane SimHash search, verified by exact cosine",
+            "shape": out.get("shape"),
+        }
+        texts = _texts(self.records, self.columns)
+        frames.write_run_report(
+            path,
+            run,
+            title="SimDedup.self_deduplicate()",
+            similarity="Jaccard" if self._lexical else "cosine",
+            threshold=result.threshold,
+            text_of=lambda wanted: [texts[i] for i in wanted],
+            separator=FIELD_SEPARATOR if len(self.columns) > 1 else None,
+            started=started,
+        )
 
     def _vector_redo(self, threshold: float) -> DeduplicationResult:
         return self._groups_result(*self._self_decisions(threshold), threshold)
@@ -1144,7 +1209,8 @@ def _group(keys: list) -> tuple[dict, list[int], list[int]]:
     return key_group, group_of, firsts
 
 
-from simdedup.frames import dedup  # noqa: E402  (uses the helpers above)
+from simdedup import frames  # noqa: E402  (uses the helpers above)
+from simdedup.frames import dedup  # noqa: E402
 
 
 def _auto_limit(total: int, selection_size: int) -> int:

@@ -129,10 +129,12 @@ def write_run_report(
     skipped: list | None = None,
 ) -> None:
     """The report of a run (the dict of ``_core.dedup_texts`` or ``dedup_vectors``): the
-    texts (``text_of(rows)``) and names (``name_of(rows)``, else row numbers) of only the
+    texts (``text_of(rows)``; None: a run without texts) and names (``name_of(rows)``, else row numbers) of only the
     records the page shows are fetched (``_core.report_records``)."""
     text_rows, name_rows = _core.report_records(out, threshold)
-    texts = dict(zip(text_rows.tolist(), (_as_display(t) for t in text_of(text_rows.tolist()))))
+    texts = None
+    if text_of is not None:
+        texts = dict(zip(text_rows.tolist(), (_as_display(t) for t in text_of(text_rows.tolist()))))
     names = None
     if name_of is not None:
         names = dict(zip(name_rows.tolist(), (_as_display(n) for n in name_of(name_rows.tolist()))))

@@ -104,7 +104,10 @@ def _row_numbers(df: DataFrame) -> DataFrame:
 
 def _assign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Stage 5 over one partition holding whole components: greedy keep-first."""
-    table = pa.Table.from_batches(list(batches))
+    batches = list(batches)
+    if not batches:  # an empty partition (Spark may give it no batch at all)
+        return
+    table = pa.Table.from_batches(batches)
     if table.num_rows == 0:
         return
     col = lambda name: table.column(name).to_numpy()  # noqa: E731
@@ -191,13 +194,11 @@ def dedup(
     blocks of 16,384 rows, at least twice the cores; vectors: by default
     ``spark.sql.shuffle.partitions``).
 
-    ``report="run.html"`` (text columns) also writes the command line's HTML report of the
-    run on the driver (a local path): the verified pairs come to the driver for it (24
-    bytes each, and 17 bytes a row), and only the texts and ids of the rows it shows are
-    fetched."""
+    ``report="run.html"`` also writes the command line's HTML report of the run on the
+    driver (a local path): the verified pairs come to the driver for it (24 bytes each, and
+    17 bytes a row), and only the texts (of ``columns``; with ``embedding_column``, when
+    given) and ids of the rows it shows are fetched."""
     if embedding_column is not None:
-        if report is not None:
-            raise ValueError("report= is for text columns; the embedding form has no report yet")
         return _dedup_vectors(
             df,
             embedding_column,
@@ -209,6 +210,8 @@ def dedup(
             center=center,
             partitions=partitions,
             stats=stats,
+            report=None if report is None else check_report_path(report),
+            columns=list(columns or []),
         )
     if not columns:
         raise ValueError("name the text columns (columns=[...]) or an embedding_column")
@@ -649,9 +652,12 @@ def _dedup_vectors(
     center: bool,
     partitions: int | None,
     stats: dict | None,
+    report: str | None = None,
+    columns: Sequence[str] = (),
 ):
     """``dedup(df, embedding_column=...)``: the local run's ``ops::semantic::dedup_vectors``
     with the search its cost model chooses, exact or bands (docs/spark.md: embeddings)."""
+    started = time.perf_counter()
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not a cosine between -1 and 1")
     _check_columns(df, [column] + ([id_column] if id_column else []))
@@ -735,6 +741,10 @@ def _dedup_vectors(
         )
         candidates = fps.mapInArrow(_vector_pairs(reference, radius), "a long, b long, distance long")
     candidates = _stage(stats, "3 candidates", candidates)
+    counted = None
+    if report is not None:
+        candidates = candidates.localCheckpoint()
+        counted = candidates.count()
     # 4. Verify: the exact cosine of both rows' vectors, at the bar.
     start = time.perf_counter()
     side = lambda x: reps.withColumnsRenamed({"row": x, "vec": "v" + x, "norm": "n" + x})  # noqa: E731
@@ -748,11 +758,70 @@ def _dedup_vectors(
     )
     if stats is not None:
         stats["4 verify"] = (time.perf_counter() - start, verified.count())
-    out = _decide(df, numbered, verified, copies, id_column, parts, stats)
+    out, decisions = _decide(df, numbered, verified, copies, id_column, parts, stats)
+    if report is not None:
+        if shape is not None:
+            method = (
+                f"bit-sampling bands: {8 * FP_BYTES} bits, {shape[0]} bands of {shape[1]} bits, "
+                f"within Hamming distance {shape[2]} (centred cosine bar {bar:.4f})"
+            )
+        else:
+            method = f"exact Hamming search: 128 bits, within distance {radius} (centred cosine bar {bar:.4f})"
+        run = _vector_run(verified, copies, decisions, numbered.count(), counted, method)
+
+        def fields(ids: list[int], wanted: list[str]) -> dict[int, list]:
+            found = numbered.where(F.col(ROW).isin(ids)).select(ROW, *wanted).collect()
+            return {r[0]: list(r[1:]) for r in found}
+
+        def rows_of(fetch):
+            return lambda wanted: [fetch(list(wanted)).get(i) for i in wanted]
+
+        write_run_report(
+            report, run, title=f"simdedup.spark.dedup(embedding_column={column!r})", similarity="cosine",
+            threshold=threshold,
+            text_of=rows_of(lambda ids: {k: FIELD_SEPARATOR.join(v or "" for v in vs) for k, vs in fields(ids, list(columns)).items()})
+            if columns else None,
+            name_of=None if id_column is None else rows_of(lambda ids: {k: vs[0] for k, vs in fields(ids, [id_column]).items()}),
+            separator=FIELD_SEPARATOR if len(columns) > 1 else None, started=started,
+        )
     sketch.unpersist()
     if reference is not None:
         reference.unpersist()
     return _split(df, out) if split else out
+
+
+def _vector_run(verified: DataFrame, copies: DataFrame, decisions: DataFrame, n: int, candidates, method: str) -> dict:
+    """A vector run as ``_core.write_report`` takes it, on the driver: the verified pairs of
+    representatives expanded over their groups of exact copies, with every pair inside a
+    group at 1 (as the local run lists them), and every row's decision."""
+    def columns(df: DataFrame, names: list[str]) -> list[list]:
+        rows = df.select(*names).collect()  # (toArrow refuses an empty result)
+        return [[r[i] for r in rows] for i in range(len(names))]
+
+    groups: dict[int, list[int]] = {}
+    copy_of = dict(zip(*columns(copies, ["row", "rep"])))
+    for row, rep in sorted(copy_of.items()):
+        groups.setdefault(rep, [rep]).append(row)
+    pairs = []
+    for members in groups.values():
+        members.sort()
+        pairs += [(a, b, 1.0, True) for x, a in enumerate(members) for b in members[x + 1 :]]
+    for a, b, score in zip(*columns(verified, ["a", "b", "score"])):
+        for x in groups.get(a, [a]):
+            pairs += [(min(x, y), max(x, y), score, False) for y in groups.get(b, [b])]
+    pairs.sort()
+    duplicate_of = np.full(n, -1, np.int64)
+    scores, exact = np.ones(n), np.zeros(n, bool)
+    for row, kept, score in zip(*columns(decisions, [ROW, "kept", "score"])):
+        duplicate_of[row], scores[row], exact[row] = kept, score, copy_of.get(row) == kept
+    return {
+        "pair_a": np.array([p[0] for p in pairs], np.int64),
+        "pair_b": np.array([p[1] for p in pairs], np.int64),
+        "pair_score": np.array([p[2] for p in pairs], np.float64),
+        "pair_exact": np.array([p[3] for p in pairs], bool),
+        "duplicate_of": duplicate_of, "score": scores, "exact": exact,
+        "candidates": candidates or 0, "method": method,
+    }
 
 
 def _decide(df, numbered, verified, copies, id_column, parts, stats) -> DataFrame:
@@ -785,7 +854,7 @@ def _decide(df, numbered, verified, copies, id_column, parts, stats) -> DataFram
         out = out.join(names, "kept", "left")
     else:
         out = out.withColumn("duplicate_of", F.col("kept"))
-    return out.select(*df.columns, "duplicate_of", "score", ROW).orderBy(ROW).drop(ROW)
+    return out.select(*df.columns, "duplicate_of", "score", ROW).orderBy(ROW).drop(ROW), decisions
 
 
 def _split(df: DataFrame, out: DataFrame) -> tuple[DataFrame, DataFrame]:

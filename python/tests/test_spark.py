@@ -321,7 +321,7 @@ def _comparable(page: str) -> str:
     import re
 
     page = re.sub(r"<title>.*?</title>", "", page)
-    page = re.sub(r"<code>simdedup[^<]*</code>", "", page, count=1)
+    page = re.sub(r"<p class=\"sub\"><code>[^<]*</code>", "", page, count=1)
     return "\n".join(line for line in page.splitlines() if 'data-volatile="run-time"' not in line)
 
 
@@ -466,6 +466,21 @@ def test_vectors_equal_the_local_run(spark, cli, tmp_path):
     assert len(expected[1]) > 200 and min(scores) < 0.95 and 1.0 in scores
     assert got[0] == expected[0]
     assert got[1] == expected[1]  # ids, duplicate_of and cosines, bit for bit
+
+
+def test_vector_report_is_the_local_runs(spark, cli, tmp_path):
+    """report= with embedding_column: the command line's page on the same rows (texts of
+    ``columns`` shown), also with more stage partitions than components (empty ones)."""
+    v = _clustered(2000, 48, seed=23)
+    path = tmp_path / "v.parquet"
+    pq.write_table(_vector_table(v), path)
+    cli("dedup", str(path), "--columns", "text", "--embedding-column", "emb", "--report", str(tmp_path / "cli.html"))
+    want = _comparable((tmp_path / "cli.html").read_text())
+    assert "row 1" in want and "cosine" in want
+    for parts in (4, 64):
+        page = tmp_path / f"spark{parts}.html"
+        sd.dedup(spark.read.parquet(str(path)), ["text"], embedding_column="emb", partitions=parts, report=page)
+        assert _comparable(page.read_text()) == want, f"{parts} partitions"
 
 
 def test_vector_partition_invariance(spark, cli, tmp_path):
