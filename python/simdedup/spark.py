@@ -12,17 +12,13 @@ or from a shell::
     python -m simdedup.spark in.parquet --embedding-column emb -o kept.parquet --removed removed.parquet
     spark-submit "$(python -c 'import simdedup.spark as s; print(s.__file__)')" in.parquet --columns text -o kept.parquet
 
-Stages (docs/spark.md):
-
-1. sketch: per row its number in input order, the digest of its normalised fields, its
-   shingle count, its combined text and its MinHash band buckets (``band << 32 | key``);
-2. exact duplicates: rows grouped by digest; the first of each group represents it;
-3. candidates: representatives' buckets exploded, repartitioned by bucket and sorted, the
-   pairs of each equal-bucket run emitted in bounded pieces, one row per pair (first band);
-4. verify: candidates joined to both texts, smallest per-field Jaccard, pairs at the bar;
-5. decisions: connected components of the verified pairs (large-star / small-star rounds,
-   checkpointed), then greedy keep-first over each component's pairs in row order;
-6. every input row with ``duplicate_of`` (the kept row's id, or row number) and ``score``.
+Text stages (docs/spark.md; the wiring is ``_spark_text``): Spark moves a few large byte
+blobs per task, and each stage is one ``_core.part_*`` call of
+``simdedup::jobs::partitioned``: sketch (band keys and texts of each block of rows, digest
+entries), exact duplicates by digest, band entries by bucket, candidate pairs of each
+bucket, texts (pairs verified where both rows live, else both texts sent to a meeting
+partition), meet, decisions (greedy keep-first in one task), ids, then every row with
+``duplicate_of`` and ``score``.
 
 With ``embedding_column`` the stages are those of the local vector search: sketch (checked
 vectors, digest of their float32 bytes, norms), centring (the exact mean of the unit rows,
@@ -31,7 +27,8 @@ search (from 20,000 usable rows, on the same 1,000 sampled rows), exact duplicat
 candidates (exact search: 128-bit fingerprints of the representatives, broadcast, every
 pair within the radius; band search: 512-bit fingerprints, terms and band buckets exploded,
 repartitioned and sorted, each equal-bucket run's pairs taken by the local band rule),
-verify (exact cosine), then stages 5 and 6 as for text.
+verify (exact cosine), then decisions over connected components (large-star / small-star
+rounds) and every row with its fate. These stages still carry a record per band bucket.
 """
 
 from __future__ import annotations
