@@ -234,9 +234,11 @@ def part_sketch(
     parts: int,
     shingles: str = "word:3",
     bits: int = 128,
-) -> tuple[Blobs, Blobs, Blobs, Optional[tuple[int, str]]]:
-    """Key home, text home and digest blobs of rows ``row_ids`` of pyarrow text columns,
-    and None; or no blobs and the first bad row's (index, message)."""
+    skip_bad: bool = False,
+) -> tuple[Blobs, Blobs, Blobs, Blobs, list[tuple[int, str]]]:
+    """Key home, text home and digest blobs of rows ``row_ids`` of pyarrow text columns (no
+    id blobs), and the bad rows' (index, message): when a row is bad, no blobs and the
+    first bad row; with ``skip_bad``, the other rows' blobs and every bad row."""
 
 def part_sketch_lines(
     lines: Any,
@@ -247,8 +249,11 @@ def part_sketch_lines(
     parts: int,
     shingles: str = "word:3",
     bits: int = 128,
-) -> tuple[Blobs, Blobs, Blobs, Optional[tuple[int, str]]]:
-    """As ``part_sketch``, the text ``columns`` read from JSON Lines (a pyarrow binary array)."""
+    id_column: Optional[str] = None,
+    skip_bad: bool = False,
+) -> tuple[Blobs, Blobs, Blobs, Blobs, list[tuple[int, str]]]:
+    """As ``part_sketch``, the text ``columns`` read from JSON Lines (a pyarrow binary
+    array); with ``id_column``, its values' id home blobs."""
 
 def home_part(home: int, parts: int) -> int:
     """The partition of ``parts`` that keeps ``home`` (of ids partition << 33 | position)."""

@@ -129,31 +129,35 @@ def _blobs(parts: list, routed, tag: int, slot=None) -> pa.RecordBatch:
     )
 
 
-def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shingles: str, bits: int, id_column):
+def _sketch(
+    columns: Sequence[str], lines: bool, shape, parts: list, slot, shingles: str, bits: int, id_column, skip_bad: bool
+):
     """Stage 1 over Arrow batches of (ROW, *columns), or with ``lines`` of (ROW, JSON line as
     binary): whole homes to ``part_sketch`` (``part_sketch_lines``); out, the two blobs of
     each home (to the home's partition), with ``id_column`` (lines only) its ids too, the
     digest blobs (to their digest partition) and the task's COUNT blob and BAD blob, if a
-    row is bad (then nothing more is sketched)."""
+    row is bad (then nothing more is sketched; with ``skip_bad``, a BAD blob for each bad
+    row, the others sketched)."""
     rows, bands = shape
     bad = []
 
     def emit(table: pa.Table) -> Iterator[pa.RecordBatch]:
         ids = table.column(0).to_numpy().astype(np.int64)
         if lines:
-            keys, texts, digests, names, error = _core.part_sketch_lines(
-                table.column(1), list(columns), ids, rows, bands, len(parts), shingles, bits, id_column
+            keys, texts, digests, names, errors = _core.part_sketch_lines(
+                table.column(1), list(columns), ids, rows, bands, len(parts), shingles, bits, id_column, skip_bad
             )
         else:
-            keys, texts, digests, names, error = _core.part_sketch(
+            keys, texts, digests, names, errors = _core.part_sketch(
                 [table.column(i + 1) for i in range(len(columns))],
-                list(columns), ids, rows, bands, len(parts), shingles, bits,
+                list(columns), ids, rows, bands, len(parts), shingles, bits, skip_bad,
             )
-        if error is not None:
-            at, message = error
-            bad.append((int(ids[at]), message.encode()))
-            yield _blobs(parts, bad, BAD, lambda _: 0)
-            return
+        if errors:
+            found = [(int(ids[at]), message.encode()) for at, message in errors]
+            yield _blobs(parts, found, BAD, lambda _: 0)
+            if not skip_bad:
+                bad.extend(found)
+                return
         # One home blob per Arrow batch: the JVM holds one at a time.
         for key in keys:
             yield _blobs(parts, [key], KEYS, slot)
@@ -194,20 +198,26 @@ def _sketch(columns: Sequence[str], lines: bool, shape, parts: list, slot, shing
     return run
 
 
-def _offsets(reports: list) -> tuple[dict, int]:
+def _offsets(reports: list, skip_bad: bool = False) -> tuple[dict, int]:
     """From the sketch's COUNT and BAD records (key, tag, blob): the first row number of
-    each input partition and the row count; a bad row raises, the first in input order."""
+    each input partition and the row count; a bad row raises, the first in input order
+    (unless ``skip_bad``: see :func:`_bad_rows`)."""
     counts = {key: int.from_bytes(blob, "little") for key, tag, blob in reports if tag == COUNT}
     offsets, total = {}, 0
     for pid in sorted(counts):
         offsets[pid] = total
         total += counts[pid]
-    bad = [(key, blob) for key, tag, blob in reports if tag == BAD]
-    if bad:
-        row, message = min(bad)
-        number = offsets[row >> POSITION_BITS] + (row & ((1 << POSITION_BITS) - 1))
-        raise ValueError(f"row {number}: {message.decode()}")
+    bad = _bad_rows(reports, offsets)
+    if bad and not skip_bad:
+        raise ValueError(bad[0][1])
     return offsets, total
+
+
+def _bad_rows(reports: list, offsets: dict) -> list[tuple[int, str]]:
+    """The BAD records as (row id, ``row N: message``), in input order."""
+    bad = sorted((key, blob) for key, tag, blob in reports if tag == BAD)
+    mask = (1 << POSITION_BITS) - 1
+    return [(row, f"row {offsets[row >> POSITION_BITS] + (row & mask)}: {blob.decode()}") for row, blob in bad]
 
 
 def _whole(stage: str, fn):
@@ -260,14 +270,17 @@ def dedup_texts(
     id_column: str | None = None,
     rows: int,
     report: bool = False,
-) -> tuple[DataFrame, int, dict | None]:
+    skip_bad: bool = False,
+) -> tuple[DataFrame, int, dict | None, list[str]]:
     """Stages 1-8 over ``numbered`` (ROW and the text ``columns``, or with ``lines`` the
     column of JSON Lines holding them), of about ``rows`` rows. Returns the decisions,
     computed and kept (a local checkpoint), and their count: (ROW, kept, kept_number,
     score), one row per removed row, kept_number the kept row's number from 0 in input
     order; with ``lines`` and ``id_column`` also ``duplicate_of``, the kept row's id as
-    JSON text (stage 8); and with ``report``, the run for a report (:func:`_run`), else
-    None. A bad row raises ``ValueError``, the first in input order."""
+    JSON text (stage 8); with ``report``, the run for a report (:func:`_run`), else None;
+    and the messages of the rows skipped. A bad row raises ``ValueError``, the first in
+    input order; with ``skip_bad``, each is left out and named (``row N: message``), and
+    the decisions hold a record for it with ``error`` set (kept out of both outputs)."""
     spark = numbered.sparkSession
     st = _Stats(stats)
     # Tasks of about PARTITION_ROWS rows, at least two a core: each task of each stage pays
@@ -292,7 +305,7 @@ def dedup_texts(
     # reports its input partition's row count and first bad row (for stage 7).
     given = [F.col(lines).cast("binary")] if lines else columns
     named = bool(lines and id_column)
-    sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits, id_column if named else None)
+    sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits, id_column if named else None, skip_bad)
     kept = st.df("1 sketch", exchange(numbered.select(ROW, *given).mapInArrow(sketch, BLOBS)))
     key_homes, text_homes = _tagged(kept, f"= {KEYS}"), _tagged(kept, f"= {TEXTS}")
 
@@ -336,7 +349,9 @@ def dedup_texts(
         # A report reads these blobs on the driver too: computed once, kept.
         everything = everything.localCheckpoint()
     # A shuffle to one task (not coalesce, which would run the stages above in one task).
-    decisions = everything.repartition(1).mapInArrow(_decider(values, n, named), DECIDED + (", part long" if named else ""))
+    decisions = everything.repartition(1).mapInArrow(
+        _decider(values, n, named, skip_bad), DECIDED + (", part long" if named else "")
+    )
     if named:
         # 8. The kept rows' ids, at their homes: the input is not read again for them.
         decisions = (
@@ -345,15 +360,23 @@ def dedup_texts(
             .applyInArrow(_names, DECIDED + ", duplicate_of string")
         )
     decisions = decisions.localCheckpoint()
-    removed, bad = decisions.select(F.count(F.lit(1)), F.max("error")).first()
+    skipped: list[str] = []
+    if skip_bad:
+        # Each skipped row's message (the row numbered in input order), to the caller.
+        found = decisions.where(F.col("error").isNotNull()).select(ROW, "error").collect()
+        skipped = [r[1] for r in sorted(found)]
+        removed = decisions.where(F.col("error").isNull()).count()
+    else:
+        removed, bad = decisions.select(F.count(F.lit(1)), F.max("error")).first()
+        if bad is not None:
+            raise ValueError(bad)
     st.unpersist()
-    if bad is not None:
-        raise ValueError(bad)
     st.mark("7 decisions", removed)
-    return decisions.drop("error"), removed, _run(everything) if report else None
+    run = _run(everything, skip_bad) if report else None
+    return decisions, removed, run, skipped
 
 
-def _run(everything: DataFrame) -> dict:
+def _run(everything: DataFrame, skip_bad: bool = False) -> dict:
     """A run as ``_core.write_report`` takes it, from stage 7's blobs brought to the driver
     (24 bytes a verified pair, 16 a copy; then 17 bytes a row): the pairs and decisions in
     row numbers from 0, and the distinct candidates the texts stage counted."""
@@ -368,7 +391,7 @@ def _run(everything: DataFrame) -> dict:
             candidates += int.from_bytes(blob, "little")
         else:
             reports.append((key, tag, blob))
-    offsets, total = _offsets(reports)
+    offsets, total = _offsets(reports, skip_bad)
     (pa_, pb, ps, pe), (rows, kept, score, exact) = _core.part_run(ver, cop)
     number = _numbering(offsets)
     duplicate_of = np.full(total, -1, np.int64)
@@ -460,7 +483,7 @@ def _meet(parts: list, threshold: float, shingles: str):
     return run
 
 
-def _decider(parts: list, n: int, named: bool):
+def _decider(parts: list, n: int, named: bool, skip_bad: bool = False):
     """Stage 7 over every VERIFIED, ADDRESSED (copies), COUNT and BAD record: the removed
     rows (ROW, kept, kept_number, score, error null; with ``named`` the partition of the
     kept row's home too), kept_number the kept row's number from 0 in input order; or, if
@@ -490,7 +513,7 @@ def _decider(parts: list, n: int, named: bool):
                 else:
                     reports.append((key, tag, blob))
         try:
-            offsets, _ = _offsets(reports)
+            offsets, _ = _offsets(reports, skip_bad)
         except ValueError as e:
             yield batch([-1], [0], [-1], [0.0], [str(e)])
             return
@@ -499,6 +522,12 @@ def _decider(parts: list, n: int, named: bool):
         for s in range(0, len(rows), DECISION_BATCH):
             t = slice(s, s + DECISION_BATCH)
             yield batch(rows[t], kept_rows[t], numbers[t], score[t], [None] * len(rows[t]))
+        # Skipped bad rows: a record each, the row as its own "kept" (no id found for it),
+        # left out of both outputs.
+        bad = _bad_rows(reports, offsets) if skip_bad else []
+        if bad:
+            ids = [row for row, _ in bad]
+            yield batch(ids, ids, [-1] * len(bad), [float("nan")] * len(bad), [m for _, m in bad])
 
     return run
 
@@ -517,14 +546,22 @@ def _names(decided: pa.Table, homes: pa.Table) -> pa.Table:
 
 
 def attach_decisions(
-    df: DataFrame, numbered: DataFrame, decisions: DataFrame, removed_rows: int, id_column: str | None, broadcast_rows: int
+    df: DataFrame,
+    numbered: DataFrame,
+    decisions: DataFrame,
+    removed_rows: int,
+    id_column: str | None,
+    broadcast_rows: int,
+    skipped: int = 0,
 ) -> DataFrame:
     """Every row of ``numbered`` with ``duplicate_of`` and ``score``, in input order: the
     ``removed_rows`` decisions joined in by broadcast when at most ``broadcast_rows`` (the big
-    side then keeps its order), else by a shuffle and a sort."""
-    if removed_rows == 0:
+    side then keeps its order), else by a shuffle and a sort. Skipped bad rows (decisions
+    with ``error``) are left out."""
+    decisions, numbered = _without_skipped(decisions, numbered, broadcast_rows, skipped)
+    if removed_rows == 0 and not skipped:
         return numbered.select(*df.columns, F.lit(None).alias("duplicate_of"), F.lit(None).cast("double").alias("score"))
-    small = removed_rows <= broadcast_rows
+    small = removed_rows <= broadcast_rows and skipped <= broadcast_rows
     hint = F.broadcast if small else (lambda x: x)
     if id_column:
         wanted = decisions.select("kept").distinct()
@@ -537,6 +574,16 @@ def attach_decisions(
     if not small:
         out = out.orderBy(ROW)
     return out.select(*df.columns, "duplicate_of", "score")
+
+
+def _without_skipped(decisions: DataFrame, numbered: DataFrame, broadcast_rows: int, skipped: int):
+    """The decisions of removed rows and the rows without the ``skipped`` bad ones
+    (decisions with ``error``)."""
+    if not skipped:
+        return decisions.drop("error"), numbered
+    bad = decisions.where(F.col("error").isNotNull()).select(ROW)
+    hint = F.broadcast if skipped <= broadcast_rows else (lambda x: x)
+    return decisions.where(F.col("error").isNull()).drop("error"), numbered.join(hint(bad), ROW, "left_anti")
 
 
 def _removed_lines(id_given: bool):
@@ -567,17 +614,26 @@ def _kept_ids(id_column: str):
     return run
 
 
-def attach_lines(numbered: DataFrame, decisions: DataFrame, removed_rows: int, line: str, id_column: str | None, broadcast_rows: int):
+def attach_lines(
+    numbered: DataFrame,
+    decisions: DataFrame,
+    removed_rows: int,
+    line: str,
+    id_column: str | None,
+    broadcast_rows: int,
+    skipped: int = 0,
+):
     """The kept rows' lines and the removed rows' lines (with ``duplicate_of`` and
     ``score``), each a DataFrame of one string column ``value`` in input order, as the
     command line writes its two JSON Lines files. The ``removed_rows`` decisions, when at most
     ``broadcast_rows``, are broadcast (the rows keep their order), else joined by a shuffle
     and sorted back."""
     binary = F.col(line).cast("binary")
-    if removed_rows == 0:
+    decisions, numbered = _without_skipped(decisions, numbered, broadcast_rows, skipped)
+    if removed_rows == 0 and not skipped:
         empty = numbered.where(F.lit(False)).select(F.col(line).alias("value"))
         return numbered.select(F.col(line).alias("value")), empty
-    small = removed_rows <= broadcast_rows
+    small = removed_rows <= broadcast_rows and skipped <= broadcast_rows
     hint = F.broadcast if small else (lambda x: x)
     if id_column and "duplicate_of" not in decisions.columns:  # else they came in stage 8
         wanted = decisions.select(F.col("kept").alias(ROW)).distinct()

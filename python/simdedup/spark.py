@@ -40,6 +40,7 @@ import re
 import sys
 import time
 import urllib.parse
+import warnings
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -168,6 +169,7 @@ def dedup(
     partitions: int | None = None,
     stats: dict | None = None,
     report: str | os.PathLike | None = None,
+    skip_bad_rows: bool = False,
 ):
     """Deduplicates the rows of ``df`` on the text ``columns`` as ``simdedup dedup`` does:
     exact Jaccard of word 3-shingles (the smallest per column) at ``threshold`` (0.5 by
@@ -194,7 +196,12 @@ def dedup(
     ``report="run.html"`` also writes the command line's HTML report of the run on the
     driver (a local path): the verified pairs come to the driver for it (24 bytes each, and
     17 bytes a row), and only the texts (of ``columns``; with ``embedding_column``, when
-    given) and ids of the rows it shows are fetched."""
+    given) and ids of the rows it shows are fetched.
+
+    A row with a null text column stops the job with a ``ValueError`` naming it (the
+    first in input order); with ``skip_bad_rows`` (text columns), as the command line's
+    ``--skip-bad-rows``, each such row is left out of the result and named by a
+    :class:`BadRowWarning` (``row N: message``), and the rest is decided as without it."""
     if embedding_column is not None:
         return _dedup_vectors(
             df,
@@ -234,10 +241,11 @@ def dedup(
     shape = _core.band_shape(threshold, int(n), recall, first_columns, shingles)
     if stats is not None:
         stats[f"0 read, count, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
-    decisions, removed, run = _text.dedup_texts(
+    decisions, removed, run, skipped = _text.dedup_texts(
         numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats,
-        report=report is not None,
+        report=report is not None, skip_bad=skip_bad_rows,
     )
+    _warn_skipped(skipped)
     if report is not None:
 
         def fields(ids: list[int], wanted: list[str]) -> dict[int, list]:
@@ -250,7 +258,7 @@ def dedup(
             names=None if id_column is None else (lambda ids: {k: vs[0] for k, vs in fields(ids, [id_column]).items()}),
             separator=FIELD_SEPARATOR if len(columns) > 1 else None,
         )
-    out = _text.attach_decisions(df, numbered, decisions, removed, id_column, BROADCAST_ROWS)
+    out = _text.attach_decisions(df, numbered, decisions, removed, id_column, BROADCAST_ROWS, len(skipped))
     return _split(df, out) if split else out
 
 
@@ -274,6 +282,7 @@ def dedup_lines(
     partitions: int | None = None,
     stats: dict | None = None,
     report: str | os.PathLike | None = None,
+    skip_bad_rows: bool = False,
 ) -> tuple[DataFrame, DataFrame]:
     """:func:`dedup` of JSON Lines left as text (``lines``: one string column, a JSON object
     a line, as :func:`read_lines` gives them): the rows' fields are read by the command
@@ -283,8 +292,8 @@ def dedup_lines(
     ``.write.text``, the part files hold, in order, the bytes of ``simdedup dedup``'s two
     files. The band shape is the command line's, for the rows it estimates from the input
     files' size and the first rows (``shape_rows`` overrides it). Blank lines are not rows;
-    a bad line raises ``ValueError``, named by its row number. ``report`` is
-    :func:`dedup`'s."""
+    a bad line raises ``ValueError``, named by its row number. ``report`` and
+    ``skip_bad_rows`` are :func:`dedup`'s (a skipped line is in neither output)."""
     threshold = 0.5 if threshold is None else threshold
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not between 0 and 1")
@@ -306,14 +315,15 @@ def dedup_lines(
     if first is None:
         first = rows.select(F.col(line).cast("binary")).limit(_core.FIRST_ROWS).toArrow().column(0)
     n = shape_rows if shape_rows is not None else _estimate_rows(lines, rows, first)
-    texts, _ = _core.jsonl_fields(first, columns)
+    texts, _ = _core.jsonl_fields(first, columns, skip_bad=skip_bad_rows)
     shape = _core.band_shape(threshold, int(n), recall, None, shingles, texts)
     if stats is not None:
         stats[f"0 first rows, shape {shape[0]}x{shape[1]}"] = (time.perf_counter() - start, n, None)
-    decisions, removed, run = _text.dedup_texts(
+    decisions, removed, run, skipped = _text.dedup_texts(
         numbered, columns, threshold, shape, rows=n, parts=partitions, shingles=shingles, bits=bits, stats=stats,
-        lines=line, id_column=id_column, report=report is not None,
+        lines=line, id_column=id_column, report=report is not None, skip_bad=skip_bad_rows,
     )
+    _warn_skipped(skipped)
     if report is not None:
 
         def fields(ids: list[int]) -> dict[int, tuple]:
@@ -327,7 +337,16 @@ def dedup_lines(
             names=None if id_column is None else (lambda ids: {k: _id_text(i) for k, (_, i) in fields(ids).items()}),
             separator=FIELD_SEPARATOR if len(columns) > 1 else None,
         )
-    return _text.attach_lines(numbered, decisions, removed, line, id_column, BROADCAST_ROWS)
+    return _text.attach_lines(numbered, decisions, removed, line, id_column, BROADCAST_ROWS, len(skipped))
+
+
+class BadRowWarning(UserWarning):
+    """A row left out by ``skip_bad_rows``; the message names it (``row N: ...``)."""
+
+
+def _warn_skipped(messages: list[str]) -> None:
+    for message in messages:
+        warnings.warn(BadRowWarning(message), stacklevel=3)
 
 
 def _id_text(value: str | None) -> str:
@@ -922,7 +941,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--format", help="input format when the name does not tell it")
     p.add_argument("-o", "--output", help="kept rows (directory of part files)")
     p.add_argument("--removed", help="removed rows with duplicate_of and score")
-    p.add_argument("--report", help="also write the run's HTML report here (text columns; a local path)")
+    p.add_argument("--report", help="also write the run's HTML report here (a local path)")
+    p.add_argument(
+        "--skip-bad-rows", action="store_true",
+        help="leave out rows that lack a text column (each named on stderr; exit status 2), as the command line does",
+    )
     p.add_argument("--master", help="Spark master when not run by spark-submit (e.g. local[2])")
     args = p.parse_args(argv)
     # Spark starts its Python workers with PYSPARK_PYTHON, else `python3` from PATH, which
@@ -936,6 +959,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not given.contains(key):
             builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    skipped: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as skipped:
+            warnings.simplefilter("always", BadRowWarning)
+            return _run_main(spark, args, skipped)
+    finally:
+        for w in skipped:
+            if not issubclass(w.category, BadRowWarning):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _run_main(spark: SparkSession, args, skipped: list) -> int:
+    """``main`` in its session: the outputs written, skipped rows named on stderr."""
     try:
         if not args.columns and not args.embedding_column:
             raise ValueError("name the text columns (--columns) or an --embedding-column")
@@ -949,7 +985,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if as_lines:
             kept, removed = dedup_lines(
-                read_lines(spark, args.input), columns, args.threshold, args.id_column, report=args.report
+                read_lines(spark, args.input), columns, args.threshold, args.id_column, report=args.report,
+                skip_bad_rows=args.skip_bad_rows,
             )
             save = write_lines
         else:
@@ -961,6 +998,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 embedding_column=args.embedding_column,
                 split=True,
                 report=args.report,
+                skip_bad_rows=args.skip_bad_rows,
             )
             save = write
         if args.output:
@@ -969,6 +1007,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             save(removed, args.removed)
         if not args.output and not args.removed:
             print(f"{removed.count()} rows removed", file=sys.stderr)
+        bad = [w for w in skipped if issubclass(w.category, BadRowWarning)]
+        for w in bad:
+            print(f"simdedup.spark: {w.message}, row skipped", file=sys.stderr)
+        if bad:
+            return 2
     except ValueError as e:
         print(f"simdedup.spark: {e}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ use simdedup::jobs::partitioned::{self as stages, BadBlob, Routed};
 use simdedup::text::minhash::{BandParams, MAX_BINS};
 
 use simdedup::output::records::removed_json;
-use simdedup::records::line_fields;
+use simdedup::records::line_fields_each;
 use simdedup::text::simhash::TextConfig;
 
 use crate::{text_column_with_nulls, text_config, with_binary_values};
@@ -35,10 +35,11 @@ fn slices(blobs: &[PyBackedBytes]) -> Vec<&[u8]> {
 
 /// Stage 1: sketches rows `row_ids` (increasing) of the text `columns` (pyarrow string
 /// arrays, named by `names` in messages). Returns the key home blobs, the text home blobs
-/// and the digest blobs, each as `(key, bytes)`, and `None`; or, when a row is bad, no
-/// blobs and the first bad row's `(index, message)`.
+/// and the digest blobs, each as `(key, bytes)`, and the bad rows' `(index, message)`: when
+/// a row is bad, no blobs and the first bad row; with `skip_bad`, the other rows' blobs and
+/// every bad row.
 #[pyfunction]
-#[pyo3(signature = (columns, names, row_ids, rows, bands, parts, shingles="word:3", bits=128))]
+#[pyo3(signature = (columns, names, row_ids, rows, bands, parts, shingles="word:3", bits=128, skip_bad=false))]
 #[allow(clippy::too_many_arguments)]
 fn part_sketch<'py>(
     py: Python<'py>,
@@ -50,6 +51,7 @@ fn part_sketch<'py>(
     parts: u64,
     shingles: &str,
     bits: u32,
+    skip_bad: bool,
 ) -> PyResult<Sketch<'py>> {
     let config = text_config(shingles)?;
     let ids: Vec<u64> = row_ids.as_slice()?.iter().map(|&r| r as u64).collect();
@@ -68,35 +70,35 @@ fn part_sketch<'py>(
         cols.push(col);
     }
     let params = BandParams { rows, bands };
-    let sketched = py.detach(|| {
-        stages::join_columns(&cols)
-            .map(|texts| sketch_texts(&ids, texts, &config, params, parts, bits))
-    });
-    match sketched {
-        Err(row) => {
-            // The first column with a null at that row names it.
-            let name = cols
-                .iter()
-                .zip(&names)
-                .find(|(c, _)| c.first_null() == Some(row))
-                .map_or("?", |(_, n)| n.as_str());
-            Ok(bad_row(
-                row,
-                format!("column '{name}' is missing or not text"),
-            ))
-        }
-        Ok(s) => Ok(sketched_out(py, s?, Vec::new())),
+    // A row with a null in some column is bad; its message names the first such column.
+    let message = |row: usize| {
+        let name = cols
+            .iter()
+            .zip(&names)
+            .find(|(c, _)| c.is_null(row))
+            .map_or("?", |(_, n)| n.as_str());
+        format!("column '{name}' is missing or not text")
+    };
+    let (good, texts, bad) = py.detach(|| stages::join_columns(&cols));
+    if let Some(&first) = bad.first()
+        && !skip_bad
+    {
+        return Ok(bad_row(first, message(first)));
     }
+    let bad: Vec<(usize, String)> = bad.into_iter().map(|i| (i, message(i))).collect();
+    let kept: Vec<u64> = good.iter().map(|&i| ids[i]).collect();
+    let sketched = py.detach(|| sketch_texts(&kept, texts, &config, params, parts, bits))?;
+    Ok(sketched_out(py, sketched, Vec::new(), bad))
 }
 
 /// Blobs of [`part_sketch`] (keys, texts, digests, and for [`part_sketch_lines`] with an
-/// id column its id homes), or its bad row.
+/// id column its id homes), and the bad rows.
 type Sketch<'py> = (
     Blobs<'py>,
     Blobs<'py>,
     Blobs<'py>,
     Blobs<'py>,
-    Option<(usize, String)>,
+    Vec<(usize, String)>,
 );
 
 fn bad_row<'py>(row: usize, message: String) -> Sketch<'py> {
@@ -105,7 +107,7 @@ fn bad_row<'py>(row: usize, message: String) -> Sketch<'py> {
         Vec::new(),
         Vec::new(),
         Vec::new(),
-        Some((row, message)),
+        vec![(row, message)],
     )
 }
 
@@ -140,13 +142,18 @@ fn sketch_texts(
     }
 }
 
-fn sketched_out(py: Python<'_>, s: stages::Sketched, ids: Routed) -> Sketch<'_> {
+fn sketched_out(
+    py: Python<'_>,
+    s: stages::Sketched,
+    ids: Routed,
+    bad: Vec<(usize, String)>,
+) -> Sketch<'_> {
     (
         out(py, s.keys),
         out(py, s.texts),
         out(py, s.digests),
         out(py, ids),
-        None,
+        bad,
     )
 }
 
@@ -154,7 +161,7 @@ fn sketched_out(py: Python<'_>, s: stages::Sketched, ids: Routed) -> Sketch<'_> 
 /// one JSON object a row) giving the text `columns` as the command line reads them; with
 /// `id_column`, also that column's values, one blob per home ([`stages::id_homes`]).
 #[pyfunction]
-#[pyo3(signature = (lines, columns, row_ids, rows, bands, parts, shingles="word:3", bits=128, id_column=None))]
+#[pyo3(signature = (lines, columns, row_ids, rows, bands, parts, shingles="word:3", bits=128, id_column=None, skip_bad=false))]
 #[allow(clippy::too_many_arguments)]
 fn part_sketch_lines<'py>(
     py: Python<'py>,
@@ -167,6 +174,7 @@ fn part_sketch_lines<'py>(
     shingles: &str,
     bits: u32,
     id_column: Option<String>,
+    skip_bad: bool,
 ) -> PyResult<Sketch<'py>> {
     let config = text_config(shingles)?;
     let ids: Vec<u64> = row_ids.as_slice()?.iter().map(|&r| r as u64).collect();
@@ -178,20 +186,29 @@ fn part_sketch_lines<'py>(
                 "part_sketch_lines: one line per row id",
             ));
         }
-        Ok(py.detach(|| line_fields(lines, &columns, id_column.as_deref())))
+        Ok(py.detach(|| line_fields_each(lines, &columns, id_column.as_deref())))
     })?;
-    let (texts, names): (Vec<String>, Vec<Option<String>>) = match fields {
-        Ok(f) => f.into_iter().unzip(),
-        Err((row, message)) => return Ok(bad_row(row, message)),
-    };
+    let (mut kept, mut texts, mut names, mut bad) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, f) in fields.into_iter().enumerate() {
+        match f {
+            Ok((text, name)) => {
+                kept.push(ids[i]);
+                texts.push(text);
+                names.push(name);
+            }
+            Err(message) if skip_bad => bad.push((i, message)),
+            Err(message) => return Ok(bad_row(i, message)),
+        }
+    }
     let (s, id_homes) = py.detach(|| {
         let homes = match id_column {
-            Some(_) => stages::id_homes(&ids, &names),
+            Some(_) => stages::id_homes(&kept, &names),
             None => Vec::new(),
         };
-        sketch_texts(&ids, texts, &config, params, parts, bits).map(|s| (s, homes))
+        sketch_texts(&kept, texts, &config, params, parts, bits).map(|s| (s, homes))
     })?;
-    Ok(sketched_out(py, s, id_homes))
+    Ok(sketched_out(py, s, id_homes, bad))
 }
 
 /// The `id_column` values (JSON text; None where a row has none) of `rows` (a numpy
@@ -229,30 +246,50 @@ fn home_part(home: u64, parts: u64) -> u64 {
     stages::home_part(home, parts)
 }
 
+/// Each row's text (`None`: a bad row, skipped) and id.
+type TextsAndIds = (Vec<Option<String>>, Vec<Option<String>>);
+
 /// The combined text `columns` of JSON Lines `lines` (a pyarrow binary array) and, with
 /// `id_column`, that column's JSON text, as the command line reads a file's rows. A bad
-/// line raises, named by its `row_numbers` entry.
+/// line raises, named by its `row_numbers` entry; with `skip_bad`, its text and id are
+/// `None`.
 #[pyfunction]
-#[pyo3(signature = (lines, columns, id_column=None, row_numbers=None))]
+#[pyo3(signature = (lines, columns, id_column=None, row_numbers=None, skip_bad=false))]
 fn jsonl_fields(
     py: Python<'_>,
     lines: Bound<'_, PyAny>,
     columns: Vec<String>,
     id_column: Option<String>,
     row_numbers: Option<Vec<i64>>,
-) -> PyResult<(Vec<String>, Vec<Option<String>>)> {
+    skip_bad: bool,
+) -> PyResult<TextsAndIds> {
     let fields = with_binary_values("lines", &lines, |lines| {
-        Ok(py.detach(|| line_fields(lines, &columns, id_column.as_deref())))
+        Ok(py.detach(|| line_fields_each(lines, &columns, id_column.as_deref())))
     })?;
-    match fields {
-        Ok(f) => Ok(f.into_iter().unzip()),
-        Err((row, message)) => {
-            let n = row_numbers
-                .and_then(|r| r.get(row).copied())
-                .unwrap_or(row as i64);
-            Err(PyValueError::new_err(format!("row {n}: {message}")))
+    let mut out = (
+        Vec::with_capacity(fields.len()),
+        Vec::with_capacity(fields.len()),
+    );
+    for (row, f) in fields.into_iter().enumerate() {
+        match f {
+            Ok((text, id)) => {
+                out.0.push(Some(text));
+                out.1.push(id);
+            }
+            Err(_) if skip_bad => {
+                out.0.push(None);
+                out.1.push(None);
+            }
+            Err(message) => {
+                let n = row_numbers
+                    .as_ref()
+                    .and_then(|r| r.get(row).copied())
+                    .unwrap_or(row as i64);
+                return Err(PyValueError::new_err(format!("row {n}: {message}")));
+            }
         }
     }
+    Ok(out)
 }
 
 /// The removed rows' JSON Lines (without the final `\n`, a `\r` kept): each of `lines`

@@ -32,16 +32,16 @@ fn band_shape(
     recall: f64,
     first: Option<Vec<Vec<Option<String>>>>,
     shingles: &str,
-    first_texts: Option<Vec<String>>,
+    first_texts: Option<Vec<Option<String>>>,
 ) -> PyResult<(u32, u32)> {
     let goal = BandGoal {
         bar: threshold,
         recall,
     };
     if let Some(texts) = first_texts {
-        // Already combined (`jsonl_fields`).
+        // Already combined (`jsonl_fields`; None for a bad row).
         let config = text_config(shingles)?;
-        let text = |r: usize| Some(texts[r].clone());
+        let text = |r: usize| texts[r].clone();
         let p = py.detach(|| dataset_shape(texts.len().min(FIRST_ROWS), &text, n, goal, &config));
         return Ok((p.rows, p.bands));
     }

@@ -413,6 +413,66 @@ def test_bad_lines_are_named(spark, tmp_path):
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
 
+@pytest.mark.parametrize("id_column", [None, "id"])
+def test_skipped_bad_rows_are_the_local_runs(spark, cli, tmp_path, id_column):
+    """skip_bad_rows: each bad row is named and left out of both outputs, the rest decided
+    as the command line's --skip-bad-rows decides it, byte for byte (JSON Lines), in 1 and
+    3 partitions; the shell entry names them on stderr and exits 2."""
+    texts = sentences(900, seed=41) + sentences(60, seed=41)
+    path = _lines_file(tmp_path, texts)
+    lines = path.read_text().split("\n")
+    # Bad rows: one early (in the first rows read for the shape), others later, one a
+    # near copy's original (its copies are then decided against the rest).
+    for at, bad in ((3, '{"id": "b3"}'), (400, '{"text": 7, "id": "b400"}'), (901, "not json")):
+        lines[at] = bad
+    path.write_text("\n".join(lines))
+    given = ["--id-column", id_column] if id_column else []
+    out = tmp_path / "k.jsonl", tmp_path / "r.jsonl"
+    from conftest import _binary
+
+    run = subprocess.run(
+        [str(_binary()), "dedup", str(path), "--columns", "text", *given, "--skip-bad-rows",
+         "-o", str(out[0]), "--removed", str(out[1])], capture_output=True, text=True,
+    )
+    assert run.returncode == 2 and "3 skipped" in run.stderr, run.stderr
+    want = out[0].read_bytes(), out[1].read_bytes()
+    size = os.path.getsize(path)
+    for parts in (1, 3):
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(size // parts + 1))
+        with pytest.warns(sd.BadRowWarning) as caught:
+            kept, removed = sd.dedup_lines(sd.read_lines(spark, str(path)), ["text"], 0.5, id_column, skip_bad_rows=True)
+        assert len(caught) == 3 and all(str(w.message).startswith("row ") for w in caught)
+        sd.write_lines(kept, str(tmp_path / f"kept{parts}"))
+        sd.write_lines(removed, str(tmp_path / f"removed{parts}"))
+        assert _part_bytes(tmp_path / f"kept{parts}") == want[0], f"{parts} partitions"
+        assert _part_bytes(tmp_path / f"removed{parts}") == want[1], f"{parts} partitions"
+    spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    code = sd.main([str(path), "--columns", "text", "--skip-bad-rows", "-o", str(tmp_path / "m.jsonl")])
+    assert code == 2 and _part_bytes(tmp_path / "m.jsonl") == want[0]
+
+
+def test_skipped_null_rows_of_a_dataframe(spark, cli, tmp_path):
+    """skip_bad_rows on a DataFrame: rows with a null text column are left out of the
+    result; the others' decisions are the command line's on the same Parquet file."""
+    rows = _rows(sentences(600, seed=43) + sentences(40, seed=43))
+    for at in (0, 5, 333):
+        rows[at]["text"] = None
+    path = _write_parquet(tmp_path / "d.parquet", rows)
+    from conftest import _binary
+
+    def skipping(*args):  # the command line exits 2 when it skips rows
+        done = subprocess.run([str(_binary()), *args], capture_output=True, text=True)
+        assert done.returncode == 2 and "3 skipped" in done.stderr, done.stderr
+
+    expected = _local(skipping, path, tmp_path, "--skip-bad-rows")
+    with pytest.warns(sd.BadRowWarning, match="column 'text' is missing or not text"):
+        got = _spark(spark.read.parquet(str(path)), path, skip_bad_rows=True)
+    assert len(expected[0]) + len(expected[1]) == len(rows) - 3
+    assert got == expected
+    with pytest.raises(ValueError, match="row 0: column 'text'"):
+        sd.dedup(spark.read.parquet(str(path)), ["text"], 0.5)
+
+
 # Embeddings: `dedup(df, embedding_column=...)` against `simdedup dedup DATA --columns text
 # --embedding-column emb` (the exact search below 20,000 rows).
 

@@ -752,20 +752,21 @@ pub fn names(id_blobs: &[&[u8]], rows: &[u64]) -> Result<Vec<Option<String>>, Ba
         .collect())
 }
 
-/// [`TextColumn`] values of several columns joined per row as the command line joins a
-/// record's fields; `Err(row)` names the first row with a null field.
-pub fn join_columns(columns: &[TextColumn]) -> Result<Vec<String>, usize> {
+/// The rows of one batch of text `columns` split by nulls: the rows with a value in every
+/// column and their texts (the fields joined as a record's, [`crate::text::batch::join_fields`]),
+/// and the rows with a null in some column (bad rows), each in order.
+pub fn join_columns(columns: &[TextColumn]) -> (Vec<usize>, Vec<String>, Vec<usize>) {
     let n = columns.first().map_or(0, TextColumn::len);
-    if let Some(row) = columns.iter().filter_map(TextColumn::first_null).min() {
-        return Err(row);
-    }
-    Ok((0..n)
-        .into_par_iter()
-        .map(|i| {
+    let (good, bad): (Vec<usize>, Vec<usize>) =
+        (0..n).partition(|&i| !columns.iter().any(|c| c.is_null(i)));
+    let texts = good
+        .par_iter()
+        .map(|&i| {
             let fields: Vec<&str> = columns.iter().map(|c| c.get(i)).collect();
             crate::text::batch::join_fields(&fields)
         })
-        .collect())
+        .collect();
+    (good, texts, bad)
 }
 
 #[cfg(test)]

@@ -184,24 +184,31 @@ pub fn line_fields(
     columns: &[String],
     id_column: Option<&str>,
 ) -> Result<Vec<TextAndId>, (usize, String)> {
+    let fields = line_fields_each(lines, columns, id_column);
+    // In order: the first bad line is the one named.
+    fields
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| f.map_err(|message| (i, message)))
+        .collect()
+}
+
+/// [`line_fields`] line by line: each line's fields, or its message.
+pub fn line_fields_each(
+    lines: &[&[u8]],
+    columns: &[String],
+    id_column: Option<&str>,
+) -> Vec<Result<TextAndId, String>> {
     use rayon::prelude::*;
     let extractor = Columns {
         text: columns.to_vec(),
         embedding: None,
         id: id_column.map(str::to_string),
     };
-    let fields: Vec<_> = lines
+    lines
         .par_iter()
-        .enumerate()
-        .map(|(i, line)| {
-            extractor
-                .extract(line)
-                .map(|f| (f.text, f.id))
-                .map_err(|message| (i, message))
-        })
-        .collect();
-    // In order: the first bad line is the one named.
-    fields.into_iter().collect()
+        .map(|line| extractor.extract(line).map(|f| (f.text, f.id)))
+        .collect()
 }
 
 #[cfg(test)]

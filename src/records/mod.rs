@@ -17,7 +17,7 @@
 
 mod csv_file;
 mod jsonl;
-pub use jsonl::{TextAndId, line_fields};
+pub use jsonl::{TextAndId, line_fields, line_fields_each};
 pub(crate) mod parquet_file;
 
 use std::borrow::Cow;

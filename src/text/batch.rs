@@ -54,6 +54,15 @@ impl TextColumn {
         }
     }
 
+    /// Whether slot `i` is null (an owned text never is).
+    pub fn is_null(&self, i: usize) -> bool {
+        match self {
+            TextColumn::Owned(_) => false,
+            TextColumn::Utf8(a) => a.is_null(i),
+            TextColumn::LargeUtf8(a) => a.is_null(i),
+        }
+    }
+
     /// The first null slot of an Arrow column, if any.
     pub fn first_null(&self) -> Option<usize> {
         let nulls = match self {
