@@ -842,30 +842,24 @@ class SimDedup(Generic[Record]):
 
     def _report(self, path: str, out: dict, rows: np.ndarray | None, result: DeduplicationResult, started: float) -> None:
         """The report of a self-deduplication over the records: the core's group-level
-        pairs expanded over the groups' members, the result's decisions."""
+        pairs expanded over the groups' members (``_core.expand_copies``, as the command
+        line lists them), the result's decisions."""
         buckets = self._buckets()
         at = np.arange(len(out["duplicate_of"])) if rows is None else rows
-        pa_, pb, ps, pe = [], [], [], []
-        for bucket in buckets:
-            for x, a in enumerate(bucket):
-                for b in bucket[x + 1 :]:
-                    pa_.append(a), pb.append(b), ps.append(1.0), pe.append(True)
-        for ga, gb, score, exact in zip(
-            at[out["pair_a"]].tolist(), at[out["pair_b"]].tolist(), out["pair_score"].tolist(), out["pair_exact"].tolist()
-        ):
-            for a in buckets[ga]:
-                for b in buckets[gb]:
-                    pa_.append(min(a, b)), pb.append(max(a, b)), ps.append(score), pe.append(exact)
-        order = np.lexsort((np.asarray(pb, np.int64), np.asarray(pa_, np.int64)))
+        first = np.asarray(self._firsts, np.int64)
+        copy_rows = np.array([i for bucket in buckets for i in bucket[1:]], np.int64)
+        copy_reps = np.array([bucket[0] for bucket in buckets for _ in bucket[1:]], np.int64)
+        near = (first[at[out["pair_a"]]], first[at[out["pair_b"]]], out["pair_score"], out["pair_exact"])
+        pair_a, pair_b, pair_score, pair_exact = _core.expand_copies(near, (copy_rows, copy_reps))
         n = len(self.records)
         exact_of = np.zeros(n, bool)
         for d, (i, _) in zip(result.filtered, result._filtered_index or []):
             exact_of[i] = d.exact
         run = {
-            "pair_a": np.asarray(pa_, np.int64)[order],
-            "pair_b": np.asarray(pb, np.int64)[order],
-            "pair_score": np.asarray(ps, np.float64)[order],
-            "pair_exact": np.asarray(pe, bool)[order],
+            "pair_a": pair_a,
+            "pair_b": pair_b,
+            "pair_score": pair_score,
+            "pair_exact": pair_exact,
             "duplicate_of": result._duplicate_of,
             "score": result._scores,
             "exact": exact_of,

@@ -282,6 +282,13 @@ def part_run(
     score, exact: groups of copies and near pairs expanded over them) and the decisions
     (row, kept, score, exact), in row ids."""
 
+def expand_copies(
+    near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], copies: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs a report lists for a run whose exact copies were grouped before the search:
+    ``near`` (a, b, score, exact) between representatives expanded over the groups of
+    ``copies`` (copy, representative), and every pair inside a group at 1; sorted."""
+
 def report_records(run: dict, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """The records whose texts, then whose names, a report of ``run`` (the dict of
     ``dedup_texts`` or ``dedup_vectors``) shows."""

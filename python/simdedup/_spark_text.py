@@ -381,16 +381,7 @@ def _run(everything: DataFrame, skip_bad: bool = False) -> dict:
     (24 bytes a verified pair, 16 a copy; then 17 bytes a row): the pairs and decisions in
     row numbers from 0, and the distinct candidates the texts stage counted."""
     table = everything.select("key", "tag", "blob").toArrow()
-    ver, cop, reports, candidates = [], [], [], 0
-    for key, tag, blob in zip(*(table.column(i).to_pylist() for i in range(3))):
-        if tag == VERIFIED:
-            ver.append(blob)
-        elif tag == ADDRESSED:
-            cop.append(blob)
-        elif tag == CANDIDATES:
-            candidates += int.from_bytes(blob, "little")
-        else:
-            reports.append((key, tag, blob))
+    ver, cop, reports, candidates = _stage7_inputs(zip(*(table.column(i).to_pylist() for i in range(3))))
     offsets, total = _offsets(reports, skip_bad)
     (pa_, pb, ps, pe), (rows, kept, score, exact) = _core.part_run(ver, cop)
     number = _numbering(offsets)
@@ -483,6 +474,22 @@ def _meet(parts: list, threshold: float, shingles: str):
     return run
 
 
+def _stage7_inputs(records) -> tuple[list, list, list, int]:
+    """Stage 7's (key, tag, blob) records split: the verified blobs, the copies' blobs, the
+    sketch's reports (COUNT, BAD) and the candidates the text homes counted."""
+    ver, cop, reports, candidates = [], [], [], 0
+    for key, tag, blob in records:
+        if tag == VERIFIED:
+            ver.append(blob)
+        elif tag == ADDRESSED:
+            cop.append(blob)
+        elif tag == CANDIDATES:
+            candidates += int.from_bytes(blob, "little")
+        else:
+            reports.append((key, tag, blob))
+    return ver, cop, reports, candidates
+
+
 def _decider(parts: list, n: int, named: bool, skip_bad: bool = False):
     """Stage 7 over every VERIFIED, ADDRESSED (copies), COUNT and BAD record: the removed
     rows (ROW, kept, kept_number, score, error null; with ``named`` the partition of the
@@ -503,15 +510,8 @@ def _decider(parts: list, n: int, named: bool, skip_bad: bool = False):
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("decide")
-        ver, cop, reports = [], [], []
-        for b in batches:
-            for key, tag, blob in zip(*(b.column(i).to_pylist() for i in (1, 2, 3))):
-                if tag == VERIFIED:
-                    ver.append(blob)
-                elif tag == ADDRESSED:
-                    cop.append(blob)
-                else:
-                    reports.append((key, tag, blob))
+        records = (r for b in batches for r in zip(*(b.column(i).to_pylist() for i in (1, 2, 3))))
+        ver, cop, reports, _ = _stage7_inputs(records)
         try:
             offsets, _ = _offsets(reports, skip_bad)
         except ValueError as e:

@@ -808,33 +808,25 @@ def _dedup_vectors(
 
 def _vector_run(verified: DataFrame, copies: DataFrame, decisions: DataFrame, n: int, candidates, method: str) -> dict:
     """A vector run as ``_core.write_report`` takes it, on the driver: the verified pairs of
-    representatives expanded over their groups of exact copies, with every pair inside a
-    group at 1 (as the local run lists them), and every row's decision."""
+    representatives expanded over their groups of exact copies (``_core.expand_copies``, as
+    the local run lists them), and every row's decision."""
     def columns(df: DataFrame, names: list[str]) -> list[list]:
         rows = df.select(*names).collect()  # (toArrow refuses an empty result)
         return [[r[i] for r in rows] for i in range(len(names))]
 
-    groups: dict[int, list[int]] = {}
-    copy_of = dict(zip(*columns(copies, ["row", "rep"])))
-    for row, rep in sorted(copy_of.items()):
-        groups.setdefault(rep, [rep]).append(row)
-    pairs = []
-    for members in groups.values():
-        members.sort()
-        pairs += [(a, b, 1.0, True) for x, a in enumerate(members) for b in members[x + 1 :]]
-    for a, b, score in zip(*columns(verified, ["a", "b", "score"])):
-        for x in groups.get(a, [a]):
-            pairs += [(min(x, y), max(x, y), score, False) for y in groups.get(b, [b])]
-    pairs.sort()
+    copy_rows, copy_reps = columns(copies, ["row", "rep"])
+    copy_of = dict(zip(copy_rows, copy_reps))
+    a, b, s = columns(verified, ["a", "b", "score"])
+    near = (np.array(a, np.int64), np.array(b, np.int64), np.array(s, np.float64), np.zeros(len(a), bool))
+    pair_a, pair_b, pair_score, pair_exact = _core.expand_copies(
+        near, (np.array(copy_rows, np.int64), np.array(copy_reps, np.int64))
+    )
     duplicate_of = np.full(n, -1, np.int64)
     scores, exact = np.ones(n), np.zeros(n, bool)
     for row, kept, score in zip(*columns(decisions, [ROW, "kept", "score"])):
         duplicate_of[row], scores[row], exact[row] = kept, score, copy_of.get(row) == kept
     return {
-        "pair_a": np.array([p[0] for p in pairs], np.int64),
-        "pair_b": np.array([p[1] for p in pairs], np.int64),
-        "pair_score": np.array([p[2] for p in pairs], np.float64),
-        "pair_exact": np.array([p[3] for p in pairs], bool),
+        "pair_a": pair_a, "pair_b": pair_b, "pair_score": pair_score, "pair_exact": pair_exact,
         "duplicate_of": duplicate_of, "score": scores, "exact": exact,
         "candidates": candidates or 0, "method": method,
     }

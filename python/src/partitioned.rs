@@ -8,6 +8,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
 use simdedup::jobs::partitioned::{self as stages, BadBlob, Routed};
+use simdedup::output::report::RunPair;
 use simdedup::text::minhash::{BandParams, MAX_BINS};
 
 use simdedup::output::records::removed_json;
@@ -419,14 +420,14 @@ fn part_decide<'py>(
     ))
 }
 
-type RunArrays<'py> = (
+pub(crate) type RunArrays<'py> = (
     Bound<'py, PyArray1<i64>>,
     Bound<'py, PyArray1<i64>>,
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<bool>>,
 );
 
-fn run_arrays<'py>(py: Python<'py>, list: &[stages::RunPair]) -> RunArrays<'py> {
+pub(crate) fn run_arrays<'py>(py: Python<'py>, list: &[RunPair]) -> RunArrays<'py> {
     let a: Vec<i64> = list.iter().map(|p| p.0 as i64).collect();
     let b: Vec<i64> = list.iter().map(|p| p.1 as i64).collect();
     let s: Vec<f64> = list.iter().map(|p| p.2).collect();

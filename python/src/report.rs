@@ -18,6 +18,7 @@ use simdedup::output::report::{self, Curve, Excerpts, RunData, RunFacts};
 use simdedup::text::minhash::BandParams;
 use simdedup::verify::ScoredPair;
 
+use crate::partitioned::{RunArrays, run_arrays};
 use crate::py_error;
 
 /// A run's pairs and decisions, from the dictionary a deduplication call returns.
@@ -181,7 +182,52 @@ fn write_report(
         .map_err(py_error)
 }
 
+/// The pairs a report lists for a run whose exact copies were grouped before the search
+/// ([`report::expand_over_copies`]): the `near` pairs between representatives (four
+/// arrays: a, b, score, exact) expanded over the groups of `copies` (copy, representative),
+/// and every pair inside a group.
+#[pyfunction]
+fn expand_copies<'py>(
+    py: Python<'py>,
+    near: (
+        PyReadonlyArray1<'py, i64>,
+        PyReadonlyArray1<'py, i64>,
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, bool>,
+    ),
+    copies: (PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, i64>),
+) -> PyResult<RunArrays<'py>> {
+    let (a, b, s, e) = (
+        near.0.as_slice()?,
+        near.1.as_slice()?,
+        near.2.as_slice()?,
+        near.3.as_slice()?,
+    );
+    if b.len() != a.len() || s.len() != a.len() || e.len() != a.len() {
+        return Err(PyValueError::new_err(
+            "expand_copies: near arrays of one length",
+        ));
+    }
+    let (c, r) = (copies.0.as_slice()?, copies.1.as_slice()?);
+    if r.len() != c.len() {
+        return Err(PyValueError::new_err(
+            "expand_copies: copy arrays of one length",
+        ));
+    }
+    let near: Vec<report::RunPair> = (0..a.len())
+        .map(|i| (a[i] as u64, b[i] as u64, s[i], e[i]))
+        .collect();
+    let copies: Vec<(u64, u64)> = c
+        .iter()
+        .zip(r)
+        .map(|(&c, &r)| (c as u64, r as u64))
+        .collect();
+    let pairs = py.detach(|| report::expand_over_copies(&near, &copies));
+    Ok(run_arrays(py, &pairs))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(expand_copies, m)?)?;
     m.add_function(wrap_pyfunction!(report_records, m)?)?;
     m.add_function(wrap_pyfunction!(write_report, m)?)?;
     Ok(())

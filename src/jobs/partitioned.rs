@@ -35,6 +35,7 @@
 use rayon::prelude::*;
 
 use crate::ops::cluster::greedy_sparse;
+use crate::output::report::{RunPair, expand_over_copies};
 use crate::search::bands::run_pairs;
 use crate::text::batch::{TextBatch, TextColumn};
 use crate::text::minhash::BandParams;
@@ -649,10 +650,8 @@ pub fn decide(verified: &[&[u8]], copies: &[&[u8]]) -> Result<Vec<Decision>, Bad
     Ok(out)
 }
 
-/// A run as a report takes it ([`crate::output::report`]), from the blobs stage 7 takes,
-/// with the pairs the local run lists: every pair inside a group of exact copies at score 1,
-/// and each verified pair (between representatives) expanded over both groups' members,
-/// as `(a, b, score, exact)` with `a < b`, sorted; and the decisions of [`decide`] with
+/// A run as a report takes it ([`crate::output::report`]), from the blobs stage 7 takes:
+/// the pairs the local run lists ([`expand_over_copies`]) and the decisions of [`decide`] with
 /// whether each removed row is an exact copy of its kept row.
 pub fn run_pairs_and_decisions(
     verified: &[&[u8]],
@@ -666,39 +665,17 @@ pub fn run_pairs_and_decisions(
             .binary_search_by_key(&row, |c| c.0)
             .is_ok_and(|i| copy_of[i].1 == kept)
     };
-    // Each representative's group: itself, then its copies in row order.
-    let mut groups: std::collections::HashMap<u64, Vec<u64>> = Default::default();
-    for &(copy, rep) in &copy_of {
-        groups.entry(rep).or_insert_with(|| vec![rep]).push(copy);
-    }
-    let mut pairs: Vec<RunPair> = Vec::new();
-    for members in groups.values_mut() {
-        members.sort_unstable();
-        for (x, &a) in members.iter().enumerate() {
-            pairs.extend(members[x + 1..].iter().map(|&b| (a, b, 1.0, true)));
-        }
-    }
-    let members = |r: u64| groups.get(&r).cloned().unwrap_or_else(|| vec![r]);
     let mut near = verified_pairs(verified)?;
     near.sort_unstable_by_key(|x| (x.0, x.1));
     near.dedup_by(|x, y| (x.0, x.1) == (y.0, y.1));
-    for (a, b, score) in near {
-        let (ga, gb) = (members(a), members(b));
-        for &x in &ga {
-            pairs.extend(gb.iter().map(|&y| (x.min(y), x.max(y), score, false)));
-        }
-    }
-    pairs.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    let near: Vec<RunPair> = near.into_iter().map(|(a, b, s)| (a, b, s, false)).collect();
+    let pairs = expand_over_copies(&near, &copy_of);
     let decisions = decisions
         .into_iter()
         .map(|(row, kept, score)| (row, kept, score, exact(row, kept)))
         .collect();
     Ok((pairs, decisions))
 }
-
-/// `(a, b, score, exact)`: a pair of a run, or a removed row's decision `(row, kept,
-/// score, exact)`.
-pub type RunPair = (u64, u64, f64, bool);
 
 /// The id column's values of a block of rows (increasing ids; the value's JSON text, `None`
 /// where a row has none), one blob per home, `(home, blob)` by increasing home: what the

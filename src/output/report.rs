@@ -274,6 +274,39 @@ pub fn leak_run(
     (pairs, Assignment { duplicate_of })
 }
 
+/// `(a, b, score, exact)`: a pair of a run, or a removed row's decision `(row, kept,
+/// score, exact)`.
+pub type RunPair = (u64, u64, f64, bool);
+
+/// The pairs of a run whose exact copies were grouped before the search, as the local run
+/// lists them ([`crate::ops::dedup`]): every pair inside a group (a representative and
+/// its `copies`, `(copy, representative)`) at score 1, exact, and each `near` pair between
+/// representatives expanded over both groups' members; `(a, b, score, exact)` with `a < b`,
+/// sorted.
+pub fn expand_over_copies(near: &[RunPair], copies: &[(u64, u64)]) -> Vec<RunPair> {
+    // Each representative's group: itself, then its copies in row order.
+    let mut groups: std::collections::HashMap<u64, Vec<u64>> = Default::default();
+    for &(copy, rep) in copies {
+        groups.entry(rep).or_insert_with(|| vec![rep]).push(copy);
+    }
+    let mut pairs: Vec<RunPair> = Vec::new();
+    for members in groups.values_mut() {
+        members.sort_unstable();
+        for (x, &a) in members.iter().enumerate() {
+            pairs.extend(members[x + 1..].iter().map(|&b| (a, b, 1.0, true)));
+        }
+    }
+    for (a, b, score, exact) in near {
+        let ga = groups.get(a).map_or(std::slice::from_ref(a), Vec::as_slice);
+        let gb = groups.get(b).map_or(std::slice::from_ref(b), Vec::as_slice);
+        for &x in ga {
+            pairs.extend(gb.iter().map(|&y| (x.min(y), x.max(y), *score, *exact)));
+        }
+    }
+    pairs.par_sort_unstable_by_key(|p| (p.0, p.1));
+    pairs
+}
+
 /// Two text sources as one, for [`leak_run`]'s numbering: `first`'s records, then
 /// `second`'s.
 pub struct Joined<'a> {

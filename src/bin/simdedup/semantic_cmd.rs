@@ -720,6 +720,23 @@ struct LeakFacts<'a> {
     texts: Option<(&'a (dyn TextSource + Sync), &'a (dyn TextSource + Sync))>,
 }
 
+/// The report's title of a `dedup` run: the command and its input.
+fn dedup_title(args: &SemDedupArgs) -> String {
+    let source = match (&args.input.vectors, &args.input.paths[..]) {
+        (Some(v), _) => std::slice::from_ref(v),
+        (None, paths) => paths,
+    };
+    report_title("dedup ", source)
+}
+
+/// How the report names a similarity ("jaccard" or "cosine", as saved results name it).
+fn report_similarity(similarity: &str) -> String {
+    match similarity {
+        "jaccard" => "Jaccard".into(),
+        other => other.into(),
+    }
+}
+
 /// The report of a leakage run: the reference's records, then the queries', each leak a
 /// pair and its query flagged ([`report::leak_run`]).
 fn leak_report(
@@ -738,10 +755,6 @@ fn leak_report(
         first_len: nr,
         second: queries,
     });
-    let source = match (&args.input.vectors, &args.input.paths[..]) {
-        (Some(v), _) => std::slice::from_ref(v),
-        (None, paths) => paths,
-    };
     let against: Vec<String> = args.against.iter().map(|p| escape_path(p)).collect();
     let name = |i: u32| match (i as usize).checked_sub(nr) {
         None => r_ids[i as usize].clone(),
@@ -749,16 +762,8 @@ fn leak_report(
     };
     let data = RunData {
         facts: RunFacts {
-            title: format!(
-                "{} --against {}",
-                report_title("dedup ", source),
-                against.join(" ")
-            ),
-            similarity: if facts.similarity == "jaccard" {
-                "Jaccard".into()
-            } else {
-                facts.similarity.into()
-            },
+            title: format!("{} --against {}", dedup_title(args), against.join(" ")),
+            similarity: report_similarity(facts.similarity),
             threshold: facts.threshold,
             inputs: (q_ids.len() + nr) as u64,
             skipped: vec![("non-finite query vectors".into(), skipped.len() as u64)],
@@ -914,18 +919,10 @@ fn finish_dedup(
 ) -> Result<()> {
     summary(ctx, &result.assignment, skipped);
     if ctx.wants_report() {
-        let source = match (&args.input.vectors, &args.input.paths[..]) {
-            (Some(v), _) => std::slice::from_ref(v),
-            (None, paths) => paths,
-        };
         let data = RunData {
             facts: RunFacts {
-                title: report_title("dedup ", source),
-                similarity: if similarity == "jaccard" {
-                    "Jaccard".into()
-                } else {
-                    similarity.into()
-                },
+                title: dedup_title(args),
+                similarity: report_similarity(similarity),
                 threshold,
                 inputs: info.inputs,
                 skipped: info.skipped,
