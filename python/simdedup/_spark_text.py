@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark import StorageLevel, TaskContext
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -287,7 +288,10 @@ def dedup_texts(
     # a fixed cost in Spark and Python, and a task's memory (its band entries, 16 bytes a
     # band, sorted in Rust) stays a few hundred MB. At 1M rows on 2 cores, 4 partitions
     # took 27.8 s, 8 took 28.3 s, 16 took 32.9 s.
-    n = parts or max(2 * spark.sparkContext.defaultParallelism, -(-rows // PARTITION_ROWS))
+    # A multiple of the cores, so that no task of a stage runs alone in a last wave (at 1M
+    # rows on 2 cores, 5 partitions ran in three waves, 6 run in three of shorter tasks).
+    cores = spark.sparkContext.defaultParallelism
+    n = parts or cores * max(2, -(-rows // (PARTITION_ROWS * cores)))
     values = _partition_values(n)
 
     def slot(home: int) -> int:
@@ -315,8 +319,14 @@ def dedup_texts(
 
     # 2. Exact duplicates: copies (copy, rep) by the copy's home; the sketch's row counts
     # pass through, to stage 7.
-    copies = _tagged(kept, f"in ({ADDRESSED}, {COUNT}, {BAD})").mapInArrow(_exact(values, slot), BLOBS)
+    # With ids (stage 8), the homes' id blobs pass through too: stage 8 then reads them from
+    # this small exchange, not from the sketch's (all the keys and texts again).
+    wanted = f"{ADDRESSED}, {COUNT}, {BAD}" + (f", {IDS}" if named else "")
+    copies = _tagged(kept, f"in ({wanted})").mapInArrow(_exact(values, slot), BLOBS)
     copies = st.df("2 exact duplicates", exchange(copies))
+    names = _tagged(copies, f"= {IDS}")
+    if named:
+        copies = _tagged(copies, f"!= {IDS}")
 
     # 3. Band entries of the representatives, by bucket partition; 4. the pairs of each
     # bucket, to the homes of both rows.
@@ -356,7 +366,7 @@ def dedup_texts(
         # 8. The kept rows' ids, at their homes: the input is not read again for them.
         decisions = (
             exchange(decisions).groupBy("part")
-            .cogroup(_tagged(kept, f"= {IDS}").groupBy("part"))
+            .cogroup(names.groupBy("part"))
             .applyInArrow(_names, DECIDED + ", duplicate_of string")
         )
     decisions = decisions.localCheckpoint()
@@ -432,12 +442,17 @@ DECIDED = DECISIONS + ", error string"
 
 def _exact(parts: list, slot):
     """Stage 2 over one digest partition: its digest blobs' copies, to the copies' homes;
-    the COUNT and BAD records (all at partition 0) passed on."""
+    the COUNT and BAD records (all at partition 0) passed on, and the id blobs of the homes
+    kept here (at this partition, as they came)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("exact")
         digests, reports = [], []
         for batch in batches:
+            ids = pc.equal(batch.column(2), IDS)
+            if pc.any(ids).as_py():
+                yield batch.filter(ids)
+                batch = batch.filter(pc.invert(ids))
             for key, tag, blob in zip(*(batch.column(i).to_pylist() for i in (1, 2, 3))):
                 if tag == ADDRESSED:
                     digests.append(blob)

@@ -109,6 +109,14 @@ impl Writer {
         self.u64(b.len() as u64);
         self.0.extend_from_slice(b);
     }
+    /// LEB128: 7 bits a byte, low bits first, the high bit set on all but the last.
+    fn varint(&mut self, mut x: u64) {
+        while x >= 0x80 {
+            self.0.push(x as u8 | 0x80);
+            x >>= 7;
+        }
+        self.0.push(x as u8);
+    }
 }
 
 struct Reader<'a> {
@@ -143,6 +151,17 @@ impl<'a> Reader<'a> {
     fn bytes(&mut self) -> Result<&'a [u8], BadBlob> {
         let n = self.u64()? as usize;
         self.take(n)
+    }
+    fn varint(&mut self) -> Result<u64, BadBlob> {
+        let mut x = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.take(1)?[0];
+            x |= ((b & 0x7f) as u64) << shift;
+            if b < 0x80 {
+                return Ok(x);
+            }
+        }
+        Err(BadBlob { what: self.what })
     }
     fn done(&self) -> bool {
         self.data.is_empty()
@@ -387,14 +406,16 @@ pub fn exact(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
 
 /// Stage 3: the band entries of one home's representatives (rows with shingles that are
 /// not in `copies`, the [`exact`] blobs for this home), by bucket partition. An entry blob
-/// holds its home, then `(band, key, position in the home)` as u16, u32, u16 (a band
-/// shape has at most [`crate::text::minhash::MAX_BINS`] bands).
+/// holds its home, then its entries sorted by bucket (`band << 32 | key`), each as the
+/// bucket's difference from the one before (from 0; a LEB128 varint, 3 or 4 bytes for a
+/// home's entries of one band spread over a few partitions) and its position in the home
+/// (u16): about 6 bytes an entry where `(band, key, position)` take 8.
 pub fn band_entries(home_blob: &[u8], copies: &[&[u8]], parts: u64) -> Result<Routed, BadBlob> {
     let home = KeyHome::decode(home_blob)?;
     let mut copy_rows: Vec<u64> = pairs_of(copies, "copies")?.iter().map(|p| p.0).collect();
     copy_rows.sort_unstable();
     let h = home_of(&home.rows);
-    let mut by_dest: Vec<Writer> = (0..parts).map(|_| Writer::default()).collect();
+    let mut by_dest: Vec<Vec<(u64, u16)>> = vec![Vec::new(); parts as usize];
     for (i, &row) in home.rows.iter().enumerate() {
         if home.shingles[i] == 0 || copy_rows.binary_search(&row).is_ok() {
             continue;
@@ -404,16 +425,47 @@ pub fn band_entries(home_blob: &[u8], copies: &[&[u8]], parts: u64) -> Result<Ro
             .iter()
             .enumerate()
         {
-            let w = &mut by_dest[route((b as u64) << 32 | key as u64, parts) as usize];
-            if w.0.is_empty() {
-                w.u64(h);
-            }
-            w.u16(b as u16);
-            w.u32(key);
-            w.u16(position);
+            let bucket = (b as u64) << 32 | key as u64;
+            by_dest[route(bucket, parts) as usize].push((bucket, position));
         }
     }
-    Ok(routed(by_dest))
+    let writers = by_dest
+        .into_iter()
+        .map(|entries| entry_blob(h, entries))
+        .collect();
+    Ok(routed(writers))
+}
+
+/// An entry blob of home `h`: `(bucket, position)` entries, sorted and delta coded (empty
+/// when there are none).
+fn entry_blob(h: u64, mut entries: Vec<(u64, u16)>) -> Writer {
+    let mut w = Writer::default();
+    if entries.is_empty() {
+        return w;
+    }
+    entries.sort_unstable();
+    w.u64(h);
+    let mut last = 0;
+    for (bucket, position) in entries {
+        w.varint(bucket - last);
+        w.u16(position);
+        last = bucket;
+    }
+    w
+}
+
+/// The `(bucket, row)` entries of an entry blob, appended to `out`.
+fn read_entries(blob: &[u8], out: &mut Vec<(u64, u64)>) -> Result<(), BadBlob> {
+    let mut r = Reader::new(blob, "band entries");
+    let h = r.u64()?;
+    let mut bucket = 0u64;
+    while !r.done() {
+        bucket = bucket.checked_add(r.varint()?).ok_or(BadBlob {
+            what: "band entries",
+        })?;
+        out.push((bucket, h << HOME_BITS | r.u16()? as u64));
+    }
+    Ok(())
 }
 
 fn home_of(rows: &[u64]) -> u64 {
@@ -424,14 +476,9 @@ fn home_of(rows: &[u64]) -> u64 {
 /// partition, each once, as `(a, b)` with `a < b`, to the home of `a` and to the home of
 /// `b` when it is another.
 pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
-    let mut entries: Vec<(u64, u64)> = Vec::with_capacity(blobs.iter().map(|b| b.len() / 8).sum());
+    let mut entries: Vec<(u64, u64)> = Vec::with_capacity(blobs.iter().map(|b| b.len() / 5).sum());
     for blob in blobs {
-        let mut r = Reader::new(blob, "band entries");
-        let h = r.u64()?;
-        while !r.done() {
-            let bucket = (r.u16()? as u64) << 32 | r.u32()? as u64;
-            entries.push((bucket, h << HOME_BITS | r.u16()? as u64));
-        }
+        read_entries(blob, &mut entries)?;
     }
     sort_by_bucket(&mut entries);
     let (keys, ids): (Vec<u64>, Vec<u64>) = entries.into_iter().unzip();
@@ -895,13 +942,20 @@ mod tests {
         assert_eq!(exact(&digests).unwrap(), forward);
         let copies: Vec<&[u8]> = forward.iter().map(|(_, b)| b.as_slice()).collect();
         let entries = band_entries(&s.keys[0].1, &copies, 3).unwrap();
-        // Each entry blob split in two at an entry boundary, in both orders.
-        let (head, tail) = entries[0].1.split_at(8 + 8 * 5);
-        let mut second = 0u64.to_le_bytes().to_vec();
-        second.extend_from_slice(tail);
+        // An entry blob split in two, in both orders.
+        let mut all = Vec::new();
+        read_entries(&entries[0].1, &mut all).unwrap();
+        let h = home(all[0].1);
+        let at = |e: &[(u64, u64)]| -> Vec<(u64, u16)> {
+            e.iter()
+                .map(|&(b, r)| (b, (r - (h << HOME_BITS)) as u16))
+                .collect()
+        };
+        let head = entry_blob(h, at(&all[..5])).0;
+        let second = entry_blob(h, at(&all[5..])).0;
         let one = band_pairs(&[&entries[0].1]).unwrap();
-        assert_eq!(band_pairs(&[head, &second]).unwrap(), one);
-        assert_eq!(band_pairs(&[&second, head]).unwrap(), one);
+        assert_eq!(band_pairs(&[&head, &second]).unwrap(), one);
+        assert_eq!(band_pairs(&[&second, &head]).unwrap(), one);
     }
 
     #[test]
