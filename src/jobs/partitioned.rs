@@ -406,64 +406,76 @@ pub fn exact(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
 
 /// Stage 3: the band entries of one home's representatives (rows with shingles that are
 /// not in `copies`, the [`exact`] blobs for this home), by bucket partition. An entry blob
-/// holds its home, then its entries sorted by bucket (`band << 32 | key`), each as the
-/// bucket's difference from the one before (from 0; a LEB128 varint, 3 or 4 bytes for a
-/// home's entries of one band spread over a few partitions) and its position in the home
-/// (u16): about 6 bytes an entry where `(band, key, position)` take 8.
+/// holds its home, then for each band a group: the band (u16), its entries' count (a
+/// LEB128 varint), and each entry as its key (u32) and its position in the home, as a
+/// varint of the difference from the one before (from 0; the positions increase): about 5
+/// bytes an entry where `(band, key, position)` take 8, with no sorting.
 pub fn band_entries(home_blob: &[u8], copies: &[&[u8]], parts: u64) -> Result<Routed, BadBlob> {
     let home = KeyHome::decode(home_blob)?;
     let mut copy_rows: Vec<u64> = pairs_of(copies, "copies")?.iter().map(|p| p.0).collect();
     copy_rows.sort_unstable();
     let h = home_of(&home.rows);
-    let mut by_dest: Vec<Vec<(u64, u16)>> = vec![Vec::new(); parts as usize];
-    for (i, &row) in home.rows.iter().enumerate() {
-        if home.shingles[i] == 0 || copy_rows.binary_search(&row).is_ok() {
-            continue;
-        }
-        let position = (row - (h << HOME_BITS)) as u16;
-        for (b, &key) in home.keys[i * home.bands..(i + 1) * home.bands]
-            .iter()
-            .enumerate()
-        {
-            let bucket = (b as u64) << 32 | key as u64;
-            by_dest[route(bucket, parts) as usize].push((bucket, position));
-        }
-    }
-    let writers = by_dest
-        .into_iter()
-        .map(|entries| entry_blob(h, entries))
+    let reps: Vec<(usize, u16)> = home
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|&(i, row)| home.shingles[i] != 0 && copy_rows.binary_search(row).is_err())
+        .map(|(i, &row)| (i, (row - (h << HOME_BITS)) as u16))
         .collect();
-    Ok(routed(writers))
+    let mut by_dest: Vec<Writer> = (0..parts).map(|_| Writer::default()).collect();
+    let mut groups: Vec<Vec<(u32, u16)>> = vec![Vec::new(); parts as usize];
+    for b in 0..home.bands {
+        for &(i, position) in &reps {
+            let key = home.keys[i * home.bands + b];
+            let dest = route((b as u64) << 32 | key as u64, parts) as usize;
+            groups[dest].push((key, position));
+        }
+        for (w, group) in by_dest.iter_mut().zip(groups.iter_mut()) {
+            entry_group(w, h, b as u16, group);
+            group.clear();
+        }
+    }
+    Ok(routed(by_dest))
 }
 
-/// An entry blob of home `h`: `(bucket, position)` entries, sorted and delta coded (empty
-/// when there are none).
-fn entry_blob(h: u64, mut entries: Vec<(u64, u16)>) -> Writer {
-    let mut w = Writer::default();
+/// Appends band `band`'s `entries` (key, position; positions increasing) to the entry blob
+/// of home `h` in `w`, which starts with the home.
+fn entry_group(w: &mut Writer, h: u64, band: u16, entries: &[(u32, u16)]) {
     if entries.is_empty() {
-        return w;
+        return;
     }
-    entries.sort_unstable();
-    w.u64(h);
+    if w.0.is_empty() {
+        w.u64(h);
+    }
+    w.u16(band);
+    w.varint(entries.len() as u64);
     let mut last = 0;
-    for (bucket, position) in entries {
-        w.varint(bucket - last);
-        w.u16(position);
-        last = bucket;
+    for &(key, position) in entries {
+        w.u32(key);
+        w.varint((position - last) as u64);
+        last = position;
     }
-    w
 }
 
-/// The `(bucket, row)` entries of an entry blob, appended to `out`.
+/// The `(band << 32 | key, row)` entries of an entry blob, appended to `out`.
 fn read_entries(blob: &[u8], out: &mut Vec<(u64, u64)>) -> Result<(), BadBlob> {
+    let bad = || BadBlob {
+        what: "band entries",
+    };
     let mut r = Reader::new(blob, "band entries");
     let h = r.u64()?;
-    let mut bucket = 0u64;
     while !r.done() {
-        bucket = bucket.checked_add(r.varint()?).ok_or(BadBlob {
-            what: "band entries",
-        })?;
-        out.push((bucket, h << HOME_BITS | r.u16()? as u64));
+        let band = (r.u16()? as u64) << 32;
+        let count = r.varint()?;
+        let mut position = 0u64;
+        for _ in 0..count {
+            let key = r.u32()? as u64;
+            position += r.varint()?;
+            if position >> HOME_BITS != 0 {
+                return Err(bad());
+            }
+            out.push((band | key, h << HOME_BITS | position));
+        }
     }
     Ok(())
 }
@@ -942,17 +954,24 @@ mod tests {
         assert_eq!(exact(&digests).unwrap(), forward);
         let copies: Vec<&[u8]> = forward.iter().map(|(_, b)| b.as_slice()).collect();
         let entries = band_entries(&s.keys[0].1, &copies, 3).unwrap();
-        // An entry blob split in two, in both orders.
+        // An entry blob split in two, in both orders (each entry a group of its own).
         let mut all = Vec::new();
         read_entries(&entries[0].1, &mut all).unwrap();
         let h = home(all[0].1);
-        let at = |e: &[(u64, u64)]| -> Vec<(u64, u16)> {
-            e.iter()
-                .map(|&(b, r)| (b, (r - (h << HOME_BITS)) as u16))
-                .collect()
+        let blob = |e: &[(u64, u64)]| {
+            let mut w = Writer::default();
+            for &(bucket, row) in e {
+                let position = (row - (h << HOME_BITS)) as u16;
+                entry_group(
+                    &mut w,
+                    h,
+                    (bucket >> 32) as u16,
+                    &[(bucket as u32, position)],
+                );
+            }
+            w.0
         };
-        let head = entry_blob(h, at(&all[..5])).0;
-        let second = entry_blob(h, at(&all[5..])).0;
+        let (head, second) = (blob(&all[..5]), blob(&all[5..]));
         let one = band_pairs(&[&entries[0].1]).unwrap();
         assert_eq!(band_pairs(&[&head, &second]).unwrap(), one);
         assert_eq!(band_pairs(&[&second, &head]).unwrap(), one);
