@@ -38,7 +38,6 @@ import json
 import os
 import re
 import sys
-import threading
 import time
 import urllib.parse
 import warnings
@@ -69,31 +68,6 @@ SESSION_SETTINGS = {"spark.shuffle.compress": "false"}
 PIECE = 1 << 16
 # Bytes of the vector band search's fingerprint (the local run's width).
 FP_BYTES = _core.BAND_FINGERPRINT_BYTES
-
-
-def _ready(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """A task that only loads the extension in its Python worker."""
-    _core.home_part(0, 1)
-    for _ in batches:
-        pass
-    return iter([])
-
-
-def _start_workers(spark: SparkSession) -> None:
-    """Starts a Python worker on each core, with the package loaded, in a job of its own
-    while the driver reads the input's first rows and plans the stages: a session's first
-    Python tasks wait about 1.5 s for their workers, and the job's first stage then finds
-    them running (Spark reuses a worker for the tasks after). Nothing waits for it; if the
-    session is busy or stops, the job's own tasks start the workers as before."""
-    cores = spark.sparkContext.defaultParallelism
-
-    def run() -> None:
-        try:
-            spark.range(0, cores, 1, cores).mapInArrow(_ready, "id long").collect()
-        except Exception:  # noqa: BLE001 (a warm-up: the job itself reports real failures)
-            pass
-
-    threading.Thread(target=run, name="simdedup-start-workers", daemon=True).start()
 
 
 def _stage(stats: dict | None, name: str, df: DataFrame) -> DataFrame:
@@ -257,7 +231,6 @@ def dedup(
     start = time.perf_counter()
     if report is not None:
         report = check_report_path(report)
-    _start_workers(df.sparkSession)
     # The row count: a scan that parses no field.
     n = shape_rows if shape_rows is not None else df.count()
     numbered = _numbered(df)
@@ -333,7 +306,6 @@ def dedup_lines(
     start = time.perf_counter()
     if report is not None:
         report = check_report_path(report)
-    _start_workers(lines.sparkSession)
     # Blank lines are not rows (as the command line reads the file).
     rows = lines.where(~F.col(line).rlike("^[ \\t\\n\\f\\r]*$"))
     numbered = _numbered(rows)
@@ -702,7 +674,6 @@ def _dedup_vectors(
     """``dedup(df, embedding_column=...)``: the local run's ``ops::semantic::dedup_vectors``
     with the search its cost model chooses, exact or bands (docs/spark.md: embeddings)."""
     started = time.perf_counter()
-    _start_workers(df.sparkSession)
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold} is not a cosine between -1 and 1")
     _check_columns(df, [column] + ([id_column] if id_column else []))
