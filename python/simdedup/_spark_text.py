@@ -21,7 +21,6 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyspark import StorageLevel, TaskContext
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -319,14 +318,8 @@ def dedup_texts(
 
     # 2. Exact duplicates: copies (copy, rep) by the copy's home; the sketch's row counts
     # pass through, to stage 7.
-    # With ids (stage 8), the homes' id blobs pass through too: stage 8 then reads them from
-    # this small exchange, not from the sketch's (all the keys and texts again).
-    wanted = f"{ADDRESSED}, {COUNT}, {BAD}" + (f", {IDS}" if named else "")
-    copies = _tagged(kept, f"in ({wanted})").mapInArrow(_exact(values, slot), BLOBS)
+    copies = _tagged(kept, f"in ({ADDRESSED}, {COUNT}, {BAD})").mapInArrow(_exact(values, slot), BLOBS)
     copies = st.df("2 exact duplicates", exchange(copies))
-    names = _tagged(copies, f"= {IDS}")
-    if named:
-        copies = _tagged(copies, f"!= {IDS}")
 
     # 3. Band entries of the representatives, by bucket partition; 4. the pairs of each
     # bucket, to the homes of both rows.
@@ -366,7 +359,7 @@ def dedup_texts(
         # 8. The kept rows' ids, at their homes: the input is not read again for them.
         decisions = (
             exchange(decisions).groupBy("part")
-            .cogroup(names.groupBy("part"))
+            .cogroup(_tagged(kept, f"= {IDS}").groupBy("part"))
             .applyInArrow(_names, DECIDED + ", duplicate_of string")
         )
     decisions = decisions.localCheckpoint()
@@ -442,17 +435,12 @@ DECIDED = DECISIONS + ", error string"
 
 def _exact(parts: list, slot):
     """Stage 2 over one digest partition: its digest blobs' copies, to the copies' homes;
-    the COUNT and BAD records (all at partition 0) passed on, and the id blobs of the homes
-    kept here (at this partition, as they came)."""
+    the COUNT and BAD records (all at partition 0) passed on."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("exact")
         digests, reports = [], []
         for batch in batches:
-            ids = pc.equal(batch.column(2), IDS)
-            if pc.any(ids).as_py():
-                yield batch.filter(ids)
-                batch = batch.filter(pc.invert(ids))
             for key, tag, blob in zip(*(batch.column(i).to_pylist() for i in (1, 2, 3))):
                 if tag == ADDRESSED:
                     digests.append(blob)
