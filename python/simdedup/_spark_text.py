@@ -15,7 +15,6 @@ the rows before the sketch.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -351,8 +350,7 @@ def dedup_texts(
     everything = met.unionByName(copies)
     if report:
         # A report reads these blobs on the driver too: computed once, kept.
-        with _static_plan(spark):
-            everything = everything.localCheckpoint()
+        everything = everything.localCheckpoint()
     # A shuffle to one task (not coalesce, which would run the stages above in one task).
     decisions = everything.repartition(1).mapInArrow(
         _decider(values, n, named, skip_bad), DECIDED + (", part long" if named else "")
@@ -364,8 +362,7 @@ def dedup_texts(
             .cogroup(_tagged(kept, f"= {IDS}").groupBy("part"))
             .applyInArrow(_names, DECIDED + ", duplicate_of string")
         )
-    with _static_plan(spark):
-        decisions = decisions.localCheckpoint()
+    decisions = decisions.localCheckpoint()
     skipped: list[str] = []
     if skip_bad:
         # Each skipped row's message (the row numbered in input order), to the caller.
@@ -380,26 +377,6 @@ def dedup_texts(
     st.mark("7 decisions", removed)
     run = _run(everything, skip_bad) if report else None
     return decisions, removed, run, skipped
-
-
-@contextlib.contextmanager
-def _static_plan(spark):
-    """Adaptive query execution off while the stages run, as the session had it after.
-    The stages' partitions are set and their joins are cogroups of exchanges already
-    partitioned alike, so there is nothing to adapt; planned adaptively, the query runs as
-    one job per exchange, re-planned between them (16 jobs at 1M rows). Interleaved runs at
-    1M rows: 23.5-24.2 s without it, 24.5-25.8 s with it. The setting is the session's:
-    another query of the session planned meanwhile is planned without it too."""
-    key = "spark.sql.adaptive.enabled"
-    before = spark.conf.get(key, None)
-    spark.conf.set(key, "false")
-    try:
-        yield
-    finally:
-        if before is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, before)
 
 
 def _run(everything: DataFrame, skip_bad: bool = False) -> dict:

@@ -78,30 +78,6 @@ def test_text_equals_the_local_run(spark, cli, tmp_path):
     assert got[1] == expected[1]  # ids, duplicate_of and scores, bit for bit
 
 
-def test_the_session_keeps_its_adaptive_setting(spark, tmp_path):
-    """The stages run without adaptive execution; the session's setting is as it was after,
-    set or not, and after a failed run."""
-    key = "spark.sql.adaptive.enabled"
-    path = _write_parquet(tmp_path / "d.parquet", _rows(sentences(200, seed=12) * 2))
-    df = spark.read.parquet(str(path))
-    try:
-        for value in ("true", "false", None):
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
-            before = spark.conf.get(key, None)
-            sd.dedup(df, ["text"], 0.5, "id").count()
-            assert spark.conf.get(key, None) == before
-        spark.conf.set(key, "true")
-        bad = spark.createDataFrame([("a", "x y z w"), ("b", None)], "id string, text string")
-        with pytest.raises(ValueError):
-            sd.dedup(bad, ["text"], 0.5, "id")
-        assert spark.conf.get(key) == "true"
-    finally:
-        spark.conf.unset(key)
-
-
 def test_several_columns_and_the_shell_entry(spark, cli, tmp_path):
     texts = sentences(600, seed=12)
     rows = [{"id": f"r{i}", "q": t, "c": " ".join(t.split()[::-2])} for i, t in enumerate(texts)]
