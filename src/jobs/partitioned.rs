@@ -470,7 +470,7 @@ fn read_entries(blob: &[u8], out: &mut Vec<(u64, u64)>) -> Result<(), BadBlob> {
         let mut position = 0u64;
         for _ in 0..count {
             let key = r.u32()? as u64;
-            position += r.varint()?;
+            position = position.checked_add(r.varint()?).ok_or_else(bad)?;
             if position >> HOME_BITS != 0 {
                 return Err(bad());
             }
@@ -975,6 +975,16 @@ mod tests {
         let one = band_pairs(&[&entries[0].1]).unwrap();
         assert_eq!(band_pairs(&[&head, &second]).unwrap(), one);
         assert_eq!(band_pairs(&[&second, &head]).unwrap(), one);
+        // A truncated entry blob, or a position step past the home, is a malformed blob.
+        let blob0 = &entries[0].1;
+        assert!(band_pairs(&[&blob0[..blob0.len() - 1]]).is_err());
+        let mut far = Writer::default();
+        far.u64(h);
+        far.u16(0);
+        far.varint(1);
+        far.u32(7);
+        far.varint(u64::MAX);
+        assert!(band_pairs(&[&far.0]).is_err());
     }
 
     #[test]
