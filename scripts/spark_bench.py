@@ -36,9 +36,10 @@ def _concat(directory: str) -> bytes:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("input")
-    p.add_argument("--columns", required=True)
+    p.add_argument("--columns", help="text columns (comma-separated)")
+    p.add_argument("--embedding-column", help="deduplicate by this column's vectors (cosine) instead")
     p.add_argument("--id-column")
-    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--threshold", type=float, help="[0.5; 0.9 with --embedding-column]")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--partitions", type=int, help="partitions of the stages [the job's default]")
     p.add_argument("--memory", help="spark.driver.memory [Spark's default, 1g]")
@@ -52,6 +53,10 @@ def main() -> None:
         help="JSONL through spark.read.json and dedup() to Parquet, not read_lines and dedup_lines to JSONL",
     )
     args = p.parse_args()
+    if not args.columns and not args.embedding_column:
+        p.error("give --columns or --embedding-column")
+    if args.threshold is None:
+        args.threshold = 0.9 if args.embedding_column else 0.5
     out = tempfile.mkdtemp(prefix="spark-bench-")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(args.master).config("spark.ui.enabled", "false")
@@ -75,7 +80,7 @@ def main() -> None:
     load0 = os.getloadavg()
     start = time.perf_counter()
     stats: dict = {}
-    lines = args.input.endswith(".jsonl") and not args.dataframe
+    lines = args.input.endswith(".jsonl") and not args.dataframe and not args.embedding_column
     stats_arg = None if args.total_only else stats
     shape_rows = os.path.getsize(args.input) // 200 if args.shape_from_size else None
     if lines:
@@ -86,8 +91,9 @@ def main() -> None:
         save, ext = sd.write_lines, ".jsonl"
     else:
         kept, removed = sd.dedup(
-            sd.read(spark, args.input), args.columns.split(","), args.threshold, args.id_column,
-            split=True, shape_rows=shape_rows, partitions=args.partitions, stats=stats_arg,
+            sd.read(spark, args.input), (args.columns or "").split(",") if args.columns else None, args.threshold,
+            args.id_column, embedding_column=args.embedding_column, split=True, shape_rows=shape_rows,
+            partitions=args.partitions, stats=stats_arg,
         )
         save, ext = sd.write, ".parquet"
     t = time.perf_counter()
@@ -109,14 +115,23 @@ def main() -> None:
         os.sync()
         t = time.perf_counter()
         ext = ".jsonl" if args.input.endswith(".jsonl") else os.path.splitext(args.input)[1]
-        cmd = [args.cli, "dedup", args.input, "--columns", args.columns, "--threshold", str(args.threshold),
-               "-o", os.path.join(out, "cli_kept" + ext), "--removed", os.path.join(out, "cli_removed" + ext)]
+        cmd = [args.cli, "dedup", args.input, "--columns", args.columns or args.id_column, "--threshold",
+               str(args.threshold), "-o", os.path.join(out, "cli_kept" + ext), "--removed",
+               os.path.join(out, "cli_removed" + ext)]
+        if args.embedding_column:
+            cmd += ["--embedding-column", args.embedding_column]
         if args.id_column:
             cmd += ["--id-column", args.id_column]
         subprocess.run(cmd, check=True, capture_output=True)
         secs = time.perf_counter() - t
-        with open(os.path.join(out, "cli_removed" + ext)) as f:
-            cli_removed = sum(1 for _ in f)
+        if ext == ".parquet":
+            import pyarrow.parquet as pq
+
+            local_removed = pq.read_table(os.path.join(out, "cli_removed" + ext))
+            cli_removed = local_removed.num_rows
+        else:
+            with open(os.path.join(out, "cli_removed" + ext)) as f:
+                cli_removed = sum(1 for _ in f)
         print(f"| single machine (`simdedup dedup`, 2 threads) | {secs:.1f} s | {cli_removed} removed | |")
         print(f"Spark / single machine: {total / secs:.2f}x")
         if lines:
@@ -125,6 +140,13 @@ def main() -> None:
                 for name in ("kept", "removed")
             )
             print(f"kept and removed files byte for byte the local run's: {'yes' if same else 'NO'}")
+        elif args.id_column and ext == ".parquet":
+            import pyarrow.dataset as ds
+
+            wanted = [args.id_column, "duplicate_of", "score"]
+            remote = ds.dataset(os.path.join(out, "removed.parquet")).to_table(columns=wanted).to_pylist()
+            local = local_removed.select(wanted).to_pylist()
+            print(f"same removed rows, duplicate_of and scores as the local run: {'yes' if local == remote else 'NO'}")
         elif args.id_column and ext == ".jsonl":
             import json
 

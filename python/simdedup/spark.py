@@ -52,6 +52,7 @@ from pyspark.sql.types import ArrayType, DoubleType, FloatType
 
 from simdedup import FIELD_SEPARATOR, _core
 from simdedup import _spark_text as _text
+from simdedup import _spark_vectors as _vec
 from simdedup.frames import check_report_path, write_run_report
 
 __all__ = ["dedup", "dedup_lines", "read", "read_lines", "write", "components", "main"]
@@ -64,8 +65,9 @@ BROADCAST_ROWS = 1 << 21
 # the stages' largest blobs are packed already (zstd texts, hashes; lz4 takes 6% off them),
 # and the 10M-row run's tasks spent 29 s writing shuffle blocks uncompressed, 37 s with lz4.
 SESSION_SETTINGS = {"spark.shuffle.compress": "false"}
-# Pairs handed over by one vector band-pairs call (24 bytes each in the Arrow batch).
-PIECE = 1 << 16
+# Rows per task of the vector stages' default partitions (a band task holds every
+# representative's fingerprint, 88 bytes a row, whatever the partitions).
+VECTOR_PARTITION_ROWS = 250_000
 # Bytes of the vector band search's fingerprint (the local run's width).
 FP_BYTES = _core.BAND_FINGERPRINT_BYTES
 
@@ -79,25 +81,6 @@ def _stage(stats: dict | None, name: str, df: DataFrame) -> DataFrame:
     rows = df.count()
     stats[name] = (time.perf_counter() - start, rows)
     return df
-
-
-def _row_numbers(df: DataFrame) -> DataFrame:
-    """``df`` with ``ROW``: 0, 1, ... in the DataFrame's order (partition by partition, as
-    a file is split in order), computed once and kept (the ids must not be recomputed)."""
-    mono = df.withColumn("__mono", F.monotonically_increasing_id())
-    mono = mono.withColumn("__pid", F.expr("shiftright(__mono, 33)"))
-    mono = mono.persist(StorageLevel.MEMORY_AND_DISK)
-    counts = sorted(mono.groupBy("__pid").count().collect())
-    offsets, total = [], 0
-    for pid, count in counts:
-        offsets.append((pid, total))
-        total += count
-    spark = df.sparkSession
-    table = spark.createDataFrame(offsets or [(0, 0)], "__pid long, __off long")
-    numbered = mono.join(F.broadcast(table), "__pid").withColumn(
-        ROW, F.col("__off") + F.expr("__mono & 8589934591")
-    )
-    return numbered.drop("__mono", "__pid", "__off")
 
 
 def _assign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -462,200 +445,6 @@ def _check_columns(df: DataFrame, names: Sequence[str]) -> None:
             raise ValueError(f"no column '{c}' (the columns are {', '.join(df.columns)})")
 
 
-def _floats(array: pa.Array, kind=np.float32) -> np.ndarray:
-    """The values of a list-of-floats column, row after row (every row holds dim)."""
-    return array.flatten().to_numpy(zero_copy_only=False).astype(kind, copy=False)
-
-
-def _vector_sketch(column: str, dim: int, named: bool):
-    """Stage 1 (vectors) over Arrow batches of (ROW, vectors[, id as text])."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            ids = batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64)
-            lists = batch.column(1)
-            # offsets index the (unsliced) child values, nulls included.
-            offsets = lists.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-            values = lists.values.to_numpy(zero_copy_only=False).astype(np.float64)
-            valid = lists.is_valid().to_numpy(zero_copy_only=False)
-            names = None
-            if named:
-                names = ["null" if x is None else str(x) for x in batch.column(2).to_pylist()]
-            hi, lo, norms, out = _core.vector_sketch(values, offsets, valid, ids, column, dim, names)
-            vecs = pa.ListArray.from_arrays(pa.array(np.arange(0, len(ids) * dim + 1, dim, dtype=np.int32)), pa.array(out))
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(ids), pa.array(hi), pa.array(lo), pa.array(norms), vecs],
-                names=["row", "hi", "lo", "norm", "vec"],
-            )
-
-    return run
-
-
-def _unit_sums(dim: int):
-    """One exact partial sum of unit rows per batch of (vec, norm)."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            norms = batch.column(1).to_numpy(zero_copy_only=False)
-            hi, lo, count = _core.vector_unit_sum(_floats(batch.column(0)), norms, dim)
-            yield pa.RecordBatch.from_pylist([{"hi": hi.tolist(), "lo": lo.tolist(), "count": count}])
-
-    return run
-
-
-def _centred_norms(mean: list[float]):
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            norms = batch.column(1).to_numpy(zero_copy_only=False)
-            r = _core.vector_centred_norms(_floats(batch.column(0)), norms, mean)
-            yield pa.RecordBatch.from_arrays([pa.array(r)], names=["r"])
-
-    return run
-
-
-def _fingerprints(mean: list[float] | None, dim: int, seed: int):
-    """Over batches of (row, vec, norm) of representatives of norm > 0."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            norms = batch.column(2).to_numpy(zero_copy_only=False)
-            hi, lo = _core.vector_fingerprints(_floats(batch.column(1)), norms, mean, dim, seed)
-            yield pa.RecordBatch.from_arrays([batch.column(0), pa.array(hi), pa.array(lo)], names=["row", "fhi", "flo"])
-
-    return run
-
-
-def _vector_pairs(reference, radius: int):
-    """Over batches of (row, fhi, flo): the pairs within ``radius`` of each row and a
-    broadcast reference of every representative, first row in this batch."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        ref_ids, ref_hi, ref_lo = reference.value
-        for batch in batches:
-            col = lambda i: batch.column(i).to_numpy(zero_copy_only=False).astype(np.int64)  # noqa: E731
-            a, b, d = _core.vector_pairs(col(0), col(1), col(2), ref_ids, ref_hi, ref_lo, radius)
-            if len(a):
-                yield pa.RecordBatch.from_arrays([pa.array(a), pa.array(b), pa.array(d)], names=["a", "b", "distance"])
-
-    return run
-
-
-def _band_sketch(mean: list[float] | None, dim: int, seed: int, shape):
-    """Over batches of (row, vec, norm) of representatives of norm > 0: the band search's
-    fingerprint (binary, FP_BYTES), the centring terms and the band buckets of each."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        bands = shape[1]
-        for batch in batches:
-            norms = batch.column(2).to_numpy(zero_copy_only=False)
-            fps, ma, ca, buckets = _core.vector_band_sketch(_floats(batch.column(1)), norms, mean, dim, seed, shape)
-            n = len(norms)
-            fp = pa.BinaryArray.from_buffers(
-                pa.binary(), n, [None, pa.py_buffer(np.arange(0, FP_BYTES * n + 1, FP_BYTES, dtype=np.int32)), pa.py_buffer(fps)]
-            )
-            keys = pa.ListArray.from_arrays(
-                pa.array(np.arange(0, n * bands + 1, bands, dtype=np.int32)), pa.array(buckets, pa.int64())
-            )
-            yield pa.RecordBatch.from_arrays(
-                [batch.column(0), fp, pa.array(ma), pa.array(ca), keys], names=["row", "fp", "ma", "ca", "keys"]
-            )
-
-    return run
-
-
-def _binary_values(array: pa.Array) -> np.ndarray:
-    """The bytes of a binary column's values, value after value (no nulls)."""
-    wide = pa.types.is_large_binary(array.type)
-    offsets = np.frombuffer(array.buffers()[1], np.int64 if wide else np.int32)
-    start, end = offsets[array.offset], offsets[array.offset + len(array)]
-    return np.frombuffer(array.buffers()[2], np.uint8)[start:end]
-
-
-def _band_pairs(shape, seed: int, threshold: float, mean: list[float] | None):
-    """Stage 3 (vector bands) over one partition sorted by (bucket, row) of (bucket, row,
-    fp, ma, ca): the pairs the local band search takes from each equal-bucket run, a run
-    that spans batches carried to the next; at most PIECE pairs per batch out."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        rule = _core.VectorBandPairs(shape, seed, threshold, mean)
-        carry = None
-
-        def emit(cols):
-            buckets, rows, fps, ma, ca = cols
-            cursor = (0, 0)
-            while cursor is not None:
-                a, b, d, cursor = rule.pairs(buckets, rows, fps, ma, ca, cursor, PIECE)
-                if len(a):
-                    yield pa.RecordBatch.from_arrays([pa.array(a), pa.array(b), pa.array(d)], names=["a", "b", "distance"])
-
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            fp = batch.column(2)
-            cols = [
-                batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64),
-                batch.column(1).to_numpy(zero_copy_only=False).astype(np.int64),
-                _binary_values(fp),
-                batch.column(3).to_numpy(zero_copy_only=False).astype(np.float32),
-                batch.column(4).to_numpy(zero_copy_only=False).astype(np.float32),
-            ]
-            if carry is not None:
-                cols = [np.concatenate([c, x]) for c, x in zip(carry, cols)]
-            buckets = cols[0]
-            last = int(np.searchsorted(buckets, buckets[-1]))
-            yield from emit([c[:last] if i != 2 else c[: FP_BYTES * last] for i, c in enumerate(cols)])
-            carry = [c[last:] if i != 2 else c[FP_BYTES * last :] for i, c in enumerate(cols)]
-        if carry is not None and len(carry[0]):
-            yield from emit(carry)
-
-    return run
-
-
-def _background_sample(sketch: DataFrame, usable: int, dim: int):
-    """The rows the local cost model samples: those at ``vector_sample_positions(usable)``
-    among the usable rows (norm > 0) in row order, found from counts of usable rows per
-    block of row numbers, then collected alone. Returns their values (float32, row after
-    row) and norms."""
-    positions = _core.vector_sample_positions(usable)
-    block = 1024
-    ok = sketch.where("norm > 0")
-    counts = sorted(ok.groupBy(F.expr(f"row div {block}").alias("blk")).count().collect())
-    starts, total = [], 0
-    for blk, count in counts:
-        starts.append(total)
-        total += count
-    # Each position's block, and its rank among the usable rows of that block.
-    wanted, i = {}, 0
-    for p in positions:
-        while i + 1 < len(starts) and starts[i + 1] <= p:
-            i += 1
-        wanted.setdefault(counts[i][0], []).append(p - starts[i])
-    rows = ok.where(F.expr(f"row div {block}").isin(list(wanted))).select("row").collect()
-    by_block: dict[int, list[int]] = {}
-    for (r,) in rows:
-        by_block.setdefault(r // block, []).append(r)
-    targets = []
-    for blk, ranks in wanted.items():
-        members = sorted(by_block[blk])
-        targets += [members[k] for k in ranks]
-    got = sorted(ok.where(F.col("row").isin(targets)).select("row", "vec", "norm").collect())
-    values = np.array([x for r in got for x in r["vec"]], np.float32)
-    norms = np.array([r["norm"] for r in got], np.float64)
-    return values, norms
-
-
-def _cosines(dim: int):
-    """Stage 4 (vectors) over batches of (a, b, va, na, vb, nb)."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            norm = lambda i: batch.column(i).to_numpy(zero_copy_only=False)  # noqa: E731
-            scores = _core.vector_cosines(_floats(batch.column(2)), norm(3), _floats(batch.column(4)), norm(5), dim)
-            yield pa.RecordBatch.from_arrays([batch.column(0), batch.column(1), pa.array(scores)], names=["a", "b", "score"])
-
-    return run
-
-
 def _dedup_vectors(
     df: DataFrame,
     column: str,
@@ -682,48 +471,46 @@ def _dedup_vectors(
         raise ValueError(f"column '{column}' holds {kind.simpleString()}, not a list of floats")
     seed = _core.DEFAULT_SEED if seed is None else int(seed)
     spark = df.sparkSession
-    parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
-    numbered = _stage(stats, "0 row numbers", _row_numbers(df))
-    # Every vector must have the first row's length, as the command line reads them.
-    first = numbered.where(F.col(ROW) == 0).select(F.size(column)).collect()
-    if not first:
+    cores = spark.sparkContext.defaultParallelism
+    numbered = _numbered(df)
+    start = time.perf_counter()
+    pids, offsets, n = _vec.row_offsets(numbered)
+    parts = partitions or cores * max(2, -(-n // (VECTOR_PARTITION_ROWS * cores)))
+    if n == 0:
         out = numbered.select(*df.columns, F.lit(None).alias("duplicate_of"), F.lit(None).cast("double").alias("score"))
         return _split(df, out) if split else out
+    # Every vector must have the first row's length, as the command line reads them.
+    first = numbered.select(F.size(column)).limit(1).collect()
     dim = first[0][0]
     if dim == 0:
         raise ValueError(f"row 0: column '{column}': the embedding is empty")
     if dim is None or dim < 0:
         dim = 1  # a null first vector: the sketch names row 0
+    if stats is not None:
+        stats["0 row numbers"] = (time.perf_counter() - start, n)
 
-    # 1. Sketch: checked rows, digest of the float32 bytes, norm, the vector as float32.
-    cols = [ROW, column] + ([F.col(id_column).cast("string")] if id_column else [])
-    sketch = (
-        numbered.select(*cols)
-        .mapInArrow(
-            _vector_sketch(column, dim, bool(id_column)),
-            "row long, hi long, lo long, norm double, vec array<float>",
-        )
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    sketch = _stage(stats, "1 sketch", sketch)
-    # Centring: the exact mean of the unit rows (all rows of norm > 0), the low quantile of
-    # their centred norms, the bar and the radius, as the local run computes them.
+    # 1. Sketch: checked rows, digest of the float32 bytes, norm, the vector as float32,
+    # one blob per batch, kept on disk; the exact partial sums of the unit rows beside.
     start = time.perf_counter()
-    sums = sketch.select("vec", "norm").mapInArrow(_unit_sums(dim), "hi array<long>, lo array<long>, count long").collect()
-    counts = [r["count"] for r in sums]
-    usable = sum(counts)
-    mean = _core.vector_unit_mean([x for r in sums for x in r["hi"]], [x for r in sums for x in r["lo"]], counts, dim)
-    low = None
+    sk = _vec.sketch(numbered, column, id_column, dim, pids, offsets)
+    firsts, usable_counts, mean = _vec.summary(sk, dim)
+    usable = int(usable_counts.sum())
+    if stats is not None:
+        stats["1 sketch"] = (time.perf_counter() - start, n)
+    # Centring: the low quantile of the centred norms, the bar and the radius, as the local
+    # run computes them; from band_rows usable rows the local cost model may pick the band
+    # search, from a background of sampled rows (collected in the same pass).
+    start = time.perf_counter()
     index, band_rows = _core.vector_low_index(usable)
-    if center and usable:
-        norms = sketch.select("vec", "norm").mapInArrow(_centred_norms(mean), "r double").where("NOT isnan(r)")
-        low = norms.orderBy("r").offset(index).limit(1).collect()[0][0]
+    positions = _core.vector_sample_positions(usable) if usable >= band_rows else []
+    sample = _vec.sample_ranks(firsts, usable_counts, positions)
+    low, shape = None, None
+    if (center and usable) or positions:
+        norms, values, sample_norms = _vec.norms_and_sample(sk, dim, mean, center, sample)
+        if center and usable:
+            low = float(np.partition(norms, index)[index])
     bar, low_norm, radius = _core.vector_plan(threshold, low, dim, center)
-    # The local run's choice of search: from band_rows usable rows its cost model may pick
-    # the band search, from a background of sampled rows.
-    shape = None
-    if usable >= band_rows:
-        values, sample_norms = _background_sample(sketch, usable, dim)
+    if positions:
         shape = _core.vector_search_plan(
             usable, values, sample_norms, dim, threshold, bar, low_norm, mean if center else None, recall
         )
@@ -731,50 +518,32 @@ def _dedup_vectors(
         plan = f"bands {shape[0]}x{shape[1]}, radius {shape[2]} of {8 * FP_BYTES} bits" if shape else f"radius {radius}"
         stats[f"1b centring (bar {bar:.4f}, {plan})"] = (time.perf_counter() - start, usable)
     # 2. Exact duplicates: the first row of each digest represents it.
-    keys = sketch.select("row", "hi", "lo")
-    firsts = keys.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
-    grouped = keys.join(firsts, ["hi", "lo"])
-    copies = grouped.where("row != rep").select("row", "rep").localCheckpoint()
-    reps = grouped.where("row = rep").select("row").join(sketch.where("norm > 0"), "row").select("row", "vec", "norm")
-    reps = _stage(stats, "2 exact duplicates", reps)
+    start = time.perf_counter()
+    keys = _vec.digests(sk, dim)
+    firsts_of = keys.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
+    copies = keys.join(firsts_of, ["hi", "lo"]).where("row != rep").select("row", "rep").localCheckpoint()
+    copy_rows = spark.sparkContext.broadcast(np.sort(np.array([r[0] for r in copies.select("row").collect()], np.int64)))
+    if stats is not None:
+        stats["2 exact duplicates"] = (time.perf_counter() - start, len(copy_rows.value))
     reference = None
     centre = mean if center else None
     if shape is not None:
-        # 3. Candidates (band search): band buckets exploded, repartitioned by bucket and
-        # sorted; of each equal-bucket run the pairs the local band search takes from it.
-        sketched = reps.mapInArrow(
-            _band_sketch(centre, dim, seed, shape), "row long, fp binary, ma float, ca float, keys array<long>"
-        ).localCheckpoint()
-        entries = sketched.select(F.explode("keys").alias("bucket"), "row", "fp", "ma", "ca")
-        entries = entries.repartition(parts, "bucket").sortWithinPartitions("bucket", "row")
-        candidates = entries.mapInArrow(_band_pairs(shape, seed, threshold, centre), "a long, b long, distance long")
+        # 3. Candidates (band search): each task searches its share of the bands over
+        # every representative's fingerprint, which travels to it in one blob per batch.
+        candidates = _vec.band_candidates(sk, dim, copy_rows, centre, seed, threshold, shape, parts)
     else:
-        # 3. Candidates (exact search): every pair of representatives within the radius.
-        fps = reps.mapInArrow(_fingerprints(centre, dim, seed), "row long, fhi long, flo long").localCheckpoint()
-        table = fps.orderBy("row").toArrow()
-        reference = spark.sparkContext.broadcast(
-            tuple(table.column(c).to_numpy().astype(np.int64) for c in ("row", "fhi", "flo"))
-        )
-        candidates = fps.mapInArrow(_vector_pairs(reference, radius), "a long, b long, distance long")
-    candidates = _stage(stats, "3 candidates", candidates)
-    counted = None
-    if report is not None:
-        candidates = candidates.localCheckpoint()
-        counted = candidates.count()
+        candidates, reference = _vec.exact_candidates(sk, dim, copy_rows, centre, seed, radius)
+    candidates = candidates.localCheckpoint()
+    counted = candidates.count()
+    if stats is not None:
+        stats["3 candidates"] = (time.perf_counter() - start, counted)
     # 4. Verify: the exact cosine of both rows' vectors, at the bar.
     start = time.perf_counter()
-    side = lambda x: reps.withColumnsRenamed({"row": x, "vec": "v" + x, "norm": "n" + x})  # noqa: E731
-    verified = (
-        candidates.join(side("a"), "a")
-        .join(side("b"), "b")
-        .select("a", "b", "va", "na", "vb", "nb")
-        .mapInArrow(_cosines(dim), "a long, b long, score double")
-        .where(F.col("score") >= threshold)
-        .localCheckpoint()
-    )
+    verified = _vec.verify(sk, dim, candidates, threshold)
     if stats is not None:
         stats["4 verify"] = (time.perf_counter() - start, verified.count())
-    out, decisions = _decide(df, numbered, verified, copies, id_column, parts, stats)
+    decisions = _vector_decisions(verified, copies, parts, stats)
+    removed = decisions.count()
     if report is not None:
         if shape is not None:
             method = (
@@ -783,11 +552,13 @@ def _dedup_vectors(
             )
         else:
             method = f"exact Hamming search: 128 bits, within distance {radius} (centred cosine bar {bar:.4f})"
-        run = _vector_run(verified, copies, decisions, numbered.count(), counted, method)
+        run = _vector_run(verified, copies, decisions, n, counted, method)
 
-        def fields(ids: list[int], wanted: list[str]) -> dict[int, list]:
+        def fields(rows: list[int], wanted: list[str]) -> dict[int, list]:
+            ids = _vec.ids_of(np.array(rows, np.int64), pids, offsets).tolist()
+            number = dict(zip(ids, rows))
             found = numbered.where(F.col(ROW).isin(ids)).select(ROW, *wanted).collect()
-            return {r[0]: list(r[1:]) for r in found}
+            return {number[r[0]]: list(r[1:]) for r in found}
 
         def rows_of(fetch):
             return lambda wanted: [fetch(list(wanted)).get(i) for i in wanted]
@@ -800,7 +571,22 @@ def _dedup_vectors(
             name_of=None if id_column is None else rows_of(lambda ids: {k: vs[0] for k, vs in fields(ids, [id_column]).items()}),
             separator=FIELD_SEPARATOR if len(columns) > 1 else None, started=started,
         )
-    sketch.unpersist()
+    # The decisions as the text path gives them: Spark row ids, and the kept row's number.
+    def as_ids(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            row, kept = (batch.column(i).to_numpy(zero_copy_only=False).astype(np.int64) for i in (0, 1))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(_vec.ids_of(row, pids, offsets)), pa.array(_vec.ids_of(kept, pids, offsets)), pa.array(kept),
+                 batch.column(2)],
+                names=[ROW, "kept", "kept_number", "score"],
+            )
+
+    by_id = decisions.select(ROW, "kept", "score").mapInArrow(
+        as_ids, f"{ROW} long, kept long, kept_number long, score double"
+    ).localCheckpoint()
+    out = _text.attach_decisions(df, numbered, by_id, removed, id_column, BROADCAST_ROWS)
+    copy_rows.unpersist()
+    sk.unpersist()
     if reference is not None:
         reference.unpersist()
     return _split(df, out) if split else out
@@ -832,10 +618,10 @@ def _vector_run(verified: DataFrame, copies: DataFrame, decisions: DataFrame, n:
     }
 
 
-def _decide(df, numbered, verified, copies, id_column, parts, stats) -> DataFrame:
-    """Stages 5 and 6, shared by text and vectors: greedy keep-first per connected
-    component of the ``verified`` pairs (a, b, score) of representatives, exact ``copies``
-    (row, rep) following their representative, every row of ``numbered`` with its fate."""
+def _vector_decisions(verified: DataFrame, copies: DataFrame, parts: int, stats) -> DataFrame:
+    """Stage 5 (vectors): greedy keep-first per connected component of the ``verified``
+    pairs (a, b, score) of representatives, exact ``copies`` (row, rep) following their
+    representative. Returns (ROW, kept, score) per removed row, in row numbers."""
     start = time.perf_counter()
     comps, rounds = components(verified.select("a", "b"))
     by_comp = verified.join(comps.withColumnsRenamed({"node": "a"}), "a")
@@ -854,15 +640,7 @@ def _decide(df, numbered, verified, copies, id_column, parts, stats) -> DataFram
         F.coalesce("rep_kept", "rep").alias("kept"),
         F.coalesce("rep_score", F.lit(1.0)).alias("score"),
     )
-    decisions = fates.unionByName(copy_fates).withColumnRenamed("row", ROW)
-    # 6. Every row with its fate, in input order.
-    out = numbered.join(decisions, ROW, "left")
-    if id_column:
-        names = numbered.select(F.col(ROW).alias("kept"), F.col(id_column).alias("duplicate_of"))
-        out = out.join(names, "kept", "left")
-    else:
-        out = out.withColumn("duplicate_of", F.col("kept"))
-    return out.select(*df.columns, "duplicate_of", "score", ROW).orderBy(ROW).drop(ROW), decisions
+    return fates.unionByName(copy_fates).withColumnRenamed("row", ROW).localCheckpoint()
 
 
 def _split(df: DataFrame, out: DataFrame) -> tuple[DataFrame, DataFrame]:

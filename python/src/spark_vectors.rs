@@ -5,9 +5,11 @@
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
 
 use simdedup::jobs::partitioned_vectors::{
-    self as stages, BandEntries, BandPairs, FP_BYTES, SearchInputs, Shape, StageError, VectorColumn,
+    self as stages, FP_BYTES, SearchInputs, Shape, StageError, VectorColumn,
 };
 use simdedup::ops::semantic;
 use simdedup::vectors::hyperplane::{self, UnitSum};
@@ -15,7 +17,6 @@ use simdedup::vectors::hyperplane::{self, UnitSum};
 type Ints<'py> = Bound<'py, PyArray1<i64>>;
 type Floats<'py> = Bound<'py, PyArray1<f64>>;
 type Floats32<'py> = Bound<'py, PyArray1<f32>>;
-type Bytes<'py> = Bound<'py, PyArray1<u8>>;
 
 /// A band shape as Python sees it: `(rows, bands, radius, recall)`.
 type PyShape = (u32, u32, u32, f64);
@@ -251,71 +252,53 @@ fn vector_search_plan<'py>(
     Ok(found.map(|s| (s.rows, s.bands, s.radius, s.recall)))
 }
 
-/// [`stages::band_sketch`]: fingerprint bytes, the two centring terms, and the buckets.
+/// [`stages::band_blob`]: one batch of representatives as the band stage takes it.
 #[pyfunction]
-#[allow(clippy::type_complexity)]
-fn vector_band_sketch<'py>(
+#[allow(clippy::too_many_arguments)]
+fn vector_band_blob<'py>(
     py: Python<'py>,
+    rows: PyReadonlyArray1<'py, i64>,
     values: PyReadonlyArray1<'py, f32>,
     norms: PyReadonlyArray1<'py, f64>,
     mean: Option<Vec<f64>>,
     dim: usize,
     seed: u64,
-    shape: PyShape,
-) -> PyResult<(Bytes<'py>, Floats32<'py>, Floats32<'py>, Ints<'py>)> {
-    let (values, norms) = (values.as_slice()?, norms.as_slice()?);
-    let s = py
-        .detach(|| stages::band_sketch(values, norms, mean, dim, seed, to_shape(shape)))
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (rows, values, norms) = (rows.as_slice()?, values.as_slice()?, norms.as_slice()?);
+    let blob = py
+        .detach(|| stages::band_blob(rows, values, norms, mean, dim, seed))
         .map_err(err)?;
-    let (ma, ca): (Vec<f32>, Vec<f32>) = s.terms.into_iter().unzip();
-    Ok((
-        s.fingerprints.into_pyarray(py),
-        ma.into_pyarray(py),
-        ca.into_pyarray(py),
-        s.buckets.into_pyarray(py),
-    ))
+    Ok(PyBytes::new(py, &blob))
 }
 
-/// [`BandPairs`], built once per task.
-#[pyclass(module = "simdedup._core", frozen)]
-struct VectorBandPairs(BandPairs);
-
-#[pymethods]
-impl VectorBandPairs {
-    #[new]
-    #[pyo3(signature = (shape, seed, threshold, mean))]
-    fn new(shape: PyShape, seed: u64, threshold: f64, mean: Option<Vec<f64>>) -> PyResult<Self> {
-        Ok(VectorBandPairs(
-            BandPairs::new(to_shape(shape), seed, threshold, mean).map_err(err)?,
-        ))
-    }
-
-    /// [`BandPairs::pairs`]: `(a, b, distance)` arrays and the cursor to go on from.
-    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
-    fn pairs<'py>(
-        &self,
-        py: Python<'py>,
-        buckets: PyReadonlyArray1<'py, i64>,
-        rows: PyReadonlyArray1<'py, i64>,
-        fps: PyReadonlyArray1<'py, u8>,
-        ma: PyReadonlyArray1<'py, f32>,
-        ca: PyReadonlyArray1<'py, f32>,
-        cursor: (usize, usize),
-        max: usize,
-    ) -> PyResult<(Ints<'py>, Ints<'py>, Ints<'py>, Option<(usize, usize)>)> {
-        let entries = BandEntries {
-            buckets: buckets.as_slice()?,
-            rows: rows.as_slice()?,
-            fingerprints: fps.as_slice()?,
-            ma: ma.as_slice()?,
-            ca: ca.as_slice()?,
-        };
-        let (found, next) = py
-            .detach(|| self.0.pairs(&entries, cursor, max))
-            .map_err(err)?;
-        let (a, b, d) = triples(py, &found);
-        Ok((a, b, d, next))
-    }
+/// [`stages::band_group_pairs`]: `(a, b, distance)` arrays of one task's bands.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn vector_band_group_pairs<'py>(
+    py: Python<'py>,
+    blobs: Vec<PyBackedBytes>,
+    shape: PyShape,
+    seed: u64,
+    threshold: f64,
+    mean: Option<Vec<f64>>,
+    group: usize,
+    groups: usize,
+) -> PyResult<(Ints<'py>, Ints<'py>, Ints<'py>)> {
+    let found = py
+        .detach(|| {
+            let blobs: Vec<&[u8]> = blobs.iter().map(|b| &b[..]).collect();
+            stages::band_group_pairs(
+                &blobs,
+                to_shape(shape),
+                seed,
+                threshold,
+                mean,
+                group,
+                groups,
+            )
+        })
+        .map_err(err)?;
+    Ok(triples(py, &found))
 }
 
 /// Adds the embedding stage functions to `_core`.
@@ -333,7 +316,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(vector_cosines, m)?)?;
     m.add_function(wrap_pyfunction!(vector_sample_positions, m)?)?;
     m.add_function(wrap_pyfunction!(vector_search_plan, m)?)?;
-    m.add_function(wrap_pyfunction!(vector_band_sketch, m)?)?;
-    m.add_class::<VectorBandPairs>()?;
+    m.add_function(wrap_pyfunction!(vector_band_blob, m)?)?;
+    m.add_function(wrap_pyfunction!(vector_band_group_pairs, m)?)?;
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::fingerprint::{Fingerprint, Wide};
+use crate::fingerprint::Wide;
 use crate::ops::semantic::{
     self, BandFingerprint, Centring, Cosine, PairRadius, SearchRequest, Similarity, VectorMethod,
     VectorOptions, VectorSearch,
@@ -16,7 +16,7 @@ use crate::ops::semantic::{
 use crate::search;
 use crate::search::bitbands::{BitBandParams, BitBands, MAX_BANDS};
 use crate::vectors::hyperplane::{self, UnitSum};
-use crate::vectors::npy::{Vectors, norm};
+use crate::vectors::npy::{Codes, Vectors, norm};
 
 /// The fingerprint width of the local run's exact search (`--bits` not given).
 pub const BITS: u32 = 128;
@@ -397,170 +397,192 @@ pub fn search_plan(inputs: SearchInputs<'_>) -> Result<Option<Shape>, StageError
     })
 }
 
-/// One batch of representatives sketched for the band search ([`band_sketch`]).
-pub struct BandSketch {
-    /// Per row its fingerprint, [`FP_BYTES`] little-endian bytes, row after row.
-    pub fingerprints: Vec<u8>,
-    /// Per row its centring terms `(μ·x, |x - μ|)` ([`Centring::row_terms`]).
-    pub terms: Vec<(f32, f32)>,
-    /// Flattened row by row, its band keys ([`BitBands::keys_of`]) as `band << 32 | key`.
-    pub buckets: Vec<i64>,
-}
-
-/// Sketches one batch of representatives (norm > 0) for the band search: fingerprints of
-/// planes `seed` centred on `mean` (the local run's [`semantic::embed_centred`]), centring
-/// terms, and band keys of the bands of `seed`.
-pub fn band_sketch(
+/// Sketches one batch of representatives (norm > 0, ids `rows`) for the band search, as
+/// one blob: fingerprints of planes `seed` centred on `mean` (the local run's
+/// [`semantic::embed_centred`]), centring terms ([`Centring::row_terms`]) and 8-bit codes
+/// ([`Codes`], the local search's last test before the exact cosine). Layout,
+/// little-endian: the row count `n` and `dim` (u64 each), then per row, column after
+/// column: ids (i64), fingerprints ([`FP_BYTES`]), terms (f32, f32), codes (`dim` i8) and
+/// their `(step, error)` (f64, f64). Every task of [`band_group_pairs`] gets every blob:
+/// `96 + dim` bytes a row per task.
+pub fn band_blob(
+    rows: &[i64],
     values: &[f32],
     norms: &[f64],
     mean: Option<Vec<f64>>,
     dim: usize,
     seed: u64,
-    shape: Shape,
-) -> Result<BandSketch, StageError> {
-    let (v, rows, opts, centring) =
-        representatives("vector_band_sketch", values, norms, mean, dim, seed)?;
-    let shape = shape.params()?;
-    let fps =
-        semantic::embed_centred::<BandFingerprint>(&[(&v, &rows, norms)], &opts, &centring, &())
-            .0
-            .pop()
-            .expect("one source");
-    let terms = centring.row_terms(&v, &rows, norms);
-    let bands = BitBands::new(shape, seed);
-    let nb = shape.bands as usize;
-    let mut keys = vec![0u32; nb];
-    let mut buckets: Vec<i64> = Vec::with_capacity(fps.len() * nb);
+) -> Result<Vec<u8>, StageError> {
+    let (v, positions, opts, centring) =
+        representatives("vector_band_blob", values, norms, mean, dim, seed)?;
+    if rows.len() != v.rows() {
+        return Err(err("vector_band_blob: one id per row"));
+    }
+    let fps = semantic::embed_centred::<BandFingerprint>(
+        &[(&v, &positions, norms)],
+        &opts,
+        &centring,
+        &(),
+    )
+    .0
+    .pop()
+    .expect("one source");
+    let terms = centring.row_terms(&v, &positions, norms);
+    let codes = Codes::new(&v, &positions, norms);
+    let mut out = Vec::with_capacity(16 + rows.len() * (96 + dim));
+    out.extend_from_slice(&(rows.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(dim as u64).to_le_bytes());
+    rows.iter()
+        .for_each(|r| out.extend_from_slice(&r.to_le_bytes()));
     for fp in &fps {
-        bands.keys_of(fp, &mut keys);
-        buckets.extend(
-            keys.iter()
-                .enumerate()
-                .map(|(b, &key)| ((b as i64) << 32) | key as i64),
-        );
+        fp.0.iter()
+            .for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
     }
-    let fingerprints = fps
-        .iter()
-        .flat_map(|fp| fp.0.iter().flat_map(|w| w.to_le_bytes()))
-        .collect();
-    Ok(BandSketch {
-        fingerprints,
-        terms,
-        buckets,
-    })
-}
-
-/// Entries of the band stage sorted by `(bucket, row)`: buckets as [`band_sketch`] gives
-/// them, the row of each, its fingerprint ([`FP_BYTES`] per entry) and its terms.
-pub struct BandEntries<'a> {
-    pub buckets: &'a [i64],
-    pub rows: &'a [i64],
-    pub fingerprints: &'a [u8],
-    pub ma: &'a [f32],
-    pub ca: &'a [f32],
-}
-
-/// The band search's pair rule, built once per task: the bands of `seed` for the shape,
-/// and the Hamming filter at `threshold` for the centring `mean` ([`PairRadius`]).
-pub struct BandPairs {
-    bands: BitBands,
-    filter: PairRadius,
-}
-
-/// A resumable position in [`BandPairs::pairs`]: the entry pair to look at next.
-pub type Cursor = (usize, usize);
-
-impl BandPairs {
-    pub fn new(
-        shape: Shape,
-        seed: u64,
-        threshold: f64,
-        mean: Option<Vec<f64>>,
-    ) -> Result<Self, StageError> {
-        let shape = shape.params()?;
-        let filter =
-            PairRadius::from_terms(Vec::new(), threshold, &centring(mean, 0.0, 1.0), shape);
-        Ok(BandPairs {
-            bands: BitBands::new(shape, seed),
-            filter,
-        })
+    for (m, c) in terms {
+        out.extend_from_slice(&m.to_le_bytes());
+        out.extend_from_slice(&c.to_le_bytes());
     }
+    for i in 0..rows.len() {
+        out.extend(codes.row(i).0.iter().map(|&c| c as u8));
+    }
+    for i in 0..rows.len() {
+        let (step, error) = codes.row(i).1;
+        out.extend_from_slice(&step.to_le_bytes());
+        out.extend_from_slice(&error.to_le_bytes());
+    }
+    Ok(out)
+}
 
-    /// The candidates among `entries`, at most `max` from `cursor` on: of each run of equal
-    /// buckets, the pairs that the local [`BitBands::search`] takes from that band (its
-    /// first band on whose bits the fingerprints agree, [`BitBands::first_agreement`];
-    /// within the shape's radius and the pair's own, [`PairRadius::within`]). Returns
-    /// `(a, b, distance)` with `a < b`, and the cursor to go on from, or None.
-    #[allow(clippy::type_complexity)]
-    pub fn pairs(
-        &self,
-        entries: &BandEntries<'_>,
-        cursor: Cursor,
-        max: usize,
-    ) -> Result<(Vec<(i64, i64, i64)>, Option<Cursor>), StageError> {
-        let BandEntries {
-            buckets: keys,
-            rows: ids,
-            fingerprints: raw,
-            ma,
-            ca,
-        } = *entries;
-        let n = keys.len();
-        if ids.len() != n
-            || ma.len() != n
-            || ca.len() != n
-            || raw.len() != n * FP_BYTES
-            || max == 0
-            || !keys.is_sorted()
-            || keys
-                .iter()
-                .any(|&k| (k as u64 >> 32) >= self.bands.params().bands as u64)
-        {
-            return Err(err(format!(
-                "pairs: sorted buckets, one row, {FP_BYTES} fingerprint bytes and terms each, max >= 1"
-            )));
-        }
-        let fp = |i: usize| {
-            let mut w = [0u64; FP_BYTES / 8];
-            for (k, word) in w.iter_mut().enumerate() {
-                let at = i * FP_BYTES + 8 * k;
-                *word = u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
-            }
-            Wide(w)
+/// The rows of [`band_blob`]s, in the order read.
+#[derive(Default)]
+struct BandRows {
+    ids: Vec<i64>,
+    fps: Vec<BandFingerprint>,
+    terms: Vec<(f32, f32)>,
+    dim: Option<usize>,
+    codes: Vec<i8>,
+    scale: Vec<(f64, f64)>,
+}
+
+impl BandRows {
+    fn read(&mut self, blob: &[u8]) -> Result<(), StageError> {
+        let bad = || err("vector band stage: a malformed blob");
+        let word = |at: usize| -> Result<[u8; 8], StageError> {
+            blob.get(at..at + 8)
+                .map(|b| b.try_into().expect("8 bytes"))
+                .ok_or_else(bad)
         };
-        let mut out: Vec<(i64, i64, i64)> = Vec::new();
-        let (mut x, mut y) = cursor;
-        while x < n {
-            if y <= x {
-                y = x + 1;
-            }
-            if y >= n || keys[y] != keys[x] {
-                x += 1;
-                y = x + 1;
-                continue;
-            }
-            if out.len() == max {
-                return Ok((out, Some((x, y))));
-            }
-            // Rows ascend within a run: x's row is the pair's first, as in the local
-            // search (the filter's terms are taken in that order).
-            let (fx, fy) = (fp(x), fp(y));
-            let d = fx.distance(&fy);
-            let band = (keys[x] as u64 >> 32) as usize;
-            if self.filter.within((ma[x], ca[x]), (ma[y], ca[y]), d)
-                && self.bands.first_agreement(&fx, &fy, band)
-            {
-                out.push((ids[x], ids[y], d as i64));
-            }
-            y += 1;
+        let n = u64::from_le_bytes(word(0)?) as usize;
+        let dim = u64::from_le_bytes(word(8)?) as usize;
+        if n > blob.len() || dim > blob.len() || blob.len() != 16 + n * (96 + dim) {
+            return Err(bad());
         }
-        Ok((out, None))
+        if *self.dim.get_or_insert(dim) != dim {
+            return Err(bad());
+        }
+        let (ids, fps) = (16, 16 + 8 * n);
+        let (terms, codes) = (fps + FP_BYTES * n, fps + FP_BYTES * n + 8 * n);
+        let scale = codes + dim * n;
+        let f32_at = |at: usize| f32::from_le_bytes(blob[at..at + 4].try_into().expect("4"));
+        let f64_at = |at: usize| f64::from_le_bytes(blob[at..at + 8].try_into().expect("8"));
+        for i in 0..n {
+            let mut fp = [0u64; FP_BYTES / 8];
+            for (k, w) in fp.iter_mut().enumerate() {
+                *w = u64::from_le_bytes(word(fps + i * FP_BYTES + 8 * k)?);
+            }
+            self.ids.push(i64::from_le_bytes(word(ids + 8 * i)?));
+            self.fps.push(Wide(fp));
+            self.terms
+                .push((f32_at(terms + 8 * i), f32_at(terms + 8 * i + 4)));
+            self.scale
+                .push((f64_at(scale + 16 * i), f64_at(scale + 16 * i + 8)));
+        }
+        self.codes
+            .extend(blob[codes..codes + dim * n].iter().map(|&c| c as i8));
+        Ok(())
     }
+
+    /// The rows sorted by id (as the local search numbers them), with their codes.
+    #[allow(clippy::type_complexity)]
+    fn sorted(
+        self,
+    ) -> Result<(Vec<i64>, Vec<BandFingerprint>, Vec<(f32, f32)>, Codes), StageError> {
+        let mut order: Vec<usize> = (0..self.ids.len()).collect();
+        order.sort_unstable_by_key(|&i| self.ids[i]);
+        let ids: Vec<i64> = order.iter().map(|&i| self.ids[i]).collect();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(err("vector band stage: a row in two blobs"));
+        }
+        let dim = self.dim.unwrap_or(0);
+        let mut codes = Vec::with_capacity(self.codes.len());
+        for &i in &order {
+            codes.extend_from_slice(&self.codes[i * dim..(i + 1) * dim]);
+        }
+        let scale = order.iter().map(|&i| self.scale[i]).collect();
+        Ok((
+            ids,
+            order.iter().map(|&i| self.fps[i]).collect(),
+            order.iter().map(|&i| self.terms[i]).collect(),
+            Codes::from_rows(dim, codes, scale).expect("dim codes a row"),
+        ))
+    }
+}
+
+/// The bands that task `group` of `groups` searches: a contiguous share of them.
+pub fn group_bands(bands: usize, group: usize, groups: usize) -> std::ops::Range<usize> {
+    let groups = groups.max(1);
+    bands * group / groups..bands * (group + 1) / groups
+}
+
+/// One task of the band search: every representative's [`band_blob`] in `blobs` (any
+/// order), searched in the bands [`group_bands`] gives task `group` of `groups`
+/// ([`BitBands::search_bands`], bands of `seed` for `shape`): the pairs whose first
+/// agreeing band is one of these, within the shape's radius and the pair's own at
+/// `threshold` ([`PairRadius::within`]), and not proved below it by the 8-bit codes
+/// ([`Codes::may_reach`]), as `(a, b, distance)` with ids `a < b`, sorted. Over all groups
+/// these are the local band search's candidates.
+#[allow(clippy::too_many_arguments)]
+pub fn band_group_pairs(
+    blobs: &[&[u8]],
+    shape: Shape,
+    seed: u64,
+    threshold: f64,
+    mean: Option<Vec<f64>>,
+    group: usize,
+    groups: usize,
+) -> Result<Vec<(i64, i64, i64)>, StageError> {
+    let shape = shape.params()?;
+    if group >= groups {
+        return Err(err(format!("vector band stage: group {group} of {groups}")));
+    }
+    let mut read = BandRows::default();
+    for blob in blobs {
+        read.read(blob)?;
+    }
+    // Positions in id order, as the local search numbers its rows: a pair's first row is
+    // its smaller id, and the filter takes the terms in that order.
+    let (ids, fps, terms, codes) = read.sorted()?;
+    let filter = PairRadius::from_terms(Vec::new(), threshold, &centring(mean, 0.0, 1.0), shape);
+    let within = |&ta: &(f32, f32), &tb: &(f32, f32), d: u32| filter.within(ta, tb, d);
+    let keep = |a: u32, b: u32| codes.may_reach(a, b, threshold);
+    let bands = BitBands::new(shape, seed);
+    let range = group_bands(shape.bands as usize, group, groups);
+    let mut out = Vec::new();
+    bands.search_bands(&fps, range, &terms, &within, &keep, &mut |found| {
+        out.extend(
+            found
+                .iter()
+                .map(|p| (ids[p.a as usize], ids[p.b as usize], p.distance as i64)),
+        );
+    });
+    out.sort_unstable();
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fingerprint::Fingerprint;
 
     fn column<'a>(
         values: &'a [f64],
@@ -651,5 +673,91 @@ mod tests {
         )
         .unwrap();
         assert!((cos[0] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn band_groups_give_the_whole_band_search() {
+        // Clustered rows: many pairs agree on some band, some are also far apart.
+        let dim = 16;
+        let mut rng = hyperplane::Rng::new(5);
+        let mut values = Vec::new();
+        for i in 0..400 {
+            let centre = (i % 7) as f32;
+            for k in 0..dim {
+                let noise = (rng.next_u64() % 1000) as f32 / 4000.0;
+                values.push(((k as f32 + centre) * 0.37).sin() + noise);
+            }
+        }
+        let norms: Vec<f64> = values.chunks(dim).map(|r| norm(r)).collect();
+        let mean = unit_mean(&[unit_sum(&values, &norms, dim).unwrap()], dim).unwrap();
+        let shape = Shape {
+            rows: 12,
+            bands: 9,
+            radius: 200,
+            recall: 0.9,
+        };
+        let (seed, threshold) = (3, 0.8);
+        // The rows in two blobs, ids not in blob order.
+        let ids: Vec<i64> = (0..400).map(|i| (i * 7919 % 400) as i64 * 3).collect();
+        let blob = |r: std::ops::Range<usize>| {
+            band_blob(
+                &ids[r.clone()],
+                &values[r.start * dim..r.end * dim],
+                &norms[r.clone()],
+                Some(mean.clone()),
+                dim,
+                seed,
+            )
+            .unwrap()
+        };
+        let blobs = [blob(250..400), blob(0..250)];
+        let slices: Vec<&[u8]> = blobs.iter().map(|b| b.as_slice()).collect();
+        let mut split = Vec::new();
+        for g in 0..4 {
+            split.extend(
+                band_group_pairs(&slices, shape, seed, threshold, Some(mean.clone()), g, 4)
+                    .unwrap(),
+            );
+        }
+        split.sort_unstable();
+        let whole =
+            band_group_pairs(&slices, shape, seed, threshold, Some(mean.clone()), 0, 1).unwrap();
+        assert!(whole.len() > 100, "{} pairs", whole.len());
+        assert_eq!(
+            split, whole,
+            "the groups' pairs are the whole search's, each once"
+        );
+        // The whole search against brute force: every pair agreeing on some band and
+        // within the radii, by the definition.
+        let mut read = BandRows::default();
+        for b in &slices {
+            read.read(b).unwrap();
+        }
+        let (ids, fps, terms, codes) = read.sorted().unwrap();
+        let bands = BitBands::new(shape.params().unwrap(), seed);
+        let filter = PairRadius::from_terms(
+            Vec::new(),
+            threshold,
+            &centring(Some(mean), 0.0, 1.0),
+            shape.params().unwrap(),
+        );
+        let mut want = Vec::new();
+        let mut coded_out = 0;
+        for x in 0..ids.len() {
+            for y in x + 1..ids.len() {
+                let d = fps[x].distance(&fps[y]);
+                let agrees = (0..9).any(|b| bands.first_agreement(&fps[x], &fps[y], b));
+                if agrees && filter.within(terms[x], terms[y], d) {
+                    if codes.may_reach(x as u32, y as u32, threshold) {
+                        want.push((ids[x], ids[y], d as i64));
+                    } else {
+                        coded_out += 1;
+                    }
+                }
+            }
+        }
+        assert!(coded_out > 0, "the codes rule some pairs out");
+        assert_eq!(whole, want);
+        assert!(band_group_pairs(&[&blobs[0][..20]], shape, seed, threshold, None, 0, 1).is_err());
     }
 }

@@ -373,6 +373,22 @@ impl Codes {
             );
     }
 
+    /// Codes per row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Row `i`'s codes and its `(step, error)`, as [`Codes::from_rows`] takes them back.
+    pub fn row(&self, i: usize) -> (&[i8], (f64, f64)) {
+        (&self.codes[i * self.dim..(i + 1) * self.dim], self.scale[i])
+    }
+
+    /// Codes of rows given as [`Codes::row`] gives them: `dim` codes a row, row after row,
+    /// and each row's `(step, error)`. None when the lengths do not agree.
+    pub fn from_rows(dim: usize, codes: Vec<i8>, scale: Vec<(f64, f64)>) -> Option<Codes> {
+        (codes.len() == scale.len() * dim).then_some(Codes { dim, codes, scale })
+    }
+
     /// A hint that row `x`'s codes will be read soon ([`crate::cache::prefetch`]).
     #[inline]
     pub fn prefetch(&self, x: u32) {

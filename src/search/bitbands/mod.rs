@@ -273,7 +273,34 @@ impl BitBands {
         W: Fn(&T, &T, u32) -> bool + Sync,
         K: PairTest,
     {
-        self.search_split(fps, None, terms, within, test, progress, sink)
+        let all = 0..self.params.bands as usize;
+        self.search_split(fps, None, all, terms, within, test, progress, sink)
+    }
+
+    /// [`BitBands::search`] over the bands `bands` only: the candidates whose first
+    /// agreeing band is one of them. The searches of disjoint ranges that cover every band
+    /// give [`BitBands::search`]'s candidates between them, each once (the Spark job
+    /// splits the band search so, one range a task).
+    pub fn search_bands<F, T, W, K>(
+        &self,
+        fps: &[F],
+        bands: std::ops::Range<usize>,
+        terms: &[T],
+        within: &W,
+        test: &K,
+        sink: &mut dyn FnMut(Vec<Pair>),
+    ) -> BandStats
+    where
+        F: Fingerprint,
+        T: Copy + Default + Send + Sync,
+        W: Fn(&T, &T, u32) -> bool + Sync,
+        K: PairTest,
+    {
+        assert!(
+            bands.end <= self.params.bands as usize,
+            "bands of the shape"
+        );
+        self.search_split(fps, None, bands, terms, within, test, &(), sink)
     }
 
     /// [`BitBands::search`] across two sets: `fps[..split]` (queries) against
@@ -298,15 +325,27 @@ impl BitBands {
         K: PairTest,
     {
         assert!(split <= fps.len(), "split within the rows");
-        self.search_split(fps, Some(split as u32), terms, within, test, progress, sink)
+        let all = 0..self.params.bands as usize;
+        self.search_split(
+            fps,
+            Some(split as u32),
+            all,
+            terms,
+            within,
+            test,
+            progress,
+            sink,
+        )
     }
 
-    /// The search of every pair (`split` `None`) or of the pairs crossing `split`.
+    /// The search of every pair (`split` `None`) or of the pairs crossing `split`, in the
+    /// bands `range`.
     #[allow(clippy::too_many_arguments)]
     fn search_split<F, T, W, K>(
         &self,
         fps: &[F],
         split: Option<u32>,
+        range: std::ops::Range<usize>,
         terms: &[T],
         within: &W,
         test: &K,
@@ -321,20 +360,20 @@ impl BitBands {
     {
         assert!(fps.len() < u32::MAX as usize, "at most 2^32 - 2 rows");
         assert_eq!(fps.len(), terms.len(), "one term per fingerprint");
-        let bands = self.params.bands as usize;
+        let bands = range.end;
         let mut stats = BandStats {
             documents: fps.len() as u64,
-            bands: bands as u64,
+            bands: range.len() as u64,
             candidates: 0,
             collisions: 0,
         };
-        progress.start("searching", bands as u64, "bands");
+        progress.start("searching", range.len() as u64, "bands");
         let step = rayon::current_num_threads().max(1);
         // One scratch per thread, reused round after round; each thread takes KEY_GROUP
         // consecutive bands a round.
         let mut scratch: Vec<BandScratch<F, T>> = (0..step).map(|_| BandScratch::new()).collect();
         let mut pending: Vec<Pair> = Vec::new();
-        let mut band = 0;
+        let mut band = range.start;
         while band < bands {
             let found: Vec<Vec<(Vec<Pair>, u64)>> = scratch
                 .par_iter_mut()
