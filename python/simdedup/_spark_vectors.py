@@ -150,16 +150,36 @@ def sample_ranks(firsts: np.ndarray, usable: np.ndarray, positions) -> dict[int,
     return wanted
 
 
-def digests(sk: DataFrame, dim: int) -> DataFrame:
-    """Every row's (row, hi, lo) from the sketch blobs."""
+def copies(sk: DataFrame, dim: int, parts: int) -> DataFrame:
+    """Stage 2: every row's digest entry (digest, row), sent by digest to one of ``parts``
+    tasks in one blob per batch and destination; every row but the first of a digest is a
+    copy (``part_exact``, the text path's stage). Returns (row, rep)."""
+    where = _partition_values(parts)
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def entries(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for blob in batch.column(0).to_pylist():
                 rows, hi, lo, _, _ = unpack(blob, dim)
-                yield pa.RecordBatch.from_arrays([pa.array(rows), pa.array(hi), pa.array(lo)], names=["row", "hi", "lo"])
+                dest = (lo.view(np.uint64) % np.uint64(parts)).astype(np.int64)
+                packed = np.column_stack([hi, lo, rows])
+                keys = np.unique(dest)
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array([where[k] for k in keys], pa.int64()),
+                     pa.array([packed[dest == k].tobytes() for k in keys], pa.binary())],
+                    names=["part", "blob"],
+                )
 
-    return sk.select("blob").mapInArrow(run, "row long, hi long, lo long")
+    def exact(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        got = [b for batch in batches for b in batch.column(1).to_pylist()]
+        if not got:
+            return
+        pairs = [np.frombuffer(blob, np.int64).reshape(-1, 2) for _, blob in _core.part_exact(got)]
+        if pairs:
+            found = np.concatenate(pairs)
+            yield pa.RecordBatch.from_arrays([pa.array(found[:, 0]), pa.array(found[:, 1])], names=["row", "rep"])
+
+    sent = sk.select("blob").mapInArrow(entries, "part long, blob binary")
+    return sent.repartition(parts, "part").mapInArrow(exact, "row long, rep long")
 
 
 def _representatives(blob: bytes, dim: int, copies: np.ndarray):

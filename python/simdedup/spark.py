@@ -519,9 +519,7 @@ def _dedup_vectors(
         stats[f"1b centring (bar {bar:.4f}, {plan})"] = (time.perf_counter() - start, usable)
     # 2. Exact duplicates: the first row of each digest represents it.
     start = time.perf_counter()
-    keys = _vec.digests(sk, dim)
-    firsts_of = keys.groupBy("hi", "lo").agg(F.min("row").alias("rep"))
-    copies = keys.join(firsts_of, ["hi", "lo"]).where("row != rep").select("row", "rep").localCheckpoint()
+    copies = _vec.copies(sk, dim, parts).localCheckpoint()
     copy_rows = spark.sparkContext.broadcast(np.sort(np.array([r[0] for r in copies.select("row").collect()], np.int64)))
     if stats is not None:
         stats["2 exact duplicates"] = (time.perf_counter() - start, len(copy_rows.value))
