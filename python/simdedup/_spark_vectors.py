@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from simdedup import _core
-from simdedup._spark_text import ROW, _partition_values
+from simdedup._spark_text import ROW, _fault, _partition_values
 
 # Pairs handed over by one band-pairs batch (24 bytes each in the Arrow batch).
 PIECE = 1 << 16
@@ -70,6 +70,7 @@ def sketch(numbered: DataFrame, column: str, id_column: str | None, dim: int, pi
     named = id_column is not None
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("vsketch")
         for batch in batches:
             if batch.num_rows == 0:
                 continue
@@ -170,6 +171,7 @@ def copies(sk: DataFrame, dim: int, parts: int) -> DataFrame:
                 )
 
     def exact(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("vexact")
         got = [b for batch in batches for b in batch.column(1).to_pylist()]
         if not got:
             return
@@ -196,6 +198,7 @@ def band_candidates(sk: DataFrame, dim: int, copies, mean, seed: int, threshold:
     where = pa.array(_partition_values(groups), pa.int64())
 
     def blobs(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("vblobs")
         for batch in batches:
             for blob in batch.column(0).to_pylist():
                 rows, values, norms = _representatives(blob, dim, copies.value)
@@ -208,6 +211,7 @@ def band_candidates(sk: DataFrame, dim: int, copies, mean, seed: int, threshold:
                 )
 
     def pairs(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("vbands")
         got, group = [], None
         for batch in batches:
             if batch.num_rows:
@@ -276,6 +280,7 @@ def verify(sk: DataFrame, dim: int, candidates: DataFrame, threshold: float) -> 
     side = lambda x: vecs.withColumnsRenamed({"row": x, "vec": "v" + x, "norm": "n" + x})  # noqa: E731
 
     def cosines(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("vverify")
         for batch in batches:
             va = np.frombuffer(b"".join(batch.column(2).to_pylist()), np.float32)
             vb = np.frombuffer(b"".join(batch.column(4).to_pylist()), np.float32)

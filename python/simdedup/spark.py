@@ -528,7 +528,9 @@ def _dedup_vectors(
     if shape is not None:
         # 3. Candidates (band search): each task searches its share of the bands over
         # every representative's fingerprint, which travels to it in one blob per batch.
-        candidates = _vec.band_candidates(sk, dim, copy_rows, centre, seed, threshold, shape, parts)
+        # One band range a core: every task gets every fingerprint, so more tasks would
+        # only send more (1M rows: 30.6 s with 2 tasks, 35.4 s with 4).
+        candidates = _vec.band_candidates(sk, dim, copy_rows, centre, seed, threshold, shape, cores)
     else:
         candidates, reference = _vec.exact_candidates(sk, dim, copy_rows, centre, seed, radius)
     candidates = candidates.localCheckpoint()

@@ -251,6 +251,48 @@ def test_retried_tasks_give_the_same_output(spark, tmp_path):
     assert lines == clean_lines
 
 
+RETRY_VECTOR_JOB = """
+import json, sys
+from pyspark.sql import SparkSession
+from simdedup import spark as sd
+session = (SparkSession.builder.master("local[2,4]").config("spark.ui.enabled", "false")
+           .config("spark.sql.execution.arrow.maxRecordsPerBatch", "2000").getOrCreate())
+kept, removed = sd.dedup(session.read.parquet(sys.argv[1]), embedding_column="emb", id_column="id", split=True)
+print(json.dumps([[r["id"] for r in kept.collect()],
+                  [[r["id"], r["duplicate_of"], r["score"]] for r in removed.collect()]]))
+"""
+
+
+def test_retried_vector_tasks_give_the_same_output(spark, tmp_path):
+    """The embedding form with the band search: every task of its stages fails on its
+    first attempt (local[2,4] retries it), and the result is the clean run's."""
+    from conftest import clustered_vectors
+
+    v = clustered_vectors(21000, 32, clusters=4000, noise=0.3, seed=32)
+    v = np.concatenate([v, v[:15]])
+    path = tmp_path / "v.parquet"
+    pq.write_table(_vector_table(v), path)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "2000")
+    try:
+        stats = {}
+        clean = _spark_vectors(spark.read.parquet(str(path)), stats=stats)
+    finally:
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "300")
+    assert any("bands" in k for k in stats), stats
+    script = tmp_path / "job.py"
+    script.write_text(RETRY_VECTOR_JOB)
+    stages = "vsketch,vexact,vblobs,vbands,vverify"
+    env = dict(os.environ, SIMDEDUP_SPARK_FAIL_FIRST=stages, PYSPARK_PYTHON=sys.executable)
+    done = subprocess.run([sys.executable, str(script), str(path)], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for stage in stages.split(","):
+        assert f"injected failure in stage {stage}" in done.stderr, stage
+    kept, removed = json.loads(done.stdout.splitlines()[-1])
+    assert len(clean[1]) > 1000
+    assert kept == clean[0]
+    assert {r[0]: (str(r[1]), r[2]) for r in removed} == clean[1]
+
+
 def test_stage_records_stay_few(spark, tmp_path):
     """The stages move blobs, not rows: a few records per home and partition."""
     texts = sentences(3000, seed=22) + sentences(300, seed=22)
