@@ -264,8 +264,17 @@ def part_exact(blobs: list[bytes]) -> list[tuple[int, bytes]]:
 def part_band_entries(home: bytes, copies: list[bytes], parts: int) -> list[tuple[int, bytes]]:
     """One key home's band entries of its representatives, by bucket partition."""
 
-def part_band_pairs(blobs: list[bytes]) -> list[tuple[int, bytes]]:
-    """The pairs of one bucket partition, to the homes of both rows."""
+# Entries of one bucket above which its pairs are split over the tasks (part_block_pairs).
+SPLIT_RUN: int
+
+def part_band_pairs(
+    blobs: list[bytes], parts: int, split: int = ...
+) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]:
+    """The pairs of one bucket partition, to the homes of both rows; and the block jobs of
+    its buckets of more than ``split`` entries, by partition."""
+
+def part_block_pairs(blobs: list[bytes]) -> list[tuple[int, bytes]]:
+    """The pairs of one partition's block jobs, to the homes of both rows."""
 
 def part_texts(
     home: bytes, pairs: list[bytes], threshold: float, parts: int, shingles: str = "word:3"
@@ -328,8 +337,31 @@ def assign_pairs(
 
 # The embedding stages of simdedup.spark (vectors flattened row after row, dim per row).
 DEFAULT_SEED: int
-# Bytes of a fingerprint of the vector band search (vector_band_sketch, VectorBandPairs.pairs).
+# Bytes of a fingerprint of the vector band search.
 BAND_FINGERPRINT_BYTES: int
+
+def vector_band_blob(
+    rows: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float32],
+    norms: npt.NDArray[np.float64],
+    mean: Optional[list[float]],
+    dim: int,
+    seed: int,
+) -> bytes:
+    """One batch of representatives (norm > 0) for the band stage: ids, 512-bit
+    fingerprints, centring terms and 8-bit codes, in one blob."""
+
+def vector_band_group_pairs(
+    blobs: list[bytes],
+    shape: tuple[int, int, int, float],
+    seed: int,
+    threshold: float,
+    mean: Optional[list[float]],
+    group: int,
+    groups: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(a, b, distance) of the band search over every blob, in task ``group``'s share of
+    the bands: the local search's candidates whose first agreeing band is there."""
 
 def vector_sketch(
     values: npt.NDArray[np.float64],

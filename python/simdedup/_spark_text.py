@@ -32,8 +32,9 @@ POSITION_BITS = 33  # monotonically_increasing_id: partition << 33 | position
 # Tags of the blobs: a home's band keys, its texts, blobs addressed to a partition or a
 # home, verified pairs; a sketch task's row count (key: its input partition) and first
 # bad row (key: its ROW, blob: the message); a home's ids (JSON Lines with an id column);
-# a text home's count of distinct candidate pairs (key: the home), for a report.
-KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD, IDS, CANDIDATES = 0, 1, 2, 3, 4, 5, 6, 7
+# a text home's count of distinct candidate pairs (key: the home), for a report; a long
+# bucket's block job (stage 4b).
+KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD, IDS, CANDIDATES, BLOCK = 0, 1, 2, 3, 4, 5, 6, 7, 8
 # Rows a partition of the stages after the sketch holds, by default.
 PARTITION_ROWS = 250_000
 # Decisions per Arrow batch handed back to Spark.
@@ -322,15 +323,22 @@ def dedup_texts(
     copies = st.df("2 exact duplicates", exchange(copies))
 
     # 3. Band entries of the representatives, by bucket partition; 4. the pairs of each
-    # bucket, to the homes of both rows.
+    # bucket, to the homes of both rows; 4b. those of buckets too long for one task, in
+    # blocks spread over the partitions.
     entries = per_home(
         "entries", key_homes, copies, lambda h, cs: [_blobs(values, _core.part_band_entries(h, cs, n), ADDRESSED)]
     )
     entries = st.df("3 band entries", entries)
-    pairs = exchange(entries).mapInArrow(
-        _whole("pairs", lambda blobs: [_blobs(values, _core.part_band_pairs(blobs), ADDRESSED, slot)]), BLOBS
+
+    def bucket_pairs(blobs):
+        addressed, blocks = _core.part_band_pairs(blobs, n)
+        return [_blobs(values, addressed, ADDRESSED, slot), _blobs(values, blocks, BLOCK)]
+
+    pairs = exchange(st.df("4 candidate pairs", exchange(entries).mapInArrow(_whole("pairs", bucket_pairs), BLOBS)))
+    blocks = _tagged(pairs, f"= {BLOCK}").mapInArrow(
+        _whole("blocks", lambda blobs: [_blobs(values, _core.part_block_pairs(blobs), ADDRESSED, slot)]), BLOBS
     )
-    pairs = st.df("4 candidate pairs", pairs)
+    pairs = pairs.unionByName(exchange(st.df("4b split buckets", blocks)))
 
     # 5. Each pair once at each of its homes: verified there when both rows live in it,
     # else each side's text sent to the pair's meeting partition; 6. verified there (the
@@ -342,7 +350,7 @@ def dedup_texts(
             out.append(_blobs(values, [(0, candidates.to_bytes(8, "little"))], CANDIDATES))
         return out
 
-    sides = st.df("5 texts", per_home("texts", text_homes, exchange(pairs), texts))
+    sides = st.df("5 texts", per_home("texts", text_homes, pairs, texts))
     met = st.df("6 meet and verify", exchange(sides).mapInArrow(_meet(values, threshold, shingles), BLOBS))
 
     # 7. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair),

@@ -346,11 +346,27 @@ fn part_band_entries<'py>(
     Ok(out(py, routed))
 }
 
-/// Stage 4: the pairs of one bucket partition's entry blobs, by home of the first row.
+/// Stage 4: the pairs of one bucket partition's entry blobs, by home of the first row, and
+/// the block jobs of its long runs by partition.
 #[pyfunction]
-fn part_band_pairs<'py>(py: Python<'py>, blobs: Vec<PyBackedBytes>) -> PyResult<Blobs<'py>> {
+#[pyo3(signature = (blobs, parts, split=stages::SPLIT_RUN))]
+fn part_band_pairs<'py>(
+    py: Python<'py>,
+    blobs: Vec<PyBackedBytes>,
+    parts: u64,
+    split: usize,
+) -> PyResult<(Blobs<'py>, Blobs<'py>)> {
+    let found = py
+        .detach(|| stages::band_pairs(&slices(&blobs), parts, split))
+        .map_err(bad)?;
+    Ok((out(py, found.addressed), out(py, found.blocks)))
+}
+
+/// Stage 4b: the pairs of one partition's block jobs, by home of the first row.
+#[pyfunction]
+fn part_block_pairs<'py>(py: Python<'py>, blobs: Vec<PyBackedBytes>) -> PyResult<Blobs<'py>> {
     let routed = py
-        .detach(|| stages::band_pairs(&slices(&blobs)))
+        .detach(|| stages::block_pairs(&slices(&blobs)))
         .map_err(bad)?;
     Ok(out(py, routed))
 }
@@ -467,6 +483,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(part_exact, m)?)?;
     m.add_function(wrap_pyfunction!(part_band_entries, m)?)?;
     m.add_function(wrap_pyfunction!(part_band_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(part_block_pairs, m)?)?;
+    m.add("SPLIT_RUN", stages::SPLIT_RUN)?;
     m.add_function(wrap_pyfunction!(part_texts, m)?)?;
     m.add_function(wrap_pyfunction!(part_meet, m)?)?;
     m.add_function(wrap_pyfunction!(part_decide, m)?)?;

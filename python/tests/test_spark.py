@@ -131,18 +131,22 @@ def test_empty_partitions_and_no_duplicates(spark, cli, tmp_path):
 
 
 def test_skewed_buckets(spark, cli, tmp_path):
-    """10,000 identical rows (one exact group) and 300 near-copies of a boilerplate row
-    (300-row runs in most bands), with ordinary rows between."""
+    """10,000 identical rows (one exact group) and 2,500 near-copies of a boilerplate row
+    (runs of 2,500 in most bands, longer than _core.SPLIT_RUN: their pairs are split over
+    the tasks in blocks), with ordinary rows between."""
     base = "this page is part of the documentation of our product and is provided as is"
     texts = sentences(200, seed=14)
     texts += [base] * 10_000
-    texts += [f"{base} see section {i}" for i in range(300)]
+    texts += [f"{base} see section {i}" for i in range(2_500)]
     texts += sentences(100, seed=15)
     path = _write_parquet(tmp_path / "d.parquet", _rows(texts))
     expected = _local(cli, path, tmp_path)
-    got = _spark(spark.read.parquet(str(path)), path)
-    assert len(expected[1]) > 10_200
+    stats = {}
+    got = _spark(spark.read.parquet(str(path)), path, stats=stats)
+    assert len(expected[1]) > 12_400
     assert got == expected
+    # Block jobs ran: pairs came out of stage 4b.
+    assert 2_500 > _core.SPLIT_RUN and stats["4b split buckets"][1] > 0, stats
 
 
 def test_chains_need_several_rounds(spark, cli, tmp_path):
@@ -236,13 +240,13 @@ def test_retried_tasks_give_the_same_output(spark, tmp_path):
     clean_lines = [[r[0] for r in part.collect()] for part in sd.dedup_lines(sd.read_lines(spark, str(jsonl)), ["text"], 0.5, "id")]
     script = tmp_path / "job.py"
     script.write_text(RETRY_JOB)
-    stages = "sketch,exact,entries,pairs,texts,meet,decide,names"
+    stages = "sketch,exact,entries,pairs,blocks,texts,meet,decide,names"
     env = dict(os.environ, SIMDEDUP_SPARK_FAIL_FIRST=stages, PYSPARK_PYTHON=sys.executable)
     done = subprocess.run([sys.executable, str(script), str(path), str(jsonl)], env=env, capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "injected failure in stage names" in done.stderr
-    assert done.stderr.count("injected failure in stage") >= 8
+    assert done.stderr.count("injected failure in stage") >= 9
     kept, removed, lines = json.loads(done.stdout.splitlines()[-1])
     assert len(clean[1]) > 50
     assert kept == clean[0]

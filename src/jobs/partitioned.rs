@@ -19,7 +19,8 @@
 //! 3. [`band_entries`]: per home, the band entries `(band, key, row)` of its
 //!    representatives (rows with shingles that are not copies), by bucket partition;
 //! 4. [`band_pairs`]: per bucket partition, every pair sharing a bucket, to the homes of
-//!    both rows;
+//!    both rows; a bucket of more than [`SPLIT_RUN`] rows is cut into blocks, whose pairs
+//!    [`block_pairs`] makes, block pair by block pair, over all partitions;
 //! 5. [`texts`]: per home, each of its pairs once: a pair of two rows of this home is
 //!    verified at once; of the others, this home's side sends its row's text to the
 //!    pair's meeting partition;
@@ -484,16 +485,57 @@ fn home_of(rows: &[u64]) -> u64 {
     rows.first().map_or(0, |&r| home(r))
 }
 
+/// Entries of one bucket above which its bucket partition does not pair them itself: the
+/// pairs of a longer run (k near-copies of one row make k²/2) are split over tasks in
+/// blocks of this many rows ([`band_pairs`], [`block_pairs`]).
+pub const SPLIT_RUN: usize = 2048;
+
+/// The output of [`band_pairs`].
+pub struct BucketPairs {
+    /// `(a, b)` pair entries by home, as [`texts`] takes them.
+    pub addressed: Routed,
+    /// The blocks of the runs longer than the split, by partition, for [`block_pairs`].
+    pub blocks: Routed,
+}
+
 /// Stage 4: every pair of rows that share a bucket in the entry blobs of one bucket
 /// partition, each once, as `(a, b)` with `a < b`, to the home of `a` and to the home of
-/// `b` when it is another.
-pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
+/// `b` when it is another. A bucket of more than `split` entries is not paired here: its
+/// rows, sorted, are cut into blocks of `split`, and each pair of blocks (a block with
+/// itself, and with each later one) goes as a job to a partition of `parts` that the
+/// bucket and the two blocks pick, so its k²/2 pairs spread over the tasks of
+/// [`block_pairs`]. A job blob holds the first block's rows (a u64 count, then u64 ids)
+/// and the second's (count 0: the pairs within the first).
+pub fn band_pairs(blobs: &[&[u8]], parts: u64, split: usize) -> Result<BucketPairs, BadBlob> {
     let mut entries: Vec<(u64, u64)> = Vec::with_capacity(blobs.iter().map(|b| b.len() / 5).sum());
     for blob in blobs {
         read_entries(blob, &mut entries)?;
     }
     sort_by_bucket(&mut entries);
-    let (keys, ids): (Vec<u64>, Vec<u64>) = entries.into_iter().unzip();
+    let split = split.max(1);
+    let mut jobs: Vec<Writer> = (0..parts.max(1)).map(|_| Writer::default()).collect();
+    let mut short = Vec::with_capacity(entries.len());
+    for run in entries.chunk_by(|x, y| x.0 == y.0) {
+        if run.len() <= split {
+            short.extend_from_slice(run);
+            continue;
+        }
+        let mut rows: Vec<u64> = run.iter().map(|e| e.1).collect();
+        rows.sort_unstable();
+        let blocks: Vec<&[u64]> = rows.chunks(split).collect();
+        for i in 0..blocks.len() {
+            for j in i..blocks.len() {
+                let job = run[0].0.rotate_left(24) ^ ((i as u64) << 40 | j as u64);
+                let w = &mut jobs[route(job, parts) as usize];
+                let other: &[u64] = if i == j { &[] } else { blocks[j] };
+                for block in [blocks[i], other] {
+                    w.u64(block.len() as u64);
+                    block.iter().for_each(|&r| w.u64(r));
+                }
+            }
+        }
+    }
+    let (keys, ids): (Vec<u64>, Vec<u64>) = short.into_iter().unzip();
     let mut pairs = Vec::new();
     let mut cursor = Some((0, 0));
     while let Some(at) = cursor {
@@ -501,9 +543,46 @@ pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
         pairs.extend(piece.iter().map(|&(a, b, _)| (a, b)));
         cursor = next;
     }
+    Ok(BucketPairs {
+        addressed: to_both_homes(pairs),
+        blocks: routed(jobs),
+    })
+}
+
+/// Stage 4b: the pairs of the block jobs of one partition ([`band_pairs`] of long runs),
+/// each once, to both rows' homes as [`band_pairs`] sends them.
+pub fn block_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
+    let mut pairs = Vec::new();
+    for blob in blobs {
+        let mut r = Reader::new(blob, "block job");
+        while !r.done() {
+            let mut block = || -> Result<Vec<u64>, BadBlob> {
+                let n = r.u64()? as usize;
+                if n > r.data.len() / 8 {
+                    return Err(BadBlob { what: "block job" });
+                }
+                (0..n).map(|_| r.u64()).collect()
+            };
+            let (first, second) = (block()?, block()?);
+            if second.is_empty() {
+                for (x, &a) in first.iter().enumerate() {
+                    pairs.extend(first[x + 1..].iter().map(|&b| (a.min(b), a.max(b))));
+                }
+            } else {
+                for &a in &first {
+                    pairs.extend(second.iter().map(|&b| (a.min(b), a.max(b))));
+                }
+            }
+        }
+    }
+    Ok(to_both_homes(pairs))
+}
+
+/// Pairs `(a, b)`, `a < b`, each once, keyed by the home of `a` and, when another, of `b`
+/// (as `(b, a)`).
+fn to_both_homes(mut pairs: Vec<(u64, u64)>) -> Routed {
     pairs.par_sort_unstable();
     pairs.dedup();
-    // Keyed by the row whose home receives it: (a, b) as is, and (b, a) for b's home.
     let mut addressed = Vec::with_capacity(pairs.len() * 2);
     for &(a, b) in &pairs {
         addressed.push((a, b));
@@ -511,7 +590,7 @@ pub fn band_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
             addressed.push((b, a));
         }
     }
-    Ok(by_home(addressed))
+    by_home(addressed)
 }
 
 /// Sorts `(bucket, row)` entries by bucket: a stable least-significant-digit radix sort,
@@ -832,6 +911,11 @@ mod tests {
     }
 
     fn run(docs: &[&str], parts: u64, threshold: f64) -> Vec<Decision> {
+        run_split(docs, parts, threshold, SPLIT_RUN)
+    }
+
+    /// The stages with buckets of more than `split` rows split over the partitions.
+    fn run_split(docs: &[&str], parts: u64, threshold: f64, split: usize) -> Vec<Decision> {
         let params = BandParams { rows: 2, bands: 8 };
         // Two input partitions: rows 0.. of partition 0 and partition 1 (Spark's layout).
         let rows: Vec<u64> = (0..docs.len() as u64)
@@ -866,9 +950,14 @@ mod tests {
         for (h, blob) in &key_homes {
             entries.extend(band_entries(blob, &group(&copies, *h), parts).unwrap());
         }
-        let mut pairs = Vec::new();
+        let (mut pairs, mut blocks) = (Vec::new(), Vec::new());
         for d in 0..parts {
-            pairs.extend(band_pairs(&group(&entries, d)).unwrap());
+            let found = band_pairs(&group(&entries, d), parts, split).unwrap();
+            pairs.extend(found.addressed);
+            blocks.extend(found.blocks);
+        }
+        for d in 0..parts {
+            pairs.extend(block_pairs(&group(&blocks, d)).unwrap());
         }
         let mut verified = Vec::new();
         let mut sides = Vec::new();
@@ -918,6 +1007,26 @@ mod tests {
             assert_eq!(rows, vec![(2, 0), (3, 0), (5, 4)], "parts {parts}");
             assert_eq!(got[0].2, 1.0);
             assert!(got[1].2 >= 0.5 && got[1].2 < 1.0);
+        }
+    }
+
+    #[test]
+    fn split_buckets_decide_as_whole_ones() {
+        // 40 near-copies of one row (runs of 40 in most bands) among other rows.
+        let base = "this page is part of the documentation of our product";
+        let mut docs: Vec<String> = (0..40).map(|i| format!("{base} see section {i}")).collect();
+        docs.extend((0..30).map(|i| format!("an unrelated row number {i} about {}", i * 7)));
+        let docs: Vec<&str> = docs.iter().map(|d| d.as_str()).collect();
+        for parts in [1, 3] {
+            let whole = run_split(&docs, parts, 0.5, SPLIT_RUN);
+            assert!(whole.len() >= 30, "{} removed", whole.len());
+            for split in [1, 3, 16] {
+                assert_eq!(
+                    run_split(&docs, parts, 0.5, split),
+                    whole,
+                    "split {split}, parts {parts}"
+                );
+            }
         }
     }
 
@@ -972,19 +1081,29 @@ mod tests {
             w.0
         };
         let (head, second) = (blob(&all[..5]), blob(&all[5..]));
-        let one = band_pairs(&[&entries[0].1]).unwrap();
-        assert_eq!(band_pairs(&[&head, &second]).unwrap(), one);
-        assert_eq!(band_pairs(&[&second, &head]).unwrap(), one);
+        let pairs = |blobs: &[&[u8]], split| {
+            let found = band_pairs(blobs, 3, split).unwrap();
+            (found.addressed, found.blocks)
+        };
+        let one = pairs(&[&entries[0].1], SPLIT_RUN);
+        assert!(one.1.is_empty(), "no long run");
+        assert_eq!(pairs(&[&head, &second], SPLIT_RUN), one);
+        assert_eq!(pairs(&[&second, &head], SPLIT_RUN), one);
+        // Runs split into blocks of 2 wherever the entries come from: the same jobs.
+        let split = pairs(&[&head, &second], 2);
+        assert!(!split.1.is_empty());
+        assert_eq!(pairs(&[&second, &head], 2), split);
         // A truncated entry blob, or a position step past the home, is a malformed blob.
         let blob0 = &entries[0].1;
-        assert!(band_pairs(&[&blob0[..blob0.len() - 1]]).is_err());
+        assert!(band_pairs(&[&blob0[..blob0.len() - 1]], 3, SPLIT_RUN).is_err());
         let mut far = Writer::default();
         far.u64(h);
         far.u16(0);
         far.varint(1);
         far.u32(7);
         far.varint(u64::MAX);
-        assert!(band_pairs(&[&far.0]).is_err());
+        assert!(band_pairs(&[&far.0], 3, SPLIT_RUN).is_err());
+        assert!(block_pairs(&[&7u64.to_le_bytes()]).is_err());
     }
 
     #[test]
@@ -1044,6 +1163,6 @@ mod tests {
         assert!(TextHome::decode(&[0u8; 16]).is_err());
         assert!(meet(&[&[0u8; 30]], 0.5, &config()).is_err());
         assert!(exact(&[&[0u8; 5]]).is_err());
-        assert!(band_pairs(&[&[0u8; 9]]).is_err());
+        assert!(band_pairs(&[&[0u8; 9]], 3, SPLIT_RUN).is_err());
     }
 }
