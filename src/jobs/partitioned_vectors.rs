@@ -688,7 +688,7 @@ mod tests {
                 values.push(((k as f32 + centre) * 0.37).sin() + noise);
             }
         }
-        let norms: Vec<f64> = values.chunks(dim).map(|r| norm(r)).collect();
+        let norms: Vec<f64> = values.chunks(dim).map(norm).collect();
         let mean = unit_mean(&[unit_sum(&values, &norms, dim).unwrap()], dim).unwrap();
         let shape = Shape {
             rows: 12,
