@@ -1,7 +1,8 @@
 //! The embedding dedup as stages for a distributed engine (the Spark job's
 //! `embedding_column=`), each a call on one batch's plain arrays: check and sketch rows,
 //! sum unit rows, centred norms, the choice of search, fingerprints, candidate pairs
-//! (within the Hamming radius, or from equal band-key runs) and exact cosines. Each is what
+//! (within the Hamming radius, or from the band search split by band ranges over tasks
+//! that each get every representative's [`band_blob`]) and exact cosines. Each is what
 //! `simdedup dedup DATA --embedding-column` runs ([`semantic::dedup_vectors`] with the
 //! search [`semantic::choose_search`] picks), so a job built on them decides as the local
 //! run does. The counterpart of [`super::partitioned`] for text.
