@@ -334,11 +334,10 @@ def dedup_texts(
         addressed, blocks = _core.part_band_pairs(blobs, n)
         return [_blobs(values, addressed, ADDRESSED, slot), _blobs(values, blocks, BLOCK)]
 
-    pairs = exchange(st.df("4 candidate pairs", exchange(entries).mapInArrow(_whole("pairs", bucket_pairs), BLOBS)))
-    blocks = _tagged(pairs, f"= {BLOCK}").mapInArrow(
-        _whole("blocks", lambda blobs: [_blobs(values, _core.part_block_pairs(blobs), ADDRESSED, slot)]), BLOBS
-    )
-    pairs = pairs.unionByName(exchange(st.df("4b split buckets", blocks)))
+    pairs = st.df("4 candidate pairs", exchange(entries).mapInArrow(_whole("pairs", bucket_pairs), BLOBS))
+    # Each partition's pair blobs pass through; its block jobs become pairs (no union of
+    # two exchanges: the plan stays a chain).
+    pairs = st.df("4b split buckets", exchange(pairs).mapInArrow(_blocks(values, slot), BLOBS))
 
     # 5. Each pair once at each of its homes: verified there when both rows live in it,
     # else each side's text sent to the pair's meeting partition; 6. verified there (the
@@ -350,7 +349,7 @@ def dedup_texts(
             out.append(_blobs(values, [(0, candidates.to_bytes(8, "little"))], CANDIDATES))
         return out
 
-    sides = st.df("5 texts", per_home("texts", text_homes, pairs, texts))
+    sides = st.df("5 texts", per_home("texts", text_homes, exchange(pairs), texts))
     met = st.df("6 meet and verify", exchange(sides).mapInArrow(_meet(values, threshold, shingles), BLOBS))
 
     # 7. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair),
@@ -458,6 +457,26 @@ def _exact(parts: list, slot):
             yield _blobs(parts, _core.part_exact(digests), ADDRESSED, slot)
         for tag, key, blob in reports:
             yield _blobs(parts, [(key, blob)], tag, lambda _: 0)
+
+    return run
+
+
+def _blocks(parts: list, slot):
+    """Stage 4b over one partition of stage 4's blobs: the pair blobs passed on to their
+    homes, the block jobs' pairs made (``part_block_pairs``) and sent to theirs."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        _fault("blocks")
+        jobs = []
+        for batch in batches:
+            tags = batch.column(2).to_numpy(zero_copy_only=False)
+            if (tags == BLOCK).any():
+                jobs += [b for b, t in zip(batch.column(3).to_pylist(), tags) if t == BLOCK]
+                batch = batch.filter(pa.array(tags != BLOCK))
+            if batch.num_rows:
+                yield batch
+        if jobs:
+            yield _blobs(parts, _core.part_block_pairs(jobs), ADDRESSED, slot)
 
     return run
 
