@@ -172,9 +172,9 @@ def dedup(
     ``center`` are the command line's ``--seed`` and ``--no-center``, ``recall`` its
     ``--recall`` (the band search's, for both).
 
-    ``partitions`` sets the partitions of the stages (text: by default one per four
-    blocks of 16,384 rows, at least twice the cores; vectors: by default
-    ``spark.sql.shuffle.partitions``).
+    ``partitions`` sets the partitions of the stages (by default about 250,000 rows a
+    partition, a multiple of the cores and at least twice them; the vector band search
+    runs one task a core whatever it is).
 
     ``report="run.html"`` also writes the command line's HTML report of the run on the
     driver (a local path): the verified pairs come to the driver for it (24 bytes each, and
