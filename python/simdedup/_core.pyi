@@ -236,9 +236,10 @@ def part_sketch(
     bits: int = 128,
     skip_bad: bool = False,
 ) -> tuple[Blobs, Blobs, Blobs, Blobs, list[tuple[int, str]]]:
-    """Key home, text home and digest blobs of rows ``row_ids`` of pyarrow text columns (no
-    id blobs), and the bad rows' (index, message): when a row is bad, no blobs and the
-    first bad row; with ``skip_bad``, the other rows' blobs and every bad row."""
+    """Band entry blobs (by bucket partition), text home and digest blobs of rows
+    ``row_ids`` of pyarrow text columns (no id blobs), and the bad rows' (index, message):
+    when a row is bad, no blobs and the first bad row; with ``skip_bad``, the other rows'
+    blobs and every bad row."""
 
 def part_sketch_lines(
     lines: Any,
@@ -261,17 +262,18 @@ def home_part(home: int, parts: int) -> int:
 def part_exact(blobs: list[bytes]) -> list[tuple[int, bytes]]:
     """Exact copies (copy, rep) of one digest partition, by home."""
 
-def part_band_entries(home: bytes, copies: list[bytes], parts: int) -> list[tuple[int, bytes]]:
-    """One key home's band entries of its representatives, by bucket partition."""
+def part_copy_rows(copies: list[bytes]) -> bytes:
+    """The rows of ``part_exact``'s copy blobs as one blob, for every bucket partition."""
 
 # Entries of one bucket above which its pairs are split over the tasks (part_block_pairs).
 SPLIT_RUN: int
 
 def part_band_pairs(
-    blobs: list[bytes], parts: int, split: int = ...
+    blobs: list[bytes], copies: list[bytes], parts: int, split: int = ...
 ) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]:
-    """The pairs of one bucket partition, to the homes of both rows; and the block jobs of
-    its buckets of more than ``split`` entries, by partition."""
+    """The pairs of one bucket partition's entry blobs, the exact copies (``part_copy_rows``
+    blobs) left out, to the homes of both rows; and the block jobs of its buckets of more
+    than ``split`` entries, by partition."""
 
 def part_block_pairs(blobs: list[bytes]) -> list[tuple[int, bytes]]:
     """The pairs of one partition's block jobs, to the homes of both rows."""

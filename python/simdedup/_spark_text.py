@@ -4,11 +4,12 @@ wired over Spark. Spark moves a few large byte blobs per task between the stages
 every decision is a ``_core.part_*`` call.
 
 Rows are named by ``monotonically_increasing_id`` (partition << 33 | position: increasing
-in input order); a *home* is a block of 16,384 of them (``row >> HOME_BITS``) whose band
-keys one blob holds and texts another, sent to the partition ``_core.home_part`` gives.
-The stages are one Spark query: each stage that needs the homes cogroups the sketch's
-exchange with the blobs addressed to them, partitioned alike, and Spark reads that
-exchange's shuffle files again rather than shuffling or computing it again. Each sketch
+in input order); a *home* is a block of 16,384 of them (``row >> HOME_BITS``) whose texts
+one blob holds, sent to the partition ``_core.home_part`` gives; its band entries go to
+their bucket partitions from the sketch. The stages are one Spark query: each stage that
+needs the sketch's blobs cogroups its exchange with the blobs addressed to them,
+partitioned alike, and Spark reads that exchange's shuffle files again rather than
+shuffling or computing it again. Each sketch
 task also reports its input partition's row count and first bad row, so nothing scans
 the rows before the sketch.
 """
@@ -29,12 +30,13 @@ from simdedup import _core
 
 ROW = "__simdedup_row"
 POSITION_BITS = 33  # monotonically_increasing_id: partition << 33 | position
-# Tags of the blobs: a home's band keys, its texts, blobs addressed to a partition or a
-# home, verified pairs; a sketch task's row count (key: its input partition) and first
-# bad row (key: its ROW, blob: the message); a home's ids (JSON Lines with an id column);
-# a text home's count of distinct candidate pairs (key: the home), for a report; a long
-# bucket's block job (stage 4b).
-KEYS, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD, IDS, CANDIDATES, BLOCK = 0, 1, 2, 3, 4, 5, 6, 7, 8
+# Tags of the blobs: a home's band entries for one bucket partition, its texts, blobs
+# addressed to a partition or a home, verified pairs; a sketch task's row count (key: its
+# input partition) and first bad row (key: its ROW, blob: the message); a home's ids (JSON
+# Lines with an id column); a text home's count of distinct candidate pairs (key: the
+# home), for a report; a long bucket's block job (stage 3b); a digest partition's copy
+# rows, sent to every bucket partition.
+ENTRIES, TEXTS, ADDRESSED, VERIFIED, COUNT, BAD, IDS, CANDIDATES, BLOCK, COPY_ROWS = range(10)
 # Rows a partition of the stages after the sketch holds, by default.
 PARTITION_ROWS = 250_000
 # Decisions per Arrow batch handed back to Spark.
@@ -134,22 +136,22 @@ def _sketch(
     columns: Sequence[str], lines: bool, shape, parts: list, slot, shingles: str, bits: int, id_column, skip_bad: bool
 ):
     """Stage 1 over Arrow batches of (ROW, *columns), or with ``lines`` of (ROW, JSON line as
-    binary): whole homes to ``part_sketch`` (``part_sketch_lines``); out, the two blobs of
-    each home (to the home's partition), with ``id_column`` (lines only) its ids too, the
-    digest blobs (to their digest partition) and the task's COUNT blob and BAD blob, if a
-    row is bad (then nothing more is sketched; with ``skip_bad``, a BAD blob for each bad
-    row, the others sketched)."""
+    binary): whole homes to ``part_sketch`` (``part_sketch_lines``); out, each home's band
+    entries (to their bucket partitions) and texts (to the home's partition), with
+    ``id_column`` (lines only) its ids too, the digest blobs (to their digest partition)
+    and the task's COUNT blob and BAD blob, if a row is bad (then nothing more is
+    sketched; with ``skip_bad``, a BAD blob for each bad row, the others sketched)."""
     rows, bands = shape
     bad = []
 
     def emit(table: pa.Table) -> Iterator[pa.RecordBatch]:
         ids = table.column(0).to_numpy().astype(np.int64)
         if lines:
-            keys, texts, digests, names, errors = _core.part_sketch_lines(
+            entries, texts, digests, names, errors = _core.part_sketch_lines(
                 table.column(1), list(columns), ids, rows, bands, len(parts), shingles, bits, id_column, skip_bad
             )
         else:
-            keys, texts, digests, names, errors = _core.part_sketch(
+            entries, texts, digests, names, errors = _core.part_sketch(
                 [table.column(i + 1) for i in range(len(columns))],
                 list(columns), ids, rows, bands, len(parts), shingles, bits, skip_bad,
             )
@@ -160,8 +162,8 @@ def _sketch(
                 bad.extend(found)
                 return
         # One home blob per Arrow batch: the JVM holds one at a time.
-        for key in keys:
-            yield _blobs(parts, [key], KEYS, slot)
+        for entry in entries:
+            yield _blobs(parts, [entry], ENTRIES)
         for text in texts:
             yield _blobs(parts, [text], TEXTS, slot)
         if names:
@@ -221,28 +223,25 @@ def _bad_rows(reports: list, offsets: dict) -> list[tuple[int, str]]:
     return [(row, f"row {offsets[row >> POSITION_BITS] + (row & mask)}: {blob.decode()}") for row, blob in bad]
 
 
-def _whole(stage: str, fn):
-    """Over one partition of BLOBS records: every blob to one ``fn(blobs)`` call."""
+def _faulted(stage: str, fn):
+    """``fn`` (over a cogroup's two tables) as a task of ``stage`` (see ``_fault``)."""
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def run(left: pa.Table, right: pa.Table) -> pa.Table:
         _fault(stage)
-        blobs = [b for batch in batches for b in batch.column(3).to_pylist()]
-        if blobs:
-            yield from fn(blobs)
+        return fn(left, right)
 
     return run
 
 
-def _per_home(stage: str, fn):
+def _per_home(fn):
     """Over one cogroup of (home blobs, blobs addressed to homes): each home's blob and the
     blobs addressed to it, to ``fn(home_blob, addressed)``, homes in increasing order; the
     batches it returns make one table."""
 
     def run(homes: pa.Table, addressed: pa.Table) -> pa.Table:
-        _fault(stage)
         to: dict[int, list] = {}
         for key, tag, blob in zip(*(addressed.column(i).to_pylist() for i in (1, 2, 3))):
-            if tag == ADDRESSED:  # the row counts pass stage 2's partition 0 on their way
+            if tag == ADDRESSED:
                 to.setdefault(key, []).append(blob)
         found = sorted(zip(homes.column(1).to_pylist(), homes.column(3).to_pylist()))
         out = [b for key, blob in found for b in fn(blob, to.get(key, []))]
@@ -278,7 +277,7 @@ def dedup_texts(
     computed and kept (a local checkpoint), and their count: (ROW, kept, kept_number,
     score), one row per removed row, kept_number the kept row's number from 0 in input
     order; with ``lines`` and ``id_column`` also ``duplicate_of``, the kept row's id as
-    JSON text (stage 8); with ``report``, the run for a report (:func:`_run`), else None;
+    JSON text (stage 7); with ``report``, the run for a report (:func:`_run`), else None;
     and the messages of the rows skipped. A bad row raises ``ValueError``, the first in
     input order; with ``skip_bad``, each is left out and named (``row N: message``), and
     the decisions hold a record for it with ``error`` set (kept out of both outputs)."""
@@ -304,43 +303,42 @@ def dedup_texts(
     # that several stages read (the sketch's, the copies') is computed once and read from
     # its shuffle files, so nothing is kept apart and no stage waits for a job of its own.
 
-    # 1. Sketch: home blobs (texts, keys) and digest blobs, sent to their partitions in one
-    # exchange; the home stages below cogroup with it in place. Each sketch task also
-    # reports its input partition's row count and first bad row (for stage 7).
+    # 1. Sketch: each home's band entries (by bucket partition), its texts and its digest
+    # blobs, sent to their partitions in one exchange; the stages below cogroup with it in
+    # place. Each sketch task also reports its input partition's row count and first bad
+    # row (for stage 6).
     given = [F.col(lines).cast("binary")] if lines else columns
     named = bool(lines and id_column)
     sketch = _sketch(columns, bool(lines), shape, values, slot, shingles, bits, id_column if named else None, skip_bad)
     kept = st.df("1 sketch", exchange(numbered.select(ROW, *given).mapInArrow(sketch, BLOBS)))
-    key_homes, text_homes = _tagged(kept, f"= {KEYS}"), _tagged(kept, f"= {TEXTS}")
+    entries, text_homes = _tagged(kept, f"= {ENTRIES}"), _tagged(kept, f"= {TEXTS}")
 
-    def per_home(stage, homes: DataFrame, addressed: DataFrame, fn) -> DataFrame:
-        """``addressed`` partitioned like the homes (by ``part``), cogrouped with them."""
-        return homes.groupBy("part").cogroup(addressed.groupBy("part")).applyInArrow(_per_home(stage, fn), BLOBS)
+    def cogroup(stage, left: DataFrame, right: DataFrame, fn) -> DataFrame:
+        """``right`` partitioned like ``left`` (by ``part``), cogrouped with it: ``fn(left
+        table, right table)`` per partition."""
+        return left.groupBy("part").cogroup(right.groupBy("part")).applyInArrow(_faulted(stage, fn), BLOBS)
 
-    # 2. Exact duplicates: copies (copy, rep) by the copy's home; the sketch's row counts
-    # pass through, to stage 7.
+    # 2. Exact duplicates: copies (copy, rep) by the copy's home, and their rows to every
+    # bucket partition; the sketch's row counts pass through, to stage 6.
     copies = _tagged(kept, f"in ({ADDRESSED}, {COUNT}, {BAD})").mapInArrow(_exact(values, slot), BLOBS)
     copies = st.df("2 exact duplicates", exchange(copies))
 
-    # 3. Band entries of the representatives, by bucket partition; 4. the pairs of each
-    # bucket, to the homes of both rows; 4b. those of buckets too long for one task, in
-    # blocks spread over the partitions.
-    entries = per_home(
-        "entries", key_homes, copies, lambda h, cs: [_blobs(values, _core.part_band_entries(h, cs, n), ADDRESSED)]
-    )
-    entries = st.df("3 band entries", entries)
+    # 3. The pairs of each bucket (the copies left out), to the homes of both rows; 3b.
+    # those of buckets too long for one task, in blocks spread over the partitions.
+    def bucket_pairs(got: pa.Table, copy_rows: pa.Table) -> pa.Table:
+        blobs = sorted(got.column(3).to_pylist())
+        if not blobs:
+            return EMPTY
+        addressed, blocks = _core.part_band_pairs(blobs, copy_rows.column(3).to_pylist(), n)
+        return pa.Table.from_batches([_blobs(values, addressed, ADDRESSED, slot), _blobs(values, blocks, BLOCK)])
 
-    def bucket_pairs(blobs):
-        addressed, blocks = _core.part_band_pairs(blobs, n)
-        return [_blobs(values, addressed, ADDRESSED, slot), _blobs(values, blocks, BLOCK)]
-
-    pairs = st.df("4 candidate pairs", exchange(entries).mapInArrow(_whole("pairs", bucket_pairs), BLOBS))
+    pairs = st.df("3 candidate pairs", cogroup("pairs", entries, _tagged(copies, f"= {COPY_ROWS}"), bucket_pairs))
     # Each partition's pair blobs pass through; its block jobs become pairs (no union of
     # two exchanges: the plan stays a chain).
-    pairs = st.df("4b split buckets", exchange(pairs).mapInArrow(_blocks(values, slot), BLOBS))
+    pairs = st.df("3b split buckets", exchange(pairs).mapInArrow(_blocks(values, slot), BLOBS))
 
-    # 5. Each pair once at each of its homes: verified there when both rows live in it,
-    # else each side's text sent to the pair's meeting partition; 6. verified there (the
+    # 4. Each pair once at each of its homes: verified there when both rows live in it,
+    # else each side's text sent to the pair's meeting partition; 5. verified there (the
     # homes' verified pairs pass through, so the texts stage runs once).
     def texts(home, addressed):
         verified, sides, candidates = _core.part_texts(home, addressed, threshold, n, shingles)
@@ -349,12 +347,12 @@ def dedup_texts(
             out.append(_blobs(values, [(0, candidates.to_bytes(8, "little"))], CANDIDATES))
         return out
 
-    sides = st.df("5 texts", per_home("texts", text_homes, exchange(pairs), texts))
-    met = st.df("6 meet and verify", exchange(sides).mapInArrow(_meet(values, threshold, shingles), BLOBS))
+    sides = st.df("4 texts", cogroup("texts", text_homes, exchange(pairs), _per_home(texts)))
+    met = st.df("5 meet and verify", exchange(sides).mapInArrow(_meet(values, threshold, shingles), BLOBS))
 
-    # 7. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair),
+    # 6. Decisions over every verified pair and copy, in one task (Rust; 24 bytes a pair),
     # the removed rows numbered from the sketch's row counts.
-    everything = met.unionByName(copies)
+    everything = met.unionByName(_tagged(copies, f"!= {COPY_ROWS}"))
     if report:
         # A report reads these blobs on the driver too: computed once, kept.
         everything = everything.localCheckpoint()
@@ -363,7 +361,7 @@ def dedup_texts(
         _decider(values, n, named, skip_bad), DECIDED + (", part long" if named else "")
     )
     if named:
-        # 8. The kept rows' ids, at their homes: the input is not read again for them.
+        # 7. The kept rows' ids, at their homes: the input is not read again for them.
         decisions = (
             exchange(decisions).groupBy("part")
             .cogroup(_tagged(kept, f"= {IDS}").groupBy("part"))
@@ -381,13 +379,13 @@ def dedup_texts(
         if bad is not None:
             raise ValueError(bad)
     st.unpersist()
-    st.mark("7 decisions", removed)
+    st.mark("6 decisions", removed)
     run = _run(everything, skip_bad) if report else None
     return decisions, removed, run, skipped
 
 
 def _run(everything: DataFrame, skip_bad: bool = False) -> dict:
-    """A run as ``_core.write_report`` takes it, from stage 7's blobs brought to the driver
+    """A run as ``_core.write_report`` takes it, from stage 6's blobs brought to the driver
     (24 bytes a verified pair, 16 a copy; then 17 bytes a row): the pairs and decisions in
     row numbers from 0, and the distinct candidates the texts stage counted."""
     table = everything.select("key", "tag", "blob").toArrow()
@@ -441,8 +439,9 @@ DECIDED = DECISIONS + ", error string"
 
 
 def _exact(parts: list, slot):
-    """Stage 2 over one digest partition: its digest blobs' copies, to the copies' homes;
-    the COUNT and BAD records (all at partition 0) passed on."""
+    """Stage 2 over one digest partition: its digest blobs' copies, to the copies' homes
+    (for stage 6), and their rows to every bucket partition (stage 3 leaves them out); the
+    COUNT and BAD records (all at partition 0) passed on."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("exact")
@@ -453,8 +452,11 @@ def _exact(parts: list, slot):
                     digests.append(blob)
                 else:
                     reports.append((tag, key, blob))
-        if digests:
-            yield _blobs(parts, _core.part_exact(digests), ADDRESSED, slot)
+        copies = _core.part_exact(digests) if digests else []
+        if copies:
+            yield _blobs(parts, copies, ADDRESSED, slot)
+            rows = _core.part_copy_rows([b for _, b in copies])
+            yield _blobs(parts, [(p, rows) for p in range(len(parts))], COPY_ROWS)
         for tag, key, blob in reports:
             yield _blobs(parts, [(key, blob)], tag, lambda _: 0)
 
@@ -462,7 +464,7 @@ def _exact(parts: list, slot):
 
 
 def _blocks(parts: list, slot):
-    """Stage 4b over one partition of stage 4's blobs: the pair blobs passed on to their
+    """Stage 3b over one partition of stage 3's blobs: the pair blobs passed on to their
     homes, the block jobs' pairs made (``part_block_pairs``) and sent to theirs."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -482,8 +484,8 @@ def _blocks(parts: list, slot):
 
 
 def _meet(parts: list, threshold: float, shingles: str):
-    """Stage 6 over one meeting partition: the texts sent to it, verified in pairs; the
-    verified blobs and candidate counts also sent (to partition 0) pass through to stage 7."""
+    """Stage 5 over one meeting partition: the texts sent to it, verified in pairs; the
+    verified blobs and candidate counts also sent (to partition 0) pass through to stage 6."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         _fault("meet")
@@ -505,7 +507,7 @@ def _meet(parts: list, threshold: float, shingles: str):
 
 
 def _stage7_inputs(records) -> tuple[list, list, list, int]:
-    """Stage 7's (key, tag, blob) records split: the verified blobs, the copies' blobs, the
+    """Stage 6's (key, tag, blob) records split: the verified blobs, the copies' blobs, the
     sketch's reports (COUNT, BAD) and the candidates the text homes counted."""
     ver, cop, reports, candidates = [], [], [], 0
     for key, tag, blob in records:
@@ -521,7 +523,7 @@ def _stage7_inputs(records) -> tuple[list, list, list, int]:
 
 
 def _decider(parts: list, n: int, named: bool, skip_bad: bool = False):
-    """Stage 7 over every VERIFIED, ADDRESSED (copies), COUNT and BAD record: the removed
+    """Stage 6 over every VERIFIED, ADDRESSED (copies), COUNT and BAD record: the removed
     rows (ROW, kept, kept_number, score, error null; with ``named`` the partition of the
     kept row's home too), kept_number the kept row's number from 0 in input order; or, if
     a row was bad, one record naming the first in input order (error: ``row N:
@@ -563,7 +565,7 @@ def _decider(parts: list, n: int, named: bool, skip_bad: bool = False):
 
 
 def _names(decided: pa.Table, homes: pa.Table) -> pa.Table:
-    """Stage 8 over one cogroup of (decisions, id home blobs): each decision with its kept
+    """Stage 7 over one cogroup of (decisions, id home blobs): each decision with its kept
     row's id (JSON text)."""
     _fault("names")
     blobs = homes.column(3).to_pylist()
@@ -665,7 +667,7 @@ def attach_lines(
         return numbered.select(F.col(line).alias("value")), empty
     small = removed_rows <= broadcast_rows and skipped <= broadcast_rows
     hint = F.broadcast if small else (lambda x: x)
-    if id_column and "duplicate_of" not in decisions.columns:  # else they came in stage 8
+    if id_column and "duplicate_of" not in decisions.columns:  # else they came in stage 7
         wanted = decisions.select(F.col("kept").alias(ROW)).distinct()
         names = numbered.join(hint(wanted), ROW).select(ROW, binary).mapInArrow(
             _kept_ids(id_column), "kept long, duplicate_of string"

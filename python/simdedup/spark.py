@@ -14,21 +14,20 @@ or from a shell::
 
 Text stages (docs/spark.md; the wiring is ``_spark_text``): Spark moves a few large byte
 blobs per task, and each stage is one ``_core.part_*`` call of
-``simdedup::jobs::partitioned``: sketch (band keys and texts of each block of rows, digest
-entries), exact duplicates by digest, band entries by bucket, candidate pairs of each
-bucket, texts (pairs verified where both rows live, else both texts sent to a meeting
-partition), meet, decisions (greedy keep-first in one task), ids, then every row with
-``duplicate_of`` and ``score``.
+``simdedup::jobs::partitioned``: sketch (each block of rows' band entries by bucket
+partition, its texts, digest entries), exact duplicates by digest, candidate pairs of
+each bucket (the copies left out), texts (pairs verified where both rows live, else both
+texts sent to a meeting partition), meet, decisions (greedy keep-first in one task), ids,
+then every row with ``duplicate_of`` and ``score``.
 
-With ``embedding_column`` the stages are those of the local vector search: sketch (checked
-vectors, digest of their float32 bytes, norms), centring (the exact mean of the unit rows,
-the low quantile of the centred norms, bar and radius), the local cost model's choice of
-search (from 20,000 usable rows, on the same 1,000 sampled rows), exact duplicates,
-candidates (exact search: 128-bit fingerprints of the representatives, broadcast, every
-pair within the radius; band search: 512-bit fingerprints, terms and band buckets exploded,
-repartitioned and sorted, each equal-bucket run's pairs taken by the local band rule),
-verify (exact cosine), then decisions over connected components (large-star / small-star
-rounds) and every row with its fate. These stages still carry a record per band bucket.
+With ``embedding_column`` the stages are those of the local vector search, over one blob
+per Arrow batch (``_spark_vectors``): sketch (checked vectors, digest of their float32
+bytes, norms; kept on disk), centring (the exact mean of the unit rows, the low quantile of
+the centred norms, bar and radius), the local cost model's choice of search (from 20,000
+usable rows, on the same 1,000 sampled rows), exact duplicates, candidates (exact search:
+128-bit fingerprints of the representatives, broadcast, every pair within the radius; band
+search: each task runs the local band search over its share of the bands), verify (exact
+cosine), then decisions over connected components and every row with its fate.
 """
 
 from __future__ import annotations

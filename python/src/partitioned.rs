@@ -150,7 +150,7 @@ fn sketched_out(
     bad: Vec<(usize, String)>,
 ) -> Sketch<'_> {
     (
-        out(py, s.keys),
+        out(py, s.entries),
         out(py, s.texts),
         out(py, s.digests),
         out(py, ids),
@@ -332,32 +332,33 @@ fn part_exact<'py>(py: Python<'py>, blobs: Vec<PyBackedBytes>) -> PyResult<Blobs
     Ok(out(py, routed))
 }
 
-/// Stage 3: one home's band entries, by bucket partition.
+/// Stage 2's copies (its [`part_exact`] blobs) as one blob of their rows, for every
+/// bucket partition.
 #[pyfunction]
-fn part_band_entries<'py>(
+fn part_copy_rows<'py>(
     py: Python<'py>,
-    home: PyBackedBytes,
     copies: Vec<PyBackedBytes>,
-    parts: u64,
-) -> PyResult<Blobs<'py>> {
-    let routed = py
-        .detach(|| stages::band_entries(&home, &slices(&copies), parts.max(1)))
+) -> PyResult<Bound<'py, PyBytes>> {
+    let rows = py
+        .detach(|| stages::copy_rows(&slices(&copies)))
         .map_err(bad)?;
-    Ok(out(py, routed))
+    Ok(PyBytes::new(py, &rows))
 }
 
-/// Stage 4: the pairs of one bucket partition's entry blobs, by home of the first row, and
-/// the block jobs of its long runs by partition.
+/// Stage 4: the pairs of one bucket partition's entry blobs, less the copies (the
+/// [`part_copy_rows`] blobs), by home of the first row, and the block jobs of its long
+/// runs by partition.
 #[pyfunction]
-#[pyo3(signature = (blobs, parts, split=stages::SPLIT_RUN))]
+#[pyo3(signature = (blobs, copies, parts, split=stages::SPLIT_RUN))]
 fn part_band_pairs<'py>(
     py: Python<'py>,
     blobs: Vec<PyBackedBytes>,
+    copies: Vec<PyBackedBytes>,
     parts: u64,
     split: usize,
 ) -> PyResult<(Blobs<'py>, Blobs<'py>)> {
     let found = py
-        .detach(|| stages::band_pairs(&slices(&blobs), parts, split))
+        .detach(|| stages::band_pairs(&slices(&blobs), &slices(&copies), parts, split))
         .map_err(bad)?;
     Ok((out(py, found.addressed), out(py, found.blocks)))
 }
@@ -481,7 +482,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jsonl_fields, m)?)?;
     m.add_function(wrap_pyfunction!(jsonl_removed, m)?)?;
     m.add_function(wrap_pyfunction!(part_exact, m)?)?;
-    m.add_function(wrap_pyfunction!(part_band_entries, m)?)?;
+    m.add_function(wrap_pyfunction!(part_copy_rows, m)?)?;
     m.add_function(wrap_pyfunction!(part_band_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(part_block_pairs, m)?)?;
     m.add("SPLIT_RUN", stages::SPLIT_RUN)?;

@@ -169,45 +169,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A home's band keys: what stage 3 needs.
-pub struct KeyHome {
-    pub rows: Vec<u64>,
-    pub shingles: Vec<u32>,
-    pub bands: usize,
-    /// `bands` keys per row, row after row.
-    pub keys: Vec<u32>,
-}
-
-impl KeyHome {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::default();
-        w.u64(self.rows.len() as u64);
-        w.u64(self.bands as u64);
-        self.rows.iter().for_each(|&r| w.u64(r));
-        self.shingles.iter().for_each(|&s| w.u32(s));
-        self.keys.iter().for_each(|&k| w.u32(k));
-        w.0
-    }
-
-    pub fn decode(data: &[u8]) -> Result<KeyHome, BadBlob> {
-        let mut r = Reader::new(data, "key home");
-        let n = r.u64()? as usize;
-        let bands = r.u64()? as usize;
-        let rows = (0..n).map(|_| r.u64()).collect::<Result<Vec<_>, _>>()?;
-        let shingles = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
-        let keys = (0..n * bands).map(|_| r.u32()).collect::<Result<_, _>>()?;
-        if !r.done() || !one_home(&rows) {
-            return Err(BadBlob { what: "key home" });
-        }
-        Ok(KeyHome {
-            rows,
-            shingles,
-            bands,
-            keys,
-        })
-    }
-}
-
 /// Whether `rows` increase and share one home.
 fn one_home(rows: &[u64]) -> bool {
     rows.windows(2)
@@ -273,11 +234,12 @@ impl TextHome {
     }
 }
 
-/// The output of [`sketch`]: the two blobs of each home in the block, and the digest
-/// entries by digest partition.
+/// The output of [`sketch`]: the band entries of each home in the block by bucket
+/// partition, its text blobs, and the digest entries by digest partition.
 pub struct Sketched {
-    /// `(home, KeyHome blob)`, by increasing home.
-    pub keys: Routed,
+    /// `(bucket partition, entry blob)`: one blob per home and partition, by increasing
+    /// partition, then home.
+    pub entries: Routed,
     /// `(home, TextHome blob)`, by increasing home.
     pub texts: Routed,
     pub digests: Routed,
@@ -306,34 +268,32 @@ pub fn sketch<F: CityHash>(
         blocks.push((h, start, end));
         start = end;
     }
-    let (keys_out, texts_out): (Routed, Routed) = blocks
+    let (entries, texts_out): (Vec<Routed>, Routed) = blocks
         .par_iter()
         .map(|&(h, start, end)| {
             let mut offsets = vec![0u64];
             let mut text = Vec::new();
-            let mut flat = Vec::with_capacity((end - start) * bands);
             for i in start..end {
                 text.extend_from_slice(batch.texts.get(i).as_bytes());
                 offsets.push(text.len() as u64);
-                flat.extend_from_slice(keys.get(i));
             }
-            let key_home = KeyHome {
-                rows: rows[start..end].to_vec(),
-                shingles: batch.docs[start..end]
-                    .iter()
-                    .map(|d| d.shingles.min(u32::MAX as u64) as u32)
-                    .collect(),
-                bands,
-                keys: flat,
-            };
+            // Rows without shingles have no band keys; exact copies are dropped by the
+            // bucket partitions (stage 4), which get the copies from stage 2.
+            let with_keys: Vec<(usize, u16)> = (start..end)
+                .filter(|&i| batch.docs[i].shingles != 0)
+                .map(|i| (i, (rows[i] - (h << HOME_BITS)) as u16))
+                .collect();
+            let entries = home_entries(h, &with_keys, bands, parts, |i, b| keys.get(i)[b]);
             let text_home = TextHome {
                 rows: rows[start..end].to_vec(),
                 offsets,
                 text,
             };
-            ((h, key_home.encode()), (h, text_home.encode()))
+            (entries, (h, text_home.encode()))
         })
         .unzip();
+    let mut entries: Routed = entries.into_iter().flatten().collect();
+    entries.sort_by_key(|e| e.0); // stable: homes stay in increasing order
     let mut by_dest: Vec<Writer> = (0..parts).map(|_| Writer::default()).collect();
     for (doc, &row) in batch.docs.iter().zip(rows) {
         let w = &mut by_dest[route(doc.digest as u64, parts) as usize];
@@ -342,7 +302,7 @@ pub fn sketch<F: CityHash>(
         w.u64(row);
     }
     Sketched {
-        keys: keys_out,
+        entries,
         texts: texts_out,
         digests: routed(by_dest),
     }
@@ -405,38 +365,66 @@ pub fn exact(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
     Ok(by_home(copies))
 }
 
-/// Stage 3: the band entries of one home's representatives (rows with shingles that are
-/// not in `copies`, the [`exact`] blobs for this home), by bucket partition. An entry blob
-/// holds its home, then for each band a group: the band (u16), its entries' count (a
-/// LEB128 varint), and each entry as its key (u32) and its position in the home, as a
-/// varint of the difference from the one before (from 0; the positions increase): about 5
-/// bytes an entry where `(band, key, position)` take 8, with no sorting.
-pub fn band_entries(home_blob: &[u8], copies: &[&[u8]], parts: u64) -> Result<Routed, BadBlob> {
-    let home = KeyHome::decode(home_blob)?;
-    let mut copy_rows: Vec<u64> = pairs_of(copies, "copies")?.iter().map(|p| p.0).collect();
-    copy_rows.sort_unstable();
-    let h = home_of(&home.rows);
-    let reps: Vec<(usize, u16)> = home
-        .rows
-        .iter()
-        .enumerate()
-        .filter(|&(i, row)| home.shingles[i] != 0 && copy_rows.binary_search(row).is_err())
-        .map(|(i, &row)| (i, (row - (h << HOME_BITS)) as u16))
-        .collect();
+/// The band entries of home `h`'s rows `rows` (index, position in the home; positions
+/// increasing), `key(index, band)` their keys, by bucket partition. An entry blob holds
+/// its home, then for each band a group: the band (u16), its entries' count (a LEB128
+/// varint), and each entry as its key (u32) and its position in the home, as a varint of
+/// the difference from the one before (from 0): about 5 bytes an entry where `(band, key,
+/// position)` take 8, with no sorting.
+fn home_entries(
+    h: u64,
+    rows: &[(usize, u16)],
+    bands: usize,
+    parts: u64,
+    key: impl Fn(usize, usize) -> u32,
+) -> Routed {
     let mut by_dest: Vec<Writer> = (0..parts).map(|_| Writer::default()).collect();
     let mut groups: Vec<Vec<(u32, u16)>> = vec![Vec::new(); parts as usize];
-    for b in 0..home.bands {
-        for &(i, position) in &reps {
-            let key = home.keys[i * home.bands + b];
-            let dest = route((b as u64) << 32 | key as u64, parts) as usize;
-            groups[dest].push((key, position));
+    for b in 0..bands {
+        for &(i, position) in rows {
+            let k = key(i, b);
+            let dest = route((b as u64) << 32 | k as u64, parts) as usize;
+            groups[dest].push((k, position));
         }
         for (w, group) in by_dest.iter_mut().zip(groups.iter_mut()) {
             entry_group(w, h, b as u16, group);
             group.clear();
         }
     }
-    Ok(routed(by_dest))
+    routed(by_dest)
+}
+
+/// The copies of [`exact`]'s blobs (`(copy, rep)` entries) as one blob of their rows,
+/// increasing, each a LEB128 varint of its difference from the one before: what every
+/// bucket partition is sent, to leave the copies out of its buckets ([`band_pairs`]).
+pub fn copy_rows(copies: &[&[u8]]) -> Result<Vec<u8>, BadBlob> {
+    let mut rows: Vec<u64> = pairs_of(copies, "copies")?.iter().map(|p| p.0).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let mut w = Writer::default();
+    let mut last = 0;
+    for row in rows {
+        w.varint(row - last);
+        last = row;
+    }
+    Ok(w.0)
+}
+
+/// The rows of [`copy_rows`] blobs, sorted.
+fn read_copy_rows(blobs: &[&[u8]]) -> Result<Vec<u64>, BadBlob> {
+    let mut rows = Vec::new();
+    for blob in blobs {
+        let mut r = Reader::new(blob, "copy rows");
+        let mut row = 0u64;
+        while !r.done() {
+            row = row
+                .checked_add(r.varint()?)
+                .ok_or(BadBlob { what: "copy rows" })?;
+            rows.push(row);
+        }
+    }
+    rows.sort_unstable();
+    Ok(rows)
 }
 
 /// Appends band `band`'s `entries` (key, position; positions increasing) to the entry blob
@@ -506,10 +494,19 @@ pub struct BucketPairs {
 /// bucket and the two blocks pick, so its k²/2 pairs spread over the tasks of
 /// [`block_pairs`]. A job blob holds the first block's rows (a u64 count, then u64 ids)
 /// and the second's (count 0: the pairs within the first).
-pub fn band_pairs(blobs: &[&[u8]], parts: u64, split: usize) -> Result<BucketPairs, BadBlob> {
+pub fn band_pairs(
+    blobs: &[&[u8]],
+    copies: &[&[u8]],
+    parts: u64,
+    split: usize,
+) -> Result<BucketPairs, BadBlob> {
     let mut entries: Vec<(u64, u64)> = Vec::with_capacity(blobs.iter().map(|b| b.len() / 5).sum());
     for blob in blobs {
         read_entries(blob, &mut entries)?;
+    }
+    let copies = read_copy_rows(copies)?;
+    if !copies.is_empty() {
+        entries.retain(|e| copies.binary_search(&e.1).is_err());
     }
     sort_by_bucket(&mut entries);
     let split = split.max(1);
@@ -927,7 +924,7 @@ mod tests {
                 }
             })
             .collect();
-        let mut key_homes: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut entries: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut text_homes: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut digests: Vec<(u64, Vec<u8>)> = Vec::new();
         for part in [0u64, 1] {
@@ -938,21 +935,22 @@ mod tests {
                 .map(|(r, t)| (*r, t.to_string()))
                 .unzip();
             let s = sketch::<u128>(&r, t, &config(), params, parts);
-            key_homes.extend(s.keys);
+            entries.extend(s.entries);
             text_homes.extend(s.texts);
             digests.extend(s.digests);
         }
-        let mut copies = Vec::new();
+        // Each digest partition's copies, and their rows, sent to every bucket partition.
+        let (mut copies, mut rows_sent) = (Vec::new(), Vec::new());
         for d in 0..parts {
-            copies.extend(exact(&group(&digests, d)).unwrap());
+            let found = exact(&group(&digests, d)).unwrap();
+            let blobs: Vec<&[u8]> = found.iter().map(|(_, b)| b.as_slice()).collect();
+            rows_sent.push(copy_rows(&blobs).unwrap());
+            copies.extend(found);
         }
-        let mut entries = Vec::new();
-        for (h, blob) in &key_homes {
-            entries.extend(band_entries(blob, &group(&copies, *h), parts).unwrap());
-        }
+        let rows_sent: Vec<&[u8]> = rows_sent.iter().map(|b| b.as_slice()).collect();
         let (mut pairs, mut blocks) = (Vec::new(), Vec::new());
         for d in 0..parts {
-            let found = band_pairs(&group(&entries, d), parts, split).unwrap();
+            let found = band_pairs(&group(&entries, d), &rows_sent, parts, split).unwrap();
             pairs.extend(found.addressed);
             blocks.extend(found.blocks);
         }
@@ -1045,12 +1043,13 @@ mod tests {
 
     #[test]
     fn stages_give_the_same_bytes_whatever_order_blobs_arrive_in() {
+        // 50 distinct texts, then copies of the first 10 (rows 50 to 59).
         let docs: Vec<String> = (0..60)
             .map(|i| {
                 format!(
                     "row {} of a set of texts that share words {}",
-                    i % 20,
-                    i % 7
+                    (i % 50) % 20,
+                    (i % 50) % 7
                 )
             })
             .collect();
@@ -1062,7 +1061,13 @@ mod tests {
         digests.reverse();
         assert_eq!(exact(&digests).unwrap(), forward);
         let copies: Vec<&[u8]> = forward.iter().map(|(_, b)| b.as_slice()).collect();
-        let entries = band_entries(&s.keys[0].1, &copies, 3).unwrap();
+        let rows_blob = copy_rows(&copies).unwrap();
+        assert_eq!(
+            read_copy_rows(&[&rows_blob]).unwrap(),
+            (50..60).collect::<Vec<u64>>()
+        );
+        let copies: &[&[u8]] = &[&rows_blob];
+        let entries = &s.entries;
         // An entry blob split in two, in both orders (each entry a group of its own).
         let mut all = Vec::new();
         read_entries(&entries[0].1, &mut all).unwrap();
@@ -1082,11 +1087,19 @@ mod tests {
         };
         let (head, second) = (blob(&all[..5]), blob(&all[5..]));
         let pairs = |blobs: &[&[u8]], split| {
-            let found = band_pairs(blobs, 3, split).unwrap();
+            let found = band_pairs(blobs, copies, 3, split).unwrap();
             (found.addressed, found.blocks)
         };
         let one = pairs(&[&entries[0].1], SPLIT_RUN);
         assert!(one.1.is_empty(), "no long run");
+        // The copies are in the buckets (the sketch does not know them) but in no pair.
+        assert!(all.iter().any(|e| e.1 >= 50));
+        let paired = pairs_of(
+            &one.0.iter().map(|(_, b)| b.as_slice()).collect::<Vec<_>>(),
+            "pairs",
+        )
+        .unwrap();
+        assert!(!paired.is_empty() && paired.iter().all(|&(a, b)| a < 50 && b < 50));
         assert_eq!(pairs(&[&head, &second], SPLIT_RUN), one);
         assert_eq!(pairs(&[&second, &head], SPLIT_RUN), one);
         // Runs split into blocks of 2 wherever the entries come from: the same jobs.
@@ -1095,14 +1108,14 @@ mod tests {
         assert_eq!(pairs(&[&second, &head], 2), split);
         // A truncated entry blob, or a position step past the home, is a malformed blob.
         let blob0 = &entries[0].1;
-        assert!(band_pairs(&[&blob0[..blob0.len() - 1]], 3, SPLIT_RUN).is_err());
+        assert!(band_pairs(&[&blob0[..blob0.len() - 1]], copies, 3, SPLIT_RUN).is_err());
         let mut far = Writer::default();
         far.u64(h);
         far.u16(0);
         far.varint(1);
         far.u32(7);
         far.varint(u64::MAX);
-        assert!(band_pairs(&[&far.0], 3, SPLIT_RUN).is_err());
+        assert!(band_pairs(&[&far.0], copies, 3, SPLIT_RUN).is_err());
         assert!(block_pairs(&[&7u64.to_le_bytes()]).is_err());
     }
 
@@ -1159,10 +1172,10 @@ mod tests {
 
     #[test]
     fn malformed_blobs_are_errors() {
-        assert!(KeyHome::decode(&[1, 2, 3]).is_err());
         assert!(TextHome::decode(&[0u8; 16]).is_err());
         assert!(meet(&[&[0u8; 30]], 0.5, &config()).is_err());
         assert!(exact(&[&[0u8; 5]]).is_err());
-        assert!(band_pairs(&[&[0u8; 9]], 3, SPLIT_RUN).is_err());
+        assert!(band_pairs(&[&[0u8; 9]], &[], 3, SPLIT_RUN).is_err());
+        assert!(band_pairs(&[], &[&[0xff]], 3, SPLIT_RUN).is_err());
     }
 }
