@@ -345,7 +345,7 @@ fn part_copy_rows<'py>(
     Ok(PyBytes::new(py, &rows))
 }
 
-/// Stage 4: the pairs of one bucket partition's entry blobs, less the copies (the
+/// Stage 3: the pairs of one bucket partition's entry blobs, less the copies (the
 /// [`part_copy_rows`] blobs), by home of the first row, and the block jobs of its long
 /// runs by partition.
 #[pyfunction]
@@ -363,7 +363,7 @@ fn part_band_pairs<'py>(
     Ok((out(py, found.addressed), out(py, found.blocks)))
 }
 
-/// Stage 4b: the pairs of one partition's block jobs, by home of the first row.
+/// Stage 3b: the pairs of one partition's block jobs, by home of the first row.
 #[pyfunction]
 fn part_block_pairs<'py>(py: Python<'py>, blobs: Vec<PyBackedBytes>) -> PyResult<Blobs<'py>> {
     let routed = py
@@ -372,7 +372,7 @@ fn part_block_pairs<'py>(py: Python<'py>, blobs: Vec<PyBackedBytes>) -> PyResult
     Ok(out(py, routed))
 }
 
-/// Stage 5: one text home's pairs: the verified blob of those within the home, and the
+/// Stage 4: one text home's pairs: the verified blob of those within the home, and the
 /// side blobs of the others by meeting partition.
 #[pyfunction]
 #[pyo3(signature = (home, pairs, threshold, parts, shingles="word:3"))]
@@ -395,7 +395,7 @@ fn part_texts<'py>(
     ))
 }
 
-/// Stage 6: the side blobs of one meeting partition, verified: a verified blob.
+/// Stage 5: the side blobs of one meeting partition, verified: a verified blob.
 #[pyfunction]
 #[pyo3(signature = (blobs, threshold, shingles="word:3"))]
 fn part_meet<'py>(
@@ -417,7 +417,7 @@ type Decisions<'py> = (
     Bound<'py, PyArray1<f64>>,
 );
 
-/// Stage 7: every removed row, the kept row it duplicates and the score, by row.
+/// Stage 6: every removed row, the kept row it duplicates and the score, by row.
 #[pyfunction]
 fn part_decide<'py>(
     py: Python<'py>,
@@ -457,7 +457,7 @@ pub(crate) fn run_arrays<'py>(py: Python<'py>, list: &[RunPair]) -> RunArrays<'p
     )
 }
 
-/// For a report: the run's pairs and decisions from stage 7's blobs, as (a, b, score,
+/// For a report: the run's pairs and decisions from stage 6's blobs, as (a, b, score,
 /// exact) arrays each, in row ids ([`stages::run_pairs_and_decisions`]).
 #[pyfunction]
 fn part_run<'py>(

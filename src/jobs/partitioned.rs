@@ -7,28 +7,28 @@
 //!
 //! Rows are named by `u64` ids increasing in input order (greedy keep-first visits them in
 //! that order). A row's *home* is `row >> HOME_BITS`: a block of at most 16,384
-//! consecutive rows of one input partition, whose texts and band keys one [`Home`] blob
-//! holds. Spark's `monotonically_increasing_id` (partition << 33 | position) gives such
-//! ids. The stages, with the blob each sends (`dest` is a partition in `0..parts`):
+//! consecutive rows of one input partition, whose texts one [`TextHome`] blob holds.
+//! Spark's `monotonically_increasing_id` (partition << 33 | position) gives such ids. The
+//! stages, with the blob each sends (`dest` is a partition in `0..parts`):
 //!
-//! 1. [`sketch`]: a block of rows becomes its two home blobs, [`KeyHome`] (ids, shingle
-//!    counts, band keys) and [`TextHome`] (ids and the compressed texts), both kept by the
-//!    engine at the home's partition, and digest entries `(digest, row)` by digest
-//!    partition;
-//! 2. [`exact`]: per digest partition, the exact copies `(row, rep)` by the copy's home;
-//! 3. [`band_entries`]: per home, the band entries `(band, key, row)` of its
-//!    representatives (rows with shingles that are not copies), by bucket partition;
-//! 4. [`band_pairs`]: per bucket partition, every pair sharing a bucket, to the homes of
-//!    both rows; a bucket of more than [`SPLIT_RUN`] rows is cut into blocks, whose pairs
-//!    [`block_pairs`] makes, block pair by block pair, over all partitions;
-//! 5. [`texts`]: per home, each of its pairs once: a pair of two rows of this home is
+//! 1. [`sketch`]: a block of rows becomes, per home, its band entries `(band, key, row)`
+//!    by bucket partition (rows with shingles, copies included: exact copies are not
+//!    known yet), its [`TextHome`] (ids and the compressed texts), kept by the engine at
+//!    the home's partition, and digest entries `(digest, row)` by digest partition;
+//! 2. [`exact`]: per digest partition, the exact copies `(row, rep)` by the copy's home,
+//!    and their rows ([`copy_rows`]) for every bucket partition;
+//! 3. [`band_pairs`]: per bucket partition, every pair sharing a bucket, the copies left
+//!    out, to the homes of both rows; a bucket of more than [`SPLIT_RUN`] rows is cut into
+//!    blocks, whose pairs (3b) [`block_pairs`] makes, block pair by block pair, over all
+//!    partitions;
+//! 4. [`texts`]: per home, each of its pairs once: a pair of two rows of this home is
 //!    verified at once; of the others, this home's side sends its row's text to the
 //!    pair's meeting partition;
-//! 6. [`meet`]: per meeting partition, both texts of each pair, verified;
-//! 7. [`decide`]: over all verified pairs and copies, greedy keep-first
+//! 5. [`meet`]: per meeting partition, both texts of each pair, verified;
+//! 6. [`decide`]: over all verified pairs and copies, greedy keep-first
 //!    ([`crate::ops::cluster::greedy_sparse`]), copies following their representative.
 //!
-//! The texts are read once after the sketch (stage 5), the band keys once (stage 3).
+//! The texts are read once after the sketch (stage 4), the band keys once (stage 3).
 //! The candidates are the pairs of representatives that share a band bucket, the scores
 //! are [`field_jaccard`] of their shingle sets, and only pairs at the bar decide: the rules
 //! of the local run over dataset rows, which therefore decides the same.
@@ -175,7 +175,7 @@ fn one_home(rows: &[u64]) -> bool {
         .all(|w| w[0] < w[1] && home(w[0]) == home(w[1]))
 }
 
-/// A home's texts (combined fields, joined by [`FIELD_SEPARATOR`]): what stage 5 needs.
+/// A home's texts (combined fields, joined by [`FIELD_SEPARATOR`]): what stage 4 needs.
 /// They travel compressed (zstd), a third of their size for prose.
 pub struct TextHome {
     pub rows: Vec<u64>,
@@ -278,7 +278,7 @@ pub fn sketch<F: CityHash>(
                 offsets.push(text.len() as u64);
             }
             // Rows without shingles have no band keys; exact copies are dropped by the
-            // bucket partitions (stage 4), which get the copies from stage 2.
+            // bucket partitions (stage 3), which get the copies from stage 2.
             let with_keys: Vec<(usize, u16)> = (start..end)
                 .filter(|&i| batch.docs[i].shingles != 0)
                 .map(|i| (i, (rows[i] - (h << HOME_BITS)) as u16))
@@ -486,8 +486,9 @@ pub struct BucketPairs {
     pub blocks: Routed,
 }
 
-/// Stage 4: every pair of rows that share a bucket in the entry blobs of one bucket
-/// partition, each once, as `(a, b)` with `a < b`, to the home of `a` and to the home of
+/// Stage 3: every pair of rows that share a bucket in the entry blobs of one bucket
+/// partition, the rows of `copies` ([`copy_rows`] blobs) left out, each once, as `(a, b)`
+/// with `a < b`, to the home of `a` and to the home of
 /// `b` when it is another. A bucket of more than `split` entries is not paired here: its
 /// rows, sorted, are cut into blocks of `split`, and each pair of blocks (a block with
 /// itself, and with each later one) goes as a job to a partition of `parts` that the
@@ -546,7 +547,7 @@ pub fn band_pairs(
     })
 }
 
-/// Stage 4b: the pairs of the block jobs of one partition ([`band_pairs`] of long runs),
+/// Stage 3b: the pairs of the block jobs of one partition ([`band_pairs`] of long runs),
 /// each once, to both rows' homes as [`band_pairs`] sends them.
 pub fn block_pairs(blobs: &[&[u8]]) -> Result<Routed, BadBlob> {
     let mut pairs = Vec::new();
@@ -636,7 +637,7 @@ fn meeting(a: u64, b: u64, parts: u64) -> u64 {
     route(a.rotate_left(32) ^ b, parts)
 }
 
-/// Stage 5: the pairs addressed to one home (the [`band_pairs`] blobs for it, each entry
+/// Stage 4: the pairs addressed to one home (the [`band_pairs`] blobs for it, each entry
 /// `(row of this home, other row)`), each once. A pair of two rows of this home is
 /// verified at `threshold` at once; for the others, this home's row's text goes to the
 /// pair's meeting partition as `(a, b, text)` (a side blob).
@@ -715,7 +716,7 @@ fn score_pairs<'t>(
     w.0
 }
 
-/// Stage 6: the side blobs of one meeting partition: each pair's two texts, verified at
+/// Stage 5: the side blobs of one meeting partition: each pair's two texts, verified at
 /// `threshold`. Returns a verified blob.
 pub fn meet(blobs: &[&[u8]], threshold: f64, config: &TextConfig) -> Result<Vec<u8>, BadBlob> {
     let bad = || BadBlob { what: "side blobs" };
@@ -766,7 +767,7 @@ fn verified_pairs(blobs: &[&[u8]]) -> Result<Vec<(u64, u64, f64)>, BadBlob> {
 /// A removed row: the kept row it duplicates and the score.
 pub type Decision = (u64, u64, f64);
 
-/// Stage 7: greedy keep-first over the verified pairs (the [`texts`] and [`meet`] blobs), with every exact copy (the [`exact`] blobs) following its
+/// Stage 6: greedy keep-first over the verified pairs (the [`texts`] and [`meet`] blobs), with every exact copy (the [`exact`] blobs) following its
 /// representative: a copy of a kept row is its duplicate at score 1, a copy of a removed
 /// row shares that row's decision. Returns every removed row, by increasing row.
 pub fn decide(verified: &[&[u8]], copies: &[&[u8]]) -> Result<Vec<Decision>, BadBlob> {
@@ -785,7 +786,7 @@ pub fn decide(verified: &[&[u8]], copies: &[&[u8]]) -> Result<Vec<Decision>, Bad
     Ok(out)
 }
 
-/// A run as a report takes it ([`crate::output::report`]), from the blobs stage 7 takes:
+/// A run as a report takes it ([`crate::output::report`]), from the blobs stage 6 takes:
 /// the pairs the local run lists ([`expand_over_copies`]) and the decisions of [`decide`] with
 /// whether each removed row is an exact copy of its kept row.
 pub fn run_pairs_and_decisions(
