@@ -37,14 +37,10 @@ use rayon::prelude::*;
 
 use crate::ops::cluster::greedy_sparse;
 use crate::output::report::{RunPair, expand_over_copies};
-use crate::search::bands::run_pairs;
 use crate::text::batch::{TextBatch, TextColumn};
 use crate::text::minhash::BandParams;
 use crate::text::simhash::{CityHash, FIELD_SEPARATOR, TextConfig};
 use crate::text::texts::{field_jaccard, shingle_set};
-
-/// Pairs taken from [`run_pairs`] at a time (24 bytes each, before they are narrowed).
-const PAIR_PIECE: usize = 1 << 20;
 
 /// Bits of a row id below its home: a home holds at most `1 << HOME_BITS` rows (16,384: a home blob of ordinary texts is a few MB).
 pub const HOME_BITS: u32 = 14;
@@ -446,41 +442,71 @@ fn entry_group(w: &mut Writer, h: u64, band: u16, entries: &[(u32, u16)]) {
     }
 }
 
-/// The `(band << 32 | key, row)` entries of an entry blob, appended to `out`, but those of
-/// the rows in `copies` (sorted): a bit a row of the blob's home marks them, so a blob
-/// costs one search of `copies` and an entry one bit test.
-fn read_entries(blob: &[u8], copies: &[u64], out: &mut Vec<(u64, u64)>) -> Result<(), BadBlob> {
-    let bad = || BadBlob {
-        what: "band entries",
-    };
-    let mut r = Reader::new(blob, "band entries");
-    let h = r.u64()?;
-    if h >> (64 - HOME_BITS) != 0 {
-        return Err(bad());
+/// An entry blob read band group by band group (bands never decrease), the rows in
+/// `copies` left out: a bit a row of the blob's home marks them, so a blob costs one
+/// search of the copies and an entry one bit test.
+struct EntryReader<'a> {
+    r: Reader<'a>,
+    base: u64,
+    skip: Vec<u64>,
+    /// The band of the next group, if any.
+    next: Option<u16>,
+}
+
+impl<'a> EntryReader<'a> {
+    fn new(blob: &'a [u8], copies: &[u64]) -> Result<EntryReader<'a>, BadBlob> {
+        let mut r = Reader::new(blob, "band entries");
+        let h = r.u64()?;
+        if h >> (64 - HOME_BITS) != 0 {
+            return Err(BadBlob {
+                what: "band entries",
+            });
+        }
+        let base = h << HOME_BITS;
+        let from = copies.partition_point(|&c| c < base);
+        let mut skip = vec![0u64; (1 << HOME_BITS) / 64];
+        for &c in copies[from..].iter().take_while(|&&c| home(c) == h) {
+            let p = (c - base) as usize;
+            skip[p / 64] |= 1 << (p % 64);
+        }
+        let next = if r.done() { None } else { Some(r.u16()?) };
+        Ok(EntryReader {
+            r,
+            base,
+            skip,
+            next,
+        })
     }
-    let base = h << HOME_BITS;
-    let from = copies.partition_point(|&c| c < base);
-    let mut skip = [0u64; (1 << HOME_BITS) / 64];
-    for &c in copies[from..].iter().take_while(|&&c| home(c) == h) {
-        let p = (c - base) as usize;
-        skip[p / 64] |= 1 << (p % 64);
-    }
-    while !r.done() {
-        let band = (r.u16()? as u64) << 32;
-        let count = r.varint()?;
+
+    /// Appends the next group's `(band << 32 | key, row)` entries to `out`.
+    fn group(&mut self, out: &mut Vec<(u64, u64)>) -> Result<(), BadBlob> {
+        let bad = || BadBlob {
+            what: "band entries",
+        };
+        let band = self.next.ok_or_else(bad)?;
+        let count = self.r.varint()?;
         let mut position = 0u64;
         for _ in 0..count {
-            let key = r.u32()? as u64;
-            position = position.checked_add(r.varint()?).ok_or_else(bad)?;
+            let key = self.r.u32()? as u64;
+            position = position.checked_add(self.r.varint()?).ok_or_else(bad)?;
             if position >> HOME_BITS != 0 {
                 return Err(bad());
             }
-            if skip[position as usize / 64] >> (position % 64) & 1 == 0 {
-                out.push((band | key, base | position));
+            if self.skip[position as usize / 64] >> (position % 64) & 1 == 0 {
+                out.push(((band as u64) << 32 | key, self.base | position));
             }
         }
+        self.next = if self.r.done() {
+            None
+        } else {
+            let next = self.r.u16()?;
+            if next < band {
+                return Err(bad());
+            }
+            Some(next)
+        };
+        Ok(())
     }
-    Ok(())
 }
 
 fn home_of(rows: &[u64]) -> u64 {
@@ -515,42 +541,46 @@ pub fn band_pairs(
     parts: u64,
     split: usize,
 ) -> Result<BucketPairs, BadBlob> {
-    let mut entries: Vec<(u64, u64)> = Vec::with_capacity(blobs.iter().map(|b| b.len() / 5).sum());
     let copies = read_copy_rows(copies)?;
-    for blob in blobs {
-        read_entries(blob, &copies, &mut entries)?;
-    }
-    sort_by_bucket(&mut entries);
+    let mut readers = blobs
+        .iter()
+        .map(|b| EntryReader::new(b, &copies))
+        .collect::<Result<Vec<_>, _>>()?;
     let split = split.max(1);
     let mut jobs: Vec<Writer> = (0..parts.max(1)).map(|_| Writer::default()).collect();
-    let mut short = Vec::with_capacity(entries.len());
-    for run in entries.chunk_by(|x, y| x.0 == y.0) {
-        if run.len() <= split {
-            short.extend_from_slice(run);
-            continue;
+    let mut pairs = Vec::new();
+    // A band at a time, its entries from every blob: the table in hand is one band's.
+    let mut entries: Vec<(u64, u64)> = Vec::new();
+    while let Some(band) = readers.iter().filter_map(|r| r.next).min() {
+        entries.clear();
+        for r in readers.iter_mut() {
+            while r.next == Some(band) {
+                r.group(&mut entries)?;
+            }
         }
-        let mut rows: Vec<u64> = run.iter().map(|e| e.1).collect();
-        rows.sort_unstable();
-        let blocks: Vec<&[u64]> = rows.chunks(split).collect();
-        for i in 0..blocks.len() {
-            for j in i..blocks.len() {
-                let job = run[0].0.rotate_left(24) ^ ((i as u64) << 40 | j as u64);
-                let w = &mut jobs[route(job, parts) as usize];
-                let other: &[u64] = if i == j { &[] } else { blocks[j] };
-                for block in [blocks[i], other] {
-                    w.u64(block.len() as u64);
-                    block.iter().for_each(|&r| w.u64(r));
+        sort_by_bucket(&mut entries);
+        for run in entries.chunk_by(|x, y| x.0 == y.0) {
+            if run.len() <= split {
+                for (x, &(_, a)) in run.iter().enumerate() {
+                    pairs.extend(run[x + 1..].iter().map(|&(_, b)| (a.min(b), a.max(b))));
+                }
+                continue;
+            }
+            let mut rows: Vec<u64> = run.iter().map(|e| e.1).collect();
+            rows.sort_unstable();
+            let blocks: Vec<&[u64]> = rows.chunks(split).collect();
+            for i in 0..blocks.len() {
+                for j in i..blocks.len() {
+                    let job = run[0].0.rotate_left(24) ^ ((i as u64) << 40 | j as u64);
+                    let w = &mut jobs[route(job, parts) as usize];
+                    let other: &[u64] = if i == j { &[] } else { blocks[j] };
+                    for block in [blocks[i], other] {
+                        w.u64(block.len() as u64);
+                        block.iter().for_each(|&r| w.u64(r));
+                    }
                 }
             }
         }
-    }
-    let (keys, ids): (Vec<u64>, Vec<u64>) = short.into_iter().unzip();
-    let mut pairs = Vec::new();
-    let mut cursor = Some((0, 0));
-    while let Some(at) = cursor {
-        let (piece, next) = run_pairs(&keys, &ids, at, PAIR_PIECE);
-        pairs.extend(piece.iter().map(|&(a, b, _)| (a, b)));
-        cursor = next;
     }
     Ok(BucketPairs {
         addressed: to_both_homes(pairs),
@@ -1082,7 +1112,10 @@ mod tests {
         let entries = &s.entries;
         // An entry blob split in two, in both orders (each entry a group of its own).
         let mut all = Vec::new();
-        read_entries(&entries[0].1, &[], &mut all).unwrap();
+        let mut reader = EntryReader::new(&entries[0].1, &[]).unwrap();
+        while reader.next.is_some() {
+            reader.group(&mut all).unwrap();
+        }
         let h = home(all[0].1);
         let blob = |e: &[(u64, u64)]| {
             let mut w = Writer::default();
@@ -1128,6 +1161,11 @@ mod tests {
         far.u32(7);
         far.varint(u64::MAX);
         assert!(band_pairs(&[&far.0], copies, 3, SPLIT_RUN).is_err());
+        // Bands that go back in a blob: malformed (the reader takes a band at a time).
+        let mut back = Writer::default();
+        entry_group(&mut back, h, 2, &[(7, 0)]);
+        entry_group(&mut back, h, 1, &[(7, 1)]);
+        assert!(band_pairs(&[&back.0], copies, 3, SPLIT_RUN).is_err());
         assert!(block_pairs(&[&7u64.to_le_bytes()]).is_err());
     }
 
