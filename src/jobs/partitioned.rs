@@ -253,7 +253,7 @@ pub fn sketch<F: CityHash>(
 ) -> Sketched {
     assert_eq!(rows.len(), texts.len(), "one id per text");
     assert!(rows.windows(2).all(|w| w[0] < w[1]), "increasing row ids");
-    let batch = TextBatch::<F>::new(texts, true, config, Some(params), &());
+    let batch = TextBatch::<F>::keys_only(texts, config, params);
     let keys = batch.bands.as_ref().expect("asked for");
     let bands = params.bands as usize;
     let mut blocks = Vec::new();

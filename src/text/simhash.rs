@@ -323,8 +323,22 @@ pub fn fingerprint_fields_with<'c, F: CityHash>(
     config: &'c TextConfig,
     sketcher: Option<&'c mut Sketcher>,
 ) -> TextSignature<F> {
+    fields_with(text, config, sketcher, true)
+}
+
+/// [`fingerprint_fields_with`], the SimHash skipped unless `simhash`
+/// ([`Fingerprinter::without_simhash`]).
+pub fn fields_with<'c, F: CityHash>(
+    text: &str,
+    config: &'c TextConfig,
+    sketcher: Option<&'c mut Sketcher>,
+    simhash: bool,
+) -> TextSignature<F> {
     let fields = text.contains(FIELD_SEPARATOR);
     let mut fp = Fingerprinter::with_stream(TextStream::new(config, fields));
+    if !simhash {
+        fp = fp.without_simhash();
+    }
     fp.sketcher = sketcher;
     for (k, field) in text.split(FIELD_SEPARATOR).enumerate() {
         if k > 0 {
@@ -496,6 +510,8 @@ pub struct Fingerprinter<'c, F> {
 // keep next to the smaller variant, and boxing them would cost an allocation per document.
 #[allow(clippy::large_enum_variant)]
 enum Weights<F> {
+    /// No SimHash wanted (band keys, digest and counts only): the fingerprint is zero.
+    Skipped,
     /// Raw weights: per-bit counters, a fixed size.
     Raw(BitCounter),
     /// Log and set weights: hashes not yet counted, and the distinct hashes counted so
@@ -541,6 +557,13 @@ impl<'c, F: CityHash> Fingerprinter<'c, F> {
         self
     }
 
+    /// Skips the SimHash: the signature's fingerprint is zero, its digest, counts and any
+    /// band keys are as ever (for a caller that needs only those, as the Spark sketch).
+    pub fn without_simhash(mut self) -> Self {
+        self.weights = Weights::Skipped;
+        self
+    }
+
     /// Takes the next piece of the text; `last` ends it.
     pub fn push(&mut self, text: &str, last: bool) {
         let Fingerprinter {
@@ -558,6 +581,7 @@ impl<'c, F: CityHash> Fingerprinter<'c, F> {
                 sketcher.add(h.sketch_hash());
             }
             match weights {
+                Weights::Skipped => {}
                 Weights::Raw(counter) => counter.add(&h),
                 Weights::Counted {
                     pending, counted, ..
@@ -574,6 +598,7 @@ impl<'c, F: CityHash> Fingerprinter<'c, F> {
     /// The signature of the text pushed.
     pub fn finish(self) -> TextSignature<F> {
         let fingerprint = match self.weights {
+            Weights::Skipped => F::zero(),
             Weights::Raw(mut counter) => counter.finish(self.compat),
             Weights::Counted {
                 weighting,
