@@ -326,7 +326,7 @@ def dedup_texts(
     # 3. The pairs of each bucket (the copies left out), to the homes of both rows; 3b.
     # those of buckets too long for one task, in blocks spread over the partitions.
     def bucket_pairs(got: pa.Table, copy_rows: pa.Table) -> pa.Table:
-        blobs = sorted(got.column(3).to_pylist())
+        blobs = got.column(3).to_pylist()  # any order: the pairs are sorted in Rust
         if not blobs:
             return EMPTY
         addressed, blocks = _core.part_band_pairs(blobs, copy_rows.column(3).to_pylist(), n)
